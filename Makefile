@@ -1,0 +1,44 @@
+# lcluster — build, test, rootfs, bench, run. See README.md.
+DOTNET  ?= dotnet
+PREFIX  ?= /usr/local
+CONFIG  ?= Release
+PUBLISH  = $(DOTNET) publish -c $(CONFIG) -r linux-x64 --self-contained false \
+           -p:PublishSingleFile=true -p:DebugType=embedded -p:PublishReadyToRun=true --nologo -v quiet
+DEB_PACKAGES = etcd-server etcd-client busybox-static iproute2 runc python3-grpcio python3-grpc-tools
+
+.PHONY: all build test deps rootfs bench run install clean
+
+all: build
+
+build:
+	$(PUBLISH) src/lclusterd/lclusterd.csproj -o bin
+	$(PUBLISH) src/lclusterc/lclusterc.csproj -o bin
+
+# Installs the Debian packages the project needs; does nothing when they are there.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$(echo $$missing | sed 's/^/ /')"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	else echo "deps: all installed"; fi
+
+rootfs:
+	sh rootfs/build.sh
+
+test: deps build rootfs
+	$(DOTNET) build lcluster.sln -c $(CONFIG) --nologo -v quiet
+	$(DOTNET) test lcluster.sln -c $(CONFIG) --no-build --nologo
+
+bench: deps build rootfs
+	$(DOTNET) run --project bench/Bench.csproj -c $(CONFIG) -- --repo $(CURDIR)
+
+run: deps build rootfs
+	./bin/lclusterd --rootfs=$(CURDIR)/rootfs
+
+install: build
+	install -m 0755 bin/lclusterd $(PREFIX)/bin/lclusterd
+	install -m 0755 bin/lclusterc $(PREFIX)/bin/lclusterc
+
+clean:
+	rm -rf bin
+	find src tests bench -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +
