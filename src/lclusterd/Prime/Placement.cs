@@ -1,0 +1,128 @@
+using Lcluster.Daemon.Store;
+using Lcluster.Shared;
+
+namespace Lcluster.Daemon.Prime;
+
+/// <summary>A queued job as placement sees it.</summary>
+internal sealed record QueuedJob(string Id, int Priority, long Sequence, JobLimits Limits);
+
+/// <summary>A live node as placement sees it: what it offers and what is taken.</summary>
+internal sealed record NodeCapacity(string Name, int Slots, int SlotsUsed, long MemoryBytes, long MemoryReserved, JobLimits MaxLimits)
+{
+    public int FreeSlots => Slots - SlotsUsed;
+    public long FreeMemory => MemoryBytes - MemoryReserved;
+}
+
+internal sealed record Assignment(string JobId, string Node);
+
+/// <param name="Assignments">Jobs to move to a node now, in the order they were chosen.</param>
+/// <param name="Unfittable">Jobs no live node could ever run, with the reason a person reads.</param>
+internal sealed record PlacementResult(IReadOnlyList<Assignment> Assignments, IReadOnlyDictionary<string, string> Unfittable);
+
+/// <summary>
+/// Where queued jobs go: a pure function of the queue and the live nodes, so
+/// the prime's decisions can be tested without etcd. Jobs are taken by
+/// priority (highest first), then by submission order. A job goes to the
+/// fitting node with the most free capacity (spreading work). A job that
+/// fits a node but finds no room now waits without blocking the jobs behind
+/// it (backfill); a job that no live node could ever run is reported with
+/// the reason and stays queued.
+/// </summary>
+internal static class Placement
+{
+    public static PlacementResult Place(IEnumerable<QueuedJob> queue, IEnumerable<NodeCapacity> nodes)
+    {
+        var live = nodes.Select(n => new Room(n)).OrderBy(r => r.Node.Name, StringComparer.Ordinal).ToList();
+        var assignments = new List<Assignment>();
+        var unfittable = new Dictionary<string, string>();
+        if (live.Count == 0)
+            return new PlacementResult(assignments, unfittable);
+
+        var order = queue.OrderByDescending(j => j.Priority).ThenBy(j => j.Sequence).ThenBy(j => j.Id, StringComparer.Ordinal);
+        var anyRoom = live.Any(r => r.FreeSlots > 0);
+        foreach (var job in order)
+        {
+            var candidates = live.Where(r => CouldEverRun(r.Node, job.Limits)).ToList();
+            if (candidates.Count == 0)
+            {
+                unfittable[job.Id] = WhyNoNodeFits(job.Limits, live.Select(r => r.Node));
+                continue;
+            }
+            if (!anyRoom)
+                continue;
+            Room? best = null;
+            foreach (var room in candidates)
+            {
+                if (room.FreeSlots <= 0 || room.FreeMemory < job.Limits.MemoryBytes)
+                    continue;
+                if (best is null || room.IsEmptierThan(best))
+                    best = room;
+            }
+            if (best is null)
+                continue;
+            best.Take(job.Limits.MemoryBytes);
+            anyRoom = live.Any(r => r.FreeSlots > 0);
+            assignments.Add(new Assignment(job.Id, best.Node.Name));
+        }
+        return new PlacementResult(assignments, unfittable);
+    }
+
+    /// <summary>True when the node could run the job if it were idle.</summary>
+    public static bool CouldEverRun(NodeCapacity node, JobLimits job) =>
+        node.Slots > 0
+        && job.MemoryBytes <= node.MemoryBytes
+        && Within(job.MemoryBytes, node.MaxLimits.MemoryBytes)
+        && Within(job.Cpus, node.MaxLimits.Cpus)
+        && Within(job.Pids, node.MaxLimits.Pids)
+        && Within(job.TimeSeconds, node.MaxLimits.TimeSeconds);
+
+    // Zero is "unlimited" on both sides: an unlimited ask fits only an unlimited maximum.
+    private static bool Within(double ask, double max) => max <= 0 || (ask > 0 && ask <= max);
+
+    private static string WhyNoNodeFits(JobLimits job, IEnumerable<NodeCapacity> nodes)
+    {
+        var all = nodes.ToList();
+        if (all.All(n => n.Slots <= 0))
+            return "no live node has any job slots";
+        var memoryRoom = all.Max(n => Largest(n.MemoryBytes, n.MaxLimits.MemoryBytes));
+        if (job.MemoryBytes > memoryRoom)
+            return $"no live node can ever run it: it asks for {Units.FormatBytes(job.MemoryBytes)} of memory, the most any node offers is {Units.FormatBytes(memoryRoom)}";
+        if (!all.Any(n => Within(job.Cpus, n.MaxLimits.Cpus)))
+            return $"no live node can ever run it: it asks for {Describe(job.Cpus)} cpus, the most any node allows is {all.Max(n => n.MaxLimits.Cpus)}";
+        if (!all.Any(n => Within(job.Pids, n.MaxLimits.Pids)))
+            return $"no live node can ever run it: it asks for {Describe(job.Pids)} pids, the most any node allows is {all.Max(n => n.MaxLimits.Pids)}";
+        if (!all.Any(n => Within(job.TimeSeconds, n.MaxLimits.TimeSeconds)))
+            return $"no live node can ever run it: it asks for {(job.TimeSeconds > 0 ? Units.FormatSeconds(job.TimeSeconds) : "unlimited")} of run time, the most any node allows is {Units.FormatSeconds(all.Max(n => n.MaxLimits.TimeSeconds))}";
+        return "no live node can ever run it: no node fits all of its limits at once";
+    }
+
+    private static long Largest(long memory, long max) => max > 0 ? Math.Min(memory, max) : memory;
+
+    private static string Describe(double ask) => ask > 0 ? ask.ToString(System.Globalization.CultureInfo.InvariantCulture) : "unlimited";
+
+    /// <summary>A node's room while one placement round fills it.</summary>
+    private sealed class Room(NodeCapacity node)
+    {
+        public NodeCapacity Node { get; } = node;
+        public int FreeSlots { get; private set; } = node.FreeSlots;
+        public long FreeMemory { get; private set; } = node.FreeMemory;
+
+        public void Take(long memory)
+        {
+            FreeSlots--;
+            FreeMemory -= memory;
+        }
+
+        // Lower share of slots in use wins; then more free memory; then the name (stable).
+        public bool IsEmptierThan(Room other)
+        {
+            var mine = (double)(Node.Slots - FreeSlots) / Node.Slots;
+            var theirs = (double)(other.Node.Slots - other.FreeSlots) / other.Node.Slots;
+            if (mine != theirs)
+                return mine < theirs;
+            if (FreeMemory != other.FreeMemory)
+                return FreeMemory > other.FreeMemory;
+            return string.CompareOrdinal(Node.Name, other.Node.Name) < 0;
+        }
+    }
+}
