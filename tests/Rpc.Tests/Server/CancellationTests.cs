@@ -8,9 +8,24 @@ public sealed class CancellationTests : IAsyncLifetime
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
     private readonly TaskCompletionSource<string> _handlerEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _handlerStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TestServer _server = null!;
 
     public async Task InitializeAsync() => _server = await TestServer.StartAsync(new GrpcService("rpctest.Endless")
+        .Unary<EchoRequest, EchoReply>("Hang", EchoRequest.Parser, async (_, context) =>
+        {
+            _handlerStarted.TrySetResult();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, context.CancellationToken);
+            }
+            catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+            {
+                _handlerEnded.TrySetResult("cancelled");
+                throw;
+            }
+            return new EchoReply();
+        })
         .ServerStreaming<EchoRequest, EchoReply>("Ticks", EchoRequest.Parser, async (_, writer, context) =>
         {
             try
@@ -52,6 +67,20 @@ public sealed class CancellationTests : IAsyncLifetime
         }));
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task ClientCancelsAUnaryCallWhileTheHandlerWaits_HandlerIsCancelled()
+    {
+        using var cancel = new CancellationTokenSource();
+        var call = _server.Channel.UnaryAsync("/rpctest.Endless/Hang", new EchoRequest(), EchoReply.Parser,
+            new CallOptions(CancellationToken: cancel.Token));
+        await _handlerStarted.Task.WaitAsync(Bound);
+
+        cancel.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.WaitAsync(Bound));
+        Assert.Equal("cancelled", await _handlerEnded.Task.WaitAsync(Bound));
+    }
 
     [Fact]
     public async Task ClientCancelsMidServerStream_ClientGetsOperationCanceled_HandlerIsCancelled()
