@@ -124,6 +124,19 @@ public sealed class EtcdServer : IAsyncDisposable
         return string.Join(Environment.NewLine, all.Skip(Math.Max(0, all.Length - lines)));
     }
 
+    /// <summary>Runs a test body; if it fails, the failure carries the tail of etcd's output as evidence.</summary>
+    public async Task ExplainFailureAsync(Func<Task> body)
+    {
+        try
+        {
+            await body();
+        }
+        catch (Exception ex)
+        {
+            throw new EtcdTestFailure($"{ex.GetType().Name}: {ex.Message}{Environment.NewLine}--- etcd at {ClientUrl} (log {LogPath}) output ends:{Environment.NewLine}{LogTail()}", ex);
+        }
+    }
+
     /// <summary>Starts etcdctl against this server (for independent checks); disposal kills it if still running.</summary>
     public Process StartEtcdctl(params string[] arguments)
     {
@@ -146,14 +159,19 @@ public sealed class EtcdServer : IAsyncDisposable
     /// <summary>Runs etcdctl to completion; returns its output or throws with it when it fails.</summary>
     public async Task<string> EtcdctlAsync(params string[] arguments)
     {
-        using var process = StartEtcdctl(arguments);
+        var process = StartEtcdctl(arguments);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(ExitTimeout);
         await process.WaitForExitAsync(timeout.Token);
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"etcdctl {string.Join(' ', arguments)} exited {process.ExitCode}: {await stderr}");
-        return await stdout;
+        lock (_helpers)
+            _helpers.Remove(process);
+        using (process)
+        {
+            if (process.ExitCode != 0)
+                throw new InvalidOperationException($"etcdctl {string.Join(' ', arguments)} exited {process.ExitCode}: {await stderr}");
+            return await stdout;
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -252,3 +270,6 @@ public sealed class EtcdServer : IAsyncDisposable
 
     private static string Quote(string text) => "'" + text.Replace("'", "'\\''") + "'";
 }
+
+/// <summary>A test failure that carries etcd's output.</summary>
+public sealed class EtcdTestFailure(string message, Exception inner) : Exception(message, inner);
