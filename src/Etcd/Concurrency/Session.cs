@@ -1,0 +1,61 @@
+namespace Lcluster.Etcd;
+
+/// <summary>
+/// A lease kept alive for as long as this process wants it (etcd's concurrency.Session).
+/// Keys put with <see cref="LeaseId"/> live while the session does. <see cref="Lost"/> fires
+/// when the lease expires or cannot be renewed before its TTL runs out; disposal revokes it.
+/// </summary>
+public sealed class Session : IAsyncDisposable
+{
+    private readonly LeaseKeepAlive _keepAlive;
+
+    private Session(EtcdClient client, LeaseKeepAlive keepAlive, TimeSpan ttl)
+    {
+        Client = client;
+        _keepAlive = keepAlive;
+        Ttl = ttl;
+    }
+
+    public EtcdClient Client { get; }
+
+    public long LeaseId => _keepAlive.LeaseId;
+
+    /// <summary>The TTL etcd granted.</summary>
+    public TimeSpan Ttl { get; }
+
+    /// <summary>Fires once the lease is gone (expired, revoked elsewhere, or not renewable in time).</summary>
+    public CancellationToken Lost => _keepAlive.Lost;
+
+    /// <summary>Why <see cref="Lost"/> fired; null while the session is alive.</summary>
+    public string? LostReason => _keepAlive.LostReason;
+
+    /// <summary>Grants a lease of <paramref name="ttl"/> (whole seconds) and starts keeping it alive.</summary>
+    public static async Task<Session> StartAsync(EtcdClient client, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        var before = Environment.TickCount64;
+        var grant = await client.GrantLeaseAsync(ttl, cancellationToken);
+        var granted = TimeSpan.FromSeconds(grant.TTL);
+        // The lease's clock started somewhere during the grant: count from before it, to be safe.
+        var left = granted - TimeSpan.FromMilliseconds(Environment.TickCount64 - before);
+        var keepAlive = client.KeepAlive(grant.ID, left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
+        return new Session(client, keepAlive, granted);
+    }
+
+    /// <summary>Stops renewing and revokes the lease, deleting its keys at once.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _keepAlive.DisposeAsync();
+        if (Lost.IsCancellationRequested || Client.Disposed.IsCancellationRequested)
+            return;
+        try
+        {
+            await Client.RevokeLeaseAsync(LeaseId);
+        }
+        catch (EtcdException ex)
+        {
+            // Unrevoked, the lease still expires within its TTL; disposal must not throw for that.
+            Client.Transport.Log($"could not revoke lease {LeaseId:x} ({ex.Message}); it expires within {Ttl.TotalSeconds} s");
+        }
+    }
+}

@@ -1,0 +1,143 @@
+using Lcluster.Etcd.Api;
+using Lcluster.Rpc;
+
+namespace Lcluster.Etcd;
+
+/// <summary>
+/// Renews one lease in the background at a third of its TTL, over a LeaseKeepAlive stream that
+/// is reopened (on the next endpoint if need be) when it breaks. <see cref="Lost"/> fires when
+/// etcd says the lease is gone, or when no renewal succeeded before the lease's TTL ran out
+/// (counted from the last renewal sent, so it fires no later than etcd expires the lease).
+/// Disposal stops renewing; it does not revoke.
+/// </summary>
+public sealed class LeaseKeepAlive : IAsyncDisposable
+{
+    private const string Method = "/etcdserverpb.Lease/LeaseKeepAlive";
+
+    private readonly EtcdClient _client;
+    private readonly CancellationTokenSource _stop;
+    private readonly CancellationTokenSource _lost = new();
+    private Task _loop = Task.CompletedTask;
+    private long _deadline;
+    private long _ttlSeconds;
+
+    private LeaseKeepAlive(EtcdClient client, long leaseId, TimeSpan ttl)
+    {
+        _client = client;
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(client.Disposed);
+        LeaseId = leaseId;
+        _ttlSeconds = (long)Math.Ceiling(ttl.TotalSeconds);
+        _deadline = Environment.TickCount64 + (long)ttl.TotalMilliseconds;
+    }
+
+    public long LeaseId { get; }
+
+    /// <summary>Fires once the lease is gone or could not be renewed in time; it is not renewed after that.</summary>
+    public CancellationToken Lost => _lost.Token;
+
+    /// <summary>Why <see cref="Lost"/> fired; null while the lease is alive.</summary>
+    public string? LostReason { get; private set; }
+
+    /// <summary>The TTL etcd granted at the last renewal.</summary>
+    public TimeSpan Ttl => TimeSpan.FromSeconds(Interlocked.Read(ref _ttlSeconds));
+
+    internal static LeaseKeepAlive Start(EtcdClient client, long leaseId, TimeSpan ttl)
+    {
+        if (ttl <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(ttl), ttl, "a lease kept alive needs the positive TTL it was granted");
+        var keepAlive = new LeaseKeepAlive(client, leaseId, ttl);
+        keepAlive._loop = Task.Run(keepAlive.RunAsync);
+        return keepAlive;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        await _loop;
+        _stop.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var token = _stop.Token;
+        var backoff = new Backoff();
+        try
+        {
+            while (true)
+            {
+                var endpoint = _client.Transport.Endpoints.InTryOrder().First();
+                string? broken = null;
+                await using (var call = endpoint.Channel.DuplexStreaming<LeaseKeepAliveRequest, LeaseKeepAliveResponse>(
+                    Method, LeaseKeepAliveResponse.Parser, new CallOptions(null, token)))
+                {
+                    while (broken == null)
+                    {
+                        var sentAt = Environment.TickCount64;
+                        (var ttl, broken) = await RenewAsync(call, endpoint, token);
+                        if (ttl is not { } seconds)
+                            break;
+                        if (seconds <= 0)
+                        {
+                            Lose($"etcd at {endpoint.Address} says lease {LeaseId:x} is gone (expired or revoked)");
+                            return;
+                        }
+                        Interlocked.Exchange(ref _ttlSeconds, seconds);
+                        Volatile.Write(ref _deadline, sentAt + seconds * 1000);
+                        backoff.Reset();
+                        await Task.Delay(TimeSpan.FromSeconds(seconds / 3.0), token);
+                    }
+                }
+                _client.Transport.Endpoints.Failed(endpoint);
+                var left = Volatile.Read(ref _deadline) - Environment.TickCount64;
+                if (left <= 0)
+                {
+                    Lose($"lease {LeaseId:x} could not be renewed before its TTL ran out: {broken}");
+                    return;
+                }
+                _client.Transport.Log($"renewing lease {LeaseId:x} at etcd {endpoint.Address} failed ({broken}); retrying, {left} ms left");
+                await backoff.DelayAsync(token, TimeSpan.FromMilliseconds(left));
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Stopped by DisposeAsync or the client's disposal: the owner no longer wants the lease renewed.
+        }
+        catch (Exception ex)
+        {
+            Lose($"renewing lease {LeaseId:x} failed: {ex.Message}");
+        }
+    }
+
+    /// <summary>One renewal: the new TTL in seconds, or why the stream is broken.</summary>
+    private async Task<(long? Ttl, string? Broken)> RenewAsync(
+        DuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse> call, Endpoint endpoint, CancellationToken token)
+    {
+        var wait = Math.Min((long)_client.Transport.Options.RequestTimeout.TotalMilliseconds, Volatile.Read(ref _deadline) - Environment.TickCount64);
+        if (wait <= 0)
+            return (null, "no time left to renew");
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+        timeout.CancelAfter(TimeSpan.FromMilliseconds(wait));
+        try
+        {
+            await call.WriteAsync(new LeaseKeepAliveRequest { ID = LeaseId }, timeout.Token);
+            if (!await call.ResponseStream.MoveNextAsync(timeout.Token))
+                return (null, "etcd ended the keep-alive stream");
+            return (call.ResponseStream.Current.TTL, null);
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            return (null, $"etcd at {endpoint.Address} did not answer within {wait} ms");
+        }
+        catch (RpcException ex) when (EtcdErrors.IsUnanswered(ex) || ex.StatusCode == StatusCode.Cancelled)
+        {
+            return (null, ex.Detail);
+        }
+    }
+
+    private void Lose(string reason)
+    {
+        LostReason = reason;
+        _client.Transport.Log(reason);
+        _lost.Cancel();
+    }
+}

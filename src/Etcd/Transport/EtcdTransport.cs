@@ -1,0 +1,63 @@
+using Google.Protobuf;
+using Lcluster.Rpc;
+
+namespace Lcluster.Etcd;
+
+/// <summary>Unary calls to etcd with a timeout per endpoint and failover to the next endpoint.</summary>
+internal sealed class EtcdTransport : IDisposable
+{
+    public EtcdTransport(IReadOnlyList<string> endpoints, EtcdClientOptions options)
+    {
+        Options = options;
+        Endpoints = new EndpointSet(endpoints, options.ConnectTimeout);
+    }
+
+    public EtcdClientOptions Options { get; }
+
+    public EndpointSet Endpoints { get; }
+
+    public void Log(string line) => Options.Log?.Invoke(line);
+
+    /// <summary>
+    /// Calls the preferred endpoint, then the others when it does not answer. A request that is not
+    /// safe to repeat (<paramref name="idempotent"/> false) moves on only if it was never sent.
+    /// </summary>
+    public async Task<TResponse> UnaryAsync<TRequest, TResponse>(string method, TRequest request,
+        MessageParser<TResponse> parser, bool idempotent, string what, CancellationToken cancellationToken, long leaseId = 0)
+        where TRequest : IMessage<TRequest>
+        where TResponse : IMessage<TResponse>
+    {
+        var failures = new List<(Endpoint, string)>();
+        RpcException? last = null;
+        foreach (var endpoint in Endpoints.InTryOrder())
+        {
+            try
+            {
+                var response = await endpoint.Channel.UnaryAsync(method, request, parser,
+                    new CallOptions(Options.RequestTimeout, cancellationToken));
+                Endpoints.Answered(endpoint);
+                return response;
+            }
+            catch (RpcException ex) when (EtcdErrors.IsUnanswered(ex))
+            {
+                Endpoints.Failed(endpoint);
+                last = ex;
+                failures.Add((endpoint, EtcdErrors.Cause(ex, Options.RequestTimeout)));
+                if (!idempotent && !EtcdErrors.NeverSent(ex))
+                {
+                    throw new EtcdUnavailableException(
+                        $"{what} on etcd at {endpoint.Address}: {failures[^1].Item2}; it may or may not have been applied, so re-read before retrying", ex);
+                }
+                if (Endpoints.Count > 1)
+                    Log($"etcd at {endpoint.Address} did not answer {what} ({failures[^1].Item2}); trying the next endpoint");
+            }
+            catch (RpcException ex)
+            {
+                throw EtcdErrors.Refused(ex, endpoint, what, leaseId);
+            }
+        }
+        throw EtcdErrors.Unavailable(failures, last);
+    }
+
+    public void Dispose() => Endpoints.Dispose();
+}

@@ -1,0 +1,134 @@
+using System.Runtime.CompilerServices;
+using Lcluster.Etcd.Api;
+using Lcluster.Rpc;
+
+namespace Lcluster.Etcd;
+
+/// <summary>
+/// One watch on its own gRPC stream. It remembers the last revision delivered, so a broken
+/// stream is reopened (on the next endpoint if need be) from that revision + 1: no event is
+/// lost, none is repeated.
+/// </summary>
+internal sealed class WatchStream(EtcdClient client, string key, WatchOptions options)
+{
+    private const string Method = "/etcdserverpb.Watch/Watch";
+
+    // Every event at or below this revision has been delivered, or precedes the start.
+    private long _lastRevision = Math.Max(0, options.StartRevision - 1);
+
+    // Whether _lastRevision is a position in history yet: false until etcd creates a "from now" watch.
+    private bool _positioned = options.StartRevision > 0;
+
+    public async IAsyncEnumerable<WatchEvents> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, client.Disposed);
+        var token = linked.Token;
+        var backoff = new Backoff();
+        while (true)
+        {
+            var endpoint = client.Transport.Endpoints.InTryOrder().First();
+            string? broken;
+            await using (var call = endpoint.Channel.DuplexStreaming<WatchRequest, WatchResponse>(Method, WatchResponse.Parser, new CallOptions(null, token)))
+            {
+                broken = await CreateAsync(call, token);
+                while (broken == null)
+                {
+                    var (response, error) = await ReadAsync(call, endpoint, token);
+                    if (response == null)
+                    {
+                        broken = error;
+                        break;
+                    }
+                    var batch = Accept(response, endpoint);
+                    backoff.Reset();
+                    if (batch != null)
+                        yield return batch;
+                }
+            }
+            client.Transport.Endpoints.Failed(endpoint);
+            client.Transport.Log($"watch on {key} at etcd {endpoint.Address} broke ({broken}); resuming from revision {NextStart()}");
+            await backoff.DelayAsync(token);
+        }
+    }
+
+    private long NextStart() => _positioned ? _lastRevision + 1 : 0;
+
+    private async Task<string?> CreateAsync(DuplexStreamingCall<WatchRequest, WatchResponse> call, CancellationToken token)
+    {
+        var create = new WatchCreateRequest
+        {
+            Key = KeyRange.Key(key),
+            StartRevision = NextStart(),
+            PrevKv = options.PrevKv,
+            ProgressNotify = options.ProgressNotify,
+        };
+        if (options.Prefix)
+            create.RangeEnd = KeyRange.PrefixEnd(create.Key);
+        try
+        {
+            await call.WriteAsync(new WatchRequest { CreateRequest = create }, token);
+            return null;
+        }
+        catch (RpcException ex) when (IsTransient(ex, token))
+        {
+            return ex.Detail;
+        }
+    }
+
+    private async Task<(WatchResponse? Response, string? Error)> ReadAsync(
+        DuplexStreamingCall<WatchRequest, WatchResponse> call, Endpoint endpoint, CancellationToken token)
+    {
+        try
+        {
+            return await call.ResponseStream.MoveNextAsync(token)
+                ? (call.ResponseStream.Current, null)
+                : (null, "etcd ended the stream");
+        }
+        catch (RpcException ex) when (IsTransient(ex, token))
+        {
+            return (null, ex.Detail);
+        }
+        catch (RpcException ex)
+        {
+            throw EtcdErrors.Refused(ex, endpoint, $"Watch {key}");
+        }
+    }
+
+    /// <summary>What the caller gets from one response (null: nothing), keeping the resume point current.</summary>
+    private WatchEvents? Accept(WatchResponse response, Endpoint endpoint)
+    {
+        if (response.Canceled)
+        {
+            if (response.CompactRevision > 0)
+            {
+                throw new EtcdCompactedException(response.CompactRevision,
+                    $"watch on {key} from revision {NextStart()} at etcd {endpoint.Address}: history before revision {response.CompactRevision} was compacted; re-read the current state and watch from the revision read + 1");
+            }
+            throw new EtcdException($"etcd at {endpoint.Address} cancelled the watch on {key}: {response.CancelReason}");
+        }
+        if (response.Created)
+        {
+            if (!_positioned)
+            {
+                _lastRevision = response.Header.Revision;
+                _positioned = true;
+            }
+            return null;
+        }
+        if (response.Events.Count == 0)
+        {
+            _lastRevision = Math.Max(_lastRevision, response.Header.Revision);
+            return new WatchEvents(response.Header.Revision, []);
+        }
+        // Defensive: whatever etcd sends again after a resume is not delivered twice.
+        var events = response.Events.Where(e => e.Kv.ModRevision > _lastRevision).ToArray();
+        if (events.Length == 0)
+            return null;
+        _lastRevision = events[^1].Kv.ModRevision;
+        return new WatchEvents(response.Header.Revision, events);
+    }
+
+    private static bool IsTransient(RpcException ex, CancellationToken token) =>
+        EtcdErrors.IsUnanswered(ex) || (ex.StatusCode == StatusCode.Cancelled && !token.IsCancellationRequested);
+}

@@ -1,0 +1,275 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Lcluster.TestSupport;
+
+/// <summary>How to run a test's etcd.</summary>
+public sealed record EtcdServerOptions
+{
+    /// <summary>The address etcd listens on for clients and peers (e.g. a veth address like 10.77.0.1).</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>How often etcd sends progress notifications to watches that ask for them (etcd's default is 10 min).</summary>
+    public TimeSpan? WatchProgressNotifyInterval { get; init; }
+}
+
+/// <summary>
+/// A real single-member etcd (Debian's /usr/bin/etcd) on free ports with its own temporary
+/// data dir; it can be stopped, killed and started again on the same ports and data.
+/// Disposal kills it and removes the dir. Its output is in <see cref="LogPath"/>.
+/// </summary>
+public sealed class EtcdServer : IAsyncDisposable
+{
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly EtcdServerOptions _options;
+    private readonly string _etcd;
+    private readonly List<Process> _helpers = [];
+    private Process? _process;
+
+    private EtcdServer(EtcdServerOptions options, string etcd, string directory)
+    {
+        _options = options;
+        _etcd = etcd;
+        Directory = directory;
+    }
+
+    public string Host => _options.Host;
+    public int ClientPort { get; private set; }
+    public int PeerPort { get; private set; }
+
+    /// <summary>What clients dial, e.g. http://127.0.0.1:40123.</summary>
+    public string ClientUrl => $"http://{Host}:{ClientPort}";
+
+    public string Directory { get; }
+    public string DataDir => Path.Combine(Directory, "data");
+    public string LogPath => Path.Combine(Directory, "etcd.log");
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>Starts a fresh etcd and returns once it answers /health.</summary>
+    public static async Task<EtcdServer> StartNewAsync(EtcdServerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var etcd = Requires.Program("etcd");
+        var directory = System.IO.Directory.CreateTempSubdirectory("lcluster-etcd-").FullName;
+        var server = new EtcdServer(options ?? new EtcdServerOptions(), etcd, directory);
+        try
+        {
+            // Free ports are only free until someone else binds them: a few tries absorb that race.
+            for (var attempt = 1; ; attempt++)
+            {
+                server.ClientPort = FreePort(server.Host);
+                server.PeerPort = FreePort(server.Host);
+                try
+                {
+                    await server.StartAsync(cancellationToken);
+                    return server;
+                }
+                catch (InvalidOperationException) when (attempt < 3 && server.LogTail(20).Contains("address already in use"))
+                {
+                    if (System.IO.Directory.Exists(server.DataDir))
+                        System.IO.Directory.Delete(server.DataDir, recursive: true);
+                }
+            }
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts etcd (again) on the same ports and data dir; returns once it answers /health.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (IsRunning)
+            throw new InvalidOperationException($"etcd at {ClientUrl} is already running");
+        File.AppendAllText(LogPath, $"--- lcluster test: starting etcd at {DateTime.UtcNow:O}{Environment.NewLine}");
+        var start = new ProcessStartInfo("/bin/sh")
+        {
+            // exec keeps the pid etcd's own, so Kill hits etcd and not a shell.
+            ArgumentList = { "-c", $"exec {Quote(_etcd)} {string.Join(' ', Arguments().Select(Quote))} >>{Quote(LogPath)} 2>&1" },
+            UseShellExecute = false,
+        };
+        _process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {_etcd}");
+        await WaitReadyAsync(_process, cancellationToken);
+    }
+
+    /// <summary>Asks etcd to shut down (SIGTERM) and waits for it to exit.</summary>
+    public async Task StopAsync()
+    {
+        if (!IsRunning)
+            return;
+        using (var kill = Process.Start("/bin/kill", ["-TERM", _process!.Id.ToString()]))
+            await kill.WaitForExitAsync();
+        await WaitExitAsync(_process);
+    }
+
+    /// <summary>Kills etcd at once (SIGKILL), as a crash would, and waits for it to exit.</summary>
+    public async Task KillAsync()
+    {
+        if (!IsRunning)
+            return;
+        _process!.Kill();
+        await WaitExitAsync(_process);
+    }
+
+    /// <summary>The last lines of etcd's output, for failure messages.</summary>
+    public string LogTail(int lines = 30)
+    {
+        if (!File.Exists(LogPath))
+            return "(etcd wrote no output)";
+        var all = File.ReadAllLines(LogPath);
+        return string.Join(Environment.NewLine, all.Skip(Math.Max(0, all.Length - lines)));
+    }
+
+    /// <summary>Runs a test body; if it fails, the failure carries the tail of etcd's output as evidence.</summary>
+    public async Task ExplainFailureAsync(Func<Task> body)
+    {
+        try
+        {
+            await body();
+        }
+        catch (Exception ex)
+        {
+            throw new EtcdTestFailure($"{ex.GetType().Name}: {ex.Message}{Environment.NewLine}--- etcd at {ClientUrl} (log {LogPath}) output ends:{Environment.NewLine}{LogTail()}", ex);
+        }
+    }
+
+    /// <summary>Starts etcdctl against this server (for independent checks); disposal kills it if still running.</summary>
+    public Process StartEtcdctl(params string[] arguments)
+    {
+        var start = new ProcessStartInfo(Requires.Program("etcdctl"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            Environment = { ["ETCDCTL_API"] = "3" },
+        };
+        start.ArgumentList.Add($"--endpoints={ClientUrl}");
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start etcdctl");
+        lock (_helpers)
+            _helpers.Add(process);
+        return process;
+    }
+
+    /// <summary>Runs etcdctl to completion; returns its output or throws with it when it fails.</summary>
+    public async Task<string> EtcdctlAsync(params string[] arguments)
+    {
+        var process = StartEtcdctl(arguments);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(ExitTimeout);
+        await process.WaitForExitAsync(timeout.Token);
+        lock (_helpers)
+            _helpers.Remove(process);
+        using (process)
+        {
+            if (process.ExitCode != 0)
+                throw new InvalidOperationException($"etcdctl {string.Join(' ', arguments)} exited {process.ExitCode}: {await stderr}");
+            return await stdout;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<Process> helpers;
+        lock (_helpers)
+            helpers = [.. _helpers];
+        foreach (var helper in helpers)
+        {
+            if (!helper.HasExited)
+                helper.Kill(entireProcessTree: true);
+            helper.Dispose();
+        }
+        if (_process != null)
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                await _process.WaitForExitAsync();
+            }
+            _process.Dispose();
+        }
+        if (System.IO.Directory.Exists(Directory))
+            System.IO.Directory.Delete(Directory, recursive: true);
+    }
+
+    private IEnumerable<string> Arguments()
+    {
+        var client = $"http://{Host}:{ClientPort}";
+        var peer = $"http://{Host}:{PeerPort}";
+        var name = $"test-{ClientPort}";
+        var arguments = new List<string>
+        {
+            $"--name={name}", $"--data-dir={DataDir}",
+            $"--listen-client-urls={client}", $"--advertise-client-urls={client}",
+            $"--listen-peer-urls={peer}", $"--initial-advertise-peer-urls={peer}",
+            $"--initial-cluster={name}={peer}", "--initial-cluster-state=new",
+            $"--initial-cluster-token=lcluster-test-{Path.GetFileName(Directory)}",
+            // A short election timeout makes a fresh single member lead (and answer) sooner.
+            "--heartbeat-interval=100", "--election-timeout=500",
+            "--logger=zap", "--log-outputs=stderr",
+        };
+        if (_options.WatchProgressNotifyInterval is { } interval)
+            arguments.Add($"--experimental-watch-progress-notify-interval={(int)interval.TotalMilliseconds}ms");
+        return arguments;
+    }
+
+    private async Task WaitReadyAsync(Process process, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + ReadyTimeout;
+        var lastError = "no answer yet";
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"etcd at {ClientUrl} exited with {process.ExitCode} while starting; its output ends:{Environment.NewLine}{LogTail()}");
+            try
+            {
+                var health = await http.GetStringAsync($"{ClientUrl}/health", cancellationToken);
+                if (health.Contains("\"health\":\"true\""))
+                    return;
+                lastError = health;
+            }
+            catch (HttpRequestException ex)
+            {
+                lastError = ex.Message;
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                lastError = "/health did not answer within 2 s";
+            }
+            await Task.Delay(50, cancellationToken);
+        }
+        throw new InvalidOperationException($"etcd at {ClientUrl} was not healthy within {ReadyTimeout.TotalSeconds} s ({lastError}); its output ends:{Environment.NewLine}{LogTail()}");
+    }
+
+    private async Task WaitExitAsync(Process process)
+    {
+        using var timeout = new CancellationTokenSource(ExitTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new InvalidOperationException($"etcd at {ClientUrl} (pid {process.Id}) did not exit within {ExitTimeout.TotalSeconds} s; its output ends:{Environment.NewLine}{LogTail()}");
+        }
+    }
+
+    private static int FreePort(string host)
+    {
+        using var listener = new TcpListener(IPAddress.Parse(host), 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string Quote(string text) => "'" + text.Replace("'", "'\\''") + "'";
+}
+
+/// <summary>A test failure that carries etcd's output.</summary>
+public sealed class EtcdTestFailure(string message, Exception inner) : Exception(message, inner);
