@@ -1,10 +1,98 @@
+using Lcluster.Rpc;
+using Lcluster.Shared;
+
 namespace Lcluster.Client;
 
+/// <summary>
+/// lclusterc: adds, checks, lists and removes jobs on an lcluster.
+/// Exit codes: 0 success; 1 the server refused or failed; 2 usage error;
+/// 3 no such job; 4 cannot reach the server (or, with --wait, the job's own
+/// exit code).
+/// </summary>
 internal static class Program
 {
-    private static int Main(string[] args)
+    private static async Task<int> Main(string[] args)
     {
-        Console.Error.WriteLine("lclusterc: the client is not implemented yet");
-        return 1;
+        Invocation invocation;
+        try
+        {
+            invocation = CommandLine.Parse(args, Environment.GetEnvironmentVariable("LCLUSTER_SERVER"));
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"lclusterc: {e.Message}");
+            Console.Error.WriteLine("Try 'lclusterc --help'.");
+            return ExitCodes.Usage;
+        }
+        if (invocation.Verb == Verb.Help)
+        {
+            Console.Out.Write(Usage.Text);
+            return ExitCodes.Ok;
+        }
+        if (invocation.Verb == Verb.Version)
+        {
+            Console.Out.WriteLine($"lclusterc {typeof(Program).Assembly.GetName().Version}");
+            return ExitCodes.Ok;
+        }
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        try
+        {
+            using var channel = GrpcChannel.ForAddress(invocation.Server);
+            var commands = new Commands(new LclusterdClient(channel), Console.Out, Console.Error);
+            return await commands.RunAsync(invocation, cancel.Token);
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"lclusterc: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (RpcException e)
+        {
+            return Report(invocation, e);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("lclusterc: interrupted");
+            return 130;
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"lclusterc: {e.Message}");
+            return ExitCodes.Failed;
+        }
     }
+
+    private static int Report(Invocation invocation, RpcException e)
+    {
+        switch (e.StatusCode)
+        {
+            case StatusCode.NotFound:
+                Console.Error.WriteLine($"lclusterc: {e.Detail}");
+                return ExitCodes.NoSuchJob;
+            case StatusCode.Unavailable when ConnectionFailure.IsTransport(e):
+                Console.Error.WriteLine($"lclusterc: cannot reach lclusterd at {invocation.Server}: {ConnectionFailure.Cause(e)}");
+                return ExitCodes.Unreachable;
+            case StatusCode.DeadlineExceeded:
+                Console.Error.WriteLine($"lclusterc: lclusterd at {invocation.Server} did not answer in time");
+                return ExitCodes.Failed;
+            default:
+                Console.Error.WriteLine($"lclusterc: {(e.Detail.Length > 0 ? e.Detail : e.StatusCode.ToString())}");
+                return ExitCodes.Failed;
+        }
+    }
+}
+
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int Usage = 2;
+    public const int NoSuchJob = 3;
+    public const int Unreachable = 4;
 }

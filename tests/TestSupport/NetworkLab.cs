@@ -1,0 +1,98 @@
+using System.Diagnostics;
+
+namespace Lcluster.TestSupport;
+
+/// <summary>
+/// Several "machines" on one host for cluster tests: a hub network namespace
+/// holding a bridge (10.77.0.254/24, where etcd runs), and one namespace per
+/// node joined to the bridge by a veth pair (10.77.0.1, .2, ...). Every
+/// address lives inside a namespace this lab made; the host's own network is
+/// never touched. Disposal deletes the namespaces (and with them the links).
+/// </summary>
+public sealed class NetworkLab : IAsyncDisposable
+{
+    public const string HubAddress = "10.77.0.254";
+
+    private readonly string _id;
+
+    private NetworkLab(string id, int nodes)
+    {
+        _id = id;
+        Hub = $"lct-{id}-hub";
+        Nodes = Enumerable.Range(0, nodes).Select(i => new LabNode($"lct-{id}-n{i}", $"10.77.0.{i + 1}", $"lc{id}h{i}")).ToList();
+    }
+
+    /// <summary>The namespace with the bridge; run etcd here.</summary>
+    public string Hub { get; }
+
+    public IReadOnlyList<LabNode> Nodes { get; }
+
+    public static async Task<NetworkLab> CreateAsync(int nodes)
+    {
+        Requires.Root();
+        Requires.Program("ip");
+        var lab = new NetworkLab(Guid.NewGuid().ToString("N")[..5], nodes);
+        try
+        {
+            await IpAsync("netns", "add", lab.Hub);
+            await IpAsync("-n", lab.Hub, "link", "set", "lo", "up");
+            await IpAsync("-n", lab.Hub, "link", "add", "br0", "type", "bridge");
+            await IpAsync("-n", lab.Hub, "addr", "add", $"{HubAddress}/24", "dev", "br0");
+            await IpAsync("-n", lab.Hub, "link", "set", "br0", "up");
+            foreach (var node in lab.Nodes)
+            {
+                await IpAsync("netns", "add", node.Namespace);
+                await IpAsync("-n", node.Namespace, "link", "set", "lo", "up");
+                await IpAsync("-n", lab.Hub, "link", "add", node.HubLink, "type", "veth", "peer", "name", "eth0", "netns", node.Namespace);
+                await IpAsync("-n", lab.Hub, "link", "set", node.HubLink, "master", "br0");
+                await IpAsync("-n", lab.Hub, "link", "set", node.HubLink, "up");
+                await IpAsync("-n", node.Namespace, "addr", "add", $"{node.Address}/24", "dev", "eth0");
+                await IpAsync("-n", node.Namespace, "link", "set", "eth0", "up");
+            }
+            return lab;
+        }
+        catch
+        {
+            await lab.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Cuts a node off the network (etcd and the other nodes), as a pulled cable would.</summary>
+    public Task CutAsync(LabNode node) => IpAsync("-n", Hub, "link", "set", node.HubLink, "down");
+
+    public Task ReconnectAsync(LabNode node) => IpAsync("-n", Hub, "link", "set", node.HubLink, "up");
+
+    /// <summary>A ProcessStartInfo that runs the program inside the namespace.</summary>
+    public static ProcessStartInfo Inside(string @namespace, string program, params string[] args)
+    {
+        var info = new ProcessStartInfo("ip") { UseShellExecute = false };
+        foreach (var a in new[] { "netns", "exec", @namespace, program }.Concat(args))
+            info.ArgumentList.Add(a);
+        return info;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var ns in Nodes.Select(n => n.Namespace).Append(Hub))
+            await IpAsync(ignoreFailure: true, "netns", "del", ns);
+    }
+
+    private static Task IpAsync(params string[] args) => IpAsync(false, args);
+
+    private static async Task IpAsync(bool ignoreFailure, params string[] args)
+    {
+        var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0 && !ignoreFailure)
+            throw new InvalidOperationException($"ip {string.Join(' ', args)} failed ({process.ExitCode}): {(await stderr).Trim()}");
+    }
+}
+
+/// <summary>One node's namespace, its address on the lab network, and its link's name on the hub side.</summary>
+public sealed record LabNode(string Namespace, string Address, string HubLink);
