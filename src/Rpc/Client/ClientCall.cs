@@ -123,6 +123,8 @@ internal sealed class ClientCall<TResponse> : IAsyncStreamReader<TResponse>, IAs
             throw new InvalidOperationException($"cannot write to {_method} after CompleteAsync");
         if (_failure != null)
             throw _failure;
+        if (_finished)
+            throw new InvalidOperationException($"{_method} has ended with status OK: nothing more can be written");
         var frame = MessageFraming.ToFrame(message, _channel.Options.MaxSendMessageSize, "request");
         if (Interlocked.Exchange(ref _writing, 1) == 1)
             throw new InvalidOperationException($"a write to {_method} is already in progress: await each WriteAsync before the next");
