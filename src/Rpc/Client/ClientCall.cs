@@ -8,7 +8,7 @@ namespace Lcluster.Rpc;
 /// status, and turns each way a call can end (status, deadline, cancel, dispose, broken
 /// connection) into the one exception the caller sees.
 /// </summary>
-internal sealed class ClientCall<TResponse> : IAsyncStreamReader<TResponse>, IAsyncDisposable
+internal sealed class ClientCall<TResponse> : IAsyncStreamReader<TResponse>, IRequestStream, IAsyncDisposable
     where TResponse : IMessage<TResponse>
 {
     private enum EndReason { None, Caller, Deadline, Disposed, Failed }
