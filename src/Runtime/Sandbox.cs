@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Lcluster.Runtime.Cgroups;
 using Lcluster.Runtime.Output;
-using Lcluster.Runtime.Process;
+using Lcluster.Runtime.Processes;
 
 namespace Lcluster.Runtime;
 

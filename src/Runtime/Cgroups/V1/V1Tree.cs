@@ -30,6 +30,19 @@ internal sealed class V1Tree : ICgroupTree
 
     public IJobCgroup Create(string jobId, Limits limits)
     {
+        try
+        {
+            return CreateOnce(jobId, limits);
+        }
+        catch (Native.NativeCallException e) when (e.ErrorNumber == Native.Errno.ENOENT)
+        {
+            parentReady = false; // another owner removed a shared ancestor meanwhile: build the path again
+            return CreateOnce(jobId, limits);
+        }
+    }
+
+    private IJobCgroup CreateOnce(string jobId, Limits limits)
+    {
         EnsureParent();
         var dirs = Directories(jobId);
         var made = new List<string>();

@@ -8,6 +8,19 @@ internal sealed class V2Tree(CgroupFs fs, string root, string parent) : ICgroupT
 
     public IJobCgroup Create(string jobId, Limits limits)
     {
+        try
+        {
+            return CreateOnce(jobId, limits);
+        }
+        catch (Native.NativeCallException e) when (e.ErrorNumber == Native.Errno.ENOENT)
+        {
+            parentReady = false; // another owner removed a shared ancestor meanwhile: build the path again
+            return CreateOnce(jobId, limits);
+        }
+    }
+
+    private IJobCgroup CreateOnce(string jobId, Limits limits)
+    {
         EnsureParent();
         var dir = Path.Combine(parentPath, jobId);
         fs.MakeDirectory(dir, mayExist: false);

@@ -26,14 +26,14 @@ public static unsafe class ContainerInit
         _ = args;
         try
         {
-            Process.InitWarmup.Run();
+            Processes.InitWarmup.Run();
         }
         catch (Exception e)
         {
             TryReport(Encoding.UTF8.GetBytes("F" + e.Message));
             return SetupFailedExitCode;
         }
-        if (!TryReport([Process.InitReport.Ready]))
+        if (!TryReport([Processes.InitReport.Ready]))
             return 1; // the daemon is gone
         var message = Receive();
         if (message is null)
@@ -51,7 +51,7 @@ public static unsafe class ContainerInit
         return SetupFailedExitCode;
     }
 
-    private static void Build(Process.InitMessage m)
+    private static void Build(Processes.InitMessage m)
     {
         // After the daemon moved us into the job's cgroups, so the job sees its own cgroup as "/".
         Errno.Check(Libc.Unshare(Libc.CLONE_NEWCGROUP), "unshare", "cgroup namespace");
@@ -64,28 +64,31 @@ public static unsafe class ContainerInit
         ProcMasks.Mask(root);
         ProcMasks.MakeReadOnly(root);
         SpecialFilesystems.SealDev(root);
-        AttachStdin(m.StdinPath);
+        if (m.StdinPath is { } stdin)
+            AttachStdin(stdin); // a host path: open it before pivot_root
         // Everything that could load an assembly happens before pivot_root: the runtime's files are gone after it.
         var exec = new PreparedExec(m.Command, m.Environment);
         var hostname = Encoding.ASCII.GetBytes(m.Hostname);
         RootFilesystem.Pivot(root);
+        if (m.StdinPath is null)
+            AttachStdin("/dev/null"); // the container's own, not the host's the init was spawned with
         SetHostname(hostname);
         RequireShell();
         Libc.Umask(0x12 /* 022 */);
-        Process.Capabilities.ReduceToDockerDefault();
-        Process.ExecPreparation.SetNoNewPrivileges();
-        Process.ExecPreparation.ResetSignals();
-        Process.ExecPreparation.CloseFdsOnExec();
-        TryReport([Process.InitReport.Exec]);
+        Processes.Capabilities.ReduceToDockerDefault();
+        Processes.ExecPreparation.SetNoNewPrivileges();
+        Processes.ExecPreparation.ResetSignals();
+        Processes.ExecPreparation.CloseFdsOnExec();
+        TryReport([Processes.InitReport.Exec]);
         exec.Run();
     }
 
     /// <summary>execve's arguments in unmanaged memory, built while the runtime can still load what it needs.</summary>
     private readonly struct PreparedExec(string command, IReadOnlyList<string> environment)
     {
-        private readonly nint shell = (nint)Process.ExecPreparation.NativeString("/bin/sh");
-        private readonly nint argv = (nint)Process.ExecPreparation.NativeArray(["/bin/sh", "-c", command]);
-        private readonly nint envp = (nint)Process.ExecPreparation.NativeArray(environment);
+        private readonly nint shell = (nint)Processes.ExecPreparation.NativeString("/bin/sh");
+        private readonly nint argv = (nint)Processes.ExecPreparation.NativeArray(["/bin/sh", "-c", command]);
+        private readonly nint envp = (nint)Processes.ExecPreparation.NativeArray(environment);
 
         public void Run()
         {
@@ -94,9 +97,9 @@ public static unsafe class ContainerInit
         }
     }
 
-    private static void AttachStdin(string? path)
+    private static void AttachStdin(string path)
     {
-        var fd = Errno.Check(Libc.Open(path ?? "/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC, 0), "open stdin", path ?? "/dev/null");
+        var fd = Errno.Check(Libc.Open(path, Libc.O_RDONLY | Libc.O_CLOEXEC, 0), "open stdin", path);
         Errno.Check(Libc.Dup2(fd, 0), "dup2 stdin", path);
         Libc.Close(fd);
     }
@@ -119,16 +122,16 @@ public static unsafe class ContainerInit
     }
 
     /// <summary>Reads one framed message; null when the daemon closed the pipe instead.</summary>
-    private static Process.InitMessage? Receive()
+    private static Processes.InitMessage? Receive()
     {
         Span<byte> prefix = stackalloc byte[4];
         if (!ReadExactly(prefix))
             return null;
-        var length = Process.InitMessage.ReadInt32(prefix);
-        if (length <= 0 || length > Process.InitMessage.MaxBytes)
+        var length = Processes.InitMessage.ReadInt32(prefix);
+        if (length <= 0 || length > Processes.InitMessage.MaxBytes)
             return null;
         var body = new byte[length];
-        return ReadExactly(body) ? Process.InitMessage.Decode(body) : null;
+        return ReadExactly(body) ? Processes.InitMessage.Decode(body) : null;
     }
 
     private static bool ReadExactly(Span<byte> buffer)

@@ -1,6 +1,6 @@
 using Lcluster.Runtime.Native;
 
-namespace Lcluster.Runtime.Process;
+namespace Lcluster.Runtime.Processes;
 
 /// <summary>Docker's default capability set, applied to the calling thread before execve.</summary>
 internal static unsafe class Capabilities

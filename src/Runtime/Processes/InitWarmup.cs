@@ -1,7 +1,7 @@
 using Lcluster.Runtime.Mounts;
 using Lcluster.Runtime.Native;
 
-namespace Lcluster.Runtime.Process;
+namespace Lcluster.Runtime.Processes;
 
 /// <summary>
 /// What a pooled init does before it says it is ready: the job-independent

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Lcluster.Runtime.Native;
 
-namespace Lcluster.Runtime.Process;
+namespace Lcluster.Runtime.Processes;
 
 /// <summary>
 /// Reaps the inits this process spawned, without a thread per child: on every

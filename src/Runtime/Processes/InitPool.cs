@@ -1,7 +1,7 @@
 using System.Text;
 using Lcluster.Runtime.Native;
 
-namespace Lcluster.Runtime.Process;
+namespace Lcluster.Runtime.Processes;
 
 /// <summary>
 /// Inits started ahead of jobs: each waits, ready, in fresh namespaces for its

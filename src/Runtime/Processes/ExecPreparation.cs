@@ -1,6 +1,6 @@
 using Lcluster.Runtime.Native;
 
-namespace Lcluster.Runtime.Process;
+namespace Lcluster.Runtime.Processes;
 
 /// <summary>What the exec'ing thread fixes up so the job starts clean: signals, fds, no_new_privs.</summary>
 internal static unsafe class ExecPreparation

@@ -1,6 +1,6 @@
 using Lcluster.Runtime.Native;
 
-namespace Lcluster.Runtime.Process;
+namespace Lcluster.Runtime.Processes;
 
 /// <summary>Brings "lo" up in the container's fresh network namespace.</summary>
 internal static unsafe class Loopback

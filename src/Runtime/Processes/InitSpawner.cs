@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using Lcluster.Runtime.Native;
 using Microsoft.Win32.SafeHandles;
 
-namespace Lcluster.Runtime.Process;
+namespace Lcluster.Runtime.Processes;
 
 /// <summary>What to start in init mode.</summary>
 internal sealed record InitLaunch(string Program, IReadOnlyList<string> Arguments, IReadOnlyList<string> Environment);

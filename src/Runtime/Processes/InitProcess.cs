@@ -2,7 +2,7 @@ using System.IO.Pipes;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 
-namespace Lcluster.Runtime.Process;
+namespace Lcluster.Runtime.Processes;
 
 /// <summary>
 /// The daemon's handle on one spawned init: its pid and exit, the control pipe

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Lcluster.Runtime.Process;
+namespace Lcluster.Runtime.Processes;
 
 /// <summary>
 /// What the daemon tells a waiting init over its control pipe: everything the

@@ -1,4 +1,4 @@
-namespace Lcluster.Runtime.Process;
+namespace Lcluster.Runtime.Processes;
 
 /// <summary>How a child ended, decoded from its wait status.</summary>
 internal readonly record struct ExitStatus(int? Code, int? Signal)
