@@ -8,8 +8,10 @@ public sealed class IsolationTests(SandboxFixture fixture) : IClassFixture<Sandb
     [Fact]
     public async Task Job_runs_as_pid_1_and_ps_shows_only_its_own_processes()
     {
-        // "; true" keeps busybox sh from exec'ing its last command in place of itself.
-        var run = await fixture.RunAsync("sleep 30 & sleep 30 & echo self=$$; ps -o pid,comm; true");
+        // Wait until both children have exec'd sleep; "; true" keeps busybox sh from exec'ing ps in place of itself.
+        var run = await fixture.RunAsync(
+            "sleep 30 & sleep 30 & until [ \"$(ps -o comm | grep -c '^sleep')\" = 2 ]; do :; done; echo self=$$; ps -o pid,comm; true",
+            new Limits { WallTime = TimeSpan.FromSeconds(60) });
         Assert.True(run.Result.ExitCode == 0, run.Evidence);
         Assert.Contains("self=1", run.Lines);
         var processes = run.Lines.SkipWhile(l => !l.TrimStart().StartsWith("PID", StringComparison.Ordinal)).Skip(1)
@@ -17,7 +19,7 @@ public sealed class IsolationTests(SandboxFixture fixture) : IClassFixture<Sandb
         Assert.True(processes.Length == 4, $"expected sh, 2 sleeps and ps, saw {processes.Length}\n{run.Evidence}");
         Assert.Equal(["ps", "sh", "sleep", "sleep"], processes.Select(p => p.Comm).Order().ToArray());
         Assert.Contains(processes, p => p.Pid == 1 && p.Comm == "sh");
-        Assert.True(processes.All(p => p.Pid < 10), run.Evidence);
+        Assert.True(processes.All(p => p.Pid < 1000), run.Evidence);
     }
 
     [Fact]

@@ -26,9 +26,9 @@ internal class CgroupFs
     /// <summary>rmdir; returns 0 or the errno (EBUSY while a dying process is still inside).</summary>
     public virtual int RemoveDirectory(string path) => Libc.Rmdir(path) == 0 ? 0 : Errno.Last;
 
-    public unsafe void Write(string path, string value)
+    public virtual unsafe void Write(string path, string value)
     {
-        var fd = Libc.Open(path, Libc.O_WRONLY | Libc.O_CLOEXEC, 0);
+        var fd = Libc.Open(path, Libc.O_WRONLY | Libc.O_TRUNC | Libc.O_CLOEXEC, 0);
         if (fd == -1)
             throw new NativeCallException($"write {value} to", $"{path} (is the controller enabled?)", Errno.Last);
         try
