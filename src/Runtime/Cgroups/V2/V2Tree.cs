@@ -1,0 +1,95 @@
+namespace Lcluster.Runtime.Cgroups.V2;
+
+/// <summary>Job cgroups on a cgroup2 hierarchy: &lt;root&gt;/&lt;parent&gt;/&lt;job&gt;.</summary>
+internal sealed class V2Tree(CgroupFs fs, string root, string parent) : ICgroupTree
+{
+    private readonly string parentPath = Path.Combine(root, parent);
+    private volatile bool parentReady;
+
+    public IJobCgroup Create(string jobId, Limits limits)
+    {
+        try
+        {
+            return CreateOnce(jobId, limits);
+        }
+        catch (Native.NativeCallException e) when (e.ErrorNumber == Native.Errno.ENOENT)
+        {
+            parentReady = false; // another owner removed a shared ancestor meanwhile: build the path again
+            return CreateOnce(jobId, limits);
+        }
+    }
+
+    private IJobCgroup CreateOnce(string jobId, Limits limits)
+    {
+        EnsureParent();
+        var dir = Path.Combine(parentPath, jobId);
+        fs.MakeDirectory(dir, mayExist: false);
+        try
+        {
+            V2Limits.Apply(fs, dir, limits);
+        }
+        catch
+        {
+            fs.RemoveDirectory(dir);
+            throw;
+        }
+        return new V2JobCgroup(fs, jobId, dir);
+    }
+
+    public IJobCgroup Open(string jobId) => new V2JobCgroup(fs, jobId, Path.Combine(parentPath, jobId));
+
+    public IReadOnlyList<string> ListJobs() => fs.Children(parentPath);
+
+    public void RemoveParentIfEmpty()
+    {
+        parentReady = false;
+        if (fs.DirectoryExists(parentPath) && fs.Children(parentPath).Count == 0)
+            fs.RemoveDirectory(parentPath);
+    }
+
+    /// <summary>mkdir -p the parent and delegate the controllers down every level (no process lives in these).</summary>
+    private void EnsureParent()
+    {
+        if (parentReady)
+            return;
+        var level = root;
+        foreach (var part in parent.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            EnableControllers(level);
+            level = Path.Combine(level, part);
+            fs.MakeDirectory(level, mayExist: true);
+        }
+        EnableControllers(level);
+        parentReady = true;
+    }
+
+    private void EnableControllers(string dir)
+    {
+        var available = fs.Read(Path.Combine(dir, "cgroup.controllers")).Split(' ', '\n');
+        var wanted = V2Limits.Controllers.Split(' ').Where(c => available.Contains(c[1..])).ToArray();
+        if (wanted.Length > 0)
+            fs.Write(Path.Combine(dir, "cgroup.subtree_control"), string.Join(' ', wanted));
+    }
+}
+
+internal sealed class V2JobCgroup(CgroupFs fs, string jobId, string dir) : IJobCgroup
+{
+    public string JobId => jobId;
+
+    public void AddProcess(int pid) => fs.Write(Path.Combine(dir, "cgroup.procs"), pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    public void KillAll()
+    {
+        if (Unified.CanKill(fs, dir))
+            Unified.Kill(fs, dir);
+        else
+            Unified.KillByFreezing(fs, dir);
+    }
+
+    public IReadOnlyList<int> Processes() =>
+        fs.DirectoryExists(dir) ? fs.ReadPids(Path.Combine(dir, "cgroup.procs")) : [];
+
+    public CgroupUsage ReadUsage() => V2Limits.ReadUsage(fs, dir);
+
+    public Task RemoveAsync(CancellationToken ct) => CgroupRemoval.RemoveAllAsync(fs, [dir], ct);
+}

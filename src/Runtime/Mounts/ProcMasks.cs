@@ -1,0 +1,51 @@
+using Lcluster.Runtime.Native;
+
+namespace Lcluster.Runtime.Mounts;
+
+/// <summary>The OCI default masked and read-only paths.</summary>
+internal static class ProcMasks
+{
+    public static readonly string[] Masked =
+    [
+        "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/latency_stats",
+        "/proc/acpi", "/proc/scsi", "/sys/firmware",
+    ];
+
+    public static readonly string[] ReadOnly =
+        ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+    /// <summary>Files get /dev/null bound over them, directories an empty read-only tmpfs; absent paths are skipped.</summary>
+    public static void Mask(string root)
+    {
+        foreach (var path in Masked)
+        {
+            var target = root + path;
+            if (!TryType(target, out var mode))
+                continue;
+            if ((mode & Libc.S_IFMT) == Libc.S_IFDIR)
+                Errno.Check(Libc.Mount("tmpfs", target, "tmpfs", Libc.MS_RDONLY | Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC, null), "mask", path);
+            else
+                Errno.Check(Libc.Mount(root + "/dev/null", target, null, Libc.MS_BIND, null), "mask", path);
+        }
+    }
+
+    /// <summary>Bind each path over itself, then make that bind read-only.</summary>
+    public static void MakeReadOnly(string root)
+    {
+        const ulong locked = Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC;
+        foreach (var path in ReadOnly)
+        {
+            var target = root + path;
+            if (!TryType(target, out _))
+                continue;
+            Errno.Check(Libc.Mount(target, target, null, Libc.MS_BIND | Libc.MS_REC, null), "bind", path);
+            Errno.Check(Libc.Mount(null, target, null, Libc.MS_BIND | Libc.MS_REMOUNT | Libc.MS_RDONLY | locked, null), "remount read-only", path);
+        }
+    }
+
+    private static bool TryType(string path, out uint mode)
+    {
+        var error = Libc.TryStat(path, Libc.AT_SYMLINK_NOFOLLOW, out mode, out _);
+        return error == 0 ? true : error == Errno.ENOENT ? false : throw new NativeCallException("statx", path, error);
+    }
+}

@@ -1,0 +1,36 @@
+using Lcluster.Runtime.Native;
+
+namespace Lcluster.Runtime.Mounts;
+
+/// <summary>The container's root: private propagation, the overlay, pivot_root.</summary>
+internal static class RootFilesystem
+{
+    /// <summary>Stops every mount made from here on from propagating back to the host.</summary>
+    public static void MakePrivate() =>
+        Errno.Check(Libc.Mount(null, "/", null, Libc.MS_REC | Libc.MS_PRIVATE, null), "make mounts private", "/");
+
+    /// <summary>The rootfs read-only below a per-job writable layer; nodev so no job-made device node opens.</summary>
+    public static void MountOverlay(string lower, string upper, string work, string target)
+    {
+        // string.Concat, not interpolation: the handler pulls ArrayPool and cgroup probing into the init.
+        var options = string.Concat("lowerdir=", lower, ",upperdir=", upper, ",workdir=" + work);
+        Errno.Check(Libc.Mount("overlay", target, "overlay", Libc.MS_NODEV, options), "mount overlay", target + " (" + options + ")");
+    }
+
+    /// <summary>Makes <paramref name="root"/> the root and detaches the host's old root.</summary>
+    public static void Pivot(string root)
+    {
+        Errno.Check(Libc.Chdir(root), "chdir", root);
+        // pivot_root(".", ".") stacks the old root under the new one; unmounting "." then drops it.
+        Errno.Check(Libc.PivotRoot(".", "."), "pivot_root", root);
+        Errno.Check(Libc.Umount2(".", Libc.MNT_DETACH), "detach old root", root);
+        Errno.Check(Libc.Chdir("/"), "chdir", "/");
+    }
+
+    /// <summary>mkdir that accepts an existing directory.</summary>
+    public static void EnsureDirectory(string path, uint mode = 0x1ED /* 0755 */)
+    {
+        if (Libc.Mkdir(path, mode) == -1 && Errno.Last != Errno.EEXIST)
+            throw Errno.Fail("mkdir", path);
+    }
+}

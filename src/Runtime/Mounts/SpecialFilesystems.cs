@@ -1,0 +1,65 @@
+using Lcluster.Runtime.Native;
+
+namespace Lcluster.Runtime.Mounts;
+
+/// <summary>/proc, a minimal /dev, read-only /sys and /tmp inside the new root.</summary>
+internal static class SpecialFilesystems
+{
+    private const ulong NoSuidExecDev = Libc.MS_NOSUID | Libc.MS_NOEXEC | Libc.MS_NODEV;
+
+    private static readonly (string Name, uint Major, uint Minor)[] Devices =
+        [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
+
+    private static readonly (string Link, string Target)[] DevLinks =
+    [
+        ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"),
+    ];
+
+    public static void MountProc(string root)
+    {
+        var target = root + "/proc";
+        RootFilesystem.EnsureDirectory(target);
+        Errno.Check(Libc.Mount("proc", target, "proc", NoSuidExecDev, null), "mount", "/proc");
+    }
+
+    /// <summary>A tmpfs /dev with the standard nodes, a private devpts, /dev/shm and the std links.</summary>
+    public static void MountDev(string root)
+    {
+        var dev = root + "/dev";
+        RootFilesystem.EnsureDirectory(dev);
+        Errno.Check(Libc.Mount("tmpfs", dev, "tmpfs", Libc.MS_NOSUID | Libc.MS_STRICTATIME, "mode=755,size=65536k"), "mount", "/dev");
+        foreach (var (name, major, minor) in Devices)
+        {
+            var path = dev + "/" + name;
+            Errno.Check(Libc.Mknod(path, Libc.S_IFCHR | 0x1B6, (major << 8) | minor), "mknod", "/dev/" + name);
+            Errno.Check(Libc.Chmod(path, 0x1B6 /* 0666 */), "chmod", "/dev/" + name);
+        }
+        RootFilesystem.EnsureDirectory(dev + "/pts");
+        Errno.Check(Libc.Mount("devpts", dev + "/pts", "devpts", Libc.MS_NOSUID | Libc.MS_NOEXEC,
+            "newinstance,ptmxmode=0666,mode=0620,gid=5"), "mount", "/dev/pts");
+        RootFilesystem.EnsureDirectory(dev + "/shm", 0x3FF /* 1777 */);
+        Errno.Check(Libc.Mount("shm", dev + "/shm", "tmpfs", NoSuidExecDev, "mode=1777,size=65536k"), "mount", "/dev/shm");
+        foreach (var (link, target) in DevLinks)
+            Errno.Check(Libc.Symlink(target, dev + "/" + link), "symlink", "/dev/" + link);
+    }
+
+    /// <summary>/dev read-only once populated: every writable mount is nodev, so no new node can be used.</summary>
+    public static void SealDev(string root) =>
+        Errno.Check(Libc.Mount(null, root + "/dev", null,
+            Libc.MS_REMOUNT | Libc.MS_BIND | Libc.MS_RDONLY | Libc.MS_NOSUID, null), "remount read-only", "/dev");
+
+    public static void MountSys(string root)
+    {
+        var target = root + "/sys";
+        RootFilesystem.EnsureDirectory(target);
+        Errno.Check(Libc.Mount("sysfs", target, "sysfs", NoSuidExecDev | Libc.MS_RDONLY, null), "mount", "/sys");
+    }
+
+    public static void MountTmp(string root)
+    {
+        var target = root + "/tmp";
+        RootFilesystem.EnsureDirectory(target, 0x3FF);
+        Errno.Check(Libc.Mount("tmpfs", target, "tmpfs", Libc.MS_NOSUID | Libc.MS_NODEV, "mode=1777"), "mount", "/tmp");
+    }
+}

@@ -1,0 +1,73 @@
+using System.Runtime.InteropServices;
+
+namespace Lcluster.Runtime.Native;
+
+/// <summary>libc: processes, namespaces, credentials and signals.</summary>
+internal static unsafe partial class Libc
+{
+    public const int CLONE_NEWNS = 0x20000, CLONE_NEWCGROUP = 0x02000000, CLONE_NEWUTS = 0x04000000,
+        CLONE_NEWIPC = 0x08000000, CLONE_NEWPID = 0x20000000, CLONE_NEWNET = 0x40000000;
+    public const int SIGKILL = 9, SIGPIPE = 13, SIGTERM = 15, SIGCHLD = 17;
+    public const int WNOHANG = 1;
+    public const int PR_CAPBSET_READ = 23, PR_CAPBSET_DROP = 24, PR_SET_NO_NEW_PRIVS = 38,
+        PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_CLEAR_ALL = 4;
+    private const long SYS_rt_sigaction = 13, SYS_rt_sigprocmask = 14, SYS_pidfd_open = 434;
+
+    [LibraryImport(Lib, EntryPoint = "unshare", SetLastError = true)]
+    public static partial int Unshare(int flags);
+
+    [LibraryImport(Lib, EntryPoint = "sethostname", SetLastError = true)]
+    public static partial int Sethostname(byte* name, nint length);
+
+    [LibraryImport(Lib, EntryPoint = "execve", SetLastError = true)]
+    public static partial int Execve(byte* path, byte** argv, byte** envp);
+
+    [LibraryImport(Lib, EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
+
+    [LibraryImport(Lib, EntryPoint = "waitpid", SetLastError = true)]
+    public static partial int Waitpid(int pid, int* status, int options);
+
+    [LibraryImport(Lib, EntryPoint = "prctl", SetLastError = true)]
+    public static partial int Prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
+
+    [LibraryImport(Lib, EntryPoint = "capset", SetLastError = true)]
+    public static partial int Capset(CapHeader* header, CapData* data);
+
+    [LibraryImport(Lib, EntryPoint = "_exit")]
+    public static partial void Exit(int status);
+
+    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
+    private static partial int Syscall4(long number, nint a, nint b, nint c, nint d);
+
+    /// <summary>rt_sigaction(2) with the kernel's struct (handler, flags, restorer, mask).</summary>
+    public static int SignalAction(int signal, KernelSigaction* action, KernelSigaction* old) =>
+        Syscall4(SYS_rt_sigaction, signal, (nint)action, (nint)old, 8);
+
+    /// <summary>rt_sigprocmask(2) on the calling thread.</summary>
+    public static int SignalMask(int how, ulong* set, ulong* old) =>
+        Syscall4(SYS_rt_sigprocmask, how, (nint)set, (nint)old, 8);
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct KernelSigaction
+{
+    public nint Handler;
+    public ulong Flags;
+    public nint Restorer;
+    public ulong Mask;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct CapHeader
+{
+    public const uint Version3 = 0x20080522;
+    public uint Version;
+    public int Pid;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct CapData
+{
+    public uint Effective, Permitted, Inheritable;
+}

@@ -1,0 +1,83 @@
+using System.Buffers;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace Lcluster.Runtime.Output;
+
+/// <summary>
+/// Copies one of the job's output pipes into a file, up to a cap: past it one
+/// marker line is written and the rest is read and discarded, so the job never
+/// blocks on a full pipe. The read is asynchronous (no thread per job); only a
+/// pooled buffer is held while it waits.
+/// </summary>
+internal sealed class OutputCapture
+{
+    private const int BufferSize = 16 << 10;
+    private readonly string name;
+    private readonly long cap;
+    private long bytes;
+    private volatile bool truncated;
+    private volatile string? failure;
+
+    public OutputCapture(Stream source, string path, long cap, string name)
+    {
+        this.name = name;
+        this.cap = cap;
+        var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.Read);
+        Completion = Task.Run(() => PumpAsync(source, file));
+    }
+
+    /// <summary>Bytes the job wrote so far, kept or not.</summary>
+    public long Bytes => Interlocked.Read(ref bytes);
+
+    public bool Truncated => truncated;
+
+    /// <summary>Why output could not be kept (a failing disk); the stream is drained anyway.</summary>
+    public string? Failure => failure;
+
+    /// <summary>Completes at EOF: every writer in the container is gone.</summary>
+    public Task Completion { get; }
+
+    private async Task PumpAsync(Stream source, SafeFileHandle file)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        long offset = 0;
+        try
+        {
+            int n;
+            while ((n = await source.ReadAsync(buffer.AsMemory(0, BufferSize)).ConfigureAwait(false)) > 0)
+            {
+                var before = Bytes;
+                Interlocked.Add(ref bytes, n);
+                if (before >= cap || failure is not null)
+                    continue;
+                var keep = (int)Math.Min(n, cap - before);
+                offset += Keep(file, buffer.AsSpan(0, keep), offset);
+                if (keep < n)
+                {
+                    truncated = true;
+                    Keep(file, Encoding.UTF8.GetBytes($"\n[lcluster: {name} cut at {cap} bytes; the rest was discarded]\n"), offset);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            file.Dispose();
+            await source.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private int Keep(SafeFileHandle file, ReadOnlySpan<byte> data, long offset)
+    {
+        try
+        {
+            RandomAccess.Write(file, data, offset);
+        }
+        catch (IOException e)
+        {
+            failure = $"writing the job's {name}: {e.Message}";
+        }
+        return data.Length;
+    }
+}

@@ -1,0 +1,166 @@
+using System.Text;
+using Lcluster.Runtime.Mounts;
+using Lcluster.Runtime.Native;
+
+namespace Lcluster.Runtime;
+
+/// <summary>
+/// The hidden init mode: the daemon's own binary started as PID 1 of a fresh
+/// set of namespaces. It says it is ready, waits for its job on the control
+/// pipe (the daemon has put it into the job's cgroups by then), builds the
+/// container and execs <c>/bin/sh -c CMD</c>. It touches nothing heavy: its
+/// start-up is the container's start-up.
+/// </summary>
+public static unsafe class ContainerInit
+{
+    /// <summary>The first argument that selects init mode.</summary>
+    public const string Verb = "__lcluster-init";
+
+    internal const int ControlFd = 3, ReportFd = 4;
+    /// <summary>Exit code of an init whose setup failed (the reason went over the report pipe).</summary>
+    internal const int SetupFailedExitCode = 121;
+
+    /// <summary>Call first thing in Main when <c>args[0] == Verb</c>; returns only when the pool closed.</summary>
+    public static int Run(string[] args)
+    {
+        _ = args;
+        try
+        {
+            Processes.InitWarmup.Run();
+        }
+        catch (Exception e)
+        {
+            TryReport(Encoding.UTF8.GetBytes("F" + e.Message));
+            return SetupFailedExitCode;
+        }
+        if (!TryReport([Processes.InitReport.Ready]))
+            return 1; // the daemon is gone
+        var message = Receive();
+        if (message is null)
+            return 0; // the pool was closed before a job came
+        try
+        {
+            Build(message);
+        }
+        catch (Exception e)
+        {
+            // Not hidden: every failure is the job's start-failure reason, sent to the daemon.
+            TryReport(Encoding.UTF8.GetBytes("F" + e.Message));
+        }
+        Libc.Exit(SetupFailedExitCode);
+        return SetupFailedExitCode;
+    }
+
+    private static void Build(Processes.InitMessage m)
+    {
+        // After the daemon moved us into the job's cgroups, so the job sees its own cgroup as "/".
+        Errno.Check(Libc.Unshare(Libc.CLONE_NEWCGROUP), "unshare", "cgroup namespace");
+        RootFilesystem.MountOverlay(m.LowerDir, m.UpperDir, m.WorkDir, m.RootDir);
+        var root = m.RootDir;
+        SpecialFilesystems.MountProc(root);
+        SpecialFilesystems.MountDev(root);
+        SpecialFilesystems.MountSys(root);
+        SpecialFilesystems.MountTmp(root);
+        ProcMasks.Mask(root);
+        ProcMasks.MakeReadOnly(root);
+        SpecialFilesystems.SealDev(root);
+        if (m.StdinPath is { } stdin)
+            AttachStdin(stdin); // a host path: open it before pivot_root
+        // Everything that could load an assembly happens before pivot_root: the runtime's files are gone after it.
+        var exec = new PreparedExec(m.Command, m.Environment);
+        var hostname = Encoding.ASCII.GetBytes(m.Hostname);
+        RootFilesystem.Pivot(root);
+        if (m.StdinPath is null)
+            AttachStdin("/dev/null"); // the container's own, not the host's the init was spawned with
+        SetHostname(hostname);
+        RequireShell();
+        Libc.Umask(0x12 /* 022 */);
+        Processes.Capabilities.ReduceToDockerDefault();
+        Processes.ExecPreparation.SetNoNewPrivileges();
+        Processes.ExecPreparation.ResetSignals();
+        Processes.ExecPreparation.CloseFdsOnExec();
+        TryReport([Processes.InitReport.Exec]);
+        exec.Run();
+    }
+
+    /// <summary>execve's arguments in unmanaged memory, built while the runtime can still load what it needs.</summary>
+    private readonly struct PreparedExec(string command, IReadOnlyList<string> environment)
+    {
+        private readonly nint shell = (nint)Processes.ExecPreparation.NativeString("/bin/sh");
+        private readonly nint argv = (nint)Processes.ExecPreparation.NativeArray(["/bin/sh", "-c", command]);
+        private readonly nint envp = (nint)Processes.ExecPreparation.NativeArray(environment);
+
+        public void Run()
+        {
+            Libc.Execve((byte*)shell, (byte**)argv, (byte**)envp);
+            throw Errno.Fail("execve", "/bin/sh");
+        }
+    }
+
+    private static void AttachStdin(string path)
+    {
+        var fd = Errno.Check(Libc.Open(path, Libc.O_RDONLY | Libc.O_CLOEXEC, 0), "open stdin", path);
+        Errno.Check(Libc.Dup2(fd, 0), "dup2 stdin", path);
+        Libc.Close(fd);
+    }
+
+    private static void SetHostname(byte[] hostname)
+    {
+        fixed (byte* p = hostname)
+            Errno.Check(Libc.Sethostname(p, hostname.Length), "sethostname", Encoding.ASCII.GetString(hostname));
+    }
+
+    private static void RequireShell()
+    {
+        var error = Libc.TryStat("/bin/sh", 0, out var mode, out _);
+        if (error == Errno.ENOENT || error == Errno.ENOTDIR || error == Errno.ELOOP)
+            throw new InvalidOperationException("rootfs has no /bin/sh");
+        if (error != 0)
+            throw new NativeCallException("stat", "/bin/sh", error);
+        if ((mode & Libc.S_IFMT) != Libc.S_IFREG)
+            throw new InvalidOperationException("rootfs has no /bin/sh (it is not a regular file)");
+    }
+
+    /// <summary>Reads one framed message; null when the daemon closed the pipe instead.</summary>
+    private static Processes.InitMessage? Receive()
+    {
+        Span<byte> prefix = stackalloc byte[4];
+        if (!ReadExactly(prefix))
+            return null;
+        var length = Processes.InitMessage.ReadInt32(prefix);
+        if (length <= 0 || length > Processes.InitMessage.MaxBytes)
+            return null;
+        var body = new byte[length];
+        return ReadExactly(body) ? Processes.InitMessage.Decode(body) : null;
+    }
+
+    private static bool ReadExactly(Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            var done = 0;
+            while (done < buffer.Length)
+            {
+                var n = Libc.Read(ControlFd, p + done, buffer.Length - done);
+                if (n == 0 || (n < 0 && Errno.Last != Errno.EINTR))
+                    return false;
+                if (n > 0)
+                    done += (int)n;
+            }
+            return true;
+        }
+    }
+
+    private static bool TryReport(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            Libc.WriteAll(ReportFd, data, "report pipe");
+            return true;
+        }
+        catch (NativeCallException)
+        {
+            return false; // EPIPE: nobody listens any more
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using System.Text;
+using Lcluster.Runtime.Native;
+
+namespace Lcluster.Runtime.Processes;
+
+/// <summary>
+/// Inits started ahead of jobs: each waits, ready, in fresh namespaces for its
+/// job on the control pipe, so a job's start skips the runtime's start-up.
+/// Taking one starts a replacement. Disposing closes the waiting inits' control
+/// pipes: they read EOF and exit (as they do when the daemon dies).
+/// </summary>
+internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
+{
+    private const int Attempts = 3;
+    private readonly Lock gate = new();
+    private readonly Queue<Task<InitProcess>> waiting = new();
+    private readonly CancellationTokenSource disposing = new();
+    private bool disposed;
+
+    /// <summary>Fills the pool; called once the owner is fully constructed.</summary>
+    public void Start()
+    {
+        lock (gate)
+            Refill();
+    }
+
+    /// <summary>A ready init, from the pool or started now; throws SandboxException when none could start.</summary>
+    public async Task<InitProcess> TakeAsync(CancellationToken ct)
+    {
+        var failures = new List<string>();
+        for (var attempt = 0; attempt < Attempts; attempt++)
+        {
+            Task<InitProcess> next;
+            lock (gate)
+            {
+                ObjectDisposedException.ThrowIf(disposed, this);
+                next = waiting.Count > 0 ? waiting.Dequeue() : StartOne();
+                Refill();
+            }
+            try
+            {
+                return await next.WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                failures.Add(e.Message);
+            }
+        }
+        throw new SandboxException($"could not start a container init ({launch.Program}): {string.Join("; ", failures.Distinct())}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Task<InitProcess>[] left;
+        lock (gate)
+        {
+            if (disposed)
+                return;
+            disposed = true;
+            left = [.. waiting];
+            waiting.Clear();
+        }
+        await disposing.CancelAsync().ConfigureAwait(false);
+        foreach (var entry in left)
+        {
+            InitProcess init;
+            try
+            {
+                init = await entry.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                continue; // it never became ready; StartOne already reaped or abandoned it
+            }
+            await init.DisposeAsync().ConfigureAwait(false);
+            await init.Exit.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        disposing.Dispose();
+    }
+
+    private void Refill()
+    {
+        while (!disposed && waiting.Count < size)
+            waiting.Enqueue(StartOne());
+    }
+
+    private Task<InitProcess> StartOne() => Task.Run(() => SpawnReadyAsync(disposing.Token));
+
+    private async Task<InitProcess> SpawnReadyAsync(CancellationToken ct)
+    {
+        var init = await InitSpawner.SpawnAsync(launch, ct).ConfigureAwait(false);
+        string? failure;
+        try
+        {
+            failure = await init.WaitReadyAsync(ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            await init.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        if (failure is null)
+            return init;
+        // It ended before it was ready: say why, from its report, its stderr and its exit status.
+        var stderr = await ReadSomeAsync(init.Stderr).ConfigureAwait(false);
+        var status = await init.Exit.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
+        await init.DisposeAsync().ConfigureAwait(false);
+        var why = new StringBuilder($"init pid {init.Pid} ended before it was ready ({status})");
+        if (failure.Length > 0)
+            why.Append(": ").Append(failure);
+        if (stderr.Length > 0)
+            why.Append("; its stderr: ").Append(stderr.Trim());
+        throw new IOException(why.ToString());
+    }
+
+    private static async Task<string> ReadSomeAsync(Stream stream)
+    {
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            var n = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
+            return Encoding.UTF8.GetString(buffer, 0, n);
+        }
+        catch (OperationCanceledException)
+        {
+            return ""; // nothing was written
+        }
+    }
+}

@@ -1,0 +1,86 @@
+using System.IO.Pipes;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace Lcluster.Runtime.Processes;
+
+/// <summary>
+/// The daemon's handle on one spawned init: its pid and exit, the control pipe
+/// it waits on, the report pipe it answers on, and the read ends of the job's
+/// stdout and stderr (pipes read asynchronously through the runtime's epoll loop).
+/// </summary>
+internal sealed class InitProcess : IAsyncDisposable
+{
+    private const int MaxReportBytes = 64 << 10;
+    private readonly PipeStream control;
+    private readonly PipeStream report;
+
+    public InitProcess(int pid, int controlWrite, int reportRead, int stdoutRead, int stderrRead)
+    {
+        Pid = pid;
+        Exit = ChildExits.WatchAsync(pid);
+        control = Wrap(controlWrite, PipeDirection.Out);
+        report = Wrap(reportRead, PipeDirection.In);
+        Stdout = Wrap(stdoutRead, PipeDirection.In);
+        Stderr = Wrap(stderrRead, PipeDirection.In);
+    }
+
+    public int Pid { get; }
+    public Task<ExitStatus> Exit { get; }
+    public PipeStream Stdout { get; }
+    public PipeStream Stderr { get; }
+
+    /// <summary>Null once the init said it is ready; else what it reported before it ended (empty when nothing).</summary>
+    public async Task<string?> WaitReadyAsync(CancellationToken ct)
+    {
+        var tag = new byte[1];
+        var n = await report.ReadAsync(tag, ct).ConfigureAwait(false);
+        if (n == 1 && tag[0] == InitReport.Ready)
+            return null;
+        var rest = n == 1 ? await ReadToEndAsync(ct).ConfigureAwait(false) : [];
+        return n == 1 && tag[0] == InitReport.Failed ? Encoding.UTF8.GetString(rest) : "";
+    }
+
+    /// <summary>Hands the init its job; the pipe is closed after it, the init reads no more.</summary>
+    public async Task SendAsync(InitMessage message, CancellationToken ct)
+    {
+        await control.WriteAsync(message.Encode(), ct).ConfigureAwait(false);
+        await control.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Waits until the init exec'd the job or failed: null on success, else why it could not start.</summary>
+    public async Task<string?> WaitExecAsync(CancellationToken ct)
+    {
+        var bytes = await ReadToEndAsync(ct).ConfigureAwait(false);
+        if (bytes.Length > 0 && bytes[0] == InitReport.Failed)
+            return Encoding.UTF8.GetString(bytes, 1, bytes.Length - 1);
+        if (bytes.Length == 1 && bytes[0] == InitReport.Exec)
+            return null;
+        if (bytes.Length > 1 && bytes[0] == InitReport.Exec && bytes[1] == InitReport.Failed)
+            return Encoding.UTF8.GetString(bytes, 2, bytes.Length - 2);
+        var status = await Exit.WaitAsync(TimeSpan.FromSeconds(10), ct).ConfigureAwait(false);
+        return $"the container's init died before exec ({status})";
+    }
+
+    private async Task<byte[]> ReadToEndAsync(CancellationToken ct)
+    {
+        using var received = new MemoryStream();
+        var buffer = new byte[512];
+        int n;
+        while ((n = await report.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0 && received.Length < MaxReportBytes)
+            received.Write(buffer, 0, n);
+        return received.ToArray();
+    }
+
+    /// <summary>Closes the control pipe: a waiting init sees EOF and exits.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await control.DisposeAsync().ConfigureAwait(false);
+        await report.DisposeAsync().ConfigureAwait(false);
+        await Stdout.DisposeAsync().ConfigureAwait(false);
+        await Stderr.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static PipeStream Wrap(int fd, PipeDirection direction) =>
+        new AnonymousPipeClientStream(direction, new SafePipeHandle(fd, ownsHandle: true));
+}

@@ -1,0 +1,189 @@
+using System.Collections.Concurrent;
+using Lcluster.Runtime.Cgroups;
+using Lcluster.Runtime.Output;
+using Lcluster.Runtime.Processes;
+
+namespace Lcluster.Runtime;
+
+/// <summary>
+/// The one entry point of the runtime: starts jobs in hardened containers and
+/// guarantees nothing of them is left behind. Everything it owns lives below
+/// <see cref="SandboxOptions.WorkDirectory"/> and <see cref="SandboxOptions.CgroupParent"/>.
+/// </summary>
+public sealed class Sandbox : IAsyncDisposable
+{
+    private readonly SandboxOptions options;
+    private readonly string workDirectory;
+    private readonly ICgroupTree cgroups;
+    private readonly InitPool pool;
+    private readonly ConcurrentDictionary<string, Container> running = new();
+    private readonly CancellationTokenSource disposing = new();
+    private int disposed;
+
+    public Sandbox(SandboxOptions options)
+        : this(options, null)
+    {
+    }
+
+    internal Sandbox(SandboxOptions options, ICgroupTree? cgroups)
+    {
+        SandboxValidation.Check(options);
+        this.options = options;
+        workDirectory = Path.GetFullPath(options.WorkDirectory).TrimEnd('/');
+        Directory.CreateDirectory(workDirectory);
+        this.cgroups = cgroups ?? CgroupTrees.ForHost(CgroupFs.Kernel, options.CgroupRoot, options.CgroupParent);
+        pool = new InitPool(InitLaunchFor(options), options.PrestartedInits);
+        pool.Start();
+    }
+
+    /// <summary>
+    /// Starts a job and returns once its command runs. Bad input throws
+    /// ArgumentException and a node-side failure SandboxException (nothing is
+    /// left of the job in either case); a container that could not start (no
+    /// /bin/sh, a failing mount, a limit too small for the init) returns a
+    /// Container whose Completion already holds the StartFailure.
+    /// </summary>
+    public async Task<Container> StartAsync(SandboxSpec spec, CancellationToken ct)
+    {
+        SandboxValidation.Check(spec);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+        if (running.ContainsKey(spec.JobId))
+            throw new ArgumentException($"job {spec.JobId} is already running in this sandbox");
+        var directory = JobDirectory.Create(workDirectory, spec.JobId, spec.Stdin);
+        IJobCgroup? cgroup = null;
+        InitProcess? init = null;
+        try
+        {
+            cgroup = CreateCgroup(spec);
+            init = await pool.TakeAsync(ct).ConfigureAwait(false);
+            cgroup.AddProcess(init.Pid);
+            var run = new ContainerRun(spec.JobId, init, cgroup, directory,
+                new OutputCapture(init.Stdout, spec.StdoutPath, spec.OutputCapBytes, "stdout"),
+                new OutputCapture(init.Stderr, spec.StderrPath, spec.OutputCapBytes, "stderr"));
+            init = null; // the run owns it now and cleans up after it, whatever happens
+            return await LaunchAsync(run, spec, ct).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            var undone = await UndoAsync(directory, cgroup, init).ConfigureAwait(false);
+            if (undone is null && e is OperationCanceledException or ArgumentException or SandboxException)
+                throw;
+            var message = e is SandboxException ? e.Message : $"could not start job {spec.JobId}: {e.Message}";
+            throw new SandboxException(undone is null ? message : $"{message} (and cleaning up failed: {undone})", e);
+        }
+    }
+
+    /// <summary>
+    /// At daemon start: kills and removes what a crashed predecessor left below
+    /// CgroupParent and WorkDirectory (job cgroups with their processes, job
+    /// directories). Returns the job ids it found; never touches anything else.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ReapLeftoversAsync(CancellationToken ct)
+    {
+        var ids = cgroups.ListJobs()
+            .Concat(Directory.EnumerateDirectories(workDirectory).Select(Path.GetFileName).OfType<string>())
+            .Where(id => SandboxValidation.JobId().IsMatch(id) && !running.ContainsKey(id))
+            .Distinct().Order(StringComparer.Ordinal).ToArray();
+        foreach (var id in ids)
+            await KillLeftoverAsync(id, ct).ConfigureAwait(false);
+        return ids;
+    }
+
+    /// <summary>Kills and removes one leftover job's processes, cgroups and directory; a no-op when there is none.</summary>
+    public Task KillLeftoverAsync(string jobId, CancellationToken ct)
+    {
+        SandboxValidation.CheckJobId(jobId);
+        if (running.ContainsKey(jobId))
+            throw new InvalidOperationException($"job {jobId} is running in this sandbox: kill it through its Container");
+        return Leftovers.KillAsync(cgroups.Open(jobId), workDirectory + "/" + jobId, ct);
+    }
+
+    /// <summary>Kills every running container, waits until each is cleaned up, and stops the init pool.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) != 0)
+            return;
+        await disposing.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(running.Values.Select(c => c.KillAsync())).ConfigureAwait(false);
+        await pool.DisposeAsync().ConfigureAwait(false);
+        cgroups.RemoveParentIfEmpty();
+        disposing.Dispose();
+    }
+
+    private IJobCgroup CreateCgroup(SandboxSpec spec)
+    {
+        try
+        {
+            return cgroups.Create(spec.JobId, spec.Limits);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            throw new SandboxException($"cannot create the cgroups of job {spec.JobId}: {e.Message}", e);
+        }
+    }
+
+    private async Task<Container> LaunchAsync(ContainerRun run, SandboxSpec spec, CancellationToken ct)
+    {
+        string? failure;
+        try
+        {
+            await SendAsync(run, spec, ct).ConfigureAwait(false);
+            failure = await InitOf(run).WaitExecAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            run.Kill(); // cancelled or the pipe broke: tear the half-built container down, then report
+            await run.FailedStartAsync("start abandoned").ConfigureAwait(false);
+            throw;
+        }
+        var completion = failure is null ? run.RunAsync(spec.Limits.WallTime) : run.FailedStartAsync(failure);
+        var container = new Container(run, completion);
+        if (failure is null)
+        {
+            running[spec.JobId] = container;
+            _ = completion.ContinueWith(_ => running.TryRemove(spec.JobId, out var _), TaskScheduler.Default);
+        }
+        return container;
+    }
+
+    private Task SendAsync(ContainerRun run, SandboxSpec spec, CancellationToken ct)
+    {
+        var directory = run.Directory;
+        var rootFs = Path.GetFullPath(spec.RootFs).TrimEnd('/');
+        var message = new InitMessage(spec.Hostname, rootFs.Length > 0 ? rootFs : "/", directory.Upper, directory.Work, directory.Root, directory.StdinFile, spec.Command, JobEnvironment.For(spec));
+        return InitOf(run).SendAsync(message, ct);
+    }
+
+    private static InitProcess InitOf(ContainerRun run) => run.Init;
+
+    /// <summary>Removes what a failed start created; returns what could not be removed, or null.</summary>
+    private static async Task<string?> UndoAsync(JobDirectory directory, IJobCgroup? cgroup, InitProcess? init)
+    {
+        try
+        {
+            if (init is not null)
+            {
+                ChildExits.SignalIfAlive(init.Pid, Native.Libc.SIGKILL);
+                await init.Exit.ConfigureAwait(false);
+                await init.DisposeAsync().ConfigureAwait(false);
+            }
+            if (cgroup is not null)
+                await cgroup.RemoveAsync(CancellationToken.None).ConfigureAwait(false);
+            directory.Delete();
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
+    }
+
+    private static InitLaunch InitLaunchFor(SandboxOptions options)
+    {
+        var environment = new List<string>(InitEnvironment.Knobs);
+        foreach (var name in InitEnvironment.PassThrough)
+            if (System.Environment.GetEnvironmentVariable(name) is { } value)
+                environment.Add($"{name}={value}");
+        return new InitLaunch(options.InitProgram, options.InitArguments, environment);
+    }
+}

@@ -1,0 +1,23 @@
+namespace Lcluster.Runtime;
+
+/// <summary>How one daemon runs its containers; everything a Sandbox owns lives below WorkDirectory and CgroupParent.</summary>
+public sealed record SandboxOptions
+{
+    /// <summary>The binary started in init mode: the daemon passes its own /proc/self/exe (resolved).</summary>
+    public required string InitProgram { get; init; }
+
+    /// <summary>The leading arguments that select init mode.</summary>
+    public IReadOnlyList<string> InitArguments { get; init; } = [ContainerInit.Verb];
+
+    /// <summary>Per-job writable layers live in &lt;WorkDirectory&gt;/&lt;job id&gt;; owned by this Sandbox.</summary>
+    public required string WorkDirectory { get; init; }
+
+    /// <summary>Relative to each hierarchy root, e.g. "lcluster/node-a"; owned by this Sandbox.</summary>
+    public required string CgroupParent { get; init; }
+
+    /// <summary>Where the cgroup hierarchies are mounted.</summary>
+    public string CgroupRoot { get; init; } = "/sys/fs/cgroup";
+
+    /// <summary>Inits started ahead of jobs, waiting in fresh namespaces; 0 starts each on demand.</summary>
+    public int PrestartedInits { get; init; } = 2;
+}

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using Lcluster.Runtime.Processes;
+using Lcluster.TestSupport;
+
+namespace Lcluster.Runtime.Tests;
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class Alone
+{
+    /// <summary>Tests that count this process's fds and threads run with no other test beside them.</summary>
+    public const string Name = "alone";
+}
+
+/// <summary>Nothing of a job outlives it: not in the host, not in the test process.</summary>
+[Collection(Alone.Name)]
+public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<SandboxFixture>
+{
+    [Fact]
+    public async Task Two_hundred_sequential_jobs_leave_no_mount_cgroup_fd_or_thread_behind()
+    {
+        for (var i = 0; i < 5; i++)
+            await fixture.RunAsync("true"); // warm: the pool, the thread pool, the SIGCHLD registration
+        await Task.Delay(500);
+        var before = Snapshot.Take(fixture);
+        for (var i = 0; i < 200; i++)
+        {
+            var run = await fixture.RunAsync("true");
+            Assert.True(run.Result.ExitCode == 0 && run.Result.InfrastructureFailure is null, run.Evidence);
+            File.Delete(run.Spec.StdoutPath);
+            File.Delete(run.Spec.StderrPath);
+        }
+        await Task.Delay(1000); // let the last spawn thread finish exiting
+        var after = Snapshot.Take(fixture);
+        Assert.True(after.Mounts == before.Mounts, $"host mounts {before.Mounts} -> {after.Mounts}");
+        Assert.Empty(after.MountsUnderWork);
+        Assert.Empty(after.JobCgroups);
+        Assert.Empty(after.JobDirectories);
+        Assert.True(after.Fds <= before.Fds, $"open fds {before.Fds} -> {after.Fds}: {string.Join(", ", after.FdTargets.Except(before.FdTargets))}");
+        Assert.Equal(0, after.SpawnThreads);
+        // The thread pool may grow or shrink by itself; every other thread must be the same set as before.
+        var grown = after.Threads.Where(t => t != ".NET TP Worker").CountBy(t => t)
+            .Where(n => n.Value > before.Threads.Count(t => t == n.Key)).ToArray();
+        Assert.True(grown.Length == 0,
+            $"threads before: {string.Join(", ", before.Threads)}\nafter: {string.Join(", ", after.Threads)}");
+        Assert.True(after.Threads.Count(t => t == ".NET TP Worker") <= Environment.ProcessorCount * 4,
+            $"thread pool grew to {after.Threads.Length} threads");
+        Assert.True(after.WatchedChildren <= fixture.Options().PrestartedInits, $"{after.WatchedChildren} children still watched");
+    }
+
+    [Fact]
+    public async Task A_crashed_daemons_job_is_reaped_by_the_next_one_and_its_waiting_inits_exit()
+    {
+        var parent = $"{SandboxFixture.TestCgroupRoot}/{fixture.Id}-crashed";
+        var work = Path.Combine(fixture.Work, "crashed");
+        var jobId = fixture.NewJobId();
+        using var daemon = Process.Start(new ProcessStartInfo(SandboxFixture.InitProgram,
+            ["--crash-test-daemon", work, parent, RepoPaths.RootFs, jobId]) { RedirectStandardOutput = true })!;
+        var line = await daemon.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(line?.StartsWith("job ", StringComparison.Ordinal) == true, $"the crash-test daemon said \"{line}\"");
+        var jobProcesses = Array.Empty<HostProcess>();
+        for (var i = 0; i < 300 && jobProcesses.Length < 3; i++)
+        {
+            jobProcesses = HostCgroups.Processes(parent, jobId).Select(HostProcess.Find).OfType<HostProcess>().ToArray();
+            await Task.Delay(20);
+        }
+        Assert.True(jobProcesses.Length >= 3, $"the job's sh and two sleeps should run; cgroup.procs has {jobProcesses.Length}");
+        var waitingInits = ChildrenOf(daemon.Id).Where(p => !jobProcesses.Any(j => j.Pid == p.Pid)).ToArray();
+        Assert.True(waitingInits.Length == 2, $"the daemon should have 2 waiting inits, has {waitingInits.Length}");
+
+        daemon.Kill(); // SIGKILL: no cleanup of its own
+        await daemon.WaitForExitAsync();
+        await WaitUntilAsync(() => waitingInits.All(p => !p.IsAlive), "the dead daemon's waiting inits to exit on EOF");
+        Assert.True(jobProcesses.All(p => p.IsAlive), "the job should outlive its daemon until it is reaped");
+
+        await using var successor = new Sandbox(fixture.Options(parent) with { WorkDirectory = work });
+        var reaped = await successor.ReapLeftoversAsync(CancellationToken.None);
+        Assert.Equal([jobId], reaped);
+        await WaitUntilAsync(() => jobProcesses.All(p => !p.IsAlive), "the leftover job's processes to die");
+        Assert.Empty(HostCgroups.Existing(parent, jobId));
+        Assert.False(Directory.Exists(Path.Combine(work, jobId)), "the leftover job directory is still there");
+        Assert.Empty(await successor.ReapLeftoversAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Reaping_touches_only_the_sandboxs_own_parent()
+    {
+        var spec = fixture.Spec("echo up; sleep 1000");
+        var container = await fixture.Sandbox.StartAsync(spec, CancellationToken.None);
+        var neighbourParent = $"{SandboxFixture.TestCgroupRoot}/{fixture.Id}-neighbour";
+        await using (var neighbour = new Sandbox(fixture.Options(neighbourParent, prestarted: 0) with { WorkDirectory = Path.Combine(fixture.Work, "neighbour") }))
+            Assert.Empty(await neighbour.ReapLeftoversAsync(CancellationToken.None));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => fixture.Sandbox.KillLeftoverAsync(spec.JobId, CancellationToken.None));
+        Assert.Empty(await fixture.Sandbox.ReapLeftoversAsync(CancellationToken.None));
+        Assert.False(container.Completion.IsCompleted, "a neighbour's reaping ended a running job");
+        Assert.True(HostProcess.Find(container.Pid) is { IsAlive: true });
+        await container.KillAsync();
+    }
+
+    [Fact]
+    public async Task Disposing_a_sandbox_ends_its_waiting_inits()
+    {
+        var others = WaitingInits();
+        var sandbox = new Sandbox(fixture.Options($"{SandboxFixture.TestCgroupRoot}/{fixture.Id}-pool", prestarted: 3)
+            with { WorkDirectory = Path.Combine(fixture.Work, "pool") });
+        HostProcess[] inits = [];
+        for (var i = 0; i < 500 && inits.Length < 3; i++)
+        {
+            inits = WaitingInits().Except(others).ToArray();
+            await Task.Delay(20);
+        }
+        Assert.True(inits.Length == 3, $"expected 3 waiting inits, found {inits.Length}");
+        await sandbox.DisposeAsync();
+        var alive = inits.Where(p => p.IsAlive).ToArray();
+        Assert.True(alive.Length == 0, $"waiting inits alive after dispose: {string.Join(", ", alive)}");
+    }
+
+    [Fact]
+    public async Task Cleanup_deletes_a_jobs_symlinks_without_following_them_out_of_its_layer()
+    {
+        var sentinel = Path.Combine(fixture.Work, "sentinel");
+        Directory.CreateDirectory(sentinel);
+        File.WriteAllText(Path.Combine(sentinel, "keep"), "keep");
+        var run = await fixture.RunAsync(
+            $"ln -s / /root/host-root; ln -s {sentinel} /root/sentinel; mkdir -p /root/d; ln -s {sentinel}/keep /root/d/keep; " +
+            "touch \"$(printf '/root/bad-\\377-name')\"; echo done");
+        Assert.True(run.Result.ExitCode == 0 && run.Result.InfrastructureFailure is null, run.Evidence);
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(sentinel, "keep")));
+        Assert.False(Directory.Exists(Path.Combine(fixture.JobsDirectory, run.Spec.JobId)));
+    }
+
+    /// <summary>Inits this test process started (the fixture's own pool among them).</summary>
+    private static HostProcess[] WaitingInits() =>
+        ChildrenOf(Environment.ProcessId).Where(p => Comm(p.Pid) == "Lcluster.InitHo").ToArray();
+
+    private static HostProcess[] ChildrenOf(int parent) =>
+        Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Select(int.Parse!)
+            .Where(pid => ParentOf(pid) == parent).Select(HostProcess.Find).OfType<HostProcess>().ToArray();
+
+    private static int ParentOf(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1]);
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+    }
+
+    private static string Comm(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").Trim();
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        for (var i = 0; i < 500 && !condition(); i++)
+            await Task.Delay(20);
+        Assert.True(condition(), $"gave up waiting 10 s for {what}");
+    }
+
+    private sealed record Snapshot(int Mounts, string[] MountsUnderWork, string[] JobCgroups, string[] JobDirectories,
+        int Fds, string[] FdTargets, string[] Threads, int SpawnThreads, int WatchedChildren)
+    {
+        public static Snapshot Take(SandboxFixture fixture)
+        {
+            var mounts = File.ReadAllLines("/proc/self/mountinfo");
+            var fds = Directory.GetFiles("/proc/self/fd");
+            var threads = Directory.GetDirectories("/proc/self/task");
+            return new Snapshot(
+                mounts.Length,
+                mounts.Where(m => m.Contains(fixture.Work)).ToArray(),
+                HostCgroups.Children(fixture.CgroupParent),
+                Directory.GetDirectories(fixture.JobsDirectory),
+                fds.Length,
+                fds.Select(f => new FileInfo(f).LinkTarget ?? "?").ToArray(),
+                threads.Select(t => File.ReadAllText(Path.Combine(t, "comm")).Trim()).Order().ToArray(),
+                threads.Count(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == "lcluster-spawn"),
+                ChildExits.Count);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using Lcluster.Runtime.Native;
+using Lcluster.TestSupport;
+
+namespace Lcluster.Runtime.Tests;
+
+/// <summary>
+/// A real Sandbox on this machine with its own cgroup parent (lcluster-test/&lt;id&gt;)
+/// and work directory, both removed afterwards. Fails (never skips) without root.
+/// </summary>
+public sealed class SandboxFixture : IAsyncLifetime
+{
+    public const string TestCgroupRoot = "lcluster-test";
+    private int counter;
+
+    public string Id { get; } = Guid.NewGuid().ToString("N")[..12];
+    public string Work => Path.Combine(Path.GetTempPath(), "lcluster-rt-" + Id);
+    public string JobsDirectory => Path.Combine(Work, "jobs");
+    public string OutputDirectory => Path.Combine(Work, "out");
+    public string CgroupParent => $"{TestCgroupRoot}/{Id}";
+    public Sandbox Sandbox { get; private set; } = null!;
+
+    public static string InitProgram => Path.Combine(AppContext.BaseDirectory, "Lcluster.InitHost");
+
+    public Task InitializeAsync()
+    {
+        Requires.Root();
+        Directory.CreateDirectory(OutputDirectory);
+        Sandbox = new Sandbox(Options());
+        return Task.CompletedTask;
+    }
+
+    public SandboxOptions Options(string? cgroupParent = null, int prestarted = 2) => new()
+    {
+        InitProgram = InitProgram,
+        WorkDirectory = JobsDirectory,
+        CgroupParent = cgroupParent ?? CgroupParent,
+        PrestartedInits = prestarted,
+    };
+
+    public string NewJobId() => $"t{Id}-{Interlocked.Increment(ref counter)}";
+
+    public SandboxSpec Spec(string command, Limits? limits = null, byte[]? stdin = null, long? cap = null, string? rootFs = null)
+    {
+        var jobId = NewJobId();
+        return new SandboxSpec
+        {
+            JobId = jobId,
+            RootFs = rootFs ?? RepoPaths.RootFs,
+            Command = command,
+            Hostname = "h" + jobId,
+            Limits = limits ?? Limits.None,
+            Stdin = stdin ?? ReadOnlyMemory<byte>.Empty,
+            StdoutPath = Path.Combine(OutputDirectory, jobId + ".out"),
+            StderrPath = Path.Combine(OutputDirectory, jobId + ".err"),
+            OutputCapBytes = cap ?? 16 << 20,
+        };
+    }
+
+    public Task<JobRun> RunAsync(string command, Limits? limits = null, byte[]? stdin = null, long? cap = null) =>
+        RunAsync(Spec(command, limits, stdin, cap));
+
+    public async Task<JobRun> RunAsync(SandboxSpec spec, Sandbox? sandbox = null)
+    {
+        var container = await (sandbox ?? Sandbox).StartAsync(spec, CancellationToken.None);
+        var result = await container.Completion.WaitAsync(TimeSpan.FromSeconds(120));
+        return new JobRun(spec, container, result, File.ReadAllText(spec.StdoutPath), File.ReadAllText(spec.StderrPath));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Sandbox is not null)
+            await Sandbox.DisposeAsync();
+        TreeDeletion.Delete(Work);
+        HostCgroups.RemoveIfEmpty(TestCgroupRoot);
+    }
+}
+
+/// <summary>A finished job and what it printed; <see cref="Evidence"/> goes into every assertion message.</summary>
+public sealed record JobRun(SandboxSpec Spec, Container Container, ContainerResult Result, string Stdout, string Stderr)
+{
+    public string Evidence =>
+        $"exit={Result.ExitCode} signal={Result.Signal} oom={Result.OomKilled} timedOut={Result.TimedOut} killed={Result.Killed} " +
+        $"startFailure={Result.StartFailure} infra={Result.InfrastructureFailure} wall={Result.WallTime} cpu={Result.CpuTime} " +
+        $"peak={Result.PeakMemoryBytes}\n--- stdout ---\n{Stdout}\n--- stderr ---\n{Stderr}";
+
+    public string[] Lines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+}
+
+/// <summary>The host's real cgroup directories of a test job (this machine is v1 + unified).</summary>
+public static class HostCgroups
+{
+    public static readonly string[] Hierarchies = ["memory", "cpu", "cpuacct", "pids", "freezer", "unified"];
+
+    public static string Path(string hierarchy, string parent, string jobId) =>
+        System.IO.Path.Combine("/sys/fs/cgroup", hierarchy, parent, jobId);
+
+    /// <summary>Every directory of the job that still exists, in any hierarchy.</summary>
+    public static string[] Existing(string parent, string jobId) =>
+        Hierarchies.Select(h => Path(h, parent, jobId)).Where(Directory.Exists).ToArray();
+
+    /// <summary>Job cgroups still below a parent, in any hierarchy.</summary>
+    public static string[] Children(string parent) =>
+        Hierarchies.Select(h => System.IO.Path.Combine("/sys/fs/cgroup", h, parent)).Where(Directory.Exists)
+            .SelectMany(Directory.GetDirectories).ToArray();
+
+    public static int[] Processes(string parent, string jobId)
+    {
+        var procs = System.IO.Path.Combine(Path("memory", parent, jobId), "cgroup.procs");
+        return File.Exists(procs)
+            ? File.ReadAllLines(procs).Where(l => l.Length > 0).Select(int.Parse).ToArray()
+            : [];
+    }
+
+    /// <summary>rmdir a shared test root in every hierarchy when nothing is below it (another test may still use it).</summary>
+    public static void RemoveIfEmpty(string dir)
+    {
+        foreach (var h in Hierarchies)
+        {
+            var path = System.IO.Path.Combine("/sys/fs/cgroup", h, dir);
+            if (Directory.Exists(path) && Directory.GetDirectories(path).Length == 0)
+                Libc.Rmdir(path); // ENOTEMPTY/EBUSY when a parallel test just created its parent: fine
+        }
+    }
+}
+
+/// <summary>Processes identified by pid and start time, so a reused pid is not taken for the old process.</summary>
+public readonly record struct HostProcess(int Pid, long StartTime)
+{
+    public static HostProcess? Find(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return new HostProcess(pid, long.Parse(fields[19]));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // gone
+        }
+    }
+
+    public bool IsAlive => Find(Pid) is { } now && now.StartTime == StartTime && !IsZombie;
+
+    private bool IsZombie
+    {
+        get
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{Pid}/stat");
+                return stat[stat.LastIndexOf(')')..].StartsWith(") Z", StringComparison.Ordinal);
+            }
+            catch (IOException)
+            {
+                return true;
+            }
+        }
+    }
+}
