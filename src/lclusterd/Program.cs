@@ -1,10 +1,67 @@
+using System.Runtime.InteropServices;
+using Lcluster.Daemon.Hosting;
+using Lcluster.Runtime;
+
 namespace Lcluster.Daemon;
 
 internal static class Program
 {
-    private static int Main(string[] args)
+    private static async Task<int> Main(string[] args)
     {
-        Console.Error.WriteLine("lclusterd: the daemon is not implemented yet");
-        return 1;
+        // A container's init is this same binary: nothing heavy may run before it execs the job.
+        if (args.Length > 0 && args[0] == ContainerInit.Verb)
+            return ContainerInit.Run(args);
+
+        if (args.Length == 1 && args[0] is "--help" or "-h")
+        {
+            Console.Out.Write(DaemonFlags.Usage);
+            return 0;
+        }
+        DaemonOptions options;
+        try
+        {
+            options = DaemonFlags.Parse(args);
+        }
+        catch (OptionsException e)
+        {
+            Console.Error.WriteLine($"lclusterd: {e.Message}");
+            Console.Error.WriteLine("Try 'lclusterd --help'.");
+            return 2;
+        }
+
+        var log = Log.Console;
+        try
+        {
+            if (!Environment.IsPrivilegedProcess)
+                throw new DaemonStartException("must run as root: it builds containers (namespaces, mounts, cgroups); try sudo");
+            if (options.NetworkNamespace is { } ns)
+                NetworkNamespace.Enter(ns, args);
+            Startup.CheckRootFs(options.RootFs);
+            options = options with { RootFs = Path.GetFullPath(options.RootFs), DataDir = Path.GetFullPath(options.DataDir) };
+            using var dataDirLock = Startup.LockDataDir(options.DataDir);
+            var name = Startup.NodeName(options);
+
+            using var stop = new CancellationTokenSource();
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            return await new Hosting.Daemon(options, name, log).RunAsync(stop.Token);
+
+            void Stop(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                if (!stop.IsCancellationRequested)
+                    log.Info($"received {context.Signal}; shutting down");
+                stop.Cancel();
+            }
+        }
+        catch (DaemonStartException e)
+        {
+            Console.Error.WriteLine($"lclusterd: {e.Message}");
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            return 0;
+        }
     }
 }

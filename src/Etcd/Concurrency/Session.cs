@@ -29,8 +29,15 @@ public sealed class Session : IAsyncDisposable
     /// <summary>Why <see cref="Lost"/> fired; null while the session is alive.</summary>
     public string? LostReason => _keepAlive.LostReason;
 
+    /// <summary>Time since etcd last confirmed the lease.</summary>
+    public TimeSpan SinceLastRenewal => _keepAlive.SinceLastRenewal;
+
     /// <summary>Grants a lease of <paramref name="ttl"/> (whole seconds) and starts keeping it alive.</summary>
-    public static async Task<Session> StartAsync(EtcdClient client, TimeSpan ttl, CancellationToken cancellationToken = default)
+    public static Task<Session> StartAsync(EtcdClient client, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        StartAsync(client, ttl, new SessionOptions(), cancellationToken);
+
+    /// <summary>Grants a lease of <paramref name="ttl"/> (whole seconds) and starts keeping it alive as the options say.</summary>
+    public static async Task<Session> StartAsync(EtcdClient client, TimeSpan ttl, SessionOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
         var before = Environment.TickCount64;
@@ -38,7 +45,7 @@ public sealed class Session : IAsyncDisposable
         var granted = TimeSpan.FromSeconds(grant.TTL);
         // The lease's clock started somewhere during the grant: count from before it, to be safe.
         var left = granted - TimeSpan.FromMilliseconds(Environment.TickCount64 - before);
-        var keepAlive = client.KeepAlive(grant.ID, left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
+        var keepAlive = LeaseKeepAlive.Start(client, grant.ID, left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), options.LostOnlyWhenEtcdSaysSo);
         return new Session(client, keepAlive, granted);
     }
 
@@ -58,4 +65,16 @@ public sealed class Session : IAsyncDisposable
             Client.Transport.Log($"could not revoke lease {LeaseId:x} ({ex.Message}); it expires within {Ttl.TotalSeconds} s");
         }
     }
+}
+
+/// <summary>How a <see cref="Session"/> keeps its lease.</summary>
+public sealed record SessionOptions
+{
+    /// <summary>
+    /// Lost fires only when etcd says the lease is gone, never because renewals
+    /// failed for a TTL: etcd extends every lease when it comes back from an
+    /// outage, so a holder that just could not reach it keeps its lease.
+    /// The holder watches <see cref="Session.SinceLastRenewal"/> for its own fencing.
+    /// </summary>
+    public bool LostOnlyWhenEtcdSaysSo { get; init; }
 }

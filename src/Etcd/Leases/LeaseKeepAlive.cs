@@ -21,8 +21,12 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
     private long _deadline;
     private long _ttlSeconds;
 
-    private LeaseKeepAlive(EtcdClient client, long leaseId, TimeSpan ttl)
+    private readonly bool _untilEtcdSaysGone;
+    private long _renewedAt = Environment.TickCount64;
+
+    private LeaseKeepAlive(EtcdClient client, long leaseId, TimeSpan ttl, bool untilEtcdSaysGone)
     {
+        _untilEtcdSaysGone = untilEtcdSaysGone;
         _client = client;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(client.Disposed);
         LeaseId = leaseId;
@@ -41,11 +45,14 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
     /// <summary>The TTL etcd granted at the last renewal.</summary>
     public TimeSpan Ttl => TimeSpan.FromSeconds(Interlocked.Read(ref _ttlSeconds));
 
-    internal static LeaseKeepAlive Start(EtcdClient client, long leaseId, TimeSpan ttl)
+    /// <summary>Time since etcd last confirmed a renewal (counted from when that renewal was sent).</summary>
+    public TimeSpan SinceLastRenewal => TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _renewedAt));
+
+    internal static LeaseKeepAlive Start(EtcdClient client, long leaseId, TimeSpan ttl, bool untilEtcdSaysGone = false)
     {
         if (ttl <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(ttl), ttl, "a lease kept alive needs the positive TTL it was granted");
-        var keepAlive = new LeaseKeepAlive(client, leaseId, ttl);
+        var keepAlive = new LeaseKeepAlive(client, leaseId, ttl, untilEtcdSaysGone);
         keepAlive._loop = Task.Run(keepAlive.RunAsync);
         return keepAlive;
     }
@@ -83,12 +90,20 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
                         }
                         Interlocked.Exchange(ref _ttlSeconds, seconds);
                         Volatile.Write(ref _deadline, sentAt + seconds * 1000);
+                        Volatile.Write(ref _renewedAt, sentAt);
                         backoff.Reset();
                         await Task.Delay(TimeSpan.FromSeconds(seconds / 3.0), token);
                     }
                 }
                 _client.Transport.Endpoints.Failed(endpoint);
                 var left = Volatile.Read(ref _deadline) - Environment.TickCount64;
+                if (left <= 0 && _untilEtcdSaysGone)
+                {
+                    // etcd may have been down for everyone (it extends leases when it comes back): keep trying.
+                    _client.Transport.Log($"renewing lease {LeaseId:x} at etcd {endpoint.Address} failed ({broken}); its TTL ran out locally, retrying until etcd answers");
+                    await backoff.DelayAsync(token, TimeSpan.FromSeconds(1));
+                    continue;
+                }
                 if (left <= 0)
                 {
                     Lose($"lease {LeaseId:x} could not be renewed before its TTL ran out: {broken}");
@@ -113,6 +128,8 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
         DuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse> call, Endpoint endpoint, CancellationToken token)
     {
         var wait = Math.Min((long)_client.Transport.Options.RequestTimeout.TotalMilliseconds, Volatile.Read(ref _deadline) - Environment.TickCount64);
+        if (_untilEtcdSaysGone)
+            wait = Math.Max(wait, Math.Min(1000, (long)_client.Transport.Options.RequestTimeout.TotalMilliseconds));
         if (wait <= 0)
             return (null, "no time left to renew");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);

@@ -13,11 +13,11 @@ internal sealed record NodeCapacity(string Name, int Slots, int SlotsUsed, long 
     public long FreeMemory => MemoryBytes - MemoryReserved;
 }
 
-internal sealed record Assignment(string JobId, string Node);
+internal sealed record JobPlacement(string JobId, string Node);
 
 /// <param name="Assignments">Jobs to move to a node now, in the order they were chosen.</param>
 /// <param name="Unfittable">Jobs no live node could ever run, with the reason a person reads.</param>
-internal sealed record PlacementResult(IReadOnlyList<Assignment> Assignments, IReadOnlyDictionary<string, string> Unfittable);
+internal sealed record PlacementResult(IReadOnlyList<JobPlacement> Assignments, IReadOnlyDictionary<string, string> Unfittable);
 
 /// <summary>
 /// Where queued jobs go: a pure function of the queue and the live nodes, so
@@ -33,7 +33,7 @@ internal static class Placement
     public static PlacementResult Place(IEnumerable<QueuedJob> queue, IEnumerable<NodeCapacity> nodes)
     {
         var live = nodes.Select(n => new Room(n)).OrderBy(r => r.Node.Name, StringComparer.Ordinal).ToList();
-        var assignments = new List<Assignment>();
+        var assignments = new List<JobPlacement>();
         var unfittable = new Dictionary<string, string>();
         if (live.Count == 0)
             return new PlacementResult(assignments, unfittable);
@@ -62,7 +62,7 @@ internal static class Placement
                 continue;
             best.Take(job.Limits.MemoryBytes);
             anyRoom = live.Any(r => r.FreeSlots > 0);
-            assignments.Add(new Assignment(job.Id, best.Node.Name));
+            assignments.Add(new JobPlacement(job.Id, best.Node.Name));
         }
         return new PlacementResult(assignments, unfittable);
     }

@@ -1,0 +1,122 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Lcluster.Daemon.Store;
+using Lcluster.Shared;
+using Lcluster.V1;
+
+namespace Lcluster.Daemon.Api;
+
+/// <summary>A validated AddJob request with the node's defaults filled in.</summary>
+internal sealed record JobRequest(
+    string Command, string Name, IReadOnlyDictionary<string, string> Env, byte[] Stdin,
+    JobLimits Limits, int Retries, int Priority);
+
+/// <summary>The limits a node applies: defaults for what a job leaves unset, and the most it accepts.</summary>
+internal sealed record LimitPolicy(JobLimits Defaults, JobLimits Maximum);
+
+/// <summary>
+/// Validation of every client request at the edge (SPEC §4): each failure is
+/// one message a person understands, naming the field and the bound.
+/// </summary>
+internal static partial class RequestRules
+{
+    public const int MaxCommandBytes = 64 * 1024;
+    public const int MaxNameBytes = 256;
+    public const int MaxStdinBytes = 1024 * 1024;
+    public const int MaxEnvEntries = 64;
+    public const int MaxEnvKeyBytes = 256;
+    public const int MaxEnvValueBytes = 4096;
+    public const int MaxRetries = 100;
+    public const int MaxPriority = 1_000_000;
+    public const long MinMemoryBytes = 4L << 20;
+
+    /// <summary>Reserved variables the daemon sets itself.</summary>
+    public static readonly IReadOnlySet<string> ReservedEnv = new HashSet<string>(StringComparer.Ordinal) { "LCLUSTER_JOB_ID" };
+
+    public static JobRequest ValidateAddJob(AddJobRequest request, LimitPolicy policy)
+    {
+        var command = request.Command;
+        if (string.IsNullOrWhiteSpace(command))
+            throw Invalid("command is empty: give the shell command to run, e.g. --addjob='echo hello'");
+        CheckText("command", command, MaxCommandBytes);
+        CheckText("name", request.Name, MaxNameBytes);
+        if (request.Name.Any(char.IsControl))
+            throw Invalid("name contains a control character");
+        if (request.Stdin.Length > MaxStdinBytes)
+            throw Invalid($"stdin is {Units.FormatBytes(request.Stdin.Length)}, over the limit of {Units.FormatBytes(MaxStdinBytes)}");
+        if (request.Env.Count > MaxEnvEntries)
+            throw Invalid($"{request.Env.Count} environment variables, over the limit of {MaxEnvEntries}");
+        foreach (var (key, value) in request.Env)
+        {
+            if (!EnvName().IsMatch(key))
+                throw Invalid($"environment variable name '{Printable(key)}' is not valid: use letters, digits and _, not starting with a digit");
+            CheckText($"environment variable {key}", key, MaxEnvKeyBytes);
+            CheckText($"environment variable {key}", value, MaxEnvValueBytes);
+            if (ReservedEnv.Contains(key))
+                throw Invalid($"environment variable {key} is set by lclusterd and cannot be given");
+        }
+        if (request.Retries is < 0 or > MaxRetries)
+            throw Invalid($"retries is {request.Retries}: it must be between 0 and {MaxRetries}");
+        if (request.Priority is < -MaxPriority or > MaxPriority)
+            throw Invalid($"priority is {request.Priority}: it must be between {-MaxPriority} and {MaxPriority}");
+        var limits = ValidateLimits(JobLimits.From(request.Limits), policy);
+        return new JobRequest(command, request.Name, new Dictionary<string, string>(request.Env), request.Stdin.ToByteArray(),
+            limits, request.Retries, request.Priority);
+    }
+
+    public static JobLimits ValidateLimits(JobLimits asked, LimitPolicy policy)
+    {
+        var max = policy.Maximum;
+        if (asked.MemoryBytes < 0)
+            throw Invalid($"memory limit is negative ({asked.MemoryBytes} bytes)");
+        if (asked.MemoryBytes > 0 && asked.MemoryBytes < MinMemoryBytes)
+            throw Invalid($"memory limit {Units.FormatBytes(asked.MemoryBytes)} is below the minimum of {Units.FormatBytes(MinMemoryBytes)}");
+        if (max.MemoryBytes > 0 && asked.MemoryBytes > max.MemoryBytes)
+            throw Invalid($"memory limit {Units.FormatBytes(asked.MemoryBytes)} is over this node's maximum of {Units.FormatBytes(max.MemoryBytes)}");
+        if (double.IsNaN(asked.Cpus) || double.IsInfinity(asked.Cpus) || asked.Cpus < 0)
+            throw Invalid($"cpus must be a positive number, not {asked.Cpus}");
+        if (asked.Cpus > 0 && asked.Cpus < 0.01)
+            throw Invalid($"cpus {asked.Cpus} is below the minimum of 0.01");
+        if (max.Cpus > 0 && asked.Cpus > max.Cpus)
+            throw Invalid($"cpus {asked.Cpus} is over this node's maximum of {max.Cpus}");
+        if (asked.Pids < 0)
+            throw Invalid($"pids limit is negative ({asked.Pids})");
+        if (max.Pids > 0 && asked.Pids > max.Pids)
+            throw Invalid($"pids limit {asked.Pids} is over this node's maximum of {max.Pids}");
+        if (double.IsNaN(asked.TimeSeconds) || double.IsInfinity(asked.TimeSeconds) || asked.TimeSeconds < 0)
+            throw Invalid($"time limit must be a positive number of seconds, not {asked.TimeSeconds}");
+        if (max.TimeSeconds > 0 && asked.TimeSeconds > max.TimeSeconds)
+            throw Invalid($"time limit {Units.FormatSeconds(asked.TimeSeconds)} is over this node's maximum of {Units.FormatSeconds(max.TimeSeconds)}");
+        return asked.Or(policy.Defaults);
+    }
+
+    /// <summary>The canonical (lower-case, hyphenated) form of a job id, or INVALID_ARGUMENT.</summary>
+    public static string JobId(string id)
+    {
+        if (string.IsNullOrEmpty(id))
+            throw Invalid("job id is empty: give the UUID that --addjob printed");
+        if (id.Length > 64 || !Guid.TryParseExact(id, "D", out var guid))
+            throw Invalid($"'{Printable(id)}' is not a job id: job ids are UUIDs like 3f2b8c1e-7d4a-4e2b-9c1d-0a1b2c3d4e5f");
+        return guid.ToString("D");
+    }
+
+    private static void CheckText(string what, string text, int maxBytes)
+    {
+        if (text.Contains('\0'))
+            throw Invalid($"{what} contains a NUL byte");
+        var bytes = Encoding.UTF8.GetByteCount(text);
+        if (bytes > maxBytes)
+            throw Invalid($"{what} is {Units.FormatBytes(bytes)}, over the limit of {Units.FormatBytes(maxBytes)}");
+    }
+
+    private static string Printable(string text)
+    {
+        var shown = new string(text.Take(80).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        return text.Length > 80 ? shown + "…" : shown;
+    }
+
+    private static Lcluster.Rpc.RpcException Invalid(string message) => new(Lcluster.Rpc.StatusCode.InvalidArgument, message);
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex EnvName();
+}

@@ -1,0 +1,18 @@
+using System.Collections.Concurrent;
+using Lcluster.Rpc;
+
+namespace Lcluster.Daemon.Api;
+
+/// <summary>One gRPC channel per peer node address, kept for the daemon's lifetime.</summary>
+internal sealed class NodeChannels : IDisposable
+{
+    private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new();
+
+    public GrpcChannel For(string address) => _channels.GetOrAdd(address, a => GrpcChannel.ForAddress(a));
+
+    public void Dispose()
+    {
+        foreach (var channel in _channels.Values)
+            channel.Dispose();
+    }
+}

@@ -1,0 +1,142 @@
+using System.Net;
+using Lcluster.Daemon.Api;
+using Lcluster.Daemon.Node;
+using Lcluster.Daemon.Prime;
+using Lcluster.Daemon.Store;
+using Lcluster.Etcd;
+using Lcluster.Rpc;
+using Lcluster.Runtime;
+using Lcluster.V1;
+
+namespace Lcluster.Daemon.Hosting;
+
+/// <summary>
+/// One lclusterd node, assembled: etcd (embedded or joined), membership,
+/// the node agent, the prime role, the gRPC service; and the order in which
+/// they stop so that no record is left wrong.
+/// </summary>
+internal sealed class Daemon(DaemonOptions options, string name, Log log)
+{
+    private static readonly TimeSpan EtcdStartWait = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(15);
+
+    public async Task<int> RunAsync(CancellationToken stop)
+    {
+        await using var embedded = options.EtcdEndpoints.Count == 0
+            ? new EmbeddedEtcd(options.DataDir, name, options.EmbeddedEtcdPort, log)
+            : null;
+        embedded?.Start();
+        var endpoints = embedded is null ? options.EtcdEndpoints : [embedded.ClientUrl];
+        await using var etcd = EtcdClient.Connect(endpoints, new EtcdClientOptions { Log = line => log.Warn($"etcd client: {line}") });
+        await WaitForEtcdAsync(etcd, endpoints, stop);
+
+        var memory = options.MemoryBytes > 0 ? options.MemoryBytes : MachineMemory();
+        var policy = DaemonFlags.Policy(options, memory);
+        var store = new JobStore(etcd);
+        await using var sandbox = new Sandbox(new SandboxOptions
+        {
+            InitProgram = Environment.ProcessPath ?? throw new DaemonStartException("cannot tell the path of this program (needed to start containers)"),
+            WorkDirectory = Path.Combine(options.DataDir, "sandbox"),
+            CgroupParent = $"lcluster/{name}",
+        });
+        var record = new NodeRecord
+        {
+            Name = name,
+            Address = options.AdvertiseAddress,
+            Slots = options.Slots,
+            MemoryBytes = memory,
+            MaxLimits = policy.Maximum.ToProto(),
+            StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        };
+        await using var registration = await Registration.RegisterAsync(etcd, record, options.LeaseTtl, log, stop);
+        var node = new NodeContext(name, options, store, registration, sandbox, new OutputFiles(options.DataDir), log);
+        var agent = new NodeAgent(node);
+        var prime = new PrimeRole(node);
+        using var channels = new NodeChannels();
+        var jobs = new JobsApi(node, policy);
+        var output = new OutputApi(node, agent, channels);
+
+        await using var server = new GrpcServer(new GrpcServerOptions { Endpoint = options.Listen, Log = line => log.Error($"grpc: {line}") },
+            LclusterdService.Define(jobs, output));
+        try
+        {
+            await server.StartAsync(stop);
+        }
+        catch (IOException e)
+        {
+            throw new DaemonStartException($"cannot listen on {options.Listen}: {e.Message}");
+        }
+        log.Info($"lclusterd {name} serving on {server.BoundEndpoint} (advertised as {options.AdvertiseAddress}), etcd {string.Join(",", endpoints)}, rootfs {options.RootFs}");
+
+        using var work = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        using var jobWork = new CancellationTokenSource();
+        var tasks = new List<Task>
+        {
+            Guard("node agent", () => agent.RunAsync(work.Token, jobWork.Token)),
+            Guard("prime", () => prime.RunAsync(work.Token)),
+            Guard("liveness", () => new Liveness(node, agent).RunAsync(work.Token)),
+        };
+        var failed = await Task.WhenAny(tasks.Append(Task.Delay(Timeout.Infinite, stop)));
+        if (!stop.IsCancellationRequested && failed.IsFaulted)
+            log.Error($"stopping: {failed.Exception?.GetBaseException().Message}");
+
+        log.Info($"lclusterd {name} stopping: no new work; settling {agent.Running} running job(s)");
+        work.Cancel();
+        var settle = agent.KillAllAsync(KillCause.Shutdown);
+        if (await Task.WhenAny(settle, Task.Delay(ShutdownGrace)) != settle)
+            log.Warn($"jobs not settled within {ShutdownGrace.TotalSeconds:0}s (etcd unreachable?); their outcomes stay on disk for the next start");
+        jobWork.Cancel();
+        await Task.WhenAll(tasks).ContinueWith(_ => { }, TaskScheduler.Default);
+        await server.StopAsync(new CancellationTokenSource(TimeSpan.FromSeconds(2)).Token);
+        return failed.IsFaulted && !stop.IsCancellationRequested ? 1 : 0;
+    }
+
+    private Task Guard(string what, Func<Task> run) => Task.Run(async () =>
+    {
+        try
+        {
+            await run();
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+        catch (Exception e)
+        {
+            log.Error($"{what} failed: {e}");
+            throw;
+        }
+    });
+
+    private async Task WaitForEtcdAsync(EtcdClient etcd, IReadOnlyList<string> endpoints, CancellationToken stop)
+    {
+        var deadline = DateTimeOffset.UtcNow + EtcdStartWait;
+        while (true)
+        {
+            try
+            {
+                await etcd.GetAsync(Keys.Members, new GetOptions { Prefix = true, CountOnly = true }, stop);
+                return;
+            }
+            catch (EtcdUnavailableException e) when (DateTimeOffset.UtcNow < deadline)
+            {
+                log.Info($"waiting for etcd at {string.Join(",", endpoints)} ({e.Message})");
+                await Task.Delay(500, stop);
+            }
+            catch (EtcdUnavailableException e)
+            {
+                throw new DaemonStartException($"cannot reach etcd at {string.Join(",", endpoints)} after {EtcdStartWait.TotalSeconds:0}s: {e.Message}");
+            }
+        }
+    }
+
+    private static long MachineMemory()
+    {
+        foreach (var line in File.ReadLines("/proc/meminfo"))
+        {
+            if (line.StartsWith("MemTotal:", StringComparison.Ordinal))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        }
+        throw new DaemonStartException("cannot read MemTotal from /proc/meminfo; give --memory");
+    }
+}

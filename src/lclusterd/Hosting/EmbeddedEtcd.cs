@@ -1,0 +1,159 @@
+using System.Diagnostics;
+
+namespace Lcluster.Daemon.Hosting;
+
+/// <summary>
+/// The single-member etcd a node runs when no --etcd is given: `etcd` from
+/// PATH as a supervised child, loopback only, data in DATA_DIR/etcd, log in
+/// DATA_DIR/etcd.log. Restarted when it dies; stopped when the daemon stops.
+/// A predecessor's etcd left running by a crashed daemon (its pid is in
+/// DATA_DIR/etcd.pid) is stopped first, so the data dir is never shared.
+/// </summary>
+internal sealed class EmbeddedEtcd : IAsyncDisposable
+{
+    private readonly string _dataDir;
+    private readonly string _name;
+    private readonly int _clientPort;
+    private readonly Log _log;
+    private readonly CancellationTokenSource _stopping = new();
+    private Process? _process;
+    private Task? _supervisor;
+
+    public EmbeddedEtcd(string dataDir, string name, int clientPort, Log log)
+    {
+        _dataDir = dataDir;
+        _name = name;
+        _clientPort = clientPort;
+        _log = log;
+    }
+
+    public string ClientUrl => $"http://127.0.0.1:{_clientPort}";
+
+    private string PidFile => Path.Combine(_dataDir, "etcd.pid");
+
+    public void Start()
+    {
+        var program = FindEtcd() ?? throw new DaemonStartException(
+            "no etcd to run: install it (apt-get install etcd-server, or `make deps`) or join an existing cluster with --etcd=URL");
+        StopLeftover();
+        _process = Launch(program);
+        _supervisor = SuperviseAsync(program);
+    }
+
+    private Process Launch(string program)
+    {
+        var peerPort = _clientPort + 1;
+        var info = new ProcessStartInfo(program)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = false,
+            RedirectStandardOutput = false,
+            RedirectStandardError = false,
+        };
+        foreach (var arg in new[]
+        {
+            "--name", _name,
+            "--data-dir", Path.Combine(_dataDir, "etcd"),
+            "--listen-client-urls", ClientUrl,
+            "--advertise-client-urls", ClientUrl,
+            "--listen-peer-urls", $"http://127.0.0.1:{peerPort}",
+            "--initial-advertise-peer-urls", $"http://127.0.0.1:{peerPort}",
+            "--initial-cluster", $"{_name}=http://127.0.0.1:{peerPort}",
+            "--logger", "zap",
+            "--log-outputs", Path.Combine(_dataDir, "etcd.log"),
+            "--auto-compaction-mode", "revision",
+            "--auto-compaction-retention", "100000",
+            "--quota-backend-bytes", (4L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        })
+        {
+            info.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(info) ?? throw new DaemonStartException($"could not start {program}");
+        File.WriteAllText(PidFile, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _log.Info($"embedded etcd started (pid {process.Id}, {ClientUrl}, log {Path.Combine(_dataDir, "etcd.log")})");
+        return process;
+    }
+
+    private async Task SuperviseAsync(string program)
+    {
+        var backoff = TimeSpan.FromMilliseconds(200);
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await _process!.WaitForExitAsync(_stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            _log.Warn($"embedded etcd exited with code {_process.ExitCode}; restarting in {backoff.TotalSeconds:0.#}s (see {Path.Combine(_dataDir, "etcd.log")})");
+            try
+            {
+                await Task.Delay(backoff, _stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            _process.Dispose();
+            _process = Launch(program);
+        }
+    }
+
+    private void StopLeftover()
+    {
+        if (!File.Exists(PidFile) || !int.TryParse(File.ReadAllText(PidFile).Trim(), out var pid))
+            return;
+        try
+        {
+            var exe = new FileInfo($"/proc/{pid}/exe").LinkTarget;
+            var cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
+            if (exe is null || !Path.GetFileName(exe).StartsWith("etcd", StringComparison.Ordinal) || !cmdline.Contains(Path.Combine(_dataDir, "etcd"), StringComparison.Ordinal))
+                return;
+            using var leftover = Process.GetProcessById(pid);
+            _log.Warn($"stopping the embedded etcd (pid {pid}) a previous lclusterd left running");
+            leftover.Kill();
+            leftover.WaitForExit(10_000);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+        {
+            // The pid is gone or is not ours: nothing to stop.
+        }
+    }
+
+    private static string? FindEtcd()
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Append("/usr/bin").Append("/usr/local/bin"))
+        {
+            var path = Path.Combine(dir, "etcd");
+            if (File.Exists(path))
+                return path;
+        }
+        return null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stopping.Cancel();
+        if (_supervisor is not null)
+            await _supervisor;
+        if (_process is { HasExited: false })
+        {
+            Lcluster.Runtime.Signals.Terminate(_process.Id);
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await _process.WaitForExitAsync(wait.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill();
+            }
+            _log.Info("embedded etcd stopped");
+        }
+        _process?.Dispose();
+        File.Delete(PidFile);
+    }
+}

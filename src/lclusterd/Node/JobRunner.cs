@@ -1,0 +1,141 @@
+using Google.Protobuf;
+using Lcluster.Daemon.Hosting;
+using Lcluster.Daemon.Store;
+using Lcluster.Etcd;
+using Lcluster.Runtime;
+using Lcluster.V1;
+using RuntimeLimits = Lcluster.Runtime.Limits;
+
+namespace Lcluster.Daemon.Node;
+
+/// <summary>
+/// One job on this node, from its scheduled record to its final record: marks
+/// it running (fenced) before the container starts, so a job is never run by
+/// two nodes; runs it through the Sandbox; records the outcome, retrying the
+/// write until etcd takes it or says the job is no longer this node's.
+/// </summary>
+internal sealed class JobRunner
+{
+    private readonly NodeContext _node;
+    private readonly string _id;
+    private readonly long _incarnation;
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Container? _container;
+    private volatile KillCause _killCause;
+
+    public JobRunner(NodeContext node, string id, long incarnation)
+    {
+        _node = node;
+        _id = id;
+        _incarnation = incarnation;
+    }
+
+    public string Id => _id;
+
+    public long Incarnation => _incarnation;
+
+    /// <summary>Completes when the job's container has ended and the runner stopped (recorded or not).</summary>
+    public Task Done => _done.Task;
+
+    public bool HasContainer => _container is not null;
+
+    /// <summary>Starts the job described by <paramref name="scheduled"/>; the returned task ends with the runner.</summary>
+    public async Task RunAsync(StoredJob scheduled, CancellationToken ct)
+    {
+        try
+        {
+            var running = Transitions.Running(scheduled, DateTimeOffset.UtcNow);
+            if (!await _node.Store.TryUpdateAsync(scheduled, running, [_node.Registration.Guard(_incarnation)], [], ct))
+                return; // Changed under us (cancelled, requeued): the agent re-reads the assignment.
+            _node.Log.Info($"job {_id} running on {_node.Name} (attempt {running.Job.Attempts}): {Shorten(running.Job.Command)}");
+            var outcome = await RunContainerAsync(running, ct);
+            await RecordAsync(outcome, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The daemon is stopping; the shutdown path settles what is left.
+        }
+        finally
+        {
+            _done.TrySetResult();
+        }
+    }
+
+    /// <summary>Kills the container (if it runs); the cause decides how the job is recorded.</summary>
+    public async Task KillAsync(KillCause cause)
+    {
+        if (_killCause == KillCause.None)
+            _killCause = cause;
+        if (_container is { } container)
+            await container.KillAsync();
+    }
+
+    private async Task<JobOutcome> RunContainerAsync(JobRecord record, CancellationToken ct)
+    {
+        var job = record.Job;
+        _node.Output.Prepare(_id);
+        var stdin = record.HasStdin ? await _node.Store.GetStdinAsync(_id, ct) : [];
+        var env = new Dictionary<string, string>(job.Env)
+        {
+            ["PATH"] = job.Env.TryGetValue("PATH", out var path) ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            ["HOME"] = job.Env.TryGetValue("HOME", out var home) ? home : "/root",
+            ["LCLUSTER_JOB_ID"] = _id,
+        };
+        var spec = new SandboxSpec
+        {
+            JobId = _id,
+            RootFs = _node.Options.RootFs,
+            Command = job.Command,
+            Environment = env,
+            Hostname = _id[..8],
+            Limits = new RuntimeLimits
+            {
+                MemoryBytes = job.Limits.MemoryBytes > 0 ? job.Limits.MemoryBytes : null,
+                Cpus = job.Limits.Cpus > 0 ? job.Limits.Cpus : null,
+                Pids = job.Limits.Pids > 0 ? (int)Math.Min(job.Limits.Pids, int.MaxValue) : null,
+                WallTime = job.Limits.TimeSeconds > 0 ? TimeSpan.FromSeconds(job.Limits.TimeSeconds) : null,
+            },
+            Stdin = stdin,
+            StdoutPath = _node.Output.StreamPath(_id, stderr: false),
+            StderrPath = _node.Output.StreamPath(_id, stderr: true),
+            OutputCapBytes = _node.Options.OutputCapBytes,
+        };
+        ContainerResult result;
+        try
+        {
+            _container = await _node.Sandbox.StartAsync(spec, ct);
+            if (_killCause != KillCause.None)
+                await _container.KillAsync();
+            result = await _container.Completion;
+        }
+        catch (SandboxException e)
+        {
+            return new JobOutcome(null, 0, false, false, false, e.Message, 0, 0, 0, 0);
+        }
+        return new JobOutcome(
+            result.ExitCode, result.Signal ?? 0, result.OomKilled, result.TimedOut,
+            Cancelled: _killCause == KillCause.Cancelled, StartFailure: result.StartFailure,
+            result.PeakMemoryBytes, result.CpuTime.TotalSeconds, result.StdoutBytes, result.StderrBytes)
+        {
+            InfrastructureFailure = _killCause switch
+            {
+                KillCause.Fenced => $"node {_node.Name} could not reach etcd for {_node.Options.FenceTimeout.TotalSeconds:0.#}s and killed it",
+                KillCause.Shutdown => $"node {_node.Name} shut down",
+                KillCause.Orphaned => $"node {_node.Name} lost the job to a newer incarnation",
+                _ => null,
+            },
+        };
+    }
+
+    /// <summary>Writes the outcome: kept on disk first, so a daemon restarted before etcd took it can still record it.</summary>
+    private async Task RecordAsync(JobOutcome outcome, CancellationToken ct)
+    {
+        OutcomeFile.Write(_node.Output.OutcomePath(_id), outcome, _incarnation);
+        await Settle.RecordOutcomeAsync(_node, _id, _incarnation, outcome, ct);
+    }
+
+    private static string Shorten(string command) => command.Length <= 60 ? command.ReplaceLineEndings(" ") : command[..59].ReplaceLineEndings(" ") + "…";
+}
+
+/// <summary>Why a job's container was killed by the daemon (not by its limits).</summary>
+internal enum KillCause { None, Cancelled, Fenced, Orphaned, Shutdown }

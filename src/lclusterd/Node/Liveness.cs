@@ -1,0 +1,62 @@
+using Lcluster.Etcd;
+
+namespace Lcluster.Daemon.Node;
+
+/// <summary>
+/// Keeps the node honest about its lease. When etcd says the lease is gone
+/// (the node was cut off, or stalled, past its TTL), the jobs of that
+/// incarnation are killed and the node registers again as a new one. When
+/// the node cannot reach etcd for --fence-timeout, it kills its jobs before
+/// the prime may start them elsewhere; a shorter etcd outage loses nothing.
+/// </summary>
+internal sealed class Liveness(NodeContext node, NodeAgent agent)
+{
+    private static readonly TimeSpan Check = TimeSpan.FromMilliseconds(250);
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var fenced = false;
+        while (!ct.IsCancellationRequested)
+        {
+            await Task.Delay(Check, ct);
+            var session = node.Registration.Session;
+            if (session.Lost.IsCancellationRequested)
+            {
+                node.Log.Warn($"node {node.Name}: etcd says lease {session.LeaseId:x} is gone ({session.LostReason}); killing its jobs and registering again");
+                _ = agent.KillAllAsync(KillCause.Orphaned);
+                await RegisterAgainAsync(ct);
+                agent.Resync();
+                fenced = false;
+                continue;
+            }
+            var silent = session.SinceLastRenewal;
+            if (silent > node.Options.FenceTimeout && !fenced)
+            {
+                fenced = true;
+                node.Log.Warn($"node {node.Name}: no contact with etcd for {silent.TotalSeconds:0}s (fence timeout {node.Options.FenceTimeout.TotalSeconds:0}s); killing its {agent.Running} job(s) so they cannot run twice");
+                _ = agent.KillAllAsync(KillCause.Fenced);
+            }
+            else if (silent < node.Options.LeaseTtl)
+            {
+                fenced = false;
+            }
+        }
+    }
+
+    private async Task RegisterAgainAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                await node.Registration.RenewIncarnationAsync(ct);
+                return;
+            }
+            catch (EtcdUnavailableException e)
+            {
+                node.Log.Warn($"node {node.Name}: cannot register again yet ({e.Message})");
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
+        }
+    }
+}

@@ -1,0 +1,255 @@
+using Lcluster.Daemon.Store;
+using Lcluster.Etcd;
+using Lcluster.Etcd.Api;
+using Lcluster.V1;
+
+namespace Lcluster.Daemon.Node;
+
+/// <summary>
+/// Runs the jobs placed on this node: watches only /lcluster/node/NAME/,
+/// starts what is scheduled there, kills what is cancelled or taken away,
+/// settles what an earlier incarnation left, and deletes output whose job
+/// is gone. It rebuilds everything from etcd after a restart, a broken watch
+/// or a compaction.
+/// </summary>
+internal sealed class NodeAgent(NodeContext node)
+{
+    private readonly Dictionary<string, JobRunner> _runners = new();
+    private readonly Lock _lock = new();
+    private volatile bool _draining;
+    private CancellationTokenSource _pass = new();
+    private CancellationToken _jobs;
+
+    /// <summary>Jobs with a container (or a start) in progress here.</summary>
+    public int Running
+    {
+        get
+        {
+            lock (_lock)
+                return _runners.Count;
+        }
+    }
+
+    /// <summary>Completes when the job's run here has ended; null when it does not run here.</summary>
+    public Task? WhenDone(string id)
+    {
+        lock (_lock)
+            return _runners.TryGetValue(id, out var runner) ? runner.Done : null;
+    }
+
+    /// <param name="ct">Stops watching for work.</param>
+    /// <param name="jobs">Stops the jobs' own work (recording their ends): cancelled only after they were settled at shutdown.</param>
+    public async Task RunAsync(CancellationToken ct, CancellationToken jobs)
+    {
+        _jobs = jobs;
+        await ReapLeftoversAsync(ct);
+        while (!ct.IsCancellationRequested)
+        {
+            using var pass = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            Volatile.Write(ref _pass, pass);
+            try
+            {
+                var revision = await ReadAllAsync(ct);
+                await WatchAsync(revision, pass.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // Resync: read everything again.
+            }
+            catch (EtcdCompactedException e)
+            {
+                node.Log.Warn($"node {node.Name}: watch fell behind a compaction (revision {e.CompactRevision}); re-reading its jobs");
+            }
+            catch (EtcdUnavailableException e)
+            {
+                node.Log.Warn($"node {node.Name}: etcd unreachable ({e.Message}); retrying");
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
+        }
+    }
+
+    /// <summary>Reads every run key again (after the node's incarnation changed).</summary>
+    public void Resync() => Volatile.Read(ref _pass).Cancel();
+
+    /// <summary>Containers a crashed predecessor left: killed now; their records are settled from their run keys.</summary>
+    private async Task ReapLeftoversAsync(CancellationToken ct)
+    {
+        var reaped = await node.Sandbox.ReapLeftoversAsync(ct);
+        if (reaped.Count > 0)
+            node.Log.Warn($"node {node.Name}: killed {reaped.Count} leftover container(s) of an earlier run: {string.Join(", ", reaped)}");
+    }
+
+    private async Task<long> ReadAllAsync(CancellationToken ct)
+    {
+        var response = await node.Store.Etcd.GetAsync(Keys.Node(node.Name), new GetOptions { Prefix = true }, ct);
+        var outKeys = new HashSet<string>();
+        foreach (var kv in response.Kvs)
+        {
+            if (Keys.ParseNodeKey(kv.KeyText) is not { } key)
+                continue;
+            if (key.Kind == "run")
+                Dispatch(key.Id, Assignment.Parser.ParseFrom(kv.Value));
+            else if (key.Kind == "out")
+                outKeys.Add(key.Id);
+        }
+        // Output whose job was deleted while this node was away.
+        foreach (var id in node.Output.Ids())
+        {
+            bool active;
+            lock (_lock)
+                active = _runners.ContainsKey(id);
+            var pending = response.Kvs.Any(kv => kv.KeyText == Keys.Run(node.Name, id));
+            if (!active && !pending && !outKeys.Contains(id))
+                node.Output.Delete(id);
+        }
+        return response.Header.Revision;
+    }
+
+    private async Task WatchAsync(long revision, CancellationToken ct)
+    {
+        var options = new WatchOptions { Prefix = true, StartRevision = revision + 1 };
+        await foreach (var batch in node.Store.Etcd.WatchAsync(Keys.Node(node.Name), options, ct))
+        {
+            foreach (var e in batch.Events)
+            {
+                if (Keys.ParseNodeKey(e.Kv.KeyText) is not { } key)
+                    continue;
+                var deleted = e.Type == Event.Types.EventType.Delete;
+                switch (key.Kind)
+                {
+                    case "run" when !deleted:
+                        Dispatch(key.Id, Assignment.Parser.ParseFrom(e.Kv.Value));
+                        break;
+                    case "run":
+                        await TakenAwayAsync(key.Id);
+                        break;
+                    case "out" when deleted:
+                        DeleteOutputUnlessRunning(key.Id);
+                        break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Acts on one run key: start, cancel, or settle an earlier incarnation's job.</summary>
+    private void Dispatch(string id, Assignment assignment)
+    {
+        var ct = _jobs;
+        var incarnation = node.Registration.Incarnation;
+        JobRunner? runner;
+        lock (_lock)
+            _runners.TryGetValue(id, out runner);
+
+        if (assignment.NodeIncarnation != incarnation)
+        {
+            // Ours by name, not by incarnation: what is left of it here dies, and its record is settled.
+            _ = Track(id, async () =>
+            {
+                if (runner is not null)
+                {
+                    await runner.KillAsync(KillCause.Orphaned);
+                    await runner.Done;
+                }
+                await Settle.OrphanAsync(node, id, $"node {node.Name} restarted or lost its lease", ct);
+            });
+            return;
+        }
+        if (runner is not null)
+        {
+            if (assignment.Cancel)
+                _ = runner.KillAsync(KillCause.Cancelled);
+            return;
+        }
+        if (_draining)
+            return;
+        var fresh = new JobRunner(node, id, incarnation);
+        lock (_lock)
+        {
+            if (!_runners.TryAdd(id, fresh))
+                return;
+        }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await StartAsync(fresh, assignment, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                node.Log.Error($"job {id}: {e.Message}");
+            }
+            finally
+            {
+                lock (_lock)
+                    _runners.Remove(id);
+            }
+        }, CancellationToken.None);
+    }
+
+    private async Task StartAsync(JobRunner runner, Assignment assignment, CancellationToken ct)
+    {
+        var job = await node.Store.GetAsync(runner.Id, ct);
+        if (job is null || job.Job.Node != node.Name || job.Record.NodeIncarnation != runner.Incarnation)
+            return;
+        if (job.State != JobState.Scheduled)
+            return;
+        if (assignment.Cancel || job.Record.CancelRequested)
+        {
+            var cancelled = Transitions.CancelledBeforeStart(job, DateTimeOffset.UtcNow);
+            if (await node.Store.TryUpdateAsync(job, cancelled, [node.Registration.Guard(runner.Incarnation)], [Op.Delete(Keys.Run(node.Name, runner.Id))], ct))
+                node.Log.Info($"job {runner.Id} cancelled before it started");
+            return;
+        }
+        await runner.RunAsync(job, ct);
+    }
+
+    /// <summary>The run key went while the job ran here: someone else settled it; nothing of it may go on.</summary>
+    private async Task TakenAwayAsync(string id)
+    {
+        JobRunner? runner;
+        lock (_lock)
+            _runners.TryGetValue(id, out runner);
+        if (runner is { HasContainer: true })
+            await runner.KillAsync(KillCause.Orphaned);
+    }
+
+    private void DeleteOutputUnlessRunning(string id)
+    {
+        lock (_lock)
+        {
+            if (_runners.ContainsKey(id))
+                return;
+        }
+        node.Output.Delete(id);
+    }
+
+    /// <summary>Runs settle work for a job id, one at a time per id, logging what fails.</summary>
+    private Task Track(string id, Func<Task> work) => Task.Run(async () =>
+    {
+        try
+        {
+            await work();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            node.Log.Error($"job {id}: settling failed: {e.Message}");
+        }
+    });
+
+    /// <summary>
+    /// Kills every job running here for the given cause; the returned task
+    /// ends when their runners have ended (records written, or left on disk
+    /// for later when etcd cannot take them).
+    /// </summary>
+    public async Task KillAllAsync(KillCause cause)
+    {
+        if (cause == KillCause.Shutdown)
+            _draining = true;
+        List<JobRunner> runners;
+        lock (_lock)
+            runners = [.. _runners.Values];
+        foreach (var runner in runners)
+            await runner.KillAsync(cause);
+        await Task.WhenAll(runners.Select(r => r.Done));
+    }
+}

@@ -1,0 +1,9 @@
+using Lcluster.Daemon.Hosting;
+using Lcluster.Daemon.Store;
+using Lcluster.Runtime;
+
+namespace Lcluster.Daemon.Node;
+
+/// <summary>What the node's parts share: who it is, where state lives, how jobs run.</summary>
+internal sealed record NodeContext(
+    string Name, DaemonOptions Options, JobStore Store, Registration Registration, Sandbox Sandbox, OutputFiles Output, Log Log);

@@ -1,0 +1,108 @@
+using Lcluster.Daemon.Store;
+using Lcluster.Etcd;
+using Lcluster.V1;
+
+namespace Lcluster.Daemon.Node;
+
+/// <summary>
+/// The node's side of ending a job's run: record the outcome it saw, or
+/// settle a job of an earlier incarnation of this node. Each is one fenced
+/// Txn, retried while etcd is unreachable, abandoned when the record shows
+/// the job is no longer this node's to settle.
+/// </summary>
+internal static class Settle
+{
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(2);
+
+    /// <summary>Records how a job run by <paramref name="incarnation"/> of this node ended.</summary>
+    public static async Task RecordOutcomeAsync(NodeContext node, string id, long incarnation, JobOutcome outcome, CancellationToken ct)
+    {
+        await RetryAsync(node, $"recording the end of job {id}", async () =>
+        {
+            var job = await node.Store.GetAsync(id, ct);
+            if (job is null || !IsOurs(node, job, incarnation) || job.State != JobState.Running)
+            {
+                node.Log.Warn($"job {id} ended on {node.Name}, but its record no longer names this run ({Describe(job)}); its result is dropped");
+                node.Output.Delete(id);
+                return true;
+            }
+            if (node.Registration.Incarnation != incarnation)
+                return true; // This node lost that incarnation: the orphan path settles the job with the outcome on disk.
+            var change = Settlement.Outcome(job, outcome, node.Output.Tail(id, false), node.Output.Tail(id, true), DateTimeOffset.UtcNow);
+            if (!await node.Store.TryUpdateAsync(job, change.Next, [node.Registration.Guard(incarnation)], change.Ops, ct))
+                return false;
+            Finish(node, id, change);
+            return true;
+        }, ct);
+    }
+
+    /// <summary>
+    /// A run key of this node that belongs to an earlier incarnation (the daemon
+    /// restarted, or its lease expired): kill what is left of the job here and
+    /// settle its record — with the outcome on disk if the job did end here.
+    /// </summary>
+    public static async Task OrphanAsync(NodeContext node, string id, string why, CancellationToken ct)
+    {
+        await node.Sandbox.KillLeftoverAsync(id, ct);
+        await RetryAsync(node, $"settling job {id} of an earlier incarnation", async () =>
+        {
+            var job = await node.Store.GetAsync(id, ct);
+            var guard = node.Registration.Guard(node.Registration.Incarnation);
+            if (job is null || job.Job.Node != node.Name || job.Record.NodeIncarnation == node.Registration.Incarnation || StoredJob.IsFinished(job.State))
+            {
+                // Nothing to settle; only the stale run key (if any) is left to remove.
+                var stale = await node.Store.Etcd.TxnAsync(Txn.If(guard).Then(Op.Delete(Keys.Run(node.Name, id))), ct);
+                return stale.Succeeded;
+            }
+            Change change;
+            if (job.State == JobState.Running && OutcomeFile.Read(node.Output.OutcomePath(id)) is { } saved && saved.Incarnation == job.Record.NodeIncarnation)
+                change = Settlement.Outcome(job, saved.Outcome, node.Output.Tail(id, false), node.Output.Tail(id, true), DateTimeOffset.UtcNow);
+            else
+                change = Settlement.Orphan(job, why, DateTimeOffset.UtcNow);
+            if (!await node.Store.TryUpdateAsync(job, change.Next, [guard], change.Ops, ct))
+                return false;
+            Finish(node, id, change);
+            return true;
+        }, ct);
+    }
+
+    private static void Finish(NodeContext node, string id, Change change)
+    {
+        OutcomeFile.Delete(node.Output.OutcomePath(id));
+        if (change.State == JobState.Queued)
+            node.Output.Delete(id);
+        node.Log.Info($"job {id} {Name(change.State)}: {change.Next.Job.Reason}");
+    }
+
+    private static bool IsOurs(NodeContext node, StoredJob job, long incarnation) =>
+        job.Job.Node == node.Name && job.Record.NodeIncarnation == incarnation;
+
+    private static string Describe(StoredJob? job) =>
+        job is null ? "deleted" : $"{Name(job.State)} on {(job.Job.Node.Length > 0 ? job.Job.Node : "no node")}";
+
+    public static string Name(JobState state) => state.ToString().ToLowerInvariant();
+
+    /// <summary>Runs a fenced step until it reports done; re-runs it on a lost compare; waits out etcd outages.</summary>
+    private static async Task RetryAsync(NodeContext node, string what, Func<Task<bool>> step, CancellationToken ct)
+    {
+        var backoff = TimeSpan.FromMilliseconds(100);
+        var warned = false;
+        while (true)
+        {
+            try
+            {
+                if (await step())
+                    return;
+                backoff = TimeSpan.FromMilliseconds(100);
+            }
+            catch (EtcdUnavailableException e)
+            {
+                if (!warned)
+                    node.Log.Warn($"{what}: etcd unreachable ({e.Message}); retrying until it is back");
+                warned = true;
+                await Task.Delay(backoff, ct);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using Lcluster.Daemon.Node;
+using Lcluster.Daemon.Store;
+using Lcluster.Etcd;
+
+namespace Lcluster.Daemon.Prime;
+
+/// <summary>
+/// Campaigns for prime with the node's session; while it leads, runs the
+/// reconcile loop that places queued jobs, settles orphans and applies
+/// retention. Leadership ends with the session, the daemon, or a failed
+/// fence — and then it campaigns again.
+/// </summary>
+internal sealed class PrimeRole(NodeContext node)
+{
+    private volatile bool _isPrime;
+
+    public bool IsPrime => _isPrime;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            var session = node.Registration.Session;
+            var election = new Election(session, Keys.Prime);
+            using var term = CancellationTokenSource.CreateLinkedTokenSource(ct, session.Lost);
+            try
+            {
+                await election.CampaignAsync(node.Name, term.Token);
+                _isPrime = true;
+                node.Log.Info($"node {node.Name} is prime (election key {election.Key}, revision {election.Revision})");
+                var fence = Cmp.CreateRevision(election.Key!) == election.Revision;
+                await new Reconciler(node, fence).RunAsync(term.Token);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (OperationCanceledException)
+            {
+                node.Log.Warn($"node {node.Name}: session lost; no longer prime");
+            }
+            catch (EtcdUnavailableException e)
+            {
+                node.Log.Warn($"node {node.Name}: prime role paused, etcd unreachable ({e.Message})");
+            }
+            catch (EtcdException e)
+            {
+                node.Log.Warn($"node {node.Name}: prime role: {e.Message}");
+            }
+            finally
+            {
+                if (_isPrime)
+                    node.Log.Info($"node {node.Name} is no longer prime");
+                _isPrime = false;
+            }
+            await ResignAsync(election);
+            if (!ct.IsCancellationRequested)
+                await WaitForLiveSessionAsync(ct);
+        }
+    }
+
+    private static async Task ResignAsync(Election election)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await election.ResignAsync(timeout.Token);
+        }
+        catch (Exception e) when (e is EtcdException or OperationCanceledException)
+        {
+            // Unresigned, the key still goes with the lease.
+        }
+    }
+
+    // After a lost session, campaign again once the node has its next incarnation.
+    private async Task WaitForLiveSessionAsync(CancellationToken ct)
+    {
+        while (node.Registration.Session.Lost.IsCancellationRequested && !ct.IsCancellationRequested)
+            await Task.Delay(200, ct).ContinueWith(_ => { }, TaskScheduler.Default);
+        if (!ct.IsCancellationRequested)
+            await Task.Delay(100, ct).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+}

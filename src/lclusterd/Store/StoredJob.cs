@@ -1,0 +1,23 @@
+using Lcluster.Etcd.Api;
+using Lcluster.V1;
+
+namespace Lcluster.Daemon.Store;
+
+/// <summary>A job record as read from etcd, with the revisions a fenced write compares.</summary>
+internal sealed record StoredJob(JobRecord Record, long ModRevision, long CreateRevision)
+{
+    public Job Job => Record.Job;
+    public string Id => Record.Job.Id;
+    public JobState State => Record.Job.State;
+
+    public static StoredJob From(KeyValue kv) => new(JobRecord.Parser.ParseFrom(kv.Value), kv.ModRevision, kv.CreateRevision);
+
+    /// <summary>A copy of the record to change and write back.</summary>
+    public JobRecord Edit() => Record.Clone();
+
+    public static bool IsFinished(JobState state) =>
+        state is JobState.Succeeded or JobState.Failed or JobState.Cancelled or JobState.Lost;
+
+    /// <summary>The public view: the record's Job, with the submission sequence as its order.</summary>
+    public Job ToPublic() => Record.Job.Clone();
+}

@@ -1,0 +1,139 @@
+using Google.Protobuf.WellKnownTypes;
+using Lcluster.V1;
+
+namespace Lcluster.Daemon.Store;
+
+/// <summary>
+/// What a job ended with, as the node that ran it saw it. InfrastructureFailure
+/// is set when the daemon itself killed the job for a reason that is not the
+/// job's fault (lost contact with etcd, shutting down): such a job is retried
+/// or ends lost, never failed.
+/// </summary>
+internal sealed record JobOutcome(
+    int? ExitCode, int Signal, bool OomKilled, bool TimedOut, bool Cancelled, string? StartFailure,
+    long PeakMemoryBytes, double CpuSeconds, long StdoutBytes, long StderrBytes)
+{
+    public string? InfrastructureFailure { get; init; }
+}
+
+/// <summary>
+/// Each state change of a job record (docs/etcd-keys.md), as a pure function
+/// from the record read to the record to write. Who may apply which, and the
+/// Txn around it, is the caller's business.
+/// </summary>
+internal static class Transitions
+{
+    public static JobRecord Scheduled(StoredJob job, string node, long incarnation)
+    {
+        var next = job.Edit();
+        next.Job.State = JobState.Scheduled;
+        next.Job.Node = node;
+        next.Job.Reason = $"placed on {node}";
+        next.NodeIncarnation = incarnation;
+        return next;
+    }
+
+    public static JobRecord Running(StoredJob job, DateTimeOffset now)
+    {
+        var next = job.Edit();
+        next.Job.State = JobState.Running;
+        next.Job.Attempts++;
+        next.Job.StartedAt = Timestamp.FromDateTimeOffset(now);
+        next.Job.FinishedAt = null;
+        next.Job.Reason = next.Job.Attempts > 1 ? $"running on {next.Job.Node} (attempt {next.Job.Attempts})" : $"running on {next.Job.Node}";
+        return next;
+    }
+
+    public static JobRecord Finished(StoredJob job, JobOutcome outcome, DateTimeOffset now)
+    {
+        var next = job.Edit();
+        var j = next.Job;
+        j.FinishedAt = Timestamp.FromDateTimeOffset(now);
+        j.ExitCode = outcome.ExitCode;
+        j.Signal = outcome.Signal;
+        j.OomKilled = outcome.OomKilled;
+        j.TimedOut = outcome.TimedOut;
+        j.PeakMemoryBytes = outcome.PeakMemoryBytes;
+        j.CpuSeconds = outcome.CpuSeconds;
+        j.StdoutBytes = outcome.StdoutBytes;
+        j.StderrBytes = outcome.StderrBytes;
+        (j.State, j.Reason) = outcome switch
+        {
+            { Cancelled: true } => (JobState.Cancelled, "cancelled by a user; the container was killed"),
+            { StartFailure: { } failure } => (JobState.Failed, $"could not start: {failure}"),
+            { OomKilled: true } => (JobState.Failed, $"killed: out of memory (limit {Shared.Units.FormatBytes(j.Limits?.MemoryBytes ?? 0)})"),
+            { TimedOut: true } => (JobState.Failed, $"killed: time limit of {Shared.Units.FormatSeconds(j.Limits?.TimeSeconds ?? 0)} reached"),
+            { ExitCode: 0 } => (JobState.Succeeded, "exited with code 0"),
+            { ExitCode: { } code } => (JobState.Failed, $"exited with code {code}"),
+            _ => (JobState.Failed, $"killed by signal {outcome.Signal} ({SignalName(outcome.Signal)})"),
+        };
+        if (outcome.Cancelled)
+            j.ExitCode = null;
+        return next;
+    }
+
+    /// <summary>Cancelled before it ever ran (queued, or scheduled and not started).</summary>
+    public static JobRecord CancelledBeforeStart(StoredJob job, DateTimeOffset now)
+    {
+        var next = job.Edit();
+        next.Job.State = JobState.Cancelled;
+        next.Job.FinishedAt = Timestamp.FromDateTimeOffset(now);
+        next.Job.Reason = "cancelled by a user before it ran";
+        next.CancelRequested = true;
+        return next;
+    }
+
+    public static JobRecord CancelRequested(StoredJob job)
+    {
+        var next = job.Edit();
+        next.CancelRequested = true;
+        return next;
+    }
+
+    /// <summary>Back to the queue after an infrastructure failure; keeps its place (sequence) and attempts.</summary>
+    public static JobRecord Requeued(StoredJob job, string reason)
+    {
+        var next = job.Edit();
+        next.Job.State = JobState.Queued;
+        next.Job.Node = "";
+        next.NodeIncarnation = 0;
+        next.Job.StartedAt = null;
+        next.Job.Reason = reason;
+        return next;
+    }
+
+    public static JobRecord Lost(StoredJob job, string reason, DateTimeOffset now)
+    {
+        var next = job.Edit();
+        next.Job.State = JobState.Lost;
+        next.Job.FinishedAt = Timestamp.FromDateTimeOffset(now);
+        next.Job.Reason = reason;
+        return next;
+    }
+
+    public static JobRecord WithReason(StoredJob job, string reason)
+    {
+        var next = job.Edit();
+        next.Job.Reason = reason;
+        return next;
+    }
+
+    /// <summary>A queue entry that puts the job back in its original place.</summary>
+    public static QueueEntry QueueEntryFor(StoredJob job) => new()
+    {
+        Priority = job.Job.Priority,
+        Sequence = job.Record.Sequence != 0 ? job.Record.Sequence : job.CreateRevision,
+        Limits = job.Job.Limits,
+    };
+
+    /// <summary>True when the node's death (or loss of its lease) under a running job allows another attempt.</summary>
+    public static bool MayRetry(StoredJob job) => job.Job.Attempts <= job.Job.Retries;
+
+    public static string SignalName(int signal) => signal switch
+    {
+        1 => "SIGHUP", 2 => "SIGINT", 3 => "SIGQUIT", 4 => "SIGILL", 6 => "SIGABRT", 7 => "SIGBUS", 8 => "SIGFPE",
+        9 => "SIGKILL", 10 => "SIGUSR1", 11 => "SIGSEGV", 12 => "SIGUSR2", 13 => "SIGPIPE", 14 => "SIGALRM",
+        15 => "SIGTERM", 24 => "SIGXCPU", 25 => "SIGXFSZ", 31 => "SIGSYS",
+        _ => $"signal {signal}",
+    };
+}
