@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Lcluster.TestSupport;
+
+/// <summary>How to start one lclusterd for a test.</summary>
+public sealed record DaemonSettings
+{
+    /// <summary>--etcd; null = the daemon's embedded etcd.</summary>
+    public string? Etcd { get; init; }
+    /// <summary>--namespace: the node runs inside this network namespace.</summary>
+    public string? Namespace { get; init; }
+    /// <summary>The address to listen on (a lab address inside a namespace); 127.0.0.1 by default.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+    public string? NodeName { get; init; }
+    /// <summary>A data dir to reuse (restarts); null = a fresh temp dir.</summary>
+    public string? DataDir { get; init; }
+    public IReadOnlyList<string> ExtraArgs { get; init; } = [];
+}
+
+/// <summary>
+/// A real bin/lclusterd for a test: started as root with a temp data dir and
+/// its log in a file; waited for until it serves; stopped (SIGTERM), killed
+/// (SIGKILL) or restarted on the same data dir. Disposal kills it and removes
+/// the data dir it made.
+/// </summary>
+public sealed class DaemonProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan ServeTimeout = TimeSpan.FromSeconds(60);
+    private readonly DaemonSettings _settings;
+    private readonly bool _ownsDataDir;
+    private Process? _process;
+
+    private DaemonProcess(DaemonSettings settings, string dataDir, int port, int etcdPort, bool ownsDataDir)
+    {
+        _settings = settings;
+        DataDir = dataDir;
+        Port = port;
+        EmbeddedEtcdPort = etcdPort;
+        _ownsDataDir = ownsDataDir;
+    }
+
+    public string DataDir { get; }
+    public int Port { get; }
+    public int EmbeddedEtcdPort { get; }
+    public string Server => $"{_settings.Host}:{Port}";
+    public string? Namespace => _settings.Namespace;
+    public string LogPath => Path.Combine(DataDir, "..", Path.GetFileName(DataDir) + ".log");
+    public int Pid => _process?.Id ?? 0;
+    public bool IsRunning => _process is { HasExited: false };
+
+    public static async Task<DaemonProcess> StartAsync(DaemonSettings settings)
+    {
+        Requires.Root();
+        var program = RepoPaths.Bin("lclusterd");
+        if (!File.Exists(program))
+            throw new InvalidOperationException($"{program} is missing: run `make` first");
+        var owns = settings.DataDir is null;
+        var dataDir = settings.DataDir ?? Directory.CreateTempSubdirectory("lcluster-node-").FullName;
+        // Inside a fresh namespace every port is free; on the host pick free ones.
+        var port = settings.Namespace is null ? FreePort() : 64051;
+        var etcdPort = settings.Namespace is null ? FreePort() : 64052;
+        var daemon = new DaemonProcess(settings, dataDir, port, etcdPort, owns);
+        daemon.Start();
+        await daemon.WaitServingAsync();
+        return daemon;
+    }
+
+    private void Start()
+    {
+        var args = new List<string>
+        {
+            $"--rootfs={RepoPaths.RootFs}",
+            $"--data-dir={DataDir}",
+            $"--listen={_settings.Host}:{Port}",
+            $"--embedded-etcd-port={EmbeddedEtcdPort}",
+        };
+        if (_settings.Etcd is { } etcd)
+            args.Add($"--etcd={etcd}");
+        if (_settings.Namespace is { } ns)
+            args.Add($"--namespace={ns}");
+        if (_settings.NodeName is { } name)
+            args.Add($"--node-name={name}");
+        args.AddRange(_settings.ExtraArgs);
+        File.AppendAllText(LogPath, $"--- test: starting lclusterd {string.Join(' ', args)}{Environment.NewLine}");
+        var info = new ProcessStartInfo("/bin/sh")
+        {
+            ArgumentList = { "-c", $"exec {Quote(RepoPaths.Bin("lclusterd"))} {string.Join(' ', args.Select(Quote))} >>{Quote(LogPath)} 2>&1" },
+            UseShellExecute = false,
+        };
+        _process = Process.Start(info) ?? throw new InvalidOperationException("could not start lclusterd");
+    }
+
+    /// <summary>Starts the daemon again on the same data dir and port (after a stop or a kill).</summary>
+    public async Task RestartAsync()
+    {
+        if (IsRunning)
+            throw new InvalidOperationException("lclusterd is still running");
+        _process?.Dispose();
+        Start();
+        await WaitServingAsync();
+    }
+
+    public async Task WaitServingAsync()
+    {
+        var deadline = DateTime.UtcNow + ServeTimeout;
+        CliResult? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process!.HasExited)
+                throw new InvalidOperationException($"lclusterd exited with {_process.ExitCode} while starting; its log ends:{Environment.NewLine}{LogTail()}");
+            last = await Cli.RunInAsync(Server, Namespace, null, "--nodes");
+            if (last.ExitCode == 0)
+                return;
+            await Task.Delay(100);
+        }
+        throw new InvalidOperationException($"lclusterd at {Server} did not serve within {ServeTimeout.TotalSeconds}s (last: {last}); its log ends:{Environment.NewLine}{LogTail()}");
+    }
+
+    /// <summary>SIGTERM, then the exit code (within the bound, else the test fails).</summary>
+    public async Task<int> TerminateAsync(TimeSpan bound)
+    {
+        using (var kill = Process.Start("/bin/kill", ["-TERM", Pid.ToString()]))
+            await kill.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(bound);
+        try
+        {
+            await _process!.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"lclusterd did not exit within {bound.TotalSeconds}s of SIGTERM; its log ends:{Environment.NewLine}{LogTail()}");
+        }
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILL, as a crash would.</summary>
+    public async Task KillAsync()
+    {
+        if (!IsRunning)
+            return;
+        _process!.Kill();
+        await _process.WaitForExitAsync();
+    }
+
+    public string LogText() => File.Exists(LogPath) ? File.ReadAllText(LogPath) : "(no log)";
+
+    public string LogTail(int lines = 40)
+    {
+        if (!File.Exists(LogPath))
+            return "(no log)";
+        var all = File.ReadAllLines(LogPath);
+        return string.Join(Environment.NewLine, all.Skip(Math.Max(0, all.Length - lines)));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            using (var kill = Process.Start("/bin/kill", ["-TERM", Pid.ToString()]))
+                await kill.WaitForExitAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill();
+                await _process.WaitForExitAsync();
+            }
+        }
+        _process?.Dispose();
+        if (_ownsDataDir && Directory.Exists(DataDir))
+        {
+            Directory.Delete(DataDir, recursive: true);
+            File.Delete(LogPath);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string Quote(string text) => "'" + text.Replace("'", "'\\''") + "'";
+}
