@@ -22,7 +22,7 @@ public sealed class MultiNodeTests
         while (true)
         {
             var list = await cluster.RunAsync(0, "--listjobs", "--json");
-            jobs = JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray().Where(j => ids.Contains(j.GetProperty("id").GetString())).ToArray();
+            jobs = JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray().Where(j => ids.Contains(j.GetProperty("id").GetString()!)).ToArray();
             if (jobs.Length == 60 && jobs.All(j => j.GetProperty("state").GetString() is "succeeded" or "failed" or "lost" or "cancelled"))
                 break;
             if (DateTime.UtcNow > deadline)

@@ -10,6 +10,9 @@ public sealed record EtcdServerOptions
     /// <summary>The address etcd listens on for clients and peers (e.g. a veth address like 10.77.0.1).</summary>
     public string Host { get; init; } = "127.0.0.1";
 
+    /// <summary>Run etcd inside this network namespace (a NetworkLab hub); its ports are then fixed (2379, 2380).</summary>
+    public string? Namespace { get; init; }
+
     /// <summary>How often etcd sends progress notifications to watches that ask for them (etcd's default is 10 min).</summary>
     public TimeSpan? WatchProgressNotifyInterval { get; init; }
 }
@@ -59,8 +62,9 @@ public sealed class EtcdServer : IAsyncDisposable
             // Free ports are only free until someone else binds them: a few tries absorb that race.
             for (var attempt = 1; ; attempt++)
             {
-                server.ClientPort = FreePort(server.Host);
-                server.PeerPort = FreePort(server.Host);
+                // Inside a fresh namespace nothing else listens: the standard ports are free.
+                server.ClientPort = server._options.Namespace is null ? FreePort(server.Host) : 2379;
+                server.PeerPort = server._options.Namespace is null ? FreePort(server.Host) : 2380;
                 try
                 {
                     await server.StartAsync(cancellationToken);
@@ -89,7 +93,7 @@ public sealed class EtcdServer : IAsyncDisposable
         var start = new ProcessStartInfo("/bin/sh")
         {
             // exec keeps the pid etcd's own, so Kill hits etcd and not a shell.
-            ArgumentList = { "-c", $"exec {Quote(_etcd)} {string.Join(' ', Arguments().Select(Quote))} >>{Quote(LogPath)} 2>&1" },
+            ArgumentList = { "-c", $"exec {InNamespace}{Quote(_etcd)} {string.Join(' ', Arguments().Select(Quote))} >>{Quote(LogPath)} 2>&1" },
             UseShellExecute = false,
         };
         _process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {_etcd}");
@@ -230,7 +234,9 @@ public sealed class EtcdServer : IAsyncDisposable
                 throw new InvalidOperationException($"etcd at {ClientUrl} exited with {process.ExitCode} while starting; its output ends:{Environment.NewLine}{LogTail()}");
             try
             {
-                var health = await http.GetStringAsync($"{ClientUrl}/health", cancellationToken);
+                var health = _options.Namespace is null
+                    ? await http.GetStringAsync($"{ClientUrl}/health", cancellationToken)
+                    : await HealthInNamespaceAsync(cancellationToken);
                 if (health.Contains("\"health\":\"true\""))
                     return;
                 lastError = health;
@@ -248,6 +254,23 @@ public sealed class EtcdServer : IAsyncDisposable
         throw new InvalidOperationException($"etcd at {ClientUrl} was not healthy within {ReadyTimeout.TotalSeconds} s ({lastError}); its output ends:{Environment.NewLine}{LogTail()}");
     }
 
+    // The host cannot reach an address inside the lab: ask from within the namespace.
+    private async Task<string> HealthInNamespaceAsync(CancellationToken cancellationToken)
+    {
+        var info = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "netns", "exec", _options.Namespace!, Requires.Program("etcdctl"), $"--endpoints={ClientUrl}", "--command-timeout=2s", "endpoint", "health" })
+            info.ArgumentList.Add(a);
+        info.Environment["ETCDCTL_API"] = "3";
+        using var probe = Process.Start(info)!;
+        var output = probe.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = probe.StandardError.ReadToEndAsync(cancellationToken);
+        await probe.WaitForExitAsync(cancellationToken);
+        if (probe.ExitCode != 0)
+            throw new HttpRequestException($"health probe in {_options.Namespace}: {(await error).Trim()}");
+        // etcdctl says "URL is healthy: ..."; answer in /health's words.
+        return (await output).Contains("is healthy") ? "{\"health\":\"true\"}" : await output;
+    }
+
     private async Task WaitExitAsync(Process process)
     {
         using var timeout = new CancellationTokenSource(ExitTimeout);
@@ -260,6 +283,9 @@ public sealed class EtcdServer : IAsyncDisposable
             throw new InvalidOperationException($"etcd at {ClientUrl} (pid {process.Id}) did not exit within {ExitTimeout.TotalSeconds} s; its output ends:{Environment.NewLine}{LogTail()}");
         }
     }
+
+    // `ip netns exec` joins the namespace and execs, so the pid stays etcd's.
+    private string InNamespace => _options.Namespace is { } ns ? $"ip netns exec {Quote(ns)} " : "";
 
     private static int FreePort(string host)
     {
