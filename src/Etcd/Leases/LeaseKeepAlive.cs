@@ -13,6 +13,7 @@ namespace Lcluster.Etcd;
 public sealed class LeaseKeepAlive : IAsyncDisposable
 {
     private const string Method = "/etcdserverpb.Lease/LeaseKeepAlive";
+    private const string NoTimeLeft = "no time left to renew";
 
     private readonly EtcdClient _client;
     private readonly CancellationTokenSource _stop;
@@ -61,6 +62,7 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
     {
         var token = _stop.Token;
         var backoff = new Backoff();
+        var cause = "";
         try
         {
             while (true)
@@ -88,10 +90,12 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
                     }
                 }
                 _client.Transport.Endpoints.Failed(endpoint);
+                if (broken != NoTimeLeft)
+                    cause = broken ?? "";
                 var left = Volatile.Read(ref _deadline) - Environment.TickCount64;
                 if (left <= 0)
                 {
-                    Lose($"lease {LeaseId:x} could not be renewed before its TTL ran out: {broken}");
+                    Lose($"lease {LeaseId:x} could not be renewed before its TTL ran out: {cause}");
                     return;
                 }
                 _client.Transport.Log($"renewing lease {LeaseId:x} at etcd {endpoint.Address} failed ({broken}); retrying, {left} ms left");
@@ -114,7 +118,7 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
     {
         var wait = Math.Min((long)_client.Transport.Options.RequestTimeout.TotalMilliseconds, Volatile.Read(ref _deadline) - Environment.TickCount64);
         if (wait <= 0)
-            return (null, "no time left to renew");
+            return (null, NoTimeLeft);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
         timeout.CancelAfter(TimeSpan.FromMilliseconds(wait));
         try

@@ -10,7 +10,9 @@ internal static class EtcdErrors
     /// <summary>The endpoint did not answer: worth trying another one (for a request that is safe to repeat).</summary>
     public static bool IsUnanswered(RpcException ex) =>
         ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded
-        || (ex.StatusCode == StatusCode.Unknown && ex.Detail.Contains("context deadline exceeded", StringComparison.Ordinal));
+        || (ex.StatusCode == StatusCode.Unknown && (ex.Detail.Contains("context deadline exceeded", StringComparison.Ordinal)
+            // Rpc reports some connection failures (a reset during HTTP/2 set-up) as UNKNOWN, with the transport's exception inside.
+            || ex.InnerException is HttpRequestException or IOException or ObjectDisposedException));
 
     /// <summary>The request never left this machine (no connection could be made), so even a write may be sent elsewhere.</summary>
     public static bool NeverSent(RpcException ex)
