@@ -8,7 +8,7 @@ namespace Lcluster.Rpc;
 /// status, and turns each way a call can end (status, deadline, cancel, dispose, broken
 /// connection) into the one exception the caller sees.
 /// </summary>
-internal sealed class ClientCall<TResponse> : IAsyncStreamReader<TResponse>, IAsyncDisposable
+internal sealed class ClientCall<TResponse> : IAsyncStreamReader<TResponse>, IRequestStream, IAsyncDisposable
     where TResponse : IMessage<TResponse>
 {
     private enum EndReason { None, Caller, Deadline, Disposed, Failed }
@@ -123,6 +123,8 @@ internal sealed class ClientCall<TResponse> : IAsyncStreamReader<TResponse>, IAs
             throw new InvalidOperationException($"cannot write to {_method} after CompleteAsync");
         if (_failure != null)
             throw _failure;
+        if (_finished)
+            throw new InvalidOperationException($"{_method} has ended with status OK: nothing more can be written");
         var frame = MessageFraming.ToFrame(message, _channel.Options.MaxSendMessageSize, "request");
         if (Interlocked.Exchange(ref _writing, 1) == 1)
             throw new InvalidOperationException($"a write to {_method} is already in progress: await each WriteAsync before the next");

@@ -86,8 +86,11 @@ public sealed class GrpcChannel : IDisposable
     public ServerStreamingCall<TResponse> ServerStreaming<TRequest, TResponse>(string method,
         TRequest request, MessageParser<TResponse> parser, CallOptions options = default)
         where TRequest : IMessage<TRequest>
-        where TResponse : IMessage<TResponse> =>
-        new(StartCall(method, request, parser, options));
+        where TResponse : IMessage<TResponse>
+    {
+        var call = StartCall(method, request, parser, options);
+        return new ServerStreamingCall<TResponse>(call, call);
+    }
 
     public DuplexStreamingCall<TRequest, TResponse> DuplexStreaming<TRequest, TResponse>(string method,
         MessageParser<TResponse> parser, CallOptions options = default)
@@ -98,7 +101,7 @@ public sealed class GrpcChannel : IDisposable
         ArgumentNullException.ThrowIfNull(parser);
         var call = new ClientCall<TResponse>(this, method, parser, options);
         call.Start(new DuplexRequestContent());
-        return new DuplexStreamingCall<TRequest, TResponse>(call);
+        return new DuplexStreamingCall<TRequest, TResponse>(call, call, call);
     }
 
     public void Dispose() => Invoker.Dispose();

@@ -2,13 +2,16 @@ namespace Lcluster.Rpc;
 
 /// <summary>A call with one request and a stream of responses.</summary>
 public sealed class ServerStreamingCall<T> : IAsyncDisposable
-    where T : Google.Protobuf.IMessage<T>
 {
-    private readonly ClientCall<T> _call;
+    private readonly IAsyncDisposable _call;
 
-    internal ServerStreamingCall(ClientCall<T> call) => _call = call;
+    internal ServerStreamingCall(IAsyncStreamReader<T> responses, IAsyncDisposable call)
+    {
+        ResponseStream = responses;
+        _call = call;
+    }
 
-    public IAsyncStreamReader<T> ResponseStream => _call;
+    public IAsyncStreamReader<T> ResponseStream { get; }
 
     /// <summary>Cancels the call (RST_STREAM) if it has not ended.</summary>
     public ValueTask DisposeAsync() => _call.DisposeAsync();
