@@ -66,7 +66,7 @@ public sealed class LeaseTests(SharedEtcd etcd)
         var put = await _client.PutAsync(_p + "k", "v", lease: lease.ID);
         var keepAlive = _client.KeepAlive(lease.ID, TimeSpan.FromSeconds(lease.TTL));
 
-        await Task.Delay(TimeSpan.FromSeconds(5));
+        await Task.Delay(TimeSpan.FromSeconds(4)); // twice the TTL
         var alive = await _client.LeaseTimeToLiveAsync(lease.ID);
         var key = await _client.GetAsync(_p + "k");
         await keepAlive.DisposeAsync();
