@@ -177,7 +177,7 @@ public sealed class ElectionTests(SharedEtcd etcd)
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? Requires.Program("dotnet");
         var start = new ProcessStartInfo(dotnet)
         {
-            ArgumentList = { typeof(CandidateProgram).Assembly.Location, "candidate", etcd.Server.ClientUrl, name, value, ttlSeconds.ToString() },
+            ArgumentList = { typeof(HelperProcess).Assembly.Location, "candidate", etcd.Server.ClientUrl, name, value, ttlSeconds.ToString() },
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
