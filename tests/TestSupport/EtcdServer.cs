@@ -31,6 +31,7 @@ public sealed class EtcdServer : IAsyncDisposable
     private readonly string _etcd;
     private readonly List<Process> _helpers = [];
     private Process? _process;
+    private Process? _watchdog;
 
     private EtcdServer(EtcdServerOptions options, string etcd, string directory)
     {
@@ -50,6 +51,9 @@ public sealed class EtcdServer : IAsyncDisposable
     public string DataDir => Path.Combine(Directory, "data");
     public string LogPath => Path.Combine(Directory, "etcd.log");
     public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>etcd's process id while it runs.</summary>
+    public int Pid => IsRunning ? _process!.Id : throw new InvalidOperationException($"etcd at {ClientUrl} is not running");
 
     /// <summary>Starts a fresh etcd and returns once it answers /health.</summary>
     public static async Task<EtcdServer> StartNewAsync(EtcdServerOptions? options = null, CancellationToken cancellationToken = default)
@@ -97,6 +101,7 @@ public sealed class EtcdServer : IAsyncDisposable
             UseShellExecute = false,
         };
         _process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {_etcd}");
+        StartWatchdog(_process.Id);
         await WaitReadyAsync(_process, cancellationToken);
     }
 
@@ -108,6 +113,7 @@ public sealed class EtcdServer : IAsyncDisposable
         using (var kill = Process.Start("/bin/kill", ["-TERM", _process!.Id.ToString()]))
             await kill.WaitForExitAsync();
         await WaitExitAsync(_process);
+        StopWatchdog();
     }
 
     /// <summary>Kills etcd at once (SIGKILL), as a crash would, and waits for it to exit.</summary>
@@ -117,6 +123,7 @@ public sealed class EtcdServer : IAsyncDisposable
             return;
         _process!.Kill();
         await WaitExitAsync(_process);
+        StopWatchdog();
     }
 
     /// <summary>The last lines of etcd's output, for failure messages.</summary>
@@ -180,15 +187,6 @@ public sealed class EtcdServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        List<Process> helpers;
-        lock (_helpers)
-            helpers = [.. _helpers];
-        foreach (var helper in helpers)
-        {
-            if (!helper.HasExited)
-                helper.Kill(entireProcessTree: true);
-            helper.Dispose();
-        }
         if (_process != null)
         {
             if (!_process.HasExited)
@@ -198,8 +196,38 @@ public sealed class EtcdServer : IAsyncDisposable
             }
             _process.Dispose();
         }
+        StopWatchdog();
+        List<Process> helpers;
+        lock (_helpers)
+            helpers = [.. _helpers];
+        foreach (var helper in helpers)
+        {
+            helper.Kill(entireProcessTree: true); // a no-op for one that has exited
+            helper.Dispose();
+        }
         if (System.IO.Directory.Exists(Directory))
             System.IO.Directory.Delete(Directory, recursive: true);
+    }
+
+    /// <summary>
+    /// A shell that outlives this test process only to clean up after it: if the test host dies
+    /// (killed, Ctrl-C) before disposal, it kills etcd and removes the temp dir within a second.
+    /// </summary>
+    private void StartWatchdog(int etcdPid)
+    {
+        StopWatchdog();
+        var script = $"while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 1; done; kill -9 {etcdPid} 2>/dev/null; rm -rf {Quote(Directory)}";
+        _watchdog = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { "-c", script }, UseShellExecute = false })
+            ?? throw new InvalidOperationException("could not start the etcd watchdog shell");
+    }
+
+    private void StopWatchdog()
+    {
+        if (_watchdog == null)
+            return;
+        _watchdog.Kill();
+        _watchdog.Dispose();
+        _watchdog = null;
     }
 
     private IEnumerable<string> Arguments()

@@ -13,6 +13,7 @@ namespace Lcluster.Etcd;
 public sealed class LeaseKeepAlive : IAsyncDisposable
 {
     private const string Method = "/etcdserverpb.Lease/LeaseKeepAlive";
+    private const string NoTimeLeft = "no time left to renew";
 
     private readonly EtcdClient _client;
     private readonly CancellationTokenSource _stop;
@@ -68,6 +69,7 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
     {
         var token = _stop.Token;
         var backoff = new Backoff();
+        var cause = "";
         try
         {
             while (true)
@@ -96,6 +98,8 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
                     }
                 }
                 _client.Transport.Endpoints.Failed(endpoint);
+                if (broken != NoTimeLeft)
+                    cause = broken ?? "";
                 var left = Volatile.Read(ref _deadline) - Environment.TickCount64;
                 if (left <= 0 && _untilEtcdSaysGone)
                 {
@@ -106,7 +110,7 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
                 }
                 if (left <= 0)
                 {
-                    Lose($"lease {LeaseId:x} could not be renewed before its TTL ran out: {broken}");
+                    Lose($"lease {LeaseId:x} could not be renewed before its TTL ran out: {cause}");
                     return;
                 }
                 _client.Transport.Log($"renewing lease {LeaseId:x} at etcd {endpoint.Address} failed ({broken}); retrying, {left} ms left");
@@ -131,7 +135,7 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
         if (_untilEtcdSaysGone)
             wait = Math.Max(wait, Math.Min(1000, (long)_client.Transport.Options.RequestTimeout.TotalMilliseconds));
         if (wait <= 0)
-            return (null, "no time left to renew");
+            return (null, NoTimeLeft);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
         timeout.CancelAfter(TimeSpan.FromMilliseconds(wait));
         try

@@ -10,7 +10,10 @@ internal static class EtcdErrors
     /// <summary>The endpoint did not answer: worth trying another one (for a request that is safe to repeat).</summary>
     public static bool IsUnanswered(RpcException ex) =>
         ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded
-        || (ex.StatusCode == StatusCode.Unknown && ex.Detail.Contains("context deadline exceeded", StringComparison.Ordinal));
+        || (ex.StatusCode == StatusCode.Unknown && (ex.Detail.Contains("context deadline exceeded", StringComparison.Ordinal)
+            // Rpc reports some connection failures (a reset during HTTP/2 set-up, a connection shut down under a stream)
+            // as UNKNOWN with the transport's exception inside; etcd's own UNKNOWN statuses carry none.
+            || ex.InnerException is not null));
 
     /// <summary>The request never left this machine (no connection could be made), so even a write may be sent elsewhere.</summary>
     public static bool NeverSent(RpcException ex)
@@ -51,7 +54,10 @@ internal static class EtcdErrors
         if (ex.StatusCode == StatusCode.OutOfRange && ex.Detail.Contains("compacted", StringComparison.Ordinal))
             return new EtcdCompactedException(0, $"{what} on etcd at {endpoint.Address}: {ex.Detail}; re-read the current state", ex);
         if (ex.StatusCode == StatusCode.NotFound && ex.Detail.Contains("lease not found", StringComparison.Ordinal))
-            return new EtcdLeaseNotFoundException(leaseId, $"{what} on etcd at {endpoint.Address}: lease {leaseId:x} does not exist (it expired or was revoked)", ex);
+        {
+            var lease = leaseId != 0 ? $"lease {leaseId:x}" : "a lease it names";
+            return new EtcdLeaseNotFoundException(leaseId, $"{what} on etcd at {endpoint.Address}: {lease} does not exist (it expired or was revoked)", ex);
+        }
         return new EtcdException($"{what} on etcd at {endpoint.Address} failed: {ex.StatusCode}: {ex.Detail}", ex);
     }
 }

@@ -6,6 +6,8 @@ namespace Lcluster.Etcd;
 /// <summary>Unary calls to etcd with a timeout per endpoint and failover to the next endpoint.</summary>
 internal sealed class EtcdTransport : IDisposable
 {
+    private volatile bool _disposed;
+
     public EtcdTransport(IReadOnlyList<string> endpoints, EtcdClientOptions options)
     {
         Options = options;
@@ -27,6 +29,7 @@ internal sealed class EtcdTransport : IDisposable
         where TRequest : IMessage<TRequest>
         where TResponse : IMessage<TResponse>
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var failures = new List<(Endpoint, string)>();
         RpcException? last = null;
         foreach (var endpoint in Endpoints.InTryOrder())
@@ -59,5 +62,9 @@ internal sealed class EtcdTransport : IDisposable
         throw EtcdErrors.Unavailable(failures, last);
     }
 
-    public void Dispose() => Endpoints.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        Endpoints.Dispose();
+    }
 }

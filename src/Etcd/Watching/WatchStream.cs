@@ -31,7 +31,7 @@ internal sealed class WatchStream(EtcdClient client, string key, WatchOptions op
             string? broken;
             await using (var call = endpoint.Channel.DuplexStreaming<WatchRequest, WatchResponse>(Method, WatchResponse.Parser, new CallOptions(null, token)))
             {
-                broken = await CreateAsync(call, token);
+                broken = await CreateAsync(call, endpoint, token);
                 while (broken == null)
                 {
                     var (response, error) = await ReadAsync(call, endpoint, token);
@@ -54,7 +54,7 @@ internal sealed class WatchStream(EtcdClient client, string key, WatchOptions op
 
     private long NextStart() => _positioned ? _lastRevision + 1 : 0;
 
-    private async Task<string?> CreateAsync(DuplexStreamingCall<WatchRequest, WatchResponse> call, CancellationToken token)
+    private async Task<string?> CreateAsync(DuplexStreamingCall<WatchRequest, WatchResponse> call, Endpoint endpoint, CancellationToken token)
     {
         var create = new WatchCreateRequest
         {
@@ -73,6 +73,10 @@ internal sealed class WatchStream(EtcdClient client, string key, WatchOptions op
         catch (RpcException ex) when (IsTransient(ex, token))
         {
             return ex.Detail;
+        }
+        catch (RpcException ex)
+        {
+            throw EtcdErrors.Refused(ex, endpoint, $"Watch {key}");
         }
     }
 
