@@ -296,7 +296,8 @@ public sealed class EtcdServer : IAsyncDisposable
         if (probe.ExitCode != 0)
             throw new HttpRequestException($"health probe in {_options.Namespace}: {(await error).Trim()}");
         // etcdctl says "URL is healthy: ..."; answer in /health's words.
-        return (await output).Contains("is healthy") ? "{\"health\":\"true\"}" : await output;
+        var said = await output + await error;
+        return said.Contains("is healthy") ? "{\"health\":\"true\"}" : said;
     }
 
     private async Task WaitExitAsync(Process process)
