@@ -36,9 +36,16 @@ internal static class TransportErrors
             if (e is IOException io2 && e.InnerException is null)
                 return Unavailable(target, $"the connection failed mid-call: {io2.Message}", ex);
         }
-        return ex is ObjectDisposedException
-            ? new RpcException(StatusCode.Cancelled, $"the channel to {target} was disposed", ex)
-            : new RpcException(StatusCode.Unknown, $"the call to {target} failed: {ex.Message}", ex);
+        if (ex is ObjectDisposedException)
+            return new RpcException(StatusCode.Cancelled, $"the channel to {target} was disposed", ex);
+        // The connection went away under the call (a reset during HTTP/2 set-up, a stream torn down
+        // by the peer's exit): the transport failed, not the call, so it is worth retrying elsewhere.
+        for (var e = ex; e != null; e = e.InnerException)
+        {
+            if (e is HttpRequestException or IOException or OperationCanceledException or ObjectDisposedException)
+                return Unavailable(target, $"the connection failed: {ex.Message}", ex);
+        }
+        return new RpcException(StatusCode.Unknown, $"the call to {target} failed: {ex.Message}", ex);
     }
 
     private static RpcException Unavailable(string target, string cause, Exception ex) =>
