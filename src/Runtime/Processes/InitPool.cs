@@ -21,10 +21,14 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
     public void Start()
     {
         lock (gate)
-            Refill();
+            RefillLocked();
     }
 
-    /// <summary>A ready init, from the pool or started now; throws SandboxException when none could start.</summary>
+    /// <summary>
+    /// A ready init, from the pool or started now; throws SandboxException when none could start.
+    /// The caller calls <see cref="Refill"/> once its container runs, so the replacement's
+    /// start-up does not compete for the CPU with the container being started.
+    /// </summary>
     public async Task<InitProcess> TakeAsync(CancellationToken ct)
     {
         var failures = new List<string>();
@@ -35,7 +39,6 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
             {
                 ObjectDisposedException.ThrowIf(disposed, this);
                 next = waiting.Count > 0 ? waiting.Dequeue() : StartOne();
-                Refill();
             }
             try
             {
@@ -78,7 +81,14 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
         disposing.Dispose();
     }
 
-    private void Refill()
+    /// <summary>Starts inits until the pool is full again.</summary>
+    public void Refill()
+    {
+        lock (gate)
+            RefillLocked();
+    }
+
+    private void RefillLocked()
     {
         while (!disposed && waiting.Count < size)
             waiting.Enqueue(StartOne());
