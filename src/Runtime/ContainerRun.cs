@@ -90,6 +90,8 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
             problems.Add($"removing the job directory: {e.Message}");
         }
         await init.DisposeAsync().ConfigureAwait(false);
+        if (startFailure is not null && usage.OomKilled)
+            startFailure += ": the OOM killer struck before exec, the memory limit is too small to start a container";
         var killed = Volatile.Read(ref killedBy);
         return new ContainerResult(
             ExitCode: startFailure is null ? status.Code : null,

@@ -99,19 +99,33 @@ public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<Sandbox
     [Fact]
     public async Task Disposing_a_sandbox_ends_its_waiting_inits()
     {
-        var others = WaitingInits();
         var sandbox = new Sandbox(fixture.Options($"{SandboxFixture.TestCgroupRoot}/{fixture.Id}-pool", prestarted: 3)
-            with { WorkDirectory = Path.Combine(fixture.Work, "pool") });
+            with { WorkDirectory = Path.Combine(fixture.Work, "pool"), InitProgram = InitAlias("lc-dispose") });
         HostProcess[] inits = [];
         for (var i = 0; i < 500 && inits.Length < 3; i++)
         {
-            inits = WaitingInits().Except(others).ToArray();
+            inits = InitsNamed("lc-dispose");
             await Task.Delay(20);
         }
         Assert.True(inits.Length == 3, $"expected 3 waiting inits, found {inits.Length}");
         await sandbox.DisposeAsync();
         var alive = inits.Where(p => p.IsAlive).ToArray();
         Assert.True(alive.Length == 0, $"waiting inits alive after dispose: {string.Join(", ", alive)}");
+    }
+
+    [Fact]
+    public async Task A_cancelled_start_leaves_no_init_cgroup_or_directory()
+    {
+        var parent = $"{SandboxFixture.TestCgroupRoot}/{fixture.Id}-cancel";
+        await using var sandbox = new Sandbox(fixture.Options(parent, prestarted: 0)
+            with { WorkDirectory = Path.Combine(fixture.Work, "cancel"), InitProgram = InitAlias("lc-cancel") });
+        var spec = fixture.Spec("echo never");
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(5)); // before an init can be ready
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sandbox.StartAsync(spec, cancel.Token));
+        Assert.Empty(HostCgroups.Existing(parent, spec.JobId));
+        Assert.False(Directory.Exists(Path.Combine(fixture.Work, "cancel", spec.JobId)));
+        await WaitUntilAsync(() => InitsNamed("lc-cancel").All(p => !p.IsAlive),
+            $"the abandoned init to exit ({string.Join(", ", InitsNamed("lc-cancel"))})");
     }
 
     [Fact]
@@ -128,9 +142,17 @@ public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<Sandbox
         Assert.False(Directory.Exists(Path.Combine(fixture.JobsDirectory, run.Spec.JobId)));
     }
 
-    /// <summary>Inits this test process started (the fixture's own pool among them).</summary>
-    private static HostProcess[] WaitingInits() =>
-        ChildrenOf(Environment.ProcessId).Where(p => Comm(p.Pid) == "Lcluster.InitHo").ToArray();
+    /// <summary>The init program under another name, so its processes can be told apart by their comm.</summary>
+    private string InitAlias(string name)
+    {
+        var alias = Path.Combine(fixture.Work, name);
+        if (!File.Exists(alias))
+            File.CreateSymbolicLink(alias, SandboxFixture.InitProgram);
+        return alias;
+    }
+
+    private static HostProcess[] InitsNamed(string comm) =>
+        ChildrenOf(Environment.ProcessId).Where(p => Comm(p.Pid) == comm).ToArray();
 
     private static HostProcess[] ChildrenOf(int parent) =>
         Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => int.TryParse(n, out _)).Select(int.Parse!)

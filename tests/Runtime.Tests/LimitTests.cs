@@ -73,4 +73,13 @@ public sealed class LimitTests(SandboxFixture fixture) : IClassFixture<SandboxFi
         Assert.True(run.Result.ExitCode == 0 && run.Result.StartFailure is null, run.Evidence);
         Assert.Equal(["ok", "nested", "child"], run.Lines);
     }
+
+    [Fact]
+    public async Task A_memory_limit_too_small_for_the_init_fails_the_start_saying_so()
+    {
+        var run = await fixture.RunAsync("echo never", new Limits { MemoryBytes = 4096 });
+        Assert.True(run.Result.StartFailure?.EndsWith("the memory limit is too small to start a container", StringComparison.Ordinal) == true, run.Evidence);
+        Assert.True(run.Result.OomKilled && run.Result.ExitCode is null, run.Evidence);
+        Assert.Empty(HostCgroups.Existing(fixture.CgroupParent, run.Spec.JobId));
+    }
 }

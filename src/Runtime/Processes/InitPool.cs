@@ -44,7 +44,14 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
             {
                 return await next.WaitAsync(ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Nobody will take this init now: close it once it is ready, so it exits.
+                _ = next.ContinueWith(t => t.Result.DisposeAsync().AsTask(), CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
+                throw;
+            }
+            catch (Exception e) when (e is IOException or NativeCallException or OperationCanceledException)
             {
                 failures.Add(e.Message);
             }
@@ -106,7 +113,9 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
         }
         catch
         {
+            // The pool closed while it started: EOF on its control pipe ends it once it reaches its read.
             await init.DisposeAsync().ConfigureAwait(false);
+            await init.Exit.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
             throw;
         }
         if (failure is null)
