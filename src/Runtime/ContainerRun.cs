@@ -29,7 +29,7 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
     {
         var started = Stopwatch.GetTimestamp();
         using var deadline = wallTime is { } limit && limit > TimeSpan.Zero
-            ? new Timer(_ => Kill(ByTimeout), null, limit, Timeout.InfiniteTimeSpan)
+            ? new WallTimeDeadline(started, limit, () => Kill(ByTimeout))
             : null;
         var status = await init.Exit.ConfigureAwait(false);
         var wall = Stopwatch.GetElapsedTime(started);
