@@ -45,8 +45,8 @@ public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<Sandbox
             .Where(n => n.Value > before.Threads.Count(t => t == n.Key)).ToArray();
         Assert.True(grown.Length == 0,
             $"threads before: {string.Join(", ", before.Threads)}\nafter: {string.Join(", ", after.Threads)}");
-        Assert.True(after.Threads.Count(t => t == ".NET TP Worker") <= Environment.ProcessorCount * 4,
-            $"thread pool grew to {after.Threads.Length} threads");
+        // The pool injects threads when the machine is starved; a thread per job would show about 200.
+        Assert.True(after.Threads.Count(t => t == ".NET TP Worker") <= 64, $"thread pool grew to {after.Threads.Length} threads");
         Assert.True(after.WatchedChildren <= fixture.Options().PrestartedInits, $"{after.WatchedChildren} children still watched");
     }
 

@@ -18,8 +18,9 @@ public sealed class LimitTests(SandboxFixture fixture) : IClassFixture<SandboxFi
     [Fact]
     public async Task Fork_bomb_is_held_by_the_pids_limit_and_the_node_survives()
     {
-        var spec = fixture.Spec("bomb() { bomb | bomb & }; bomb; sleep 100",
-            new Limits { Pids = 32, WallTime = TimeSpan.FromSeconds(3) });
+        // PID 1 waits with builtins only: busybox sh exits when it cannot fork, and here it cannot.
+        var spec = fixture.Spec("bomb() { bomb | bomb & }; bomb; while :; do :; done",
+            new Limits { Pids = 32, Cpus = 0.5, WallTime = TimeSpan.FromSeconds(3) });
         var container = await fixture.Sandbox.StartAsync(spec, CancellationToken.None);
         var pidsDir = HostCgroups.Path("pids", fixture.CgroupParent, spec.JobId);
         long highest = 0, refusals = 0;
