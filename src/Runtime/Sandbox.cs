@@ -61,18 +61,10 @@ public sealed class Sandbox : IAsyncDisposable
                 new OutputCapture(init.Stdout, spec.StdoutPath, spec.OutputCapBytes, "stdout"),
                 new OutputCapture(init.Stderr, spec.StderrPath, spec.OutputCapBytes, "stderr"));
             init = null; // the run owns it now and cleans up after it, whatever happens
-            try
-            {
-                return await LaunchAsync(run, spec, ct).ConfigureAwait(false);
-            }
-            finally
-            {
-                pool.Refill();
-            }
+            return await LaunchAsync(run, spec, ct).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            pool.Refill();
             var undone = await UndoAsync(directory, cgroup, init).ConfigureAwait(false);
             if (undone is null && e is OperationCanceledException or ArgumentException or SandboxException)
                 throw;

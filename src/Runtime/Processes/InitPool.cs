@@ -24,11 +24,7 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
             RefillLocked();
     }
 
-    /// <summary>
-    /// A ready init, from the pool or started now; throws SandboxException when none could start.
-    /// The caller calls <see cref="Refill"/> once its container runs, so the replacement's
-    /// start-up does not compete for the CPU with the container being started.
-    /// </summary>
+    /// <summary>A ready init, from the pool or started now; throws SandboxException when none could start.</summary>
     public async Task<InitProcess> TakeAsync(CancellationToken ct)
     {
         var failures = new List<string>();
@@ -39,10 +35,13 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
             {
                 ObjectDisposedException.ThrowIf(disposed, this);
                 next = waiting.Count > 0 ? waiting.Dequeue() : StartOne();
+                RefillLocked(); // at once: refilling after the job started lets back-to-back jobs drain the pool
             }
             try
             {
-                return await next.WaitAsync(ct).ConfigureAwait(false);
+                var init = await next.WaitAsync(ct).ConfigureAwait(false);
+                init.SetNice(0); // its main thread builds the container and becomes the job
+                return init;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -88,13 +87,6 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
         disposing.Dispose();
     }
 
-    /// <summary>Starts inits until the pool is full again.</summary>
-    public void Refill()
-    {
-        lock (gate)
-            RefillLocked();
-    }
-
     private void RefillLocked()
     {
         while (!disposed && waiting.Count < size)
@@ -109,6 +101,8 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
         string? failure;
         try
         {
+            // Starting an init is background work: it must not take the CPU from a container being started.
+            init.SetNice(InitProcess.BackgroundNice);
             failure = await init.WaitReadyAsync(ct).ConfigureAwait(false);
         }
         catch
