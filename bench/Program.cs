@@ -36,6 +36,18 @@ internal static class Program
         }
         table.Print(Console.Out);
         context.Dispose();
+        RemoveEmptyCgroupRoot("lcluster-bench");
         return table.AnyFailed ? 1 : 0;
+    }
+
+    /// <summary>Each benchmark removes its own cgroups; the shared top directory goes when nothing is left in it.</summary>
+    private static void RemoveEmptyCgroupRoot(string name)
+    {
+        foreach (var hierarchy in Directory.EnumerateDirectories("/sys/fs/cgroup").Append("/sys/fs/cgroup"))
+        {
+            var dir = Path.Combine(hierarchy, name);
+            if (Directory.Exists(dir) && Directory.GetDirectories(dir).Length == 0)
+                Directory.Delete(dir);
+        }
     }
 }

@@ -54,6 +54,10 @@ internal sealed class InitProcess : IAsyncDisposable
         {
             return false; // exited meanwhile
         }
+        catch (UnauthorizedAccessException)
+        {
+            throw new IOException($"write {nice} to {autogroup}: permission denied (the daemon needs CAP_SYS_NICE)");
+        }
         return true;
     }
 
