@@ -40,8 +40,8 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
             try
             {
                 var init = await next.WaitAsync(ct).ConfigureAwait(false);
-                init.SetNice(0); // its main thread builds the container and becomes the job
-                return init;
+                if (await WakeAsync(init, failures).ConfigureAwait(false))
+                    return init;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -56,6 +56,23 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
             }
         }
         throw new SandboxException($"could not start a container init ({launch.Program}): {string.Join("; ", failures.Distinct())}");
+    }
+
+    /// <summary>Back to normal priority: its main thread builds the container and becomes the job. False (and closed) when it cannot.</summary>
+    private static async Task<bool> WakeAsync(InitProcess init, List<string> failures)
+    {
+        try
+        {
+            if (init.SetNice(0))
+                return true;
+            failures.Add($"init pid {init.Pid} died while it waited");
+        }
+        catch (IOException e)
+        {
+            failures.Add(e.Message);
+        }
+        await init.DisposeAsync().ConfigureAwait(false);
+        return false;
     }
 
     public async ValueTask DisposeAsync()
