@@ -105,6 +105,9 @@ public sealed class Sandbox : IAsyncDisposable
         cgroups.RemoveParentIfEmpty();
     }
 
+    /// <summary>Completes when the init pool is full and idle (benchmarks start each run from there).</summary>
+    internal Task WaitForPrestartedInitsAsync() => pool.WaitUntilFullAsync();
+
     private IJobCgroup CreateCgroup(SandboxSpec spec)
     {
         try

@@ -58,6 +58,15 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
         throw new SandboxException($"could not start a container init ({launch.Program}): {string.Join("; ", failures.Distinct())}");
     }
 
+    /// <summary>Completes when every init now starting is ready (or failed): a quiescent pool, for benchmarks.</summary>
+    internal async Task WaitUntilFullAsync()
+    {
+        Task<InitProcess>[] starting;
+        lock (gate)
+            starting = [.. waiting];
+        await Task.WhenAll(starting.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default))).ConfigureAwait(false);
+    }
+
     /// <summary>Back to normal priority: its main thread builds the container and becomes the job. False (and closed) when it cannot.</summary>
     private static async Task<bool> WakeAsync(InitProcess init, List<string> failures)
     {
