@@ -27,10 +27,12 @@ internal sealed class RuntimeMemory : IBenchmark
         });
         await RoundAsync(sandbox, context, output, "warm", ct, measure: false);
         var (rss, managed) = await RoundAsync(sandbox, context, output, "sleep", ct, measure: true);
+        // RSS moves in pages and the GC reuses what the warm round committed; judge by the larger of the two.
+        var perJob = Math.Max(rss, managed);
         return
         [
-            new Figure($"daemon RSS per running job ({Jobs} at once)", $"{rss / 1024.0:F0} KB", "", "≤ 200 KB", FigureTable.Verdict(rss <= 200 << 10)),
-            new Figure("  of which managed heap", $"{managed / 1024.0:F1} KB", "", "", "info"),
+            new Figure($"daemon memory per running job ({Jobs} at once)", $"{perJob / 1024.0:F0} KB", "", "≤ 200 KB", FigureTable.Verdict(perJob <= 200 << 10)),
+            new Figure("  RSS growth / managed heap growth", $"{rss / 1024.0:F0} / {managed / 1024.0:F1} KB", "", "", "info"),
         ];
     }
 
