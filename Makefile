@@ -29,8 +29,10 @@ test: deps build rootfs
 	$(DOTNET) build lcluster.sln -c $(CONFIG) --nologo -v quiet
 	$(DOTNET) test lcluster.sln -c $(CONFIG) --no-build --nologo
 
+# The bench's containers start a published (single-file, ReadyToRun) init, as the daemon's would be.
 bench: deps build rootfs
-	$(DOTNET) run --project bench/Bench.csproj -c $(CONFIG) -- --repo $(CURDIR)
+	$(PUBLISH) tests/InitHost/InitHost.csproj -o bin/inithost
+	$(DOTNET) run --project bench/Bench.csproj -c $(CONFIG) -- --repo $(CURDIR) --init $(CURDIR)/bin/inithost/Lcluster.InitHost
 
 run: deps build rootfs
 	./bin/lclusterd --rootfs=$(CURDIR)/rootfs

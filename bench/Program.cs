@@ -1,10 +1,53 @@
 namespace Lcluster.Bench;
 
+/// <summary>
+/// `make bench`: runs every benchmark and prints one table of figure / ours /
+/// anchor / target. Add a benchmark as one more IBenchmark file and list it here.
+/// </summary>
 internal static class Program
 {
-    private static int Main(string[] args)
+    private static readonly IBenchmark[] Benchmarks = [new StartLatency(), new RuntimeMemory()];
+
+    private static async Task<int> Main(string[] args)
     {
-        Console.Error.WriteLine("bench: no benchmarks yet");
-        return 1;
+        BenchContext context;
+        try
+        {
+            context = BenchContext.FromArguments(args);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"bench: {e.Message}");
+            Console.Error.WriteLine("usage: Bench --repo DIR [--init PROGRAM] [--runs N] [--only NAME]");
+            return 2;
+        }
+        var table = new FigureTable();
+        foreach (var benchmark in Benchmarks.Where(b => context.Only is null || b.Name == context.Only))
+        {
+            Console.Error.WriteLine($"bench: {benchmark.Name} ...");
+            try
+            {
+                table.AddRange(await benchmark.RunAsync(context, CancellationToken.None));
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or Runtime.SandboxException)
+            {
+                table.Add(new Figure(benchmark.Name, "failed", "", "", e.Message));
+            }
+        }
+        table.Print(Console.Out);
+        context.Dispose();
+        RemoveEmptyCgroupRoot("lcluster-bench");
+        return table.AnyFailed ? 1 : 0;
+    }
+
+    /// <summary>Each benchmark removes its own cgroups; the shared top directory goes when nothing is left in it.</summary>
+    private static void RemoveEmptyCgroupRoot(string name)
+    {
+        foreach (var hierarchy in Directory.EnumerateDirectories("/sys/fs/cgroup").Append("/sys/fs/cgroup"))
+        {
+            var dir = Path.Combine(hierarchy, name);
+            if (Directory.Exists(dir) && Directory.GetDirectories(dir).Length == 0)
+                Directory.Delete(dir);
+        }
     }
 }

@@ -29,7 +29,7 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
     {
         var started = Stopwatch.GetTimestamp();
         using var deadline = wallTime is { } limit && limit > TimeSpan.Zero
-            ? new Timer(_ => Kill(ByTimeout), null, limit, Timeout.InfiniteTimeSpan)
+            ? new WallTimeDeadline(started, limit, () => Kill(ByTimeout))
             : null;
         var status = await init.Exit.ConfigureAwait(false);
         var wall = Stopwatch.GetElapsedTime(started);
@@ -90,6 +90,8 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
             problems.Add($"removing the job directory: {e.Message}");
         }
         await init.DisposeAsync().ConfigureAwait(false);
+        if (startFailure is not null && usage.OomKilled)
+            startFailure += ": the OOM killer struck before exec, the memory limit is too small to start a container";
         var killed = Volatile.Read(ref killedBy);
         return new ContainerResult(
             ExitCode: startFailure is null ? status.Code : null,

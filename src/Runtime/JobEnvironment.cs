@@ -27,6 +27,7 @@ internal static class InitEnvironment
         "DOTNET_EnableDiagnostics=0", // no diagnostics IPC thread and socket (it would land in the host's /tmp)
         "DOTNET_LTTng=0",             // no tracing provider probe at start-up
         "DOTNET_TieredPGO=0",         // no instrumentation: the init runs each path once
+        "DOTNET_TieredCompilation=0", // no tier-up worker thread that could start after the init joined pids.max
         "DOTNET_gcConcurrent=0",      // no background GC thread to count against pids.max
         "DOTNET_gcServer=0",
     ];

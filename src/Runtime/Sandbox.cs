@@ -12,12 +12,10 @@ namespace Lcluster.Runtime;
 /// </summary>
 public sealed class Sandbox : IAsyncDisposable
 {
-    private readonly SandboxOptions options;
     private readonly string workDirectory;
     private readonly ICgroupTree cgroups;
     private readonly InitPool pool;
     private readonly ConcurrentDictionary<string, Container> running = new();
-    private readonly CancellationTokenSource disposing = new();
     private int disposed;
 
     public Sandbox(SandboxOptions options)
@@ -28,7 +26,6 @@ public sealed class Sandbox : IAsyncDisposable
     internal Sandbox(SandboxOptions options, ICgroupTree? cgroups)
     {
         SandboxValidation.Check(options);
-        this.options = options;
         workDirectory = Path.GetFullPath(options.WorkDirectory).TrimEnd('/');
         Directory.CreateDirectory(workDirectory);
         this.cgroups = cgroups ?? CgroupTrees.ForHost(CgroupFs.Kernel, options.CgroupRoot, options.CgroupParent);
@@ -103,12 +100,13 @@ public sealed class Sandbox : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref disposed, 1) != 0)
             return;
-        await disposing.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(running.Values.Select(c => c.KillAsync())).ConfigureAwait(false);
         await pool.DisposeAsync().ConfigureAwait(false);
         cgroups.RemoveParentIfEmpty();
-        disposing.Dispose();
     }
+
+    /// <summary>Completes when the init pool is full and idle (benchmarks start each run from there).</summary>
+    internal Task WaitForPrestartedInitsAsync() => pool.WaitUntilFullAsync();
 
     private IJobCgroup CreateCgroup(SandboxSpec spec)
     {
@@ -128,7 +126,7 @@ public sealed class Sandbox : IAsyncDisposable
         try
         {
             await SendAsync(run, spec, ct).ConfigureAwait(false);
-            failure = await InitOf(run).WaitExecAsync(ct).ConfigureAwait(false);
+            failure = await run.Init.WaitExecAsync(ct).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -142,19 +140,20 @@ public sealed class Sandbox : IAsyncDisposable
         {
             running[spec.JobId] = container;
             _ = completion.ContinueWith(_ => running.TryRemove(spec.JobId, out var _), TaskScheduler.Default);
+            if (Volatile.Read(ref disposed) != 0)
+                run.Kill(); // started while the sandbox was being disposed: it would outlive it
         }
         return container;
     }
 
-    private Task SendAsync(ContainerRun run, SandboxSpec spec, CancellationToken ct)
+    private static Task SendAsync(ContainerRun run, SandboxSpec spec, CancellationToken ct)
     {
         var directory = run.Directory;
         var rootFs = Path.GetFullPath(spec.RootFs).TrimEnd('/');
-        var message = new InitMessage(spec.Hostname, rootFs.Length > 0 ? rootFs : "/", directory.Upper, directory.Work, directory.Root, directory.StdinFile, spec.Command, JobEnvironment.For(spec));
-        return InitOf(run).SendAsync(message, ct);
+        var message = new InitMessage(spec.Hostname, rootFs.Length > 0 ? rootFs : "/", directory.Upper, directory.Work,
+            directory.Root, directory.StdinFile, spec.Command, JobEnvironment.For(spec));
+        return run.Init.SendAsync(message, ct);
     }
-
-    private static InitProcess InitOf(ContainerRun run) => run.Init;
 
     /// <summary>Removes what a failed start created; returns what could not be removed, or null.</summary>
     private static async Task<string?> UndoAsync(JobDirectory directory, IJobCgroup? cgroup, InitProcess? init)

@@ -54,6 +54,8 @@ internal static partial class SandboxValidation
             if (!Path.IsPathRooted(path) || !Directory.Exists(Path.GetDirectoryName(path)))
                 throw new ArgumentException($"{what} path {path} is not absolute or its directory does not exist");
         }
+        if (s.StdoutPath == s.StderrPath)
+            throw new ArgumentException($"stdout and stderr both go to {s.StdoutPath}; give each its own file");
         if (s.OutputCapBytes < 0)
             throw new ArgumentException($"output cap {s.OutputCapBytes} is negative");
     }

@@ -18,8 +18,9 @@ public sealed class LimitTests(SandboxFixture fixture) : IClassFixture<SandboxFi
     [Fact]
     public async Task Fork_bomb_is_held_by_the_pids_limit_and_the_node_survives()
     {
-        var spec = fixture.Spec("bomb() { bomb | bomb & }; bomb; sleep 100",
-            new Limits { Pids = 32, WallTime = TimeSpan.FromSeconds(3) });
+        // PID 1 waits with builtins only: busybox sh exits when it cannot fork, and here it cannot.
+        var spec = fixture.Spec("bomb() { bomb | bomb & }; bomb; while :; do :; done",
+            new Limits { Pids = 32, Cpus = 0.5, WallTime = TimeSpan.FromSeconds(3) });
         var container = await fixture.Sandbox.StartAsync(spec, CancellationToken.None);
         var pidsDir = HostCgroups.Path("pids", fixture.CgroupParent, spec.JobId);
         long highest = 0, refusals = 0;
@@ -72,5 +73,14 @@ public sealed class LimitTests(SandboxFixture fixture) : IClassFixture<SandboxFi
             new Limits { Pids = 8, MemoryBytes = 8 << 20 });
         Assert.True(run.Result.ExitCode == 0 && run.Result.StartFailure is null, run.Evidence);
         Assert.Equal(["ok", "nested", "child"], run.Lines);
+    }
+
+    [Fact]
+    public async Task A_memory_limit_too_small_for_the_init_fails_the_start_saying_so()
+    {
+        var run = await fixture.RunAsync("echo never", new Limits { MemoryBytes = 4096 });
+        Assert.True(run.Result.StartFailure?.EndsWith("the memory limit is too small to start a container", StringComparison.Ordinal) == true, run.Evidence);
+        Assert.True(run.Result.OomKilled && run.Result.ExitCode is null, run.Evidence);
+        Assert.Empty(HostCgroups.Existing(fixture.CgroupParent, run.Spec.JobId));
     }
 }

@@ -20,6 +20,7 @@ public sealed class ValidationTests(SandboxFixture fixture) : IClassFixture<Sand
         { "NaN cpus", "cpu limit NaN is not a non-negative number" },
         { "negative wall time", "wall-time limit -00:00:01 is negative" },
         { "relative stdout", "stdout path out.txt is not absolute" },
+        { "same output file", "give each its own file" },
     };
 
     [Theory]
@@ -93,6 +94,7 @@ public sealed class ValidationTests(SandboxFixture fixture) : IClassFixture<Sand
         "NaN cpus" => spec with { Limits = new Limits { Cpus = double.NaN } },
         "negative wall time" => spec with { Limits = new Limits { WallTime = TimeSpan.FromSeconds(-1) } },
         "relative stdout" => spec with { StdoutPath = "out.txt" },
+        "same output file" => spec with { StderrPath = spec.StdoutPath },
         _ => throw new ArgumentOutOfRangeException(nameof(problem), problem, null),
     };
 }

@@ -34,6 +34,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "capset", SetLastError = true)]
     public static partial int Capset(CapHeader* header, CapData* data);
 
+    public const int PRIO_PROCESS = 0;
+
+    /// <summary>setpriority(2): with PRIO_PROCESS Linux sets the nice value of one thread (tid).</summary>
+    [LibraryImport(Lib, EntryPoint = "setpriority", SetLastError = true)]
+    public static partial int Setpriority(int which, int who, int nice);
+
     [LibraryImport(Lib, EntryPoint = "_exit")]
     public static partial void Exit(int status);
 

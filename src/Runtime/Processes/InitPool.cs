@@ -21,7 +21,7 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
     public void Start()
     {
         lock (gate)
-            Refill();
+            RefillLocked();
     }
 
     /// <summary>A ready init, from the pool or started now; throws SandboxException when none could start.</summary>
@@ -35,18 +35,53 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
             {
                 ObjectDisposedException.ThrowIf(disposed, this);
                 next = waiting.Count > 0 ? waiting.Dequeue() : StartOne();
-                Refill();
+                RefillLocked(); // at once: refilling after the job started lets back-to-back jobs drain the pool
             }
             try
             {
-                return await next.WaitAsync(ct).ConfigureAwait(false);
+                var init = await next.WaitAsync(ct).ConfigureAwait(false);
+                if (await WakeAsync(init, failures).ConfigureAwait(false))
+                    return init;
             }
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Nobody will take this init now: close it once it is ready, so it exits.
+                _ = next.ContinueWith(t => t.Result.DisposeAsync().AsTask(), CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
+                throw;
+            }
+            catch (Exception e) when (e is IOException or NativeCallException or OperationCanceledException)
             {
                 failures.Add(e.Message);
             }
         }
         throw new SandboxException($"could not start a container init ({launch.Program}): {string.Join("; ", failures.Distinct())}");
+    }
+
+    /// <summary>Completes when every init now starting is ready (or failed): a quiescent pool, for benchmarks.</summary>
+    internal async Task WaitUntilFullAsync()
+    {
+        Task<InitProcess>[] starting;
+        lock (gate)
+            starting = [.. waiting];
+        await Task.WhenAll(starting.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default))).ConfigureAwait(false);
+    }
+
+    /// <summary>Back to normal priority: its main thread builds the container and becomes the job. False (and closed) when it cannot.</summary>
+    private static async Task<bool> WakeAsync(InitProcess init, List<string> failures)
+    {
+        try
+        {
+            if (init.SetNice(0))
+                return true;
+            failures.Add($"init pid {init.Pid} died while it waited");
+        }
+        catch (IOException e)
+        {
+            failures.Add(e.Message);
+        }
+        await init.DisposeAsync().ConfigureAwait(false);
+        return false;
     }
 
     public async ValueTask DisposeAsync()
@@ -78,7 +113,7 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
         disposing.Dispose();
     }
 
-    private void Refill()
+    private void RefillLocked()
     {
         while (!disposed && waiting.Count < size)
             waiting.Enqueue(StartOne());
@@ -92,11 +127,15 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
         string? failure;
         try
         {
+            // Starting an init is background work: it must not take the CPU from a container being started.
+            init.SetNice(InitProcess.BackgroundNice);
             failure = await init.WaitReadyAsync(ct).ConfigureAwait(false);
         }
         catch
         {
+            // The pool closed while it started: EOF on its control pipe ends it once it reaches its read.
             await init.DisposeAsync().ConfigureAwait(false);
+            await init.Exit.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
             throw;
         }
         if (failure is null)

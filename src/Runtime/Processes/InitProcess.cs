@@ -1,5 +1,6 @@
 using System.IO.Pipes;
 using System.Text;
+using Lcluster.Runtime.Native;
 using Microsoft.Win32.SafeHandles;
 
 namespace Lcluster.Runtime.Processes;
@@ -29,6 +30,38 @@ internal sealed class InitProcess : IAsyncDisposable
     public Task<ExitStatus> Exit { get; }
     public PipeStream Stdout { get; }
     public PipeStream Stderr { get; }
+
+    /// <summary>
+    /// CPU priority of the init: a pooled one starts in the background at <see cref="BackgroundNice"/>;
+    /// a taken one is set back to 0 before it builds the container (the job inherits it). Both its
+    /// main thread (later threads inherit it) and its session's autogroup, which is what counts
+    /// against other sessions when the kernel groups by session. False when the init is gone.
+    /// </summary>
+    public bool SetNice(int nice)
+    {
+        if (Libc.Setpriority(Libc.PRIO_PROCESS, Pid, nice) == -1)
+            return Errno.Last == Errno.ESRCH ? false : throw Errno.Fail("setpriority", $"init pid {Pid}");
+        var autogroup = $"/proc/{Pid}/autogroup";
+        try
+        {
+            File.WriteAllText(autogroup, nice.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        catch (FileNotFoundException)
+        {
+            // no CONFIG_SCHED_AUTOGROUP: the thread's nice is all there is
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false; // exited meanwhile
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new IOException($"write {nice} to {autogroup}: permission denied (the daemon needs CAP_SYS_NICE)");
+        }
+        return true;
+    }
+
+    public const int BackgroundNice = 10;
 
     /// <summary>Null once the init said it is ready; else what it reported before it ended (empty when nothing).</summary>
     public async Task<string?> WaitReadyAsync(CancellationToken ct)

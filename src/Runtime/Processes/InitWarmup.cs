@@ -18,6 +18,8 @@ internal static unsafe class InitWarmup
         _ = InitMessage.Decode(sample.AsSpan(4));
         _ = InitMessage.ReadInt32(sample);
         // Each of these fails at once on an empty path or a bad fd and changes nothing.
+        var longText = string.Concat("lowerdir=", new string('x', 300), ",upperdir=", "/", ",workdir=" + "/"); // overlay options are long
+        Libc.Mount(longText, "", longText, 0, longText);
         Libc.Mount(null, "", null, 0, null);
         Libc.Umount2("", 0);
         Libc.PivotRoot("", "");
