@@ -29,10 +29,9 @@ test: deps build rootfs
 	$(DOTNET) build lcluster.sln -c $(CONFIG) --nologo -v quiet
 	$(DOTNET) test lcluster.sln -c $(CONFIG) --no-build --nologo
 
-# The bench's containers start a published (single-file, ReadyToRun) init, as the daemon's would be.
+# The bench's containers start the daemon's own binary as their init, as the daemon does.
 bench: deps build rootfs
-	$(PUBLISH) tests/InitHost/InitHost.csproj -o bin/inithost
-	$(DOTNET) run --project bench/Bench.csproj -c $(CONFIG) -- --repo $(CURDIR) --init $(CURDIR)/bin/inithost/Lcluster.InitHost
+	$(DOTNET) run --project bench/Bench.csproj -c $(CONFIG) -- --repo $(CURDIR) --init $(CURDIR)/bin/lclusterd
 
 run: deps build rootfs
 	./bin/lclusterd --rootfs=$(CURDIR)/rootfs

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Lcluster.Rpc;
+using Lcluster.Shared;
+
+namespace Lcluster.Bench;
+
+/// <summary>A real bin/lclusterd (and, when asked, a real etcd) for the cluster benchmarks.</summary>
+internal sealed class BenchDaemon : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private BenchDaemon(Process process, string server, string dataDir)
+    {
+        _process = process;
+        Server = server;
+        DataDir = dataDir;
+        Channel = GrpcChannel.ForAddress(server);
+        Client = new LclusterdClient(Channel);
+    }
+
+    public string Server { get; }
+    public string DataDir { get; }
+    public GrpcChannel Channel { get; }
+    public LclusterdClient Client { get; }
+    public int Pid => _process.Id;
+
+    public static async Task<BenchDaemon> StartAsync(BenchContext context, string name, params string[] extra)
+    {
+        var program = Path.Combine(context.Repo, "bin", "lclusterd");
+        if (!File.Exists(program))
+            throw new InvalidOperationException($"{program} is missing: run `make`");
+        var dataDir = Path.Combine(context.Scratch, name);
+        Directory.CreateDirectory(dataDir);
+        var port = FreePort();
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        var args = new List<string>
+        {
+            $"--rootfs={context.RootFs}", $"--data-dir={dataDir}", $"--listen=127.0.0.1:{port}",
+            $"--node-name={context.Id}-{name}", $"--embedded-etcd-port={FreePort()}",
+        };
+        args.AddRange(extra);
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add($"exec '{program}' {string.Join(' ', args.Select(a => $"'{a}'"))} >>'{dataDir}.log' 2>&1");
+        var daemon = new BenchDaemon(Process.Start(info)!, $"127.0.0.1:{port}", dataDir);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            try
+            {
+                await daemon.Client.ListNodesAsync(new CallOptions(TimeSpan.FromSeconds(2)));
+                return daemon;
+            }
+            catch (RpcException) when (DateTime.UtcNow < deadline && !daemon._process.HasExited)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>Resident memory of the daemon process (not its etcd, not its containers).</summary>
+    public long RssBytes()
+    {
+        var line = File.ReadAllLines($"/proc/{Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
+    public void Kill() => _process.Kill();
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        if (!_process.HasExited)
+        {
+            using (var term = Process.Start("/bin/kill", ["-TERM", Pid.ToString()]))
+                await term.WaitForExitAsync();
+            if (!_process.WaitForExit(20_000))
+                _process.Kill();
+        }
+        _process.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>A standalone etcd for benchmarks with several daemons.</summary>
+internal sealed class BenchEtcd : IDisposable
+{
+    private readonly Process _process;
+
+    private BenchEtcd(Process process, string url)
+    {
+        _process = process;
+        Url = url;
+    }
+
+    public string Url { get; }
+
+    public static async Task<BenchEtcd> StartAsync(BenchContext context)
+    {
+        var client = BenchDaemon.FreePort();
+        var peer = BenchDaemon.FreePort();
+        var dir = Path.Combine(context.Scratch, "etcd");
+        var url = $"http://127.0.0.1:{client}";
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add($"exec etcd --name=bench --data-dir='{dir}' --listen-client-urls={url} --advertise-client-urls={url} " +
+            $"--listen-peer-urls=http://127.0.0.1:{peer} --initial-advertise-peer-urls=http://127.0.0.1:{peer} " +
+            $"--initial-cluster=bench=http://127.0.0.1:{peer} >'{dir}.log' 2>&1");
+        var etcd = new BenchEtcd(Process.Start(info)!, url);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                if ((await http.GetStringAsync($"{url}/health")).Contains("true"))
+                    return etcd;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // Not up yet.
+            }
+            await Task.Delay(100);
+        }
+        etcd.Dispose();
+        throw new InvalidOperationException($"etcd did not start (see {dir}.log)");
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+            _process.Kill();
+        _process.WaitForExit();
+        _process.Dispose();
+    }
+}
