@@ -52,6 +52,18 @@ public sealed class PlacementTests
     }
 
     [Fact]
+    public void Jobs_placed_one_at_a_time_on_equal_idle_nodes_still_reach_every_node()
+    {
+        var nodes = new[] { "a", "b", "c" }.Select(n => new NodeCapacity(n, 2, 0, 8 * GiB, 0, NodeMax)).ToList();
+
+        var chosen = Enumerable.Range(0, 30)
+            .Select(i => Placement.Place([new QueuedJob($"3f2b8c1e-0000-4000-8000-{i:000000000000}", 0, i, new JobLimits(GiB, 1, 64, 60))], nodes).Assignments.Single().Node)
+            .ToList();
+
+        Assert.Equal(["a", "b", "c"], chosen.Distinct().Order());
+    }
+
+    [Fact]
     public void A_job_no_live_node_could_ever_run_stays_queued_with_the_reason()
     {
         var nodes = new[] { new NodeCapacity("small", 2, 0, 2 * GiB, 0, NodeMax), new NodeCapacity("big", 2, 0, 16 * GiB, 0, NodeMax) };

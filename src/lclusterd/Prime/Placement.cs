@@ -23,9 +23,9 @@ internal sealed record PlacementResult(IReadOnlyList<JobPlacement> Assignments, 
 /// Where queued jobs go: a pure function of the queue and the live nodes, so
 /// the prime's decisions can be tested without etcd. Jobs are taken by
 /// priority (highest first), then by submission order. A job goes to the
-/// fitting node with the most free capacity (spreading work). A job that
-/// fits a node but finds no room now waits without blocking the jobs behind
-/// it (backfill); a job that no live node could ever run is reported with
+/// fitting node with the most free capacity, ties broken by a hash of job
+/// and node (spreading work). A job that fits a node but finds no room now
+/// waits without blocking the jobs behind it (backfill); a job that no live node could ever run is reported with
 /// the reason and stays queued.
 /// </summary>
 internal static class Placement
@@ -55,7 +55,7 @@ internal static class Placement
             {
                 if (room.FreeSlots <= 0 || room.FreeMemory < job.Limits.MemoryBytes)
                     continue;
-                if (best is null || room.IsEmptierThan(best))
+                if (best is null || room.IsBetterFor(job.Id, best))
                     best = room;
             }
             if (best is null)
@@ -113,8 +113,9 @@ internal static class Placement
             FreeMemory -= memory;
         }
 
-        // Lower share of slots in use wins; then more free memory; then the name (stable).
-        public bool IsEmptierThan(Room other)
+        // Lower share of slots in use wins; then more free memory; then a hash of job and node,
+        // so equally loaded nodes share the work without the prime remembering anything.
+        public bool IsBetterFor(string jobId, Room other)
         {
             var mine = (double)(Node.Slots - FreeSlots) / Node.Slots;
             var theirs = (double)(other.Node.Slots - other.FreeSlots) / other.Node.Slots;
@@ -122,7 +123,17 @@ internal static class Placement
                 return mine < theirs;
             if (FreeMemory != other.FreeMemory)
                 return FreeMemory > other.FreeMemory;
-            return string.CompareOrdinal(Node.Name, other.Node.Name) < 0;
+            var (a, b) = (Affinity(jobId, Node.Name), Affinity(jobId, other.Node.Name));
+            return a != b ? a < b : string.CompareOrdinal(Node.Name, other.Node.Name) < 0;
+        }
+
+        private static ulong Affinity(string jobId, string node)
+        {
+            // FNV-1a: stable across processes (string.GetHashCode is not).
+            var hash = 14695981039346656037UL;
+            foreach (var c in jobId + "/" + node)
+                hash = (hash ^ c) * 1099511628211UL;
+            return hash;
         }
     }
 }
