@@ -73,8 +73,20 @@ internal sealed class JobRunner
     private async Task<JobOutcome> RunContainerAsync(JobRecord record, CancellationToken ct)
     {
         var job = record.Job;
-        _node.Output.Prepare(_id);
-        var stdin = record.HasStdin ? await _node.Store.GetStdinAsync(_id, ct) : [];
+        byte[] stdin;
+        try
+        {
+            _node.Output.Prepare(_id);
+            stdin = record.HasStdin ? await _node.Store.GetStdinAsync(_id, ct) : [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new JobOutcome(null, 0, false, false, false, $"cannot create its output files under {_node.Output.Root}: {e.Message}", 0, 0, 0, 0);
+        }
+        catch (EtcdException e)
+        {
+            return new JobOutcome(null, 0, false, false, false, $"cannot read its stdin from etcd: {e.Message}", 0, 0, 0, 0);
+        }
         var env = new Dictionary<string, string>(job.Env)
         {
             ["PATH"] = job.Env.TryGetValue("PATH", out var path) ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -124,13 +136,24 @@ internal sealed class JobRunner
                 KillCause.Orphaned => $"node {_node.Name} lost the job to a newer incarnation",
                 _ => null,
             },
+            NodeProblem = result.InfrastructureFailure,
         };
     }
 
     /// <summary>Writes the outcome: kept on disk first, so a daemon restarted before etcd took it can still record it.</summary>
     private async Task RecordAsync(JobOutcome outcome, CancellationToken ct)
     {
-        OutcomeFile.Write(_node.Output.OutcomePath(_id), outcome, _incarnation);
+        if (outcome.NodeProblem is { } problem)
+            _node.Log.Warn($"job {_id}: {problem}");
+        try
+        {
+            OutcomeFile.Write(_node.Output.OutcomePath(_id), outcome, _incarnation);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full disk must not lose the result: etcd takes it all the same, only a restart in between would.
+            _node.Log.Warn($"job {_id}: could not keep its outcome on disk ({e.Message}); recording it in etcd only");
+        }
         await Settle.RecordOutcomeAsync(_node, _id, _incarnation, outcome, ct);
     }
 

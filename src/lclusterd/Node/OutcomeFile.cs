@@ -21,6 +21,7 @@ internal static class OutcomeFile
             StdoutBytes = outcome.StdoutBytes,
             StderrBytes = outcome.StderrBytes,
             InfrastructureFailure = outcome.InfrastructureFailure ?? "",
+            NodeProblem = outcome.NodeProblem ?? "",
             Incarnation = incarnation,
         };
         var temp = path + ".tmp";
@@ -50,6 +51,7 @@ internal static class OutcomeFile
             r.StartFailure.Length > 0 ? r.StartFailure : null, r.PeakMemoryBytes, r.CpuSeconds, r.StdoutBytes, r.StderrBytes)
         {
             InfrastructureFailure = r.InfrastructureFailure.Length > 0 ? r.InfrastructureFailure : null,
+            NodeProblem = r.NodeProblem.Length > 0 ? r.NodeProblem : null,
         };
         return (outcome, r.Incarnation);
     }

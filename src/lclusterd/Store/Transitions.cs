@@ -14,6 +14,9 @@ internal sealed record JobOutcome(
     long PeakMemoryBytes, double CpuSeconds, long StdoutBytes, long StderrBytes)
 {
     public string? InfrastructureFailure { get; init; }
+
+    /// <summary>What the node failed at for this job without stopping it (keeping its output, cleaning up): told in the reason.</summary>
+    public string? NodeProblem { get; init; }
 }
 
 /// <summary>
@@ -69,6 +72,8 @@ internal static class Transitions
         };
         if (outcome.Cancelled)
             j.ExitCode = null;
+        if (outcome.NodeProblem is { } problem)
+            j.Reason += $"; on node {j.Node}: {problem}";
         return next;
     }
 
