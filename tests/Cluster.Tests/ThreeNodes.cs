@@ -36,8 +36,8 @@ public sealed class ThreeNodes : IAsyncDisposable
                     Etcd = etcd.ClientUrl,
                     Namespace = labNode.Namespace,
                     Host = labNode.Address,
-                    NodeName = $"node-{(char)('a' + i)}",
-                    ExtraArgs = ["--slots=2", .. extraArgs],
+                    NodeName = NameOf(i),
+                    ExtraArgs = extraArgs.Any(a => a.StartsWith("--slots=", StringComparison.Ordinal)) ? extraArgs : ["--slots=2", .. extraArgs],
                 }));
             }
             return new ThreeNodes(lab, etcd, nodes);
@@ -62,6 +62,60 @@ public sealed class ThreeNodes : IAsyncDisposable
         if (result.ExitCode != 0)
             throw new Xunit.Sdk.XunitException($"checkjob {id} via node {via} failed: {result}");
         return JsonDocument.Parse(result.Stdout).RootElement.Clone();
+    }
+
+    public static string NameOf(int i) => $"node-{(char)('a' + i)}";
+
+    /// <summary>The index of the node --nodes calls prime, asked through node <paramref name="via"/>.</summary>
+    public async Task<int> PrimeAsync(int via)
+    {
+        var nodes = JsonDocument.Parse((await RunAsync(via, "--nodes", "--json")).Stdout).RootElement.EnumerateArray();
+        var prime = nodes.Single(n => n.GetProperty("prime").GetBoolean()).GetProperty("name").GetString();
+        return Enumerable.Range(0, Nodes.Count).Single(i => NameOf(i) == prime);
+    }
+
+    /// <summary>Every listed job once all of <paramref name="ids"/> are in a terminal state (fails with the states and logs otherwise).</summary>
+    public async Task<IReadOnlyDictionary<string, JsonElement>> WaitAllFinishedAsync(int via, IReadOnlyCollection<string> ids, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var list = await RunAsync(via, "--listjobs", "--json", "--limit=100000");
+            if (list.ExitCode == 0)
+            {
+                var jobs = JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray()
+                    .Where(j => ids.Contains(j.GetProperty("id").GetString()!))
+                    .ToDictionary(j => j.GetProperty("id").GetString()!, j => j.Clone());
+                if (jobs.Count == ids.Count && jobs.Values.All(j => j.GetProperty("state").GetString() is "succeeded" or "failed" or "cancelled" or "lost"))
+                    return jobs;
+                if (DateTime.UtcNow > deadline)
+                    throw new Xunit.Sdk.XunitException($"not all {ids.Count} jobs finished: {string.Join(", ", jobs.Values.GroupBy(j => j.GetProperty("state").GetString()).Select(g => $"{g.Key} {g.Count()}"))}, {ids.Count - jobs.Count} missing\n{Logs()}");
+            }
+            else if (DateTime.UtcNow > deadline)
+            {
+                throw new Xunit.Sdk.XunitException($"--listjobs failed: {list}\n{Logs()}");
+            }
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>
+    /// The node's machine dies: its daemon is SIGKILLed and every process of its
+    /// containers with it (a killed daemon alone would leave them running until
+    /// it restarts and reaps them).
+    /// </summary>
+    public async Task KillMachineAsync(int i)
+    {
+        await Nodes[i].KillAsync();
+        foreach (var root in new[] { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" })
+        {
+            var kill = Path.Combine(root, "lcluster", NameOf(i), "cgroup.kill");
+            if (File.Exists(kill))
+            {
+                await File.WriteAllTextAsync(kill, "1");
+                return;
+            }
+        }
     }
 
     public string Logs() => string.Join("\n", Nodes.Select((n, i) => $"--- node {i} log:\n{n.LogTail(60)}"));
