@@ -122,6 +122,14 @@ public sealed class ThreeNodes : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // LCLUSTER_KEEP_LOGS=DIR keeps every node's log and etcd's for a post-mortem.
+        if (Environment.GetEnvironmentVariable("LCLUSTER_KEEP_LOGS") is { Length: > 0 } keep)
+        {
+            Directory.CreateDirectory(keep);
+            foreach (var (n, i) in Nodes.Select((n, i) => (n, i)))
+                File.WriteAllText(Path.Combine(keep, NameOf(i) + ".log"), n.LogText());
+            File.Copy(Etcd.LogPath, Path.Combine(keep, "etcd.log"), overwrite: true);
+        }
         foreach (var n in Nodes)
             await n.DisposeAsync();
         await Etcd.DisposeAsync();

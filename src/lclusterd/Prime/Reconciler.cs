@@ -30,17 +30,33 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
 
     public async Task RunAsync(CancellationToken ct)
     {
-        var watches = new[] { Keys.Queue, Keys.Members, Keys.Nodes }.Select(p => WatchAsync(p, ct)).ToList();
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var watches = new[] { Keys.Queue, Keys.Members, Keys.Nodes }.Select(p => WatchAsync(p, watching.Token)).ToList();
+        var outage = false;
         try
         {
             while (!ct.IsCancellationRequested)
             {
-                await RoundAsync(ct);
+                try
+                {
+                    await RoundAsync(ct);
+                    if (outage)
+                        node.Log.Info($"node {node.Name}: prime back at work, etcd answers again");
+                    outage = false;
+                }
+                catch (EtcdUnavailableException e)
+                {
+                    // Nothing can be decided without etcd; leadership stands or falls with the lease.
+                    if (!outage)
+                        node.Log.Warn($"node {node.Name}: prime paused, etcd unreachable ({e.Message})");
+                    outage = true;
+                }
                 await _dirty.WaitAsync(Tick, ct);
             }
         }
         finally
         {
+            watching.Cancel();
             await Task.WhenAll(watches).ContinueWith(_ => { }, TaskScheduler.Default);
         }
     }
