@@ -1,0 +1,148 @@
+using System.Text.Json;
+using Lcluster.TestSupport;
+using Xunit.Abstractions;
+
+namespace Lcluster.Cluster.Tests;
+
+/// <summary>Issue 4, scenarios 5 and 6: a daemon SIGKILLed and restarted on its data dir; a daemon stopped with SIGTERM.</summary>
+public sealed class RestartTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_daemon_killed_and_restarted_keeps_its_name_kills_its_leftovers_settles_their_records_and_takes_new_work()
+    {
+        await using var cluster = await ThreeNodes.StartAsync("--lease-ttl=2s", "--fence-timeout=4s");
+        var prime = await cluster.PrimeAsync(0);
+        var victim = (prime + 1) % 3;
+        var victimName = ThreeNodes.NameOf(victim);
+        var ns = cluster.Nodes[prime].Namespace!;
+        var server = cluster.Nodes[prime].Server;
+        var plain = await BulkSubmit.AddAsync(ns, server, 3, "sleep 60");
+        var running = await WaitRunningAsync(cluster, prime, plain);
+        var victimJob = running.Single(j => j.Value == victimName).Key;
+        var leftovers = ProcessesUnder($"lcluster/{victimName}");
+        Assert.NotEmpty(leftovers);
+
+        await cluster.Nodes[victim].KillAsync(); // the daemon only: its containers live on
+        Assert.NotEmpty(ProcessesUnder($"lcluster/{victimName}"));
+        var restartedAt = DateTimeOffset.UtcNow;
+        await cluster.Nodes[victim].RestartAsync();
+
+        var settled = await WaitAsync(cluster, prime, victimJob, j => j.GetProperty("state").GetString() == "lost", TimeSpan.FromSeconds(30));
+        output.WriteLine($"{victimName} restarted; its job ended {settled.GetProperty("state").GetString()} after {(DateTimeOffset.UtcNow - restartedAt).TotalSeconds:F1} s: {settled.GetProperty("reason").GetString()}");
+        Assert.Contains(victimName, settled.GetProperty("reason").GetString());
+        Assert.Empty(ProcessesUnder($"lcluster/{victimName}"));
+        Assert.All(leftovers, pid => Assert.False(StillRuns(pid), $"leftover pid {pid} still runs"));
+        Assert.Contains("leftover container", cluster.Nodes[victim].LogText());
+        var nodes = JsonDocument.Parse((await cluster.RunAsync(prime, "--nodes", "--json")).Stdout).RootElement.EnumerateArray().Select(n => n.GetProperty("name").GetString()).ToList();
+        Assert.Equal(3, nodes.Count);
+        Assert.Contains(victimName, nodes);
+
+        // It takes new work: six short jobs over three nodes reach it too.
+        var fresh = await BulkSubmit.AddAsync(ns, server, 12, "echo fresh");
+        var done = await cluster.WaitAllFinishedAsync(prime, fresh, TimeSpan.FromSeconds(60));
+        Assert.All(done.Values, j => Assert.Equal("succeeded", j.GetProperty("state").GetString()));
+        Assert.Contains(done.Values, j => j.GetProperty("node").GetString() == victimName);
+        foreach (var id in plain.Where(id => id != victimJob))
+            await cluster.RunAsync(prime, $"--removejob={id}");
+    }
+
+    [Fact]
+    public async Task A_daemon_stopped_with_sigterm_takes_no_more_work_settles_its_jobs_leaves_and_exits_in_time()
+    {
+        await using var cluster = await ThreeNodes.StartAsync("--lease-ttl=2s", "--fence-timeout=4s");
+        var prime = await cluster.PrimeAsync(0);
+        var victim = (prime + 1) % 3;
+        var victimName = ThreeNodes.NameOf(victim);
+        var ns = cluster.Nodes[prime].Namespace!;
+        var server = cluster.Nodes[prime].Server;
+        var plain = await BulkSubmit.AddAsync(ns, server, 3, "sleep 60");
+        await WaitRunningAsync(cluster, prime, plain);
+        var retried = await BulkSubmit.AddAsync(ns, server, 3, "sleep 60", retries: 1);
+        var running = await WaitRunningAsync(cluster, prime, [.. plain, .. retried]);
+        var victimPlain = running.Single(j => plain.Contains(j.Key) && j.Value == victimName).Key;
+        var victimRetried = running.Single(j => retried.Contains(j.Key) && j.Value == victimName).Key;
+
+        var started = DateTimeOffset.UtcNow;
+        var code = await cluster.Nodes[victim].TerminateAsync(TimeSpan.FromSeconds(20));
+        var took = DateTimeOffset.UtcNow - started;
+        output.WriteLine($"{victimName} exited {code} {took.TotalSeconds:F2} s after SIGTERM");
+
+        Assert.Equal(0, code);
+        Assert.True(took < TimeSpan.FromSeconds(10), $"took {took.TotalSeconds:F1} s");
+        Assert.Empty(ProcessesUnder($"lcluster/{victimName}"));
+        // Its records are right the moment it is gone: no waiting for a lease to expire.
+        var lost = await cluster.CheckAsync(prime, victimPlain);
+        Assert.Equal("lost", lost.GetProperty("state").GetString());
+        Assert.Contains($"{victimName} shut down", lost.GetProperty("reason").GetString());
+        var again = await cluster.CheckAsync(prime, victimRetried);
+        Assert.True(again.GetProperty("state").GetString() is "queued" or "scheduled" or "running", again.ToString());
+        Assert.NotEqual(victimName, again.GetProperty("node").ValueKind == JsonValueKind.String ? again.GetProperty("node").GetString() : "");
+        var nodes = JsonDocument.Parse((await cluster.RunAsync(prime, "--nodes", "--json")).Stdout).RootElement.EnumerateArray().Select(n => n.GetProperty("name").GetString()).ToList();
+        Assert.DoesNotContain(victimName, nodes);
+        var log = cluster.Nodes[victim].LogText();
+        Assert.Contains("stopping: no new work", log);
+        Assert.Contains("left the cluster", log);
+        foreach (var id in plain.Concat(retried))
+            await cluster.RunAsync(prime, $"--removejob={id}");
+    }
+
+    // Killed processes are reparented to the host's init; until it reaps them they show as zombies.
+    private static bool StillRuns(int pid)
+    {
+        for (var i = 0; i < 30; i++)
+        {
+            string stat;
+            try
+            {
+                stat = File.ReadAllText($"/proc/{pid}/stat");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+            if (stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z'))
+                return false;
+            Thread.Sleep(100);
+        }
+        return true;
+    }
+
+    private static IReadOnlyList<int> ProcessesUnder(string path)
+    {
+        var root = Directory.Exists("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup";
+        var dir = Path.Combine(root, path);
+        if (!Directory.Exists(dir))
+            return [];
+        return Directory.EnumerateFiles(dir, "cgroup.procs", SearchOption.AllDirectories)
+            .SelectMany(f => File.ReadAllLines(f)).Where(l => l.Length > 0).Select(int.Parse).ToList();
+    }
+
+    private static async Task<Dictionary<string, string>> WaitRunningAsync(ThreeNodes cluster, int via, IReadOnlyCollection<string> ids)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var list = await cluster.RunAsync(via, "--listjobs", "--json", "--limit=100000");
+            var jobs = JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray().Where(j => ids.Contains(j.GetProperty("id").GetString()!)).ToList();
+            if (jobs.Count == ids.Count && jobs.All(j => j.GetProperty("state").GetString() == "running"))
+                return jobs.ToDictionary(j => j.GetProperty("id").GetString()!, j => j.GetProperty("node").GetString()!);
+            if (DateTime.UtcNow > deadline)
+                throw new Xunit.Sdk.XunitException($"not all running: {string.Join("\n", jobs)}\n{cluster.Logs()}");
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task<JsonElement> WaitAsync(ThreeNodes cluster, int via, string id, Func<JsonElement, bool> done, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var job = await cluster.CheckAsync(via, id);
+            if (done(job))
+                return job;
+            if (DateTime.UtcNow > deadline)
+                throw new Xunit.Sdk.XunitException($"job {id} did not get there: {job}\n{cluster.Logs()}");
+            await Task.Delay(100);
+        }
+    }
+}
