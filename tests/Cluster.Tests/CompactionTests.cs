@@ -1,0 +1,65 @@
+using Google.Protobuf.WellKnownTypes;
+using Lcluster.Daemon.Store;
+using Lcluster.Etcd;
+using Lcluster.TestSupport;
+using Lcluster.V1;
+
+namespace Lcluster.Cluster.Tests;
+
+/// <summary>Issue 4, scenario 7: etcd is compacted past the revision a daemon's watches must resume from.</summary>
+public sealed class CompactionTests
+{
+    [Fact]
+    public async Task A_daemon_whose_watch_revision_was_compacted_rereads_the_state_and_goes_on()
+    {
+        await using var etcd = await EtcdServer.StartNewAsync();
+        await using var proxy = new TcpProxy("127.0.0.1", etcd.ClientPort);
+        await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { Etcd = proxy.Url, NodeName = "compacted", ExtraArgs = ["--lease-ttl=5s"] });
+        await using var client = EtcdClient.Connect([etcd.ClientUrl]);
+        var warm = await AddAndWaitAsync(daemon, "echo warm");
+        Assert.Equal("succeeded", warm);
+
+        // Cut the daemon off, change what it watches, and compact that history away.
+        proxy.Sever();
+        var id = Guid.NewGuid().ToString();
+        var job = new Job { Id = id, Command = "echo after compaction", State = JobState.Queued, Reason = "waiting to be placed",
+            SubmittedAt = Timestamp.FromDateTime(DateTime.UtcNow), Limits = new Limits { MemoryBytes = 64 << 20, Cpus = 1, Pids = 64 } };
+        Assert.True(await new JobStore(client).CreateAsync(new JobRecord { Job = job }, new QueueEntry { Limits = job.Limits }, [], CancellationToken.None));
+        for (var i = 0; i < 20; i++)
+            await client.PutAsync($"/compaction-test/{i}", "x");
+        var revision = (await client.GetAsync("/compaction-test/0")).Header.Revision;
+        await client.CompactAsync(revision, physical: true);
+        await Task.Delay(1500);
+        proxy.Restore();
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        string state;
+        do
+        {
+            await Task.Delay(200);
+            state = (await CheckAsync(daemon, id)).State;
+        }
+        while (state != "succeeded" && DateTime.UtcNow < deadline);
+
+        Assert.True(state == "succeeded", $"the job written during the cut is {state}\n{daemon.LogTail()}");
+        Assert.Equal("after compaction\n", (await Lcluster.TestSupport.Cli.RunAsync(daemon.Server, $"--output={id}")).Stdout);
+        Assert.Contains("compaction", daemon.LogText());
+        Assert.True(daemon.IsRunning);
+        Assert.Equal("succeeded", await AddAndWaitAsync(daemon, "echo still serving"));
+    }
+
+    private static async Task<string> AddAndWaitAsync(DaemonProcess daemon, string command)
+    {
+        var result = await Lcluster.TestSupport.Cli.RunAsync(daemon.Server, $"--addjob={command}", "--wait");
+        var id = result.Stdout.Split('\n')[0];
+        return (await CheckAsync(daemon, id)).State;
+    }
+
+    private static async Task<(string State, string Json)> CheckAsync(DaemonProcess daemon, string id)
+    {
+        var result = await Lcluster.TestSupport.Cli.RunAsync(daemon.Server, $"--checkjob={id}", "--json");
+        if (result.ExitCode != 0)
+            return ($"unreadable ({result})", "");
+        return (System.Text.Json.JsonDocument.Parse(result.Stdout).RootElement.GetProperty("state").GetString()!, result.Stdout);
+    }
+}
