@@ -74,6 +74,26 @@ public sealed class LifecycleTests(SandboxFixture fixture) : IClassFixture<Sandb
     }
 
     [Fact]
+    public async Task Output_that_reaches_the_cap_exactly_in_one_read_still_gets_the_marker_when_more_follows()
+    {
+        // 1000 bytes land in one read that ends at the cap; what comes after must still be cut and marked.
+        var spec = fixture.Spec("head -c 1000 /dev/zero | tr '\\0' a; sleep 0.3; echo more", cap: 1000);
+        var run = await fixture.RunAsync(spec);
+        Assert.True(run.Result.ExitCode == 0, run.Evidence);
+        Assert.Equal(1005, run.Result.StdoutBytes);
+        Assert.True(run.Result.StdoutTruncated, run.Evidence);
+        Assert.Equal(new string('a', 1000) + "\n[lcluster: stdout cut at 1000 bytes; the rest was discarded]\n", run.Stdout);
+    }
+
+    [Fact]
+    public async Task Output_of_exactly_the_cap_is_kept_whole_and_not_marked()
+    {
+        var run = await fixture.RunAsync(fixture.Spec("head -c 1000 /dev/zero | tr '\\0' a", cap: 1000));
+        Assert.False(run.Result.StdoutTruncated, run.Evidence);
+        Assert.Equal(new string('a', 1000), run.Stdout);
+    }
+
+    [Fact]
     public async Task A_rootfs_without_bin_sh_fails_with_a_clear_reason_and_leaves_nothing()
     {
         var rootfs = Path.Combine(fixture.Work, "no-shell-rootfs");

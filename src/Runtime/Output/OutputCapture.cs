@@ -49,10 +49,12 @@ internal sealed class OutputCapture
             {
                 var before = Bytes;
                 Interlocked.Add(ref bytes, n);
-                if (before >= cap || failure is not null)
+                if (truncated || failure is not null)
                     continue;
-                var keep = (int)Math.Min(n, cap - before);
-                offset += Keep(file, buffer.AsSpan(0, keep), offset);
+                // A read may end exactly at the cap: the marker goes in with the first byte past it.
+                var keep = (int)Math.Min(n, Math.Max(0, cap - before));
+                if (keep > 0)
+                    offset += Keep(file, buffer.AsSpan(0, keep), offset);
                 if (keep < n)
                 {
                     truncated = true;

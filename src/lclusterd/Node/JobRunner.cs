@@ -137,6 +137,8 @@ internal sealed class JobRunner
                 _ => null,
             },
             NodeProblem = result.InfrastructureFailure,
+            StdoutTruncated = result.StdoutTruncated,
+            StderrTruncated = result.StderrTruncated,
         };
     }
 

@@ -22,6 +22,8 @@ internal static class OutcomeFile
             StderrBytes = outcome.StderrBytes,
             InfrastructureFailure = outcome.InfrastructureFailure ?? "",
             NodeProblem = outcome.NodeProblem ?? "",
+            StdoutTruncated = outcome.StdoutTruncated,
+            StderrTruncated = outcome.StderrTruncated,
             Incarnation = incarnation,
         };
         var temp = path + ".tmp";
@@ -52,6 +54,8 @@ internal static class OutcomeFile
         {
             InfrastructureFailure = r.InfrastructureFailure.Length > 0 ? r.InfrastructureFailure : null,
             NodeProblem = r.NodeProblem.Length > 0 ? r.NodeProblem : null,
+            StdoutTruncated = r.StdoutTruncated,
+            StderrTruncated = r.StderrTruncated,
         };
         return (outcome, r.Incarnation);
     }

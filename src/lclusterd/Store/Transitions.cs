@@ -17,6 +17,10 @@ internal sealed record JobOutcome(
 
     /// <summary>What the node failed at for this job without stopping it (keeping its output, cleaning up): told in the reason.</summary>
     public string? NodeProblem { get; init; }
+
+    /// <summary>The stream went over the output cap and was cut (the job went on).</summary>
+    public bool StdoutTruncated { get; init; }
+    public bool StderrTruncated { get; init; }
 }
 
 /// <summary>
@@ -72,6 +76,9 @@ internal static class Transitions
         };
         if (outcome.Cancelled)
             j.ExitCode = null;
+        var cut = new[] { outcome.StdoutTruncated ? "stdout" : null, outcome.StderrTruncated ? "stderr" : null }.OfType<string>().ToList();
+        if (cut.Count > 0)
+            j.Reason += $"; its {string.Join(" and ", cut)} went over the output cap and {(cut.Count > 1 ? "were" : "was")} cut";
         if (outcome.NodeProblem is { } problem)
             j.Reason += $"; on node {j.Node}: {problem}";
         return next;
