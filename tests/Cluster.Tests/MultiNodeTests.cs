@@ -32,14 +32,14 @@ public sealed class MultiNodeTests
 
         Assert.All(jobs, j => Assert.Equal("succeeded", j.GetProperty("state").GetString()));
         var perNode = jobs.GroupBy(j => j.GetProperty("node").GetString()!).ToDictionary(g => g.Key, g => g.Count());
-        Assert.Equal(["node-a", "node-b", "node-c"], perNode.Keys.Order());
+        Assert.Equal([cluster.NameOf(0), cluster.NameOf(1), cluster.NameOf(2)], perNode.Keys.Order());
 
         var nodes = JsonDocument.Parse((await cluster.RunAsync(2, "--nodes", "--json")).Stdout).RootElement.EnumerateArray().ToList();
         Assert.Equal(3, nodes.Count);
         Assert.Single(nodes, n => n.GetProperty("prime").GetBoolean());
 
         // Output of a job that ran on node-b, read through node-a (proxied).
-        var onB = jobs.First(j => j.GetProperty("node").GetString() == "node-b");
+        var onB = jobs.First(j => j.GetProperty("node").GetString() == cluster.NameOf(1));
         var number = ids.IndexOf(onB.GetProperty("id").GetString()!);
         var output = await cluster.RunAsync(0, $"--output={onB.GetProperty("id").GetString()}");
         Assert.Equal($"job-{number}\n", output.Stdout);

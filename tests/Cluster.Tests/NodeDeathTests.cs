@@ -15,7 +15,7 @@ public sealed class NodeDeathTests(ITestOutputHelper output)
         var prime = await cluster.PrimeAsync(0);
         var victim = (prime + 1) % 3;
         var via = prime;
-        var victimName = ThreeNodes.NameOf(victim);
+        var victimName = cluster.NameOf(victim);
 
         // Two long jobs per node (placement spreads them): on every node one plain, one with --retries=1.
         // (Placement fills the emptiest node first, so each batch of three lands one per node.)

@@ -13,7 +13,7 @@ public sealed class PartitionTests(ITestOutputHelper output)
         await using var cluster = await ThreeNodes.StartAsync("--slots=2", "--lease-ttl=2s", "--fence-timeout=4s");
         var prime = await cluster.PrimeAsync(0);
         var victim = (prime + 1) % 3;
-        var victimName = ThreeNodes.NameOf(victim);
+        var victimName = cluster.NameOf(victim);
         var ns = cluster.Nodes[prime].Namespace!;
         var server = cluster.Nodes[prime].Server;
 

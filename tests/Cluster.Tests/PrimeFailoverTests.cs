@@ -28,7 +28,7 @@ public sealed class PrimeFailoverTests(ITestOutputHelper output)
             .SelectMany(i => LogTimes(cluster.Nodes[i].LogText(), "is prime"))
             .Where(t => t > killedAt).DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
         var failover = newPrimeAt - killedAt;
-        output.WriteLine($"failover: prime {ThreeNodes.NameOf(prime)} killed at {killedAt:HH:mm:ss.fff}, new prime at {newPrimeAt:HH:mm:ss.fff}: {failover.TotalSeconds:F2} s (lease TTL {LeaseTtl.TotalSeconds} s)");
+        output.WriteLine($"failover: prime {cluster.NameOf(prime)} killed at {killedAt:HH:mm:ss.fff}, new prime at {newPrimeAt:HH:mm:ss.fff}: {failover.TotalSeconds:F2} s (lease TTL {LeaseTtl.TotalSeconds} s)");
         Assert.True(failover <= LeaseTtl + TimeSpan.FromSeconds(1), $"failover took {failover.TotalSeconds:F2} s\n{cluster.Logs()}");
 
         var states = jobs.Values.GroupBy(j => j.GetProperty("state").GetString()).ToDictionary(g => g.Key!, g => g.Count());
@@ -41,7 +41,7 @@ public sealed class PrimeFailoverTests(ITestOutputHelper output)
             Assert.True(state is "succeeded" or "lost", $"unexpected end: {job}");
             Assert.True(attempts <= 1, $"a job without retries ran twice: {job}");
             if (state == "lost")
-                Assert.True(node == ThreeNodes.NameOf(prime) && job.GetProperty("reason").GetString()!.Contains(ThreeNodes.NameOf(prime)), $"lost on a node that did not die: {job}");
+                Assert.True(node == cluster.NameOf(prime) && job.GetProperty("reason").GetString()!.Contains(cluster.NameOf(prime)), $"lost on a node that did not die: {job}");
         }
         Assert.True(states.GetValueOrDefault("succeeded") >= 150, $"too few succeeded: {string.Join(", ", states)}");
     }

@@ -13,7 +13,7 @@ public sealed class RestartTests(ITestOutputHelper output)
         await using var cluster = await ThreeNodes.StartAsync("--lease-ttl=2s", "--fence-timeout=4s");
         var prime = await cluster.PrimeAsync(0);
         var victim = (prime + 1) % 3;
-        var victimName = ThreeNodes.NameOf(victim);
+        var victimName = cluster.NameOf(victim);
         var ns = cluster.Nodes[prime].Namespace!;
         var server = cluster.Nodes[prime].Server;
         var plain = await BulkSubmit.AddAsync(ns, server, 3, "sleep 60");
@@ -52,7 +52,7 @@ public sealed class RestartTests(ITestOutputHelper output)
         await using var cluster = await ThreeNodes.StartAsync("--lease-ttl=2s", "--fence-timeout=4s");
         var prime = await cluster.PrimeAsync(0);
         var victim = (prime + 1) % 3;
-        var victimName = ThreeNodes.NameOf(victim);
+        var victimName = cluster.NameOf(victim);
         var ns = cluster.Nodes[prime].Namespace!;
         var server = cluster.Nodes[prime].Server;
         var plain = await BulkSubmit.AddAsync(ns, server, 3, "sleep 60");

@@ -36,7 +36,7 @@ public sealed class ThreeNodes : IAsyncDisposable
                     Etcd = etcd.ClientUrl,
                     Namespace = labNode.Namespace,
                     Host = labNode.Address,
-                    NodeName = NameOf(i),
+                    NodeName = $"{lab.Id}-{(char)('a' + i)}",
                     ExtraArgs = extraArgs.Any(a => a.StartsWith("--slots=", StringComparison.Ordinal)) ? extraArgs : ["--slots=2", .. extraArgs],
                 }));
             }
@@ -64,7 +64,8 @@ public sealed class ThreeNodes : IAsyncDisposable
         return JsonDocument.Parse(result.Stdout).RootElement.Clone();
     }
 
-    public static string NameOf(int i) => $"node-{(char)('a' + i)}";
+    /// <summary>Node i's name: unique to this cluster, since cgroups (lcluster/NAME) are host-wide.</summary>
+    public string NameOf(int i) => $"{Lab.Id}-{(char)('a' + i)}";
 
     /// <summary>The index of the node --nodes calls prime, asked through node <paramref name="via"/>.</summary>
     public async Task<int> PrimeAsync(int via)

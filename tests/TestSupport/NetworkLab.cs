@@ -22,6 +22,9 @@ public sealed class NetworkLab : IAsyncDisposable
         Nodes = Enumerable.Range(0, nodes).Select(i => new LabNode($"lct-{id}-n{i}", $"10.77.0.{i + 1}", $"lc{id}h{i}")).ToList();
     }
 
+    /// <summary>A short id unique to this lab (names of its namespaces and links carry it).</summary>
+    public string Id => _id;
+
     /// <summary>The namespace with the bridge; run etcd here.</summary>
     public string Hub { get; }
 
