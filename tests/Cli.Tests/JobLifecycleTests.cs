@@ -59,7 +59,7 @@ public sealed class JobLifecycleTests(SingleNode node)
     {
         var id = await node.AddAsync("--addjob=sleep 100 & sleep 100");
         await node.WaitForStateAsync(id, Soon, "running");
-        await WaitUntilAsync(() => SingleNode.ProcessesOf(id).Count >= 2, "the job's processes to appear");
+        await WaitUntilAsync(() => HostProcesses.OfJob(id).Count >= 2, "the job's processes to appear");
 
         var started = DateTime.UtcNow;
         var removed = await node.RunAsync($"--removejob={id}");
@@ -68,7 +68,7 @@ public sealed class JobLifecycleTests(SingleNode node)
         Assert.Equal(0, removed.ExitCode);
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(2.5), $"took {(DateTime.UtcNow - started).TotalSeconds:0.0}s");
         Assert.Equal(JsonValueKind.Null, job.GetProperty("exit_code").ValueKind);
-        Assert.Empty(SingleNode.ProcessesOf(id));
+        Assert.Empty(HostProcesses.OfJob(id));
     }
 
     [Fact]

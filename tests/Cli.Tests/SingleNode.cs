@@ -61,26 +61,4 @@ public sealed class SingleNode : IAsyncLifetime
         throw new Xunit.Sdk.XunitException($"job {id} did not reach {string.Join("/", states)} within {within.TotalSeconds}s: {job}\n--- daemon log:\n{Daemon.LogTail()}");
     }
 
-    /// <summary>Host pids of processes that carry the job's id in their environment (every process of a job does).</summary>
-    public static IReadOnlyList<int> ProcessesOf(string id)
-    {
-        var marker = System.Text.Encoding.ASCII.GetBytes($"LCLUSTER_JOB_ID={id}");
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-                continue;
-            try
-            {
-                var environ = File.ReadAllBytes(Path.Combine(dir, "environ"));
-                if (environ.AsSpan().IndexOf(marker) >= 0)
-                    found.Add(pid);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Exited while we looked: not a leftover.
-            }
-        }
-        return found;
-    }
 }

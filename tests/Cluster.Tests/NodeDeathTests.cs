@@ -75,7 +75,7 @@ public sealed class NodeDeathTests(ITestOutputHelper output)
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
-            var jobs = await ListAsync(cluster, via, ids);
+            var jobs = await cluster.ListAsync(via, ids);
             if (jobs.Count(j => j.GetProperty("state").GetString() == "running") == ids.Count)
             {
                 var here = jobs.Where(j => j.GetProperty("node").GetString() == node).Select(j => j.GetProperty("id").GetString()!).ToList();
@@ -93,7 +93,7 @@ public sealed class NodeDeathTests(ITestOutputHelper output)
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
-            var jobs = await ListAsync(cluster, via, ids);
+            var jobs = await cluster.ListAsync(via, ids);
             var match = jobs.FirstOrDefault(j => j.GetProperty("node").ValueKind == JsonValueKind.String && j.GetProperty("node").GetString() == node && j.GetProperty("state").GetString() == state);
             if (match.ValueKind == JsonValueKind.Object)
                 return match.GetProperty("id").GetString()!;
@@ -103,9 +103,4 @@ public sealed class NodeDeathTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<List<JsonElement>> ListAsync(ThreeNodes cluster, int via, IReadOnlyCollection<string> ids)
-    {
-        var list = await cluster.RunAsync(via, "--listjobs", "--json", "--limit=100000");
-        return JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray().Where(j => ids.Contains(j.GetProperty("id").GetString()!)).Select(j => j.Clone()).ToList();
-    }
 }

@@ -18,22 +18,22 @@ public sealed class PartitionTests(ITestOutputHelper output)
         var server = cluster.Nodes[prime].Server;
 
         var plain = await BulkSubmit.AddAsync(ns, server, 3, "sleep 30");
-        await WaitRunningAsync(cluster, prime, plain);
+        await cluster.WaitRunningAsync(prime, plain);
         var retried = await BulkSubmit.AddAsync(ns, server, 3, "sleep 4", retries: 1);
-        var running = await WaitRunningAsync(cluster, prime, [.. plain, .. retried]);
+        var running = await cluster.WaitRunningAsync(prime, [.. plain, .. retried]);
         var victimPlain = running.Single(j => plain.Contains(j.Key) && j.Value == victimName).Key;
         var victimRetried = running.Single(j => retried.Contains(j.Key) && j.Value == victimName).Key;
 
         var cutAt = DateTimeOffset.UtcNow;
         await cluster.Lab.CutAsync(cluster.Lab.Nodes[victim]);
-        var moved = await WaitAsync(cluster, prime, victimRetried, j => j.GetProperty("attempts").GetInt32() == 2 && j.GetProperty("state").GetString() == "running", TimeSpan.FromSeconds(30));
+        var moved = await cluster.WaitJobAsync(prime, victimRetried, j => j.GetProperty("attempts").GetInt32() == 2 && j.GetProperty("state").GetString() == "running", TimeSpan.FromSeconds(30));
         output.WriteLine($"{victimName} cut off at {cutAt:HH:mm:ss.fff}; its job with retries ran again on {moved.GetProperty("node").GetString()} at {moved.GetProperty("started_at").GetString()}: {(DateTimeOffset.Parse(moved.GetProperty("started_at").GetString()!) - cutAt).TotalSeconds:F2} s later");
-        var lost = await WaitAsync(cluster, prime, victimPlain, j => j.GetProperty("state").GetString() == "lost", TimeSpan.FromSeconds(10));
+        var lost = await cluster.WaitJobAsync(prime, victimPlain, j => j.GetProperty("state").GetString() == "lost", TimeSpan.FromSeconds(10));
         Assert.Contains(victimName, lost.GetProperty("reason").GetString());
         // Past the fence timeout the cut-off node must have killed its jobs itself, though it cannot tell anyone.
         await Task.Delay(TimeSpan.FromSeconds(3));
         // (The job with retries may already run again on another node: look at what the cut-off node holds.)
-        Assert.True(ProcessesOf(victimPlain).Count == 0 && ProcessesUnder($"lcluster/{victimName}").Count == 0,
+        Assert.True(HostProcesses.OfJob(victimPlain).Count == 0 && HostProcesses.Under($"lcluster/{victimName}").Count == 0,
             $"{victimName} still runs its jobs after the fence timeout\n{cluster.Nodes[victim].LogTail(30)}");
 
         await cluster.Lab.ReconnectAsync(cluster.Lab.Nodes[victim]);
@@ -60,66 +60,6 @@ public sealed class PartitionTests(ITestOutputHelper output)
         Assert.All(done.Values, j => Assert.Equal("succeeded", j.GetProperty("state").GetString()));
     }
 
-    /// <summary>Processes in a cgroup subtree of the unified hierarchy (where every job cgroup has a twin).</summary>
-    private static IReadOnlyList<int> ProcessesUnder(string path)
-    {
-        var root = Directory.Exists("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup";
-        var dir = Path.Combine(root, path);
-        if (!Directory.Exists(dir))
-            return [];
-        return Directory.EnumerateFiles(dir, "cgroup.procs", SearchOption.AllDirectories)
-            .SelectMany(f => File.ReadAllLines(f)).Where(l => l.Length > 0).Select(int.Parse).ToList();
-    }
-
-    private static IReadOnlyList<int> ProcessesOf(string id)
-    {
-        var marker = System.Text.Encoding.ASCII.GetBytes($"LCLUSTER_JOB_ID={id}");
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-                continue;
-            try
-            {
-                if (File.ReadAllBytes(Path.Combine(dir, "environ")).AsSpan().IndexOf(marker) >= 0)
-                    found.Add(pid);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Gone while we looked.
-            }
-        }
-        return found;
-    }
-
-    private static async Task<Dictionary<string, string>> WaitRunningAsync(ThreeNodes cluster, int via, IReadOnlyCollection<string> ids)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var jobs = await ListAsync(cluster, via, ids);
-            if (jobs.Count == ids.Count && jobs.All(j => j.GetProperty("state").GetString() == "running"))
-                return jobs.ToDictionary(j => j.GetProperty("id").GetString()!, j => j.GetProperty("node").GetString()!);
-            if (DateTime.UtcNow > deadline)
-                throw new Xunit.Sdk.XunitException($"not all running: {string.Join("\n", jobs)}\n{cluster.Logs()}");
-            await Task.Delay(100);
-        }
-    }
-
-    private static async Task<JsonElement> WaitAsync(ThreeNodes cluster, int via, string id, Func<JsonElement, bool> done, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (true)
-        {
-            var job = await cluster.CheckAsync(via, id);
-            if (done(job))
-                return job;
-            if (DateTime.UtcNow > deadline)
-                throw new Xunit.Sdk.XunitException($"job {id} did not get there: {job}\n{cluster.Logs()}");
-            await Task.Delay(100);
-        }
-    }
-
     private static async Task<int> WaitForNodeCountAsync(ThreeNodes cluster, int via, int count, TimeSpan within)
     {
         var deadline = DateTime.UtcNow + within;
@@ -134,9 +74,4 @@ public sealed class PartitionTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<List<JsonElement>> ListAsync(ThreeNodes cluster, int via, IReadOnlyCollection<string> ids)
-    {
-        var list = await cluster.RunAsync(via, "--listjobs", "--json", "--limit=100000");
-        return JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray().Where(j => ids.Contains(j.GetProperty("id").GetString()!)).Select(j => j.Clone()).ToList();
-    }
 }

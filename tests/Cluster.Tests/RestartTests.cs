@@ -17,21 +17,21 @@ public sealed class RestartTests(ITestOutputHelper output)
         var ns = cluster.Nodes[prime].Namespace!;
         var server = cluster.Nodes[prime].Server;
         var plain = await BulkSubmit.AddAsync(ns, server, 3, "sleep 60");
-        var running = await WaitRunningAsync(cluster, prime, plain);
+        var running = await cluster.WaitRunningAsync(prime, plain);
         var victimJob = running.Single(j => j.Value == victimName).Key;
-        var leftovers = ProcessesUnder($"lcluster/{victimName}");
+        var leftovers = HostProcesses.Under($"lcluster/{victimName}");
         Assert.NotEmpty(leftovers);
 
         await cluster.Nodes[victim].KillAsync(); // the daemon only: its containers live on
-        Assert.NotEmpty(ProcessesUnder($"lcluster/{victimName}"));
+        Assert.NotEmpty(HostProcesses.Under($"lcluster/{victimName}"));
         var restartedAt = DateTimeOffset.UtcNow;
         await cluster.Nodes[victim].RestartAsync();
 
-        var settled = await WaitAsync(cluster, prime, victimJob, j => j.GetProperty("state").GetString() == "lost", TimeSpan.FromSeconds(30));
+        var settled = await cluster.WaitJobAsync(prime, victimJob, j => j.GetProperty("state").GetString() == "lost", TimeSpan.FromSeconds(30));
         output.WriteLine($"{victimName} restarted; its job ended {settled.GetProperty("state").GetString()} after {(DateTimeOffset.UtcNow - restartedAt).TotalSeconds:F1} s: {settled.GetProperty("reason").GetString()}");
         Assert.Contains(victimName, settled.GetProperty("reason").GetString());
-        Assert.Empty(ProcessesUnder($"lcluster/{victimName}"));
-        Assert.All(leftovers, pid => Assert.False(StillRuns(pid), $"leftover pid {pid} still runs"));
+        Assert.Empty(HostProcesses.Under($"lcluster/{victimName}"));
+        Assert.All(leftovers, pid => Assert.False(HostProcesses.StillRuns(pid), $"leftover pid {pid} still runs"));
         Assert.Contains("leftover container", cluster.Nodes[victim].LogText());
         var nodes = JsonDocument.Parse((await cluster.RunAsync(prime, "--nodes", "--json")).Stdout).RootElement.EnumerateArray().Select(n => n.GetProperty("name").GetString()).ToList();
         Assert.Equal(3, nodes.Count);
@@ -56,9 +56,9 @@ public sealed class RestartTests(ITestOutputHelper output)
         var ns = cluster.Nodes[prime].Namespace!;
         var server = cluster.Nodes[prime].Server;
         var plain = await BulkSubmit.AddAsync(ns, server, 3, "sleep 60");
-        await WaitRunningAsync(cluster, prime, plain);
+        await cluster.WaitRunningAsync(prime, plain);
         var retried = await BulkSubmit.AddAsync(ns, server, 3, "sleep 60", retries: 1);
-        var running = await WaitRunningAsync(cluster, prime, [.. plain, .. retried]);
+        var running = await cluster.WaitRunningAsync(prime, [.. plain, .. retried]);
         var victimPlain = running.Single(j => plain.Contains(j.Key) && j.Value == victimName).Key;
         var victimRetried = running.Single(j => retried.Contains(j.Key) && j.Value == victimName).Key;
 
@@ -69,7 +69,7 @@ public sealed class RestartTests(ITestOutputHelper output)
 
         Assert.Equal(0, code);
         Assert.True(took < TimeSpan.FromSeconds(10), $"took {took.TotalSeconds:F1} s");
-        Assert.Empty(ProcessesUnder($"lcluster/{victimName}"));
+        Assert.Empty(HostProcesses.Under($"lcluster/{victimName}"));
         // Its records are right the moment it is gone: no waiting for a lease to expire.
         var lost = await cluster.CheckAsync(prime, victimPlain);
         Assert.Equal("lost", lost.GetProperty("state").GetString());
@@ -86,63 +86,4 @@ public sealed class RestartTests(ITestOutputHelper output)
             await cluster.RunAsync(prime, $"--removejob={id}");
     }
 
-    // Killed processes are reparented to the host's init; until it reaps them they show as zombies.
-    private static bool StillRuns(int pid)
-    {
-        for (var i = 0; i < 30; i++)
-        {
-            string stat;
-            try
-            {
-                stat = File.ReadAllText($"/proc/{pid}/stat");
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return false;
-            }
-            if (stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z'))
-                return false;
-            Thread.Sleep(100);
-        }
-        return true;
-    }
-
-    private static IReadOnlyList<int> ProcessesUnder(string path)
-    {
-        var root = Directory.Exists("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup";
-        var dir = Path.Combine(root, path);
-        if (!Directory.Exists(dir))
-            return [];
-        return Directory.EnumerateFiles(dir, "cgroup.procs", SearchOption.AllDirectories)
-            .SelectMany(f => File.ReadAllLines(f)).Where(l => l.Length > 0).Select(int.Parse).ToList();
-    }
-
-    private static async Task<Dictionary<string, string>> WaitRunningAsync(ThreeNodes cluster, int via, IReadOnlyCollection<string> ids)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var list = await cluster.RunAsync(via, "--listjobs", "--json", "--limit=100000");
-            var jobs = JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray().Where(j => ids.Contains(j.GetProperty("id").GetString()!)).ToList();
-            if (jobs.Count == ids.Count && jobs.All(j => j.GetProperty("state").GetString() == "running"))
-                return jobs.ToDictionary(j => j.GetProperty("id").GetString()!, j => j.GetProperty("node").GetString()!);
-            if (DateTime.UtcNow > deadline)
-                throw new Xunit.Sdk.XunitException($"not all running: {string.Join("\n", jobs)}\n{cluster.Logs()}");
-            await Task.Delay(100);
-        }
-    }
-
-    private static async Task<JsonElement> WaitAsync(ThreeNodes cluster, int via, string id, Func<JsonElement, bool> done, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (true)
-        {
-            var job = await cluster.CheckAsync(via, id);
-            if (done(job))
-                return job;
-            if (DateTime.UtcNow > deadline)
-                throw new Xunit.Sdk.XunitException($"job {id} did not get there: {job}\n{cluster.Logs()}");
-            await Task.Delay(100);
-        }
-    }
 }

@@ -119,6 +119,45 @@ public sealed class ThreeNodes : IAsyncDisposable
         }
     }
 
+    /// <summary>The jobs among <paramref name="ids"/> as --listjobs --json shows them through node <paramref name="via"/>.</summary>
+    public async Task<List<JsonElement>> ListAsync(int via, IReadOnlyCollection<string> ids)
+    {
+        var list = await RunAsync(via, "--listjobs", "--json", "--limit=100000");
+        if (list.ExitCode != 0)
+            throw new Xunit.Sdk.XunitException($"--listjobs failed: {list}\n{Logs()}");
+        return JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray().Where(j => ids.Contains(j.GetProperty("id").GetString()!)).Select(j => j.Clone()).ToList();
+    }
+
+    /// <summary>Job id → node, once every one of <paramref name="ids"/> runs.</summary>
+    public async Task<Dictionary<string, string>> WaitRunningAsync(int via, IReadOnlyCollection<string> ids)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var jobs = await ListAsync(via, ids);
+            if (jobs.Count == ids.Count && jobs.All(j => j.GetProperty("state").GetString() == "running"))
+                return jobs.ToDictionary(j => j.GetProperty("id").GetString()!, j => j.GetProperty("node").GetString()!);
+            if (DateTime.UtcNow > deadline)
+                throw new Xunit.Sdk.XunitException($"not all running: {string.Join("\n", jobs)}\n{Logs()}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>The job's record once <paramref name="done"/> holds for it.</summary>
+    public async Task<JsonElement> WaitJobAsync(int via, string id, Func<JsonElement, bool> done, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var job = await CheckAsync(via, id);
+            if (done(job))
+                return job;
+            if (DateTime.UtcNow > deadline)
+                throw new Xunit.Sdk.XunitException($"job {id} did not get there: {job}\n{Logs()}");
+            await Task.Delay(100);
+        }
+    }
+
     public string Logs() => string.Join("\n", Nodes.Select((n, i) => $"--- node {i} log:\n{n.LogTail(60)}"));
 
     public async ValueTask DisposeAsync()
