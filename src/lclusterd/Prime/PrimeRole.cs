@@ -37,7 +37,7 @@ internal sealed class PrimeRole(NodeContext node)
             }
             catch (OperationCanceledException)
             {
-                node.Log.Warn($"node {node.Name}: session lost; no longer prime");
+                // The session was lost: campaign again under the next incarnation.
             }
             catch (EtcdUnavailableException e)
             {
