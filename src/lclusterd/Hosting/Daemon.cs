@@ -111,6 +111,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
     private async Task WaitForEtcdAsync(EtcdClient etcd, IReadOnlyList<string> endpoints, CancellationToken stop)
     {
         var deadline = DateTimeOffset.UtcNow + EtcdStartWait;
+        var said = false;
         while (true)
         {
             try
@@ -120,7 +121,9 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
             }
             catch (EtcdUnavailableException e) when (DateTimeOffset.UtcNow < deadline)
             {
-                log.Info($"waiting for etcd at {string.Join(",", endpoints)} ({e.Message})");
+                if (!said)
+                    log.Info($"waiting up to {EtcdStartWait.TotalSeconds:0}s for etcd at {string.Join(",", endpoints)} ({e.Message})");
+                said = true;
                 await Task.Delay(500, stop);
             }
             catch (EtcdUnavailableException e)
