@@ -18,6 +18,11 @@ public sealed class NodeDeathTests(ITestOutputHelper output)
         var victimName = cluster.NameOf(victim);
 
         // Two long jobs per node (placement spreads them): on every node one plain, one with --retries=1.
+        // One finished job per node first: its output must outlive its node.
+        var early = await BulkSubmit.AddAsync(cluster.Nodes[via].Namespace!, cluster.Nodes[via].Server, 3, "echo kept-after-death");
+        var finished = await cluster.WaitAllFinishedAsync(via, early, TimeSpan.FromSeconds(30));
+        var finishedOnVictim = finished.Single(j => j.Value.GetProperty("node").GetString() == victimName).Key;
+
         // (Placement fills the emptiest node first, so each batch of three lands one per node.)
         var plain = await BulkSubmit.AddAsync(cluster.Nodes[via].Namespace!, cluster.Nodes[via].Server, 3, "sleep 6");
         await WaitForRunningOnAsync(cluster, via, plain, victimName, 1);
@@ -57,6 +62,8 @@ public sealed class NodeDeathTests(ITestOutputHelper output)
                 output.WriteLine($"job {id} (retries 1) started again on {job.GetProperty("node").GetString()} {rerun.TotalSeconds:F2} s after {victimName} died");
             }
         }
+        // Its files died with it; the tail kept with the record did not.
+        Assert.Equal("kept-after-death\n", (await cluster.RunAsync(via, $"--output={finishedOnVictim}")).Stdout);
         foreach (var (id, job) in all.Where(j => !onVictim.Contains(j.Key) && j.Key != scheduled))
         {
             Assert.True(job.GetProperty("state").GetString() == "succeeded", job.ToString());

@@ -18,12 +18,14 @@ namespace Lcluster.Daemon.Prime;
 internal sealed class Reconciler(NodeContext node, Compare fence)
 {
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan RetentionEvery = TimeSpan.FromSeconds(30);
 
     private readonly SemaphoreSlim _dirty = new(0, 1);
     private readonly Dictionary<string, DateTimeOffset> _orphanSince = new();
     private readonly Dictionary<string, string> _reasons = new();
     private DateTimeOffset _nextRetention = DateTimeOffset.MinValue;
+
+    /// <summary>How often expired jobs are looked for: every 30 s, more often when the retention itself is short.</summary>
+    private TimeSpan RetentionEvery => TimeSpan.FromSeconds(Math.Clamp(node.Options.Retention.TotalSeconds / 4, 1, 30));
 
     /// <summary>How long a running job of a dead node waits before another attempt: until its node has surely killed it.</summary>
     private TimeSpan RetryDelay => node.Options.FenceTimeout - node.Options.LeaseTtl + TimeSpan.FromSeconds(1);

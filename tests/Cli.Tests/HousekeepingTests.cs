@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using Lcluster.TestSupport;
+
+namespace Lcluster.Cli.Tests;
+
+/// <summary>The daemon's own upkeep: retention, and the embedded etcd it supervises.</summary>
+public sealed class HousekeepingTests
+{
+    [Fact]
+    public async Task Finished_jobs_and_their_output_are_deleted_after_the_retention_period()
+    {
+        await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "retains", ExtraArgs = ["--retention=2s"] });
+        var queued = await Lcluster.TestSupport.Cli.RunAsync(daemon.Server, "--addjob=sleep 3; echo old", "--wait");
+        var id = queued.Stdout.Split('\n')[0];
+        Assert.True(Directory.Exists(Path.Combine(daemon.DataDir, "output", id)), "no output was kept to begin with");
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        CliResult check;
+        do
+        {
+            await Task.Delay(250);
+            check = await Lcluster.TestSupport.Cli.RunAsync(daemon.Server, $"--checkjob={id}");
+        }
+        while (check.ExitCode == 0 && DateTime.UtcNow < deadline);
+
+        Assert.True(check.ExitCode == 3, $"the job outlived its retention: {check}");
+        await Task.Delay(500);
+        Assert.False(Directory.Exists(Path.Combine(daemon.DataDir, "output", id)), "its output outlived the job");
+        Assert.Contains("retention: deleted 1 job(s)", daemon.LogText());
+    }
+
+    [Fact]
+    public async Task The_embedded_etcd_is_restarted_when_it_dies_and_stopped_with_the_daemon()
+    {
+        await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "supervises" });
+        var first = int.Parse(await File.ReadAllTextAsync(Path.Combine(daemon.DataDir, "etcd.pid")));
+        var before = await Lcluster.TestSupport.Cli.RunAsync(daemon.Server, "--addjob=echo before", "--wait");
+        Assert.Equal(0, before.ExitCode);
+
+        Process.GetProcessById(first).Kill();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        CliResult after;
+        do
+        {
+            await Task.Delay(250);
+            after = await Lcluster.TestSupport.Cli.RunAsync(daemon.Server, "--addjob=echo after", "--wait");
+        }
+        while (after.ExitCode != 0 && DateTime.UtcNow < deadline);
+
+        Assert.True(after.ExitCode == 0, $"no job ran after etcd was killed: {after}\n{daemon.LogTail()}");
+        Assert.EndsWith("after\n", after.Stdout);
+        var second = int.Parse(await File.ReadAllTextAsync(Path.Combine(daemon.DataDir, "etcd.pid")));
+        Assert.NotEqual(first, second);
+        Assert.Contains("embedded etcd exited", daemon.LogText());
+
+        Assert.Equal(0, await daemon.TerminateAsync(TimeSpan.FromSeconds(20)));
+        Assert.False(HostProcesses.StillRuns(second), "the embedded etcd outlived the daemon");
+    }
+}
