@@ -154,6 +154,13 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
             _log.Info("embedded etcd stopped");
         }
         _process?.Dispose();
-        File.Delete(PidFile);
+        try
+        {
+            File.Delete(PidFile);
+        }
+        catch (IOException)
+        {
+            // The data dir went away under us: nothing to tidy.
+        }
     }
 }
