@@ -134,6 +134,26 @@ public sealed class JobLifecycleTests(SingleNode node)
     }
 
     [Fact]
+    public async Task Output_follow_streams_while_the_job_runs_and_ends_with_it()
+    {
+        var id = await node.AddAsync("--addjob=echo one; sleep 1.5; echo two; echo err >&2");
+        var follow = node.RunAsync($"--output={id}", "--follow");
+        await node.WaitForStateAsync(id, Soon, "running");
+        var early = await node.RunAsync($"--output={id}");
+        for (var i = 0; i < 20 && early.Stdout.Length == 0; i++)
+            early = await node.RunAsync($"--output={id}");
+
+        var streamed = await follow;
+        var job = await node.CheckAsync(id);
+
+        Assert.Equal("one\n", early.Stdout);
+        Assert.Equal(0, streamed.ExitCode);
+        Assert.Equal("one\ntwo\n", streamed.Stdout);
+        Assert.Equal("succeeded", job.GetProperty("state").GetString());
+        Assert.Equal("err\n", (await node.RunAsync($"--output={id}", "--stderr")).Stdout);
+    }
+
+    [Fact]
     public async Task Removing_a_finished_job_deletes_it_and_its_output()
     {
         var id = await node.AddAsync("--addjob=echo gone");

@@ -25,8 +25,8 @@ internal sealed record PlacementResult(IReadOnlyList<JobPlacement> Assignments, 
 /// priority (highest first), then by submission order. A job goes to the
 /// fitting node with the most free capacity, ties broken by a hash of job
 /// and node (spreading work). A job that fits a node but finds no room now
-/// waits without blocking the jobs behind it (backfill); a job that no live node could ever run is reported with
-/// the reason and stays queued.
+/// waits without blocking the jobs behind it (backfill); a job that no live
+/// node could ever run is reported with the reason and stays queued.
 /// </summary>
 internal static class Placement
 {
