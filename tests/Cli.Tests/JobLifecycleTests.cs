@@ -72,6 +72,28 @@ public sealed class JobLifecycleTests(SingleNode node)
     }
 
     [Fact]
+    public async Task Jobs_removed_right_after_they_are_added_all_end_cancelled_whatever_step_they_had_reached()
+    {
+        // Each removal races placement, the start and the container: every window between them gets hit.
+        var ids = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            var id = await node.AddAsync("--addjob=sleep 30");
+            if (i % 3 != 0)
+                await Task.Delay(i * 5);
+            var removed = await node.RunAsync($"--removejob={id}");
+            Assert.True(removed.ExitCode == 0, removed.ToString());
+            ids.Add(id);
+        }
+        foreach (var id in ids)
+        {
+            var job = await node.WaitForStateAsync(id, TimeSpan.FromSeconds(15), "cancelled", "succeeded", "failed", "lost");
+            Assert.True(job.GetProperty("state").GetString() == "cancelled", job.ToString());
+            Assert.Empty(HostProcesses.OfJob(id));
+        }
+    }
+
+    [Fact]
     public async Task Removing_a_job_queued_behind_busy_slots_means_it_never_runs()
     {
         var busy = new[] { await node.AddAsync("--addjob=sleep 60"), await node.AddAsync("--addjob=sleep 60") };

@@ -81,6 +81,8 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy)
                     }
                     break;
             }
+            // It changed under us (placed, started, settled): look again in a moment.
+            await Task.Delay(20, ct);
         }
     }
 
@@ -179,6 +181,10 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy)
         catch (EtcdUnavailableException e)
         {
             throw new RpcException(StatusCode.Unavailable, $"etcd is unreachable from this node, try again later ({e.Message})");
+        }
+        catch (EtcdException e)
+        {
+            throw new RpcException(StatusCode.Unavailable, $"etcd did not confirm the request; check the job before trying again ({e.Message})");
         }
     }
 }

@@ -39,14 +39,31 @@ internal sealed class JobRunner
 
     public bool HasContainer => _container is not null;
 
-    /// <summary>Starts the job described by <paramref name="scheduled"/>; the returned task ends with the runner.</summary>
-    public async Task RunAsync(StoredJob scheduled, CancellationToken ct)
+    /// <summary>
+    /// Marks the scheduled job running (fenced). Returns the record written, or
+    /// null when the job changed under us (the caller reads it again). A write
+    /// etcd may or may not have applied is settled by reading it back.
+    /// </summary>
+    public async Task<JobRecord?> TryMarkRunningAsync(StoredJob scheduled, CancellationToken ct)
+    {
+        var running = Transitions.Running(scheduled, DateTimeOffset.UtcNow);
+        try
+        {
+            return await _node.Store.TryUpdateAsync(scheduled, running, [_node.Registration.Guard(_incarnation)], [], ct) ? running : null;
+        }
+        catch (EtcdException e) when (e is not EtcdUnavailableException)
+        {
+            var now = await _node.Store.GetAsync(_id, ct);
+            return now is not null && now.Record.NodeIncarnation == _incarnation && now.State == JobState.Running
+                   && now.Job.StartedAt == running.Job.StartedAt ? running : null;
+        }
+    }
+
+    /// <summary>Runs a job marked running by <see cref="TryMarkRunningAsync"/> to its recorded end.</summary>
+    public async Task RunAsync(JobRecord running, CancellationToken ct)
     {
         try
         {
-            var running = Transitions.Running(scheduled, DateTimeOffset.UtcNow);
-            if (!await _node.Store.TryUpdateAsync(scheduled, running, [_node.Registration.Guard(_incarnation)], [], ct))
-                return; // Changed under us (cancelled, requeued): the agent re-reads the assignment.
             _node.Log.Info($"job {_id} running on {_node.Name} (attempt {running.Job.Attempts}): {Shorten(running.Job.Command)}");
             var outcome = await RunContainerAsync(running, ct);
             await RecordAsync(outcome, ct);
@@ -60,6 +77,9 @@ internal sealed class JobRunner
             _done.TrySetResult();
         }
     }
+
+    /// <summary>The runner ends without having run anything.</summary>
+    public void Abandon() => _done.TrySetResult();
 
     /// <summary>Kills the container (if it runs); the cause decides how the job is recorded.</summary>
     public async Task KillAsync(KillCause cause)

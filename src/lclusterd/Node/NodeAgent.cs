@@ -60,9 +60,9 @@ internal sealed class NodeAgent(NodeContext node)
             {
                 node.Log.Warn($"node {node.Name}: watch fell behind a compaction (revision {e.CompactRevision}); re-reading its jobs");
             }
-            catch (EtcdUnavailableException e)
+            catch (EtcdException e)
             {
-                node.Log.Warn($"node {node.Name}: etcd unreachable ({e.Message}); retrying");
+                node.Log.Warn($"node {node.Name}: {(e is EtcdUnavailableException ? "etcd unreachable" : "etcd refused a read")} ({e.Message}); re-reading its jobs shortly");
                 await Task.Delay(TimeSpan.FromSeconds(1), ct);
             }
         }
@@ -186,21 +186,44 @@ internal sealed class NodeAgent(NodeContext node)
         }, CancellationToken.None);
     }
 
+    /// <summary>
+    /// Takes a scheduled job from its record to a running container, reading
+    /// it again whenever it changed under us (a cancel, a requeue) until it is
+    /// started, cancelled, or no longer this node's; waits out etcd outages.
+    /// </summary>
     private async Task StartAsync(JobRunner runner, Assignment assignment, CancellationToken ct)
     {
-        var job = await node.Store.GetAsync(runner.Id, ct);
-        if (job is null || job.Job.Node != node.Name || job.Record.NodeIncarnation != runner.Incarnation)
-            return;
-        if (job.State != JobState.Scheduled)
-            return;
-        if (assignment.Cancel || job.Record.CancelRequested)
+        var cancel = assignment.Cancel;
+        while (true)
         {
-            var cancelled = Transitions.CancelledBeforeStart(job, DateTimeOffset.UtcNow);
-            if (await node.Store.TryUpdateAsync(job, cancelled, [node.Registration.Guard(runner.Incarnation)], [Op.Delete(Keys.Run(node.Name, runner.Id))], ct))
-                node.Log.Info($"job {runner.Id} cancelled before it started");
-            return;
+            try
+            {
+                var job = await node.Store.GetAsync(runner.Id, ct);
+                if (job is null || job.Job.Node != node.Name || job.Record.NodeIncarnation != runner.Incarnation || job.State != JobState.Scheduled)
+                    break;
+                if (cancel || job.Record.CancelRequested)
+                {
+                    var cancelled = Transitions.CancelledBeforeStart(job, DateTimeOffset.UtcNow);
+                    if (await node.Store.TryUpdateAsync(job, cancelled, [node.Registration.Guard(runner.Incarnation)], [Op.Delete(Keys.Run(node.Name, runner.Id))], ct))
+                    {
+                        node.Log.Info($"job {runner.Id} cancelled before it started");
+                        break;
+                    }
+                    continue;
+                }
+                if (await runner.TryMarkRunningAsync(job, ct) is { } running)
+                {
+                    await runner.RunAsync(running, ct);
+                    return;
+                }
+            }
+            catch (EtcdException e)
+            {
+                node.Log.Warn($"job {runner.Id}: cannot start it yet ({e.Message}); retrying");
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
         }
-        await runner.RunAsync(job, ct);
+        runner.Abandon();
     }
 
     /// <summary>The run key went while the job ran here: someone else settled it; nothing of it may go on.</summary>

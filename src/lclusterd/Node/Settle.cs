@@ -20,6 +20,12 @@ internal static class Settle
         await RetryAsync(node, $"recording the end of job {id}", async () =>
         {
             var job = await node.Store.GetAsync(id, ct);
+            if (job is not null && IsOurs(node, job, incarnation) && StoredJob.IsFinished(job.State) && job.Job.FinishedAt is not null)
+            {
+                // Our own write, which etcd applied though we never heard back.
+                OutcomeFile.Delete(node.Output.OutcomePath(id));
+                return true;
+            }
             if (job is null || !IsOurs(node, job, incarnation) || job.State != JobState.Running)
             {
                 node.Log.Warn($"job {id} ended on {node.Name}, but its record no longer names this run ({Describe(job)}); its result is dropped");
@@ -95,10 +101,11 @@ internal static class Settle
                     return;
                 backoff = TimeSpan.FromMilliseconds(100);
             }
-            catch (EtcdUnavailableException e)
+            catch (EtcdException e)
             {
+                // Unreachable, or a write etcd may or may not have applied: the step reads the record again either way.
                 if (!warned)
-                    node.Log.Warn($"{what}: etcd unreachable ({e.Message}); retrying until it is back");
+                    node.Log.Warn($"{what}: {(e is EtcdUnavailableException ? "etcd unreachable" : "etcd did not confirm")} ({e.Message}); retrying until it is back");
                 warned = true;
                 await Task.Delay(backoff, ct);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
