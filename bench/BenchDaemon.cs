@@ -66,6 +66,48 @@ internal sealed class BenchDaemon : IAsyncDisposable
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
     }
 
+    /// <summary>CPU time (user + system) the daemon has used so far.</summary>
+    public TimeSpan DaemonCpu() => ProcessCpu(Pid);
+
+    /// <summary>CPU time of its embedded etcd (a child process named etcd), zero when it has none.</summary>
+    public TimeSpan EtcdCpu()
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+                continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (stat.Contains("(etcd)", StringComparison.Ordinal) && int.Parse(fields[1]) == Pid)
+                    return ProcessCpu(pid);
+            }
+            catch (IOException)
+            {
+                // A process that ended while the list was read.
+            }
+        }
+        return TimeSpan.Zero;
+    }
+
+    /// <summary>CPU time every core of the machine spent busy (not idle, not waiting for I/O) so far.</summary>
+    public static TimeSpan MachineCpu()
+    {
+        var f = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(long.Parse).ToArray();
+        var busy = f[0] + f[1] + f[2] + f[5] + f[6] + f[7]; // user nice system irq softirq steal
+        return TimeSpan.FromSeconds(busy / (double)TicksPerSecond);
+    }
+
+    private const int TicksPerSecond = 100; // USER_HZ on Linux
+
+    private static TimeSpan ProcessCpu(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return TimeSpan.FromSeconds((long.Parse(fields[11]) + long.Parse(fields[12])) / (double)TicksPerSecond);
+    }
+
     public void Kill() => _process.Kill();
 
     public async ValueTask DisposeAsync()

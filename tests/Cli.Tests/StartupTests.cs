@@ -64,6 +64,17 @@ public sealed class StartupTests
         Assert.Contains("--listen", (await RunAsync([$"--rootfs={RepoPaths.RootFs}", "--listen=nowhere"])).Stderr);
     }
 
+    [Fact]
+    public async Task The_hidden_init_mode_run_by_hand_is_refused_and_changes_no_mount()
+    {
+        var before = await File.ReadAllTextAsync("/proc/self/mountinfo");
+
+        var (code, stderr) = await RunAsync(["__lcluster-init"]);
+
+        Assert.Equal((2, "lclusterd: __lcluster-init is internal: it runs only as PID 1 of a container the daemon builds\n"), (code, stderr));
+        Assert.Equal(before, await File.ReadAllTextAsync("/proc/self/mountinfo"));
+    }
+
     private static async Task<(int Code, string Stderr)> RunAsync(string[] args, string? program = null)
     {
         Requires.Root();

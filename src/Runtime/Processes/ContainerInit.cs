@@ -24,6 +24,12 @@ public static unsafe class ContainerInit
     public static int Run(string[] args)
     {
         _ = args;
+        // Only ever PID 1 of namespaces the daemon made: run by hand, its first step would make the host's mounts private.
+        if (Environment.ProcessId != 1)
+        {
+            Console.Error.WriteLine($"{Path.GetFileName(Environment.ProcessPath)}: {Verb} is internal: it runs only as PID 1 of a container the daemon builds");
+            return 2;
+        }
         try
         {
             Processes.InitWarmup.Run();
