@@ -147,14 +147,13 @@ internal sealed class BenchEtcd : IDisposable
     public static async Task<BenchEtcd> StartAsync(BenchContext context)
     {
         var client = BenchDaemon.FreePort();
-        var peer = BenchDaemon.FreePort();
         var dir = Path.Combine(context.Scratch, "etcd");
         var url = $"http://127.0.0.1:{client}";
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add($"exec etcd --name=bench --data-dir='{dir}' --listen-client-urls={url} --advertise-client-urls={url} " +
-            $"--listen-peer-urls=http://127.0.0.1:{peer} --initial-advertise-peer-urls=http://127.0.0.1:{peer} " +
-            $"--initial-cluster=bench=http://127.0.0.1:{peer} >'{dir}.log' 2>&1");
+            "--listen-peer-urls=http://127.0.0.1:0 --initial-advertise-peer-urls=http://127.0.0.1:0 " + // one member: the kernel picks
+            $"--initial-cluster=bench=http://127.0.0.1:0 >'{dir}.log' 2>&1");
         var etcd = new BenchEtcd(Process.Start(info)!, url);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

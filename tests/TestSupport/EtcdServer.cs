@@ -42,7 +42,6 @@ public sealed class EtcdServer : IAsyncDisposable
 
     public string Host => _options.Host;
     public int ClientPort { get; private set; }
-    public int PeerPort { get; private set; }
 
     /// <summary>What clients dial, e.g. http://127.0.0.1:40123.</summary>
     public string ClientUrl => $"http://{Host}:{ClientPort}";
@@ -68,7 +67,6 @@ public sealed class EtcdServer : IAsyncDisposable
             {
                 // Inside a fresh namespace nothing else listens: the standard ports are free.
                 server.ClientPort = server._options.Namespace is null ? FreePort(server.Host) : 2379;
-                server.PeerPort = server._options.Namespace is null ? FreePort(server.Host) : 2380;
                 try
                 {
                     await server.StartAsync(cancellationToken);
@@ -233,7 +231,7 @@ public sealed class EtcdServer : IAsyncDisposable
     private IEnumerable<string> Arguments()
     {
         var client = $"http://{Host}:{ClientPort}";
-        var peer = $"http://{Host}:{PeerPort}";
+        var peer = $"http://{Host}:0"; // one member: no peer dials it, so the kernel picks the port
         var name = $"test-{ClientPort}";
         var arguments = new List<string>
         {

@@ -42,7 +42,9 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
 
     private Process Launch(string program)
     {
-        var peerPort = _clientPort + 1;
+        // A one-member cluster on loopback: no peer ever dials it, so the kernel picks the peer port
+        // (a fixed one could be taken, e.g. as some connection's ephemeral port, and etcd would not start).
+        const string peerUrl = "http://127.0.0.1:0";
         var info = new ProcessStartInfo(program)
         {
             UseShellExecute = false,
@@ -56,9 +58,9 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
             "--data-dir", Path.Combine(_dataDir, "etcd"),
             "--listen-client-urls", ClientUrl,
             "--advertise-client-urls", ClientUrl,
-            "--listen-peer-urls", $"http://127.0.0.1:{peerPort}",
-            "--initial-advertise-peer-urls", $"http://127.0.0.1:{peerPort}",
-            "--initial-cluster", $"{_name}=http://127.0.0.1:{peerPort}",
+            "--listen-peer-urls", peerUrl,
+            "--initial-advertise-peer-urls", peerUrl,
+            "--initial-cluster", $"{_name}={peerUrl}",
             "--logger", "zap",
             "--log-outputs", Path.Combine(_dataDir, "etcd.log"),
             "--auto-compaction-mode", "revision",
