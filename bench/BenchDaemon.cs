@@ -79,9 +79,8 @@ internal sealed class BenchDaemon : IAsyncDisposable
             try
             {
                 var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (stat.Contains("(etcd)", StringComparison.Ordinal) && int.Parse(fields[1]) == Pid)
-                    return ProcessCpu(pid);
+                if (stat.Contains("(etcd)", StringComparison.Ordinal) && int.Parse(StatFields(stat)[1]) == Pid)
+                    return CpuOf(stat);
             }
             catch (IOException)
             {
@@ -101,12 +100,17 @@ internal sealed class BenchDaemon : IAsyncDisposable
 
     private const int TicksPerSecond = 100; // USER_HZ on Linux
 
-    private static TimeSpan ProcessCpu(int pid)
+    private static TimeSpan ProcessCpu(int pid) => CpuOf(File.ReadAllText($"/proc/{pid}/stat"));
+
+    /// <summary>utime + stime of a /proc/PID/stat line.</summary>
+    private static TimeSpan CpuOf(string stat)
     {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var fields = StatFields(stat);
         return TimeSpan.FromSeconds((long.Parse(fields[11]) + long.Parse(fields[12])) / (double)TicksPerSecond);
     }
+
+    /// <summary>The fields after the command name (which may hold spaces): [0] is the state, [1] the parent pid.</summary>
+    private static string[] StatFields(string stat) => stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
 
     public void Kill() => _process.Kill();
 
