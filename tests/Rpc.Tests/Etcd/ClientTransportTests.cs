@@ -1,5 +1,5 @@
 using Google.Protobuf;
-using Lcluster.Rpc.Tests.EtcdWire;
+using Lcluster.Etcd.Api;
 
 namespace Lcluster.Rpc.Tests.Etcd;
 

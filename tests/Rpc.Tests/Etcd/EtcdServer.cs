@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Google.Protobuf;
-using Lcluster.Rpc.Tests.EtcdWire;
+using Lcluster.Etcd.Api;
 using Lcluster.TestSupport;
 
 namespace Lcluster.Rpc.Tests.Etcd;
