@@ -16,7 +16,7 @@ public sealed class JobLifecycleTests(SingleNode node)
         var job = await node.WaitForStateAsync(id, Soon, "succeeded", "failed");
         Assert.Equal("failed", job.GetProperty("state").GetString());
         Assert.Equal(3, job.GetProperty("exit_code").GetInt32());
-        Assert.Equal("solo", job.GetProperty("node").GetString());
+        Assert.Equal(node.Daemon.NodeName, job.GetProperty("node").GetString());
         Assert.Equal(1, job.GetProperty("attempts").GetInt32());
         Assert.Contains("exited with code 3", job.GetProperty("reason").GetString());
         foreach (var time in new[] { "submitted_at", "started_at", "finished_at" })

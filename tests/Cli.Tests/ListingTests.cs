@@ -36,7 +36,7 @@ public sealed class ListingTests(SingleNode node)
         var nodes = JsonDocument.Parse(json.Stdout).RootElement.EnumerateArray().ToList();
 
         var solo = Assert.Single(nodes);
-        Assert.Equal("solo", solo.GetProperty("name").GetString());
+        Assert.Equal(node.Daemon.NodeName, solo.GetProperty("name").GetString());
         Assert.True(solo.GetProperty("prime").GetBoolean());
         Assert.Equal(2, solo.GetProperty("slots").GetInt32());
         Assert.Equal(node.Server, solo.GetProperty("address").GetString());
@@ -44,6 +44,6 @@ public sealed class ListingTests(SingleNode node)
 
         var table = await node.RunAsync("--nodes");
         Assert.Matches(@"NAME\s+ADDRESS\s+PRIME\s+SLOTS", table.Stdout);
-        Assert.Matches(@"solo\s+127\.0\.0\.1:\d+\s+\*\s+\d/2", table.Stdout);
+        Assert.Matches($@"{node.Daemon.NodeName}\s+127\.0\.0\.1:\d+\s+\*\s+\d/2", table.Stdout);
     }
 }

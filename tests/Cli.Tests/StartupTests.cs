@@ -27,9 +27,9 @@ public sealed class StartupTests
 
             Assert.Equal((1, "lclusterd: --rootfs /nonexistent/rootfs is not a directory (build one with `make rootfs`)\n"), missing);
             Assert.Equal(1, hollow.Code);
-            Assert.Contains("is not a root filesystem: it has no /bin/sh", hollow.Stderr);
+            Assert.Contains("is not a root filesystem: it has no /bin/sh", hollow.Output);
             Assert.Equal(2, none.Code);
-            Assert.StartsWith("lclusterd: --rootfs is required", none.Stderr);
+            Assert.StartsWith("lclusterd: --rootfs is required", none.Output);
         }
         finally
         {
@@ -60,22 +60,39 @@ public sealed class StartupTests
     public async Task Unknown_and_bad_flags_are_usage_errors()
     {
         Assert.Equal(2, (await RunAsync(["--bogus"])).Code);
-        Assert.Contains("--slots", (await RunAsync([$"--rootfs={RepoPaths.RootFs}", "--slots=lots"])).Stderr);
-        Assert.Contains("--listen", (await RunAsync([$"--rootfs={RepoPaths.RootFs}", "--listen=nowhere"])).Stderr);
+        Assert.Contains("--slots", (await RunAsync([$"--rootfs={RepoPaths.RootFs}", "--slots=lots"])).Output);
+        Assert.Contains("--listen", (await RunAsync([$"--rootfs={RepoPaths.RootFs}", "--listen=nowhere"])).Output);
     }
 
     [Fact]
-    public async Task The_hidden_init_mode_run_by_hand_is_refused_and_changes_no_mount()
+    public async Task The_hidden_init_mode_run_by_hand_is_refused_and_leaves_mount_propagation_as_it_was()
     {
-        var before = await File.ReadAllTextAsync("/proc/self/mountinfo");
+        // In a mount namespace of the test's own, where every mount is shared (as systemd leaves a host) and no other
+        // process mounts anything: the init's first step, were it taken, would make them private. Its control and
+        // report pipes are /dev/null, so an init that did not refuse would end instead of waiting for a job.
+        var script = $"exec 2>&1; mount --make-rshared / && cat /proc/self/mountinfo && echo '{Separator}' "
+                     + $"&& {{ {RepoPaths.Bin("lclusterd")} __lcluster-init 3</dev/null 4>/dev/null 2>&1; echo \"exit $?\"; }} "
+                     + $"&& echo '{Separator}' && cat /proc/self/mountinfo";
+        var (code, output) = await RunAsync(["--mount", "--propagation", "private", "/bin/sh", "-c", script], "/usr/bin/unshare", readStdout: true);
 
-        var (code, stderr) = await RunAsync(["__lcluster-init"]);
-
-        Assert.Equal((2, "lclusterd: __lcluster-init is internal: it runs only as PID 1 of a container the daemon builds\n"), (code, stderr));
-        Assert.Equal(before, await File.ReadAllTextAsync("/proc/self/mountinfo"));
+        var parts = output.Split(Separator + "\n");
+        Assert.True(code == 0 && parts.Length == 3, $"unshare exited {code}: {output}");
+        var before = Propagation(parts[0]);
+        Assert.True(before.Values.All(p => p.Contains("shared:", StringComparison.Ordinal)), $"the test could not make every mount shared:\n{parts[0]}");
+        Assert.Equal(before, Propagation(parts[2]));
+        Assert.Equal("lclusterd: __lcluster-init is internal: it runs only as PID 1 of a container the daemon builds\nexit 2\n", parts[1]);
     }
 
-    private static async Task<(int Code, string Stderr)> RunAsync(string[] args, string? program = null)
+    private const string Separator = "----8<----";
+
+    /// <summary>Each mount's id and its propagation (the optional fields of /proc/self/mountinfo: shared:N, master:N).</summary>
+    private static Dictionary<string, string> Propagation(string mountinfo) =>
+        mountinfo.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToDictionary(
+            line => line.Split(' ')[0],
+            line => string.Join(' ', line[..line.IndexOf(" - ", StringComparison.Ordinal)].Split(' ').Skip(6)));
+
+    /// <summary>Runs a program to its end (a minute at most): its exit code and stderr (or stdout, when <paramref name="readStdout"/>).</summary>
+    private static async Task<(int Code, string Output)> RunAsync(string[] args, string? program = null, bool readStdout = false)
     {
         Requires.Root();
         var info = new ProcessStartInfo(program ?? RepoPaths.Bin("lclusterd")) { RedirectStandardError = true, RedirectStandardOutput = true };
@@ -83,9 +100,17 @@ public sealed class StartupTests
             info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
         var stderr = process.StandardError.ReadToEndAsync();
-        await process.StandardOutput.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stderr);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{info.FileName} {string.Join(' ', args)} did not end within a minute");
+        }
+        return (process.ExitCode, readStdout ? await stdout : await stderr);
     }
 }

@@ -65,7 +65,7 @@ public sealed class ThreeNodes : IAsyncDisposable
     }
 
     /// <summary>Node i's name: unique to this cluster, since cgroups (lcluster/NAME) are host-wide.</summary>
-    public string NameOf(int i) => $"{Lab.Id}-{(char)('a' + i)}";
+    public string NameOf(int i) => Nodes[i].NodeName;
 
     /// <summary>The index of the node --nodes calls prime, asked through node <paramref name="via"/>.</summary>
     public async Task<int> PrimeAsync(int via)
@@ -108,15 +108,9 @@ public sealed class ThreeNodes : IAsyncDisposable
     public async Task KillMachineAsync(int i)
     {
         await Nodes[i].KillAsync();
-        foreach (var root in new[] { "/sys/fs/cgroup/unified", "/sys/fs/cgroup" })
-        {
-            var kill = Path.Combine(root, "lcluster", NameOf(i), "cgroup.kill");
-            if (File.Exists(kill))
-            {
-                await File.WriteAllTextAsync(kill, "1");
-                return;
-            }
-        }
+        var kill = Path.Combine(HostCgroups.Unified, "lcluster", NameOf(i), "cgroup.kill");
+        if (File.Exists(kill))
+            await File.WriteAllTextAsync(kill, "1");
     }
 
     /// <summary>The jobs among <paramref name="ids"/> as --listjobs --json shows them through node <paramref name="via"/>.</summary>

@@ -20,12 +20,7 @@ public sealed class CgroupHostTests : IDisposable
                 process.Kill(entireProcessTree: true);
             process.Dispose();
         }
-        foreach (var h in HostCgroups.Hierarchies)
-        {
-            var dir = Path.Combine("/sys/fs/cgroup", h, parent);
-            if (Directory.Exists(dir))
-                Directory.Delete(dir); // rmdir: only succeeds when the test left it empty
-        }
+        HostCgroups.RemoveTree(parent);
         HostCgroups.RemoveIfEmpty(SandboxFixture.TestCgroupRoot);
     }
 

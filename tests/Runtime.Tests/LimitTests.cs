@@ -22,7 +22,7 @@ public sealed class LimitTests(SandboxFixture fixture) : IClassFixture<SandboxFi
         var spec = fixture.Spec("bomb() { bomb | bomb & }; bomb; while :; do :; done",
             new Limits { Pids = 32, Cpus = 0.5, WallTime = TimeSpan.FromSeconds(3) });
         var container = await fixture.Sandbox.StartAsync(spec, CancellationToken.None);
-        var pidsDir = HostCgroups.Path("pids", fixture.CgroupParent, spec.JobId);
+        var pidsDir = Path.Combine(HostCgroups.Root("pids"), fixture.CgroupParent, spec.JobId);
         long highest = 0, refusals = 0;
         while (!container.Completion.IsCompleted)
         {

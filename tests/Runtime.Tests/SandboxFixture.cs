@@ -86,43 +86,6 @@ public sealed record JobRun(SandboxSpec Spec, Container Container, ContainerResu
     public string[] Lines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 }
 
-/// <summary>The host's real cgroup directories of a test job (this machine is v1 + unified).</summary>
-public static class HostCgroups
-{
-    public static readonly string[] Hierarchies = ["memory", "cpu", "cpuacct", "pids", "freezer", "unified"];
-
-    public static string Path(string hierarchy, string parent, string jobId) =>
-        System.IO.Path.Combine("/sys/fs/cgroup", hierarchy, parent, jobId);
-
-    /// <summary>Every directory of the job that still exists, in any hierarchy.</summary>
-    public static string[] Existing(string parent, string jobId) =>
-        Hierarchies.Select(h => Path(h, parent, jobId)).Where(Directory.Exists).ToArray();
-
-    /// <summary>Job cgroups still below a parent, in any hierarchy.</summary>
-    public static string[] Children(string parent) =>
-        Hierarchies.Select(h => System.IO.Path.Combine("/sys/fs/cgroup", h, parent)).Where(Directory.Exists)
-            .SelectMany(Directory.GetDirectories).ToArray();
-
-    public static int[] Processes(string parent, string jobId)
-    {
-        var procs = System.IO.Path.Combine(Path("memory", parent, jobId), "cgroup.procs");
-        return File.Exists(procs)
-            ? File.ReadAllLines(procs).Where(l => l.Length > 0).Select(int.Parse).ToArray()
-            : [];
-    }
-
-    /// <summary>rmdir a shared test root in every hierarchy when nothing is below it (another test may still use it).</summary>
-    public static void RemoveIfEmpty(string dir)
-    {
-        foreach (var h in Hierarchies)
-        {
-            var path = System.IO.Path.Combine("/sys/fs/cgroup", h, dir);
-            if (Directory.Exists(path) && Directory.GetDirectories(path).Length == 0)
-                Libc.Rmdir(path); // ENOTEMPTY/EBUSY when a parallel test just created its parent: fine
-        }
-    }
-}
-
 /// <summary>Processes identified by pid and start time, so a reused pid is not taken for the old process.</summary>
 public readonly record struct HostProcess(int Pid, long StartTime)
 {

@@ -13,6 +13,7 @@ public sealed record DaemonSettings
     public string? Namespace { get; init; }
     /// <summary>The address to listen on (a lab address inside a namespace); 127.0.0.1 by default.</summary>
     public string Host { get; init; } = "127.0.0.1";
+    /// <summary>--node-name, made unique to this test process (see <see cref="DaemonProcess.NodeName"/>).</summary>
     public string? NodeName { get; init; }
     /// <summary>A data dir to reuse (restarts); null = a fresh temp dir.</summary>
     public string? DataDir { get; init; }
@@ -32,9 +33,15 @@ public sealed class DaemonProcess : IAsyncDisposable
     private readonly bool _ownsDataDir;
     private Process? _process;
 
+    private static readonly string RunId = Guid.NewGuid().ToString("N")[..4];
+    private static int _unnamed;
+
     private DaemonProcess(DaemonSettings settings, string dataDir, int port, int etcdPort, bool ownsDataDir)
     {
         _settings = settings;
+        // Node names are host-wide (the node's cgroups are lcluster/NAME, and a starting daemon reaps what it finds
+        // there), so two test runs on one machine, or two tests, never share one.
+        NodeName = $"{settings.NodeName ?? "node" + Interlocked.Increment(ref _unnamed)}-{RunId}";
         DataDir = dataDir;
         Port = port;
         EmbeddedEtcdPort = etcdPort;
@@ -42,6 +49,7 @@ public sealed class DaemonProcess : IAsyncDisposable
     }
 
     public string DataDir { get; }
+    public string NodeName { get; }
     public int Port { get; }
     public int EmbeddedEtcdPort { get; }
     public string Server => $"{_settings.Host}:{Port}";
@@ -56,15 +64,34 @@ public sealed class DaemonProcess : IAsyncDisposable
         var program = RepoPaths.Bin("lclusterd");
         if (!File.Exists(program))
             throw new InvalidOperationException($"{program} is missing: run `make` first");
-        var owns = settings.DataDir is null;
-        var dataDir = settings.DataDir ?? Directory.CreateTempSubdirectory("lcluster-node-").FullName;
-        // Inside a fresh namespace every port is free; on the host pick free ones.
-        var port = settings.Namespace is null ? FreePort() : 64051;
-        var etcdPort = settings.Namespace is null ? FreePort() : 64052;
-        var daemon = new DaemonProcess(settings, dataDir, port, etcdPort, owns);
-        daemon.Start();
-        await daemon.WaitServingAsync();
-        return daemon;
+        // On the host the ports are picked free, then bound by the daemon: another process may take one in
+        // between (an ephemeral port of some connection). That start is retried on fresh ports, never hidden.
+        for (var attempt = 1; ; attempt++)
+        {
+            var owns = settings.DataDir is null;
+            var dataDir = settings.DataDir ?? Directory.CreateTempSubdirectory("lcluster-node-").FullName;
+            var port = settings.Namespace is null ? FreePort() : 64051;
+            var etcdPort = settings.Namespace is null ? FreePort() : 64052;
+            var daemon = new DaemonProcess(settings, dataDir, port, etcdPort, owns);
+            try
+            {
+                daemon.Start();
+                await daemon.WaitServingAsync();
+                return daemon;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && settings.Namespace is null && daemon.LostAPortRace())
+            {
+                await daemon.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>The daemon (or its embedded etcd) could not bind a port it was given.</summary>
+    private bool LostAPortRace()
+    {
+        var etcdLog = Path.Combine(DataDir, "etcd.log");
+        return LogText().Contains("address already in use", StringComparison.OrdinalIgnoreCase)
+               || (File.Exists(etcdLog) && File.ReadAllText(etcdLog).Contains("address already in use", StringComparison.OrdinalIgnoreCase));
     }
 
     private void Start()
@@ -80,8 +107,7 @@ public sealed class DaemonProcess : IAsyncDisposable
             args.Add($"--etcd={etcd}");
         if (_settings.Namespace is { } ns)
             args.Add($"--namespace={ns}");
-        if (_settings.NodeName is { } name)
-            args.Add($"--node-name={name}");
+        args.Add($"--node-name={NodeName}");
         args.AddRange(_settings.ExtraArgs);
         File.AppendAllText(LogPath, $"--- test: starting lclusterd {string.Join(' ', args)}{Environment.NewLine}");
         var info = new ProcessStartInfo("/bin/sh")
@@ -172,10 +198,34 @@ public sealed class DaemonProcess : IAsyncDisposable
             }
         }
         _process?.Dispose();
+        // What a SIGKILLed daemon could not clean up: its job cgroups and its embedded etcd.
+        if (_ownsDataDir)
+            StopLeftoverEtcd();
+        HostCgroups.RemoveTree($"lcluster/{NodeName}");
+        HostCgroups.RemoveIfEmpty("lcluster");
         if (_ownsDataDir && Directory.Exists(DataDir))
         {
             Directory.Delete(DataDir, recursive: true);
             File.Delete(LogPath);
+        }
+    }
+
+    private void StopLeftoverEtcd()
+    {
+        var pidFile = Path.Combine(DataDir, "etcd.pid");
+        if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid))
+            return;
+        try
+        {
+            if (!File.ReadAllText($"/proc/{pid}/cmdline").Contains(DataDir, StringComparison.Ordinal))
+                return;
+            using var etcd = Process.GetProcessById(pid);
+            etcd.Kill();
+            etcd.WaitForExit(10_000);
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException)
+        {
+            // Gone already.
         }
     }
 

@@ -26,15 +26,7 @@ public static class HostProcesses
     }
 
     /// <summary>Pids in a cgroup subtree (e.g. "lcluster/NODE") of the unified hierarchy, where every job cgroup has a twin.</summary>
-    public static IReadOnlyList<int> Under(string cgroup)
-    {
-        var root = Directory.Exists("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup";
-        var dir = Path.Combine(root, cgroup);
-        if (!Directory.Exists(dir))
-            return [];
-        return Directory.EnumerateFiles(dir, "cgroup.procs", SearchOption.AllDirectories)
-            .SelectMany(File.ReadAllLines).Where(l => l.Length > 0).Select(int.Parse).ToList();
-    }
+    public static IReadOnlyList<int> Under(string cgroup) => HostCgroups.Processes(cgroup);
 
     /// <summary>
     /// False once the pid is gone or a zombie (killed processes are reparented
