@@ -2,9 +2,9 @@
 DOTNET  ?= dotnet
 PREFIX  ?= /usr/local
 CONFIG  ?= Release
-PUBLISH  = $(DOTNET) publish -c $(CONFIG) -r linux-x64 --self-contained false \
-           -p:PublishSingleFile=true -p:DebugType=embedded -p:PublishReadyToRun=true --nologo -v quiet
-DEB_PACKAGES = etcd-server etcd-client busybox-static iproute2 runc python3-grpcio python3-grpc-tools
+# NativeAOT: each program is one self-contained native file (clang links it).
+PUBLISH  = $(DOTNET) publish -c $(CONFIG) -r linux-x64 -p:PublishAot=true --nologo -v quiet
+DEB_PACKAGES = clang zlib1g-dev etcd-server etcd-client busybox-static iproute2 runc python3-grpcio python3-grpc-tools
 
 .PHONY: all build test deps rootfs bench run install clean
 
@@ -13,6 +13,7 @@ all: build
 build:
 	$(PUBLISH) src/lclusterd/lclusterd.csproj -o bin
 	$(PUBLISH) src/lclusterc/lclusterc.csproj -o bin
+	@rm -f bin/*.dbg bin/*.pdb  # symbol files: bin/ holds the two programs only
 
 # Installs the Debian packages the project needs; does nothing when they are there.
 deps:

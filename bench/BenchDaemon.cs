@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Lcluster.Rpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Lcluster.Shared;
+using Lcluster.V1;
 
 namespace Lcluster.Bench;
 
@@ -16,14 +18,14 @@ internal sealed class BenchDaemon : IAsyncDisposable
         _process = process;
         Server = server;
         DataDir = dataDir;
-        Channel = GrpcChannel.ForAddress(server);
-        Client = new LclusterdClient(Channel);
+        Channel = NodeChannel.Open(server);
+        Client = new Lclusterd.LclusterdClient(Channel);
     }
 
     public string Server { get; }
     public string DataDir { get; }
     public GrpcChannel Channel { get; }
-    public LclusterdClient Client { get; }
+    public Lclusterd.LclusterdClient Client { get; }
     public int Pid => _process.Id;
 
     public static async Task<BenchDaemon> StartAsync(BenchContext context, string name, params string[] extra)
@@ -49,7 +51,7 @@ internal sealed class BenchDaemon : IAsyncDisposable
         {
             try
             {
-                await daemon.Client.ListNodesAsync(new CallOptions(TimeSpan.FromSeconds(2)));
+                await daemon.Client.ListNodesAsync(new ListNodesRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
                 return daemon;
             }
             catch (RpcException) when (DateTime.UtcNow < deadline && !daemon._process.HasExited)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Lcluster.Rpc;
 using Lcluster.V1;
 
 namespace Lcluster.Bench;
@@ -69,7 +68,7 @@ internal sealed class ClusterThroughput : IBenchmark
         await Task.WhenAll(Enumerable.Range(0, InFlight).Select(async _ =>
         {
             while (Interlocked.Increment(ref next) <= Accepted)
-                await daemon.Client.AddJobAsync(new AddJobRequest { Command = "true" }, new CallOptions(TimeSpan.FromSeconds(30), ct));
+                await daemon.Client.AddJobAsync(new AddJobRequest { Command = "true" }, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: ct);
         }));
         return Accepted / watch.Elapsed.TotalSeconds;
     }
@@ -108,7 +107,7 @@ internal sealed class ClusterThroughput : IBenchmark
             do
             {
                 await Task.Delay(5, ct);
-                job = await daemon.Client.CheckJobAsync(id);
+                job = await daemon.Client.CheckJobAsync(new CheckJobRequest { Id = id });
             }
             while (job.State is JobState.Queued or JobState.Scheduled || job.StartedAt is null);
             if (i >= 5)
@@ -116,7 +115,7 @@ internal sealed class ClusterThroughput : IBenchmark
             while (job.State is JobState.Running)
             {
                 await Task.Delay(5, ct);
-                job = await daemon.Client.CheckJobAsync(id);
+                job = await daemon.Client.CheckJobAsync(new CheckJobRequest { Id = id });
             }
         }
         var sorted = samples.Order().ToArray();
@@ -135,7 +134,7 @@ internal sealed class ClusterThroughput : IBenchmark
             await Task.Delay(1000, ct);
             var rss = daemon.RssBytes();
             foreach (var id in ids)
-                await daemon.Client.RemoveJobAsync(id);
+                await daemon.Client.RemoveJobAsync(new RemoveJobRequest { Id = id });
             while ((await daemon.Client.ListJobsAsync(new ListJobsRequest { State = JobState.Running })).Jobs.Count > 0)
                 await Task.Delay(100, ct);
             return rss;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Lcluster.Rpc;
 using Lcluster.V1;
 
 namespace Lcluster.Bench;
@@ -22,7 +21,7 @@ internal sealed class Failover : IBenchmark
         await using var first = await BenchDaemon.StartAsync(context, "prime", common);
         await Task.Delay(1000, ct);
         await using var second = await BenchDaemon.StartAsync(context, "standby", common);
-        var nodes = await second.Client.ListNodesAsync();
+        var nodes = await second.Client.ListNodesAsync(new ListNodesRequest());
         if (!nodes.Nodes.Any(n => n.Prime && n.Address == first.Server))
             throw new InvalidOperationException("the first daemon is not prime");
 
@@ -31,7 +30,7 @@ internal sealed class Failover : IBenchmark
         var id = (await second.Client.AddJobAsync(new AddJobRequest { Command = "true" })).Id;
         while (true)
         {
-            var job = await second.Client.CheckJobAsync(id);
+            var job = await second.Client.CheckJobAsync(new CheckJobRequest { Id = id });
             if (job.State is not (JobState.Queued))
                 break;
             if (watch.Elapsed > TimeSpan.FromSeconds(60))

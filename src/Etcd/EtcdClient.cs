@@ -4,16 +4,13 @@ using Lcluster.Etcd.Api;
 namespace Lcluster.Etcd;
 
 /// <summary>
-/// An etcd v3 client over our own gRPC layer: KV, Txn, Lease, Watch, on one or several
+/// An etcd v3 client on the stubs generated from protos/etcd.proto: KV, Txn, Lease, Watch, on one or several
 /// endpoints with failover. Thread-safe. Every unary call has a timeout per endpoint
 /// (<see cref="EtcdClientOptions.RequestTimeout"/>); when no endpoint answers it throws
 /// <see cref="EtcdUnavailableException"/>; etcd's refusals are <see cref="EtcdException"/>s.
 /// </summary>
 public sealed class EtcdClient : IAsyncDisposable
 {
-    private const string Kv = "/etcdserverpb.KV/";
-    private const string Lease = "/etcdserverpb.Lease/";
-
     private readonly EtcdTransport _transport;
     private readonly CancellationTokenSource _disposed = new();
     private int _disposeStarted;
@@ -31,34 +28,40 @@ public sealed class EtcdClient : IAsyncDisposable
 
     internal CancellationToken Disposed => _disposed.Token;
 
-    public Task<RangeResponse> GetAsync(string key, GetOptions? options = null, CancellationToken cancellationToken = default) =>
-        _transport.UnaryAsync(Kv + "Range", (options ?? new GetOptions()).ToRequest(key), RangeResponse.Parser,
-            idempotent: true, $"Get {key}", cancellationToken);
+    public Task<RangeResponse> GetAsync(string key, GetOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var request = (options ?? new GetOptions()).ToRequest(key);
+        return _transport.UnaryAsync((e, o) => e.Kv.RangeAsync(request, o), idempotent: true, $"Get {key}", cancellationToken);
+    }
 
     public Task<PutResponse> PutAsync(string key, string value, long lease = 0, bool prevKv = false, CancellationToken cancellationToken = default) =>
         PutAsync(key, ByteString.CopyFromUtf8(value), lease, prevKv, cancellationToken);
 
     /// <summary>Stores a value; with a lease, the key goes when the lease does (a gone lease throws <see cref="EtcdLeaseNotFoundException"/>).</summary>
-    public Task<PutResponse> PutAsync(string key, ByteString value, long lease = 0, bool prevKv = false, CancellationToken cancellationToken = default) =>
-        _transport.UnaryAsync(Kv + "Put", Op.PutRequest(key, value, lease, prevKv), PutResponse.Parser,
-            idempotent: false, $"Put {key}", cancellationToken, lease);
+    public Task<PutResponse> PutAsync(string key, ByteString value, long lease = 0, bool prevKv = false, CancellationToken cancellationToken = default)
+    {
+        var request = Op.PutRequest(key, value, lease, prevKv);
+        return _transport.UnaryAsync((e, o) => e.Kv.PutAsync(request, o), idempotent: false, $"Put {key}", cancellationToken, lease);
+    }
 
     /// <summary>Deletes a key, or every key with the prefix; DeleteRangeResponse.Deleted says how many.</summary>
-    public Task<DeleteRangeResponse> DeleteAsync(string key, bool prefix = false, bool prevKv = false, CancellationToken cancellationToken = default) =>
-        _transport.UnaryAsync(Kv + "DeleteRange", Op.DeleteRequest(key, prefix, prevKv), DeleteRangeResponse.Parser,
-            idempotent: false, $"Delete {key}{(prefix ? "*" : "")}", cancellationToken);
+    public Task<DeleteRangeResponse> DeleteAsync(string key, bool prefix = false, bool prevKv = false, CancellationToken cancellationToken = default)
+    {
+        var request = Op.DeleteRequest(key, prefix, prevKv);
+        return _transport.UnaryAsync((e, o) => e.Kv.DeleteRangeAsync(request, o), idempotent: false, $"Delete {key}{(prefix ? "*" : "")}", cancellationToken);
+    }
 
     /// <summary>Runs a transaction; TxnResponse.Succeeded says which branch ran, Responses holds its results in order.</summary>
     public Task<TxnResponse> TxnAsync(Txn txn, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(txn);
-        return _transport.UnaryAsync(Kv + "Txn", txn.ToRequest(), TxnResponse.Parser,
-            idempotent: false, "Txn", cancellationToken);
+        var request = txn.ToRequest();
+        return _transport.UnaryAsync((e, o) => e.Kv.TxnAsync(request, o), idempotent: false, "Txn", cancellationToken);
     }
 
     /// <summary>Discards the history before <paramref name="revision"/>; watches and reads before it then fail as compacted.</summary>
     public Task<CompactionResponse> CompactAsync(long revision, bool physical = false, CancellationToken cancellationToken = default) =>
-        _transport.UnaryAsync(Kv + "Compact", new CompactionRequest { Revision = revision, Physical = physical }, CompactionResponse.Parser,
+        _transport.UnaryAsync((e, o) => e.Kv.CompactAsync(new CompactionRequest { Revision = revision, Physical = physical }, o),
             idempotent: true, $"Compact at {revision}", cancellationToken);
 
     /// <summary>A new lease of at least <paramref name="ttl"/> (whole seconds, rounded up); the response holds its ID and granted TTL.</summary>
@@ -67,7 +70,7 @@ public sealed class EtcdClient : IAsyncDisposable
         if (ttl <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(ttl), ttl, "a lease needs a positive TTL");
         var seconds = (long)Math.Ceiling(ttl.TotalSeconds);
-        var response = await _transport.UnaryAsync(Lease + "LeaseGrant", new LeaseGrantRequest { TTL = seconds }, LeaseGrantResponse.Parser,
+        var response = await _transport.UnaryAsync((e, o) => e.Lease.LeaseGrantAsync(new LeaseGrantRequest { TTL = seconds }, o),
             idempotent: true, $"LeaseGrant of {seconds} s", cancellationToken);
         if (response.Error.Length > 0)
             throw new EtcdException($"etcd refused a lease of {seconds} s: {response.Error}");
@@ -79,7 +82,7 @@ public sealed class EtcdClient : IAsyncDisposable
     {
         try
         {
-            await _transport.UnaryAsync(Lease + "LeaseRevoke", new LeaseRevokeRequest { ID = leaseId }, LeaseRevokeResponse.Parser,
+            await _transport.UnaryAsync((e, o) => e.Lease.LeaseRevokeAsync(new LeaseRevokeRequest { ID = leaseId }, o),
                 idempotent: true, $"LeaseRevoke {leaseId:x}", cancellationToken, leaseId);
             return true;
         }
@@ -91,7 +94,7 @@ public sealed class EtcdClient : IAsyncDisposable
 
     /// <summary>A lease's remaining TTL in seconds (-1 once it is gone) and, with <paramref name="keys"/>, its keys.</summary>
     public Task<LeaseTimeToLiveResponse> LeaseTimeToLiveAsync(long leaseId, bool keys = false, CancellationToken cancellationToken = default) =>
-        _transport.UnaryAsync(Lease + "LeaseTimeToLive", new LeaseTimeToLiveRequest { ID = leaseId, Keys = keys }, LeaseTimeToLiveResponse.Parser,
+        _transport.UnaryAsync((e, o) => e.Lease.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = leaseId, Keys = keys }, o),
             idempotent: true, $"LeaseTimeToLive {leaseId:x}", cancellationToken, leaseId);
 
     /// <summary>

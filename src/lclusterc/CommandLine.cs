@@ -27,8 +27,6 @@ internal sealed class UsageException(string message) : Exception(message);
 /// </summary>
 internal static class CommandLine
 {
-    public const string DefaultServer = "127.0.0.1:64051";
-
     private static readonly Dictionary<string, Verb> Commands = new()
     {
         ["--addjob"] = Verb.AddJob,
@@ -114,7 +112,7 @@ internal static class CommandLine
         string? Get(string name) => flags.LastOrDefault(f => f.Name == name).Value;
         bool Has(string name) => flags.Any(f => f.Name == name);
 
-        var server = Get("--server") ?? (string.IsNullOrWhiteSpace(serverFromEnvironment) ? DefaultServer : serverFromEnvironment);
+        var server = Get("--server") ?? (string.IsNullOrWhiteSpace(serverFromEnvironment) ? NodeChannel.DefaultAddress : serverFromEnvironment);
         if (server.Length == 0)
             throw new UsageException("--server is empty: give HOST:PORT");
         var invocation = new Invocation(verb, server, Has("--json"));

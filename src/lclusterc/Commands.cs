@@ -1,28 +1,27 @@
 using Google.Protobuf;
-using Lcluster.Rpc;
-using Lcluster.Shared;
+using Grpc.Core;
 using Lcluster.V1;
 
 namespace Lcluster.Client;
 
 /// <summary>Each lclusterc command: one call (or a few) to the server, printed for a person or as JSON.</summary>
-internal sealed class Commands(LclusterdClient client, TextWriter stdout, TextWriter stderr)
+internal sealed class Commands(Lclusterd.LclusterdClient client, TextWriter stdout, TextWriter stderr)
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
 
     public async Task<int> RunAsync(Invocation invocation, CancellationToken ct)
     {
-        var options = new CallOptions(CallTimeout, ct);
+        var options = new CallOptions(deadline: DateTime.UtcNow + CallTimeout, cancellationToken: ct);
         switch (invocation.Verb)
         {
             case Verb.AddJob:
                 return await AddJobAsync(invocation, options, ct);
             case Verb.CheckJob:
-                var job = await client.CheckJobAsync(invocation.JobId, options);
+                var job = await client.CheckJobAsync(new CheckJobRequest { Id = invocation.JobId }, options);
                 stdout.Write(invocation.Json ? JsonOutput.Job(job) + "\n" : HumanOutput.Job(job, DateTimeOffset.UtcNow));
                 return ExitCodes.Ok;
             case Verb.RemoveJob:
-                var removed = await client.RemoveJobAsync(invocation.JobId, options);
+                var removed = await client.RemoveJobAsync(new RemoveJobRequest { Id = invocation.JobId }, options);
                 stdout.WriteLine(removed.Deleted
                     ? $"{invocation.JobId}: deleted ({JobStates.Name(removed.State)})"
                     : $"{invocation.JobId}: {JobStates.Name(removed.State)}");
@@ -37,7 +36,7 @@ internal sealed class Commands(LclusterdClient client, TextWriter stdout, TextWr
                 await CopyOutputAsync(invocation.JobId, stream, invocation.Follow, Console.OpenStandardOutput(), ct);
                 return ExitCodes.Ok;
             case Verb.Nodes:
-                var nodes = await client.ListNodesAsync(options);
+                var nodes = await client.ListNodesAsync(new ListNodesRequest(), options);
                 stdout.Write(invocation.Json ? JsonOutput.Nodes(nodes.Nodes) + "\n" : HumanOutput.Nodes(nodes.Nodes, DateTimeOffset.UtcNow));
                 return ExitCodes.Ok;
             default:
@@ -59,12 +58,13 @@ internal sealed class Commands(LclusterdClient client, TextWriter stdout, TextWr
         var copyOut = CopyOutputAsync(added.Id, OutputStream.Stdout, follow: true, Console.OpenStandardOutput(), ct);
         var copyErr = CopyOutputAsync(added.Id, OutputStream.Stderr, follow: true, Console.OpenStandardError(), ct);
         await Task.WhenAll(copyOut, copyErr);
-        var job = await client.CheckJobAsync(added.Id, options);
+        var check = new CheckJobRequest { Id = added.Id };
+        var job = await client.CheckJobAsync(check, options);
         while (!JobStates.IsFinished(job.State))
         {
             // The output streams end with the job; its record may trail by a moment.
             await Task.Delay(50, ct);
-            job = await client.CheckJobAsync(added.Id, options);
+            job = await client.CheckJobAsync(check, options);
         }
         return WaitExitCode(job);
     }
@@ -85,8 +85,8 @@ internal sealed class Commands(LclusterdClient client, TextWriter stdout, TextWr
 
     private async Task CopyOutputAsync(string id, OutputStream which, bool follow, Stream destination, CancellationToken ct)
     {
-        await using var call = client.GetOutput(new GetOutputRequest { Id = id, Stream = which, Follow = follow }, new CallOptions(null, ct));
-        while (await call.ResponseStream.MoveNextAsync(ct))
+        using var call = client.GetOutput(new GetOutputRequest { Id = id, Stream = which, Follow = follow }, cancellationToken: ct);
+        while (await call.ResponseStream.MoveNext(ct))
         {
             call.ResponseStream.Current.Data.WriteTo(destination);
             await destination.FlushAsync(ct);

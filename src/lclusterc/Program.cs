@@ -1,5 +1,6 @@
-using Lcluster.Rpc;
+using Grpc.Core;
 using Lcluster.Shared;
+using Lcluster.V1;
 
 namespace Lcluster.Client;
 
@@ -43,14 +44,19 @@ internal static class Program
         };
         try
         {
-            using var channel = GrpcChannel.ForAddress(invocation.Server);
-            var commands = new Commands(new LclusterdClient(channel), Console.Out, Console.Error);
+            using var channel = NodeChannel.Open(invocation.Server);
+            var commands = new Commands(new Lclusterd.LclusterdClient(channel), Console.Out, Console.Error);
             return await commands.RunAsync(invocation, cancel.Token);
         }
-        catch (UsageException e)
+        catch (Exception e) when (e is UsageException or ArgumentException)
         {
             Console.Error.WriteLine($"lclusterc: {e.Message}");
             return ExitCodes.Usage;
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancel.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("lclusterc: interrupted");
+            return 130;
         }
         catch (RpcException e)
         {
@@ -73,16 +79,19 @@ internal static class Program
         switch (e.StatusCode)
         {
             case StatusCode.NotFound:
-                Console.Error.WriteLine($"lclusterc: {e.Detail}");
+                Console.Error.WriteLine($"lclusterc: {e.Status.Detail}");
                 return ExitCodes.NoSuchJob;
-            case StatusCode.Unavailable when ConnectionFailure.IsTransport(e):
-                Console.Error.WriteLine($"lclusterc: cannot reach lclusterd at {invocation.Server}: {ConnectionFailure.Cause(e)}");
+            case StatusCode.Unavailable when TransportFailure.IsTransport(e):
+                Console.Error.WriteLine($"lclusterc: cannot reach lclusterd at {invocation.Server}: {TransportFailure.Cause(e)}");
+                return ExitCodes.Unreachable;
+            case StatusCode.Cancelled when TransportFailure.IsTransport(e):
+                Console.Error.WriteLine($"lclusterc: the connection to lclusterd at {invocation.Server} broke: {TransportFailure.Cause(e)}");
                 return ExitCodes.Unreachable;
             case StatusCode.DeadlineExceeded:
                 Console.Error.WriteLine($"lclusterc: lclusterd at {invocation.Server} did not answer in time");
                 return ExitCodes.Failed;
             default:
-                Console.Error.WriteLine($"lclusterc: {(e.Detail.Length > 0 ? e.Detail : e.StatusCode.ToString())}");
+                Console.Error.WriteLine($"lclusterc: {(e.Status.Detail.Length > 0 ? e.Status.Detail : e.StatusCode.ToString())}");
                 return ExitCodes.Failed;
         }
     }

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Google.Protobuf;
-using Lcluster.Rpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Lcluster.Shared;
 using Lcluster.V1;
 
@@ -10,9 +11,9 @@ namespace Lcluster.Cli.Tests;
 [Collection("single node")]
 public sealed class BadInputTests(SingleNode node) : IDisposable
 {
-    private readonly GrpcChannel _channel = GrpcChannel.ForAddress(node.Server);
+    private readonly GrpcChannel _channel = NodeChannel.Open(node.Server);
 
-    private LclusterdClient Client => new(_channel);
+    private Lclusterd.LclusterdClient Client => new(_channel);
 
     public void Dispose() => _channel.Dispose();
 
@@ -40,13 +41,13 @@ public sealed class BadInputTests(SingleNode node) : IDisposable
     [MemberData(nameof(BadJobs))]
     public async Task A_bad_job_is_refused_with_invalid_argument_and_nothing_is_recorded(string what, AddJobRequest request, string message)
     {
-        var before = (await Client.ListJobsAsync(new ListJobsRequest())).Jobs.Count;
+        var before = (await Client.ListJobsAsync(new ListJobsRequest()).ResponseAsync).Jobs.Count;
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => Client.AddJobAsync(request));
+        var error = await Assert.ThrowsAsync<RpcException>(() => Client.AddJobAsync(request).ResponseAsync);
 
-        Assert.True(error.StatusCode == StatusCode.InvalidArgument, $"{what}: {error.StatusCode} {error.Detail}");
-        Assert.Contains(message, error.Detail);
-        Assert.Equal(before, (await Client.ListJobsAsync(new ListJobsRequest())).Jobs.Count);
+        Assert.True(error.StatusCode == StatusCode.InvalidArgument, $"{what}: {error.StatusCode} {error.Status.Detail}");
+        Assert.Contains(message, error.Status.Detail);
+        Assert.Equal(before, (await Client.ListJobsAsync(new ListJobsRequest()).ResponseAsync).Jobs.Count);
     }
 
     [Theory]
@@ -58,18 +59,18 @@ public sealed class BadInputTests(SingleNode node) : IDisposable
     {
         foreach (var call in new Func<Task>[]
         {
-            () => Client.CheckJobAsync(id),
-            () => Client.RemoveJobAsync(id),
+            () => Client.CheckJobAsync(new CheckJobRequest { Id = id }).ResponseAsync,
+            () => Client.RemoveJobAsync(new RemoveJobRequest { Id = id }).ResponseAsync,
             async () =>
             {
-                await using var stream = Client.GetOutput(new GetOutputRequest { Id = id });
-                await stream.ResponseStream.MoveNextAsync();
+                using var stream = Client.GetOutput(new GetOutputRequest { Id = id });
+                await stream.ResponseStream.MoveNext(CancellationToken.None);
             },
         })
         {
             var error = await Assert.ThrowsAsync<RpcException>(call);
             Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-            Assert.Contains("job id", error.Detail);
+            Assert.Contains("job id", error.Status.Detail);
         }
     }
 
@@ -78,11 +79,11 @@ public sealed class BadInputTests(SingleNode node) : IDisposable
     {
         var id = Guid.NewGuid().ToString();
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => Client.CheckJobAsync(id));
+        var error = await Assert.ThrowsAsync<RpcException>(() => Client.CheckJobAsync(new CheckJobRequest { Id = id }).ResponseAsync);
         var cli = await node.RunAsync($"--checkjob={id}");
 
         Assert.Equal(StatusCode.NotFound, error.StatusCode);
-        Assert.Contains(id, error.Detail);
+        Assert.Contains(id, error.Status.Detail);
         Assert.Equal(3, cli.ExitCode);
         Assert.Contains($"no job {id}", cli.Stderr);
     }

@@ -6,7 +6,9 @@ namespace Lcluster.TestSupport;
 /// <summary>
 /// A TCP forwarder a test can cut: clients dial <see cref="Url"/>, bytes go to the upstream.
 /// <see cref="Sever"/> resets every connection and refuses new ones until <see cref="Restore"/>,
-/// which breaks a client's streams while the server behind stays up.
+/// which breaks a client's streams while the server behind stays up. <see cref="DropAnswers"/>
+/// keeps carrying requests to the server but throws its answers away, as a network that fails
+/// after a request went out does.
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -16,6 +18,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly List<Socket> _open = [];
     private readonly Task _accepting;
     private volatile bool _severed;
+    private volatile bool _dropAnswers;
 
     public TcpProxy(string host, int upstreamPort)
     {
@@ -48,7 +51,14 @@ public sealed class TcpProxy : IAsyncDisposable
         }
     }
 
-    public void Restore() => _severed = false;
+    public void Restore()
+    {
+        _severed = false;
+        _dropAnswers = false;
+    }
+
+    /// <summary>From now on, what the server sends back is discarded; requests still reach it.</summary>
+    public void DropAnswers() => _dropAnswers = true;
 
     public async ValueTask DisposeAsync()
     {
@@ -101,7 +111,7 @@ public sealed class TcpProxy : IAsyncDisposable
             _open.Add(upstream);
             Connections++;
         }
-        await Task.WhenAny(PumpAsync(client, upstream), PumpAsync(upstream, client));
+        await Task.WhenAny(PumpAsync(client, upstream, answers: false), PumpAsync(upstream, client, answers: true));
         lock (_open)
         {
             _open.Remove(client);
@@ -111,7 +121,7 @@ public sealed class TcpProxy : IAsyncDisposable
         upstream.Close();
     }
 
-    private async Task PumpAsync(Socket from, Socket to)
+    private async Task PumpAsync(Socket from, Socket to, bool answers)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -121,6 +131,8 @@ public sealed class TcpProxy : IAsyncDisposable
                 var read = await from.ReceiveAsync(buffer, _stop.Token);
                 if (read == 0)
                     return;
+                if (answers && _dropAnswers)
+                    continue;
                 await to.SendAsync(buffer.AsMemory(0, read), _stop.Token);
             }
         }

@@ -1,5 +1,5 @@
+using Grpc.Core;
 using Lcluster.Etcd.Api;
-using Lcluster.Rpc;
 
 namespace Lcluster.Etcd;
 
@@ -12,7 +12,6 @@ namespace Lcluster.Etcd;
 /// </summary>
 public sealed class LeaseKeepAlive : IAsyncDisposable
 {
-    private const string Method = "/etcdserverpb.Lease/LeaseKeepAlive";
     private const string NoTimeLeft = "no time left to renew";
 
     private readonly EtcdClient _client;
@@ -76,8 +75,7 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
             {
                 var endpoint = _client.Transport.Endpoints.InTryOrder().First();
                 string? broken = null;
-                await using (var call = endpoint.Channel.DuplexStreaming<LeaseKeepAliveRequest, LeaseKeepAliveResponse>(
-                    Method, LeaseKeepAliveResponse.Parser, new CallOptions(null, token)))
+                using (var call = endpoint.Lease.LeaseKeepAlive(new CallOptions(cancellationToken: token)))
                 {
                     while (broken == null)
                     {
@@ -129,7 +127,7 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
 
     /// <summary>One renewal: the new TTL in seconds, or why the stream is broken.</summary>
     private async Task<(long? Ttl, string? Broken)> RenewAsync(
-        DuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse> call, Endpoint endpoint, CancellationToken token)
+        AsyncDuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse> call, Endpoint endpoint, CancellationToken token)
     {
         var wait = Math.Min((long)_client.Transport.Options.RequestTimeout.TotalMilliseconds, Volatile.Read(ref _deadline) - Environment.TickCount64);
         if (_untilEtcdSaysGone)
@@ -138,20 +136,21 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
             return (null, NoTimeLeft);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
         timeout.CancelAfter(TimeSpan.FromMilliseconds(wait));
+        var silent = $"etcd at {endpoint.Address} did not answer within {wait} ms";
         try
         {
-            await call.WriteAsync(new LeaseKeepAliveRequest { ID = LeaseId }, timeout.Token);
-            if (!await call.ResponseStream.MoveNextAsync(timeout.Token))
-                return (null, "etcd ended the keep-alive stream");
-            return (call.ResponseStream.Current.TTL, null);
+            var (response, broken) = await EtcdErrors.OnStreamAsync(async () =>
+            {
+                await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = LeaseId }, timeout.Token);
+                return await call.ResponseStream.MoveNext(timeout.Token) ? call.ResponseStream.Current : null;
+            }, endpoint, $"LeaseKeepAlive {LeaseId:x}", token);
+            if (broken is not null)
+                return (null, timeout.IsCancellationRequested ? silent : broken);
+            return response is null ? (null, "etcd ended the keep-alive stream") : (response.TTL, null);
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {
-            return (null, $"etcd at {endpoint.Address} did not answer within {wait} ms");
-        }
-        catch (RpcException ex) when (EtcdErrors.IsUnanswered(ex) || ex.StatusCode == StatusCode.Cancelled)
-        {
-            return (null, ex.Detail);
+            return (null, silent);
         }
     }
 

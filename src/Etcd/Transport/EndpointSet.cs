@@ -1,4 +1,4 @@
-using Lcluster.Rpc;
+using Grpc.Net.Client;
 
 namespace Lcluster.Etcd;
 
@@ -16,14 +16,13 @@ internal sealed class EndpointSet : IDisposable
         ArgumentNullException.ThrowIfNull(addresses);
         if (addresses.Count == 0)
             throw new ArgumentException("no etcd endpoint given: pass at least one, e.g. http://127.0.0.1:2379", nameof(addresses));
-        var options = new GrpcChannelOptions { ConnectTimeout = connectTimeout };
         var endpoints = new List<Endpoint>();
         try
         {
             foreach (var address in addresses)
             {
                 var normalized = Normalize(address);
-                endpoints.Add(new Endpoint(endpoints.Count, normalized, GrpcChannel.ForAddress(normalized, options)));
+                endpoints.Add(new Endpoint(endpoints.Count, normalized, Open(normalized, connectTimeout)));
             }
         }
         catch
@@ -59,11 +58,39 @@ internal sealed class EndpointSet : IDisposable
             endpoint.Channel.Dispose();
     }
 
+    /// <summary>
+    /// A channel with no retry policy (Grpc.Net.Client retries nothing unless a service config asks it to):
+    /// a write whose answer was lost must never be sent again behind the caller's back.
+    /// </summary>
+    private static GrpcChannel Open(string address, TimeSpan connectTimeout) =>
+        GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                EnableMultipleHttp2Connections = true,
+                ConnectTimeout = connectTimeout,
+                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+                // Finds a dead peer under an idle stream; etcd tolerates pings every 5 s or slower.
+                KeepAlivePingDelay = TimeSpan.FromSeconds(20),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+                UseProxy = false,
+                UseCookies = false,
+                AllowAutoRedirect = false,
+            },
+            ServiceConfig = null,
+            DisposeHttpClient = true,
+        });
+
     private static string Normalize(string address)
     {
         if (string.IsNullOrWhiteSpace(address))
             throw new ArgumentException("an etcd endpoint is empty: use host:port or http://host:port", nameof(address));
         var trimmed = address.Trim().TrimEnd('/');
-        return trimmed.Contains("://", StringComparison.Ordinal) ? trimmed : "http://" + trimmed;
+        var text = trimmed.Contains("://", StringComparison.Ordinal) ? trimmed : "http://" + trimmed;
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+            || uri.Host.Length == 0 || uri.AbsolutePath != "/" || uri.Query.Length > 0)
+            throw new ArgumentException($"'{address}' is not an etcd endpoint: use host:port, http://host:port or https://host:port", nameof(address));
+        return text;
     }
 }

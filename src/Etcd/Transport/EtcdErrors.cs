@@ -1,24 +1,60 @@
 using System.Net.Http;
 using System.Net.Sockets;
-using Lcluster.Rpc;
+using Grpc.Core;
 
 namespace Lcluster.Etcd;
 
 /// <summary>Turns what a gRPC call to etcd threw into the etcd exception a caller can act on.</summary>
 internal static class EtcdErrors
 {
+    /// <summary>A call the caller cancelled ends as RpcException(CANCELLED): it surfaces as the caller's OperationCanceledException.</summary>
+    public static bool CancelledByCaller(RpcException ex, CancellationToken token) =>
+        ex.StatusCode == StatusCode.Cancelled && token.IsCancellationRequested;
+
+    /// <summary>
+    /// Runs one step on a watch or keep-alive stream: its result, or why the stream broke (the
+    /// owner reopens it, on the next endpoint if need be). The caller's own cancellation and
+    /// etcd's refusals are thrown. A stream write can fail with the transport's raw exception
+    /// (an HTTP/2 handshake that never completed, a connection the server closed), not only
+    /// with a status: both mean the stream is broken.
+    /// </summary>
+    public static async Task<(T? Value, string? Broken)> OnStreamAsync<T>(Func<Task<T>> step, Endpoint endpoint, string what, CancellationToken token)
+    {
+        try
+        {
+            return (await step(), null);
+        }
+        catch (RpcException ex) when (CancelledByCaller(ex, token))
+        {
+            throw new OperationCanceledException(token);
+        }
+        catch (RpcException ex) when (IsUnanswered(ex) || ex.StatusCode == StatusCode.Cancelled)
+        {
+            return (default, ex.Status.DebugException?.Message ?? ex.Status.Detail);
+        }
+        catch (RpcException ex)
+        {
+            throw Refused(ex, endpoint, what);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException && !token.IsCancellationRequested)
+        {
+            return (default, ex.Message);
+        }
+    }
+
     /// <summary>The endpoint did not answer: worth trying another one (for a request that is safe to repeat).</summary>
     public static bool IsUnanswered(RpcException ex) =>
         ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded
-        || (ex.StatusCode == StatusCode.Unknown && (ex.Detail.Contains("context deadline exceeded", StringComparison.Ordinal)
-            // Rpc reports some connection failures (a reset during HTTP/2 set-up, a connection shut down under a stream)
-            // as UNKNOWN with the transport's exception inside; etcd's own UNKNOWN statuses carry none.
-            || ex.InnerException is not null));
+        // etcd reports its own expired deadline as UNKNOWN "context deadline exceeded".
+        || (ex.StatusCode == StatusCode.Unknown && ex.Status.Detail.Contains("context deadline exceeded", StringComparison.Ordinal))
+        // Grpc.Net.Client reports a connection that broke under a call (a reset, a GOAWAY) with the transport's exception
+        // inside; etcd's own statuses carry none.
+        || (ex.StatusCode is StatusCode.Unknown or StatusCode.Internal or StatusCode.Cancelled && ex.Status.DebugException is IOException or HttpRequestException);
 
     /// <summary>The request never left this machine (no connection could be made), so even a write may be sent elsewhere.</summary>
     public static bool NeverSent(RpcException ex)
     {
-        for (Exception? e = ex.InnerException; e != null; e = e.InnerException)
+        for (var e = ex.Status.DebugException; e != null; e = e.InnerException)
         {
             if (e is SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostUnreachable
                     or SocketError.NetworkUnreachable or SocketError.NetworkDown or SocketError.HostNotFound })
@@ -29,16 +65,9 @@ internal static class EtcdErrors
         return false;
     }
 
-    /// <summary>Why an endpoint did not answer, in words, without the Rpc layer's "cannot reach host:port: " prefix.</summary>
-    public static string Cause(RpcException ex, TimeSpan timeout)
-    {
-        if (ex.StatusCode != StatusCode.Unavailable)
-            return $"no answer within {timeout.TotalSeconds:0.###} s";
-        const string Prefix = "cannot reach ";
-        var detail = ex.Detail;
-        var colon = detail.StartsWith(Prefix, StringComparison.Ordinal) ? detail.IndexOf(": ", StringComparison.Ordinal) : -1;
-        return colon >= 0 ? detail[(colon + 2)..] : detail;
-    }
+    /// <summary>Why an endpoint did not answer, in a few words.</summary>
+    public static string Cause(RpcException ex, TimeSpan timeout) =>
+        ex.StatusCode == StatusCode.Unavailable ? Shared.TransportFailure.Cause(ex) : $"no answer within {timeout.TotalSeconds:0.###} s";
 
     public static EtcdUnavailableException Unavailable(IReadOnlyList<(Endpoint Endpoint, string Cause)> failures, Exception? last)
     {
@@ -51,13 +80,14 @@ internal static class EtcdErrors
     /// <summary>An answer from etcd that is not OK: what etcd refused, in its own words.</summary>
     public static EtcdException Refused(RpcException ex, Endpoint endpoint, string what, long leaseId = 0)
     {
-        if (ex.StatusCode == StatusCode.OutOfRange && ex.Detail.Contains("compacted", StringComparison.Ordinal))
-            return new EtcdCompactedException(0, $"{what} on etcd at {endpoint.Address}: {ex.Detail}; re-read the current state", ex);
-        if (ex.StatusCode == StatusCode.NotFound && ex.Detail.Contains("lease not found", StringComparison.Ordinal))
+        var detail = ex.Status.Detail;
+        if (ex.StatusCode == StatusCode.OutOfRange && detail.Contains("compacted", StringComparison.Ordinal))
+            return new EtcdCompactedException(0, $"{what} on etcd at {endpoint.Address}: {detail}; re-read the current state", ex);
+        if (ex.StatusCode == StatusCode.NotFound && detail.Contains("lease not found", StringComparison.Ordinal))
         {
             var lease = leaseId != 0 ? $"lease {leaseId:x}" : "a lease it names";
             return new EtcdLeaseNotFoundException(leaseId, $"{what} on etcd at {endpoint.Address}: {lease} does not exist (it expired or was revoked)", ex);
         }
-        return new EtcdException($"{what} on etcd at {endpoint.Address} failed: {ex.StatusCode}: {ex.Detail}", ex);
+        return new EtcdException($"{what} on etcd at {endpoint.Address} failed: {ex.StatusCode}: {detail}", ex);
     }
 }

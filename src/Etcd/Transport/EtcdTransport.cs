@@ -1,5 +1,4 @@
-using Google.Protobuf;
-using Lcluster.Rpc;
+using Grpc.Core;
 
 namespace Lcluster.Etcd;
 
@@ -24,10 +23,8 @@ internal sealed class EtcdTransport : IDisposable
     /// Calls the preferred endpoint, then the others when it does not answer. A request that is not
     /// safe to repeat (<paramref name="idempotent"/> false) moves on only if it was never sent.
     /// </summary>
-    public async Task<TResponse> UnaryAsync<TRequest, TResponse>(string method, TRequest request,
-        MessageParser<TResponse> parser, bool idempotent, string what, CancellationToken cancellationToken, long leaseId = 0)
-        where TRequest : IMessage<TRequest>
-        where TResponse : IMessage<TResponse>
+    public async Task<TResponse> UnaryAsync<TResponse>(Func<Endpoint, CallOptions, AsyncUnaryCall<TResponse>> call,
+        bool idempotent, string what, CancellationToken cancellationToken, long leaseId = 0)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var failures = new List<(Endpoint, string)>();
@@ -36,10 +33,14 @@ internal sealed class EtcdTransport : IDisposable
         {
             try
             {
-                var response = await endpoint.Channel.UnaryAsync(method, request, parser,
-                    new CallOptions(Options.RequestTimeout, cancellationToken));
+                using var pending = call(endpoint, new CallOptions(deadline: DateTime.UtcNow + Options.RequestTimeout, cancellationToken: cancellationToken));
+                var response = await pending.ResponseAsync;
                 Endpoints.Answered(endpoint);
                 return response;
+            }
+            catch (RpcException ex) when (EtcdErrors.CancelledByCaller(ex, cancellationToken))
+            {
+                throw new OperationCanceledException(cancellationToken);
             }
             catch (RpcException ex) when (EtcdErrors.IsUnanswered(ex))
             {
@@ -57,6 +58,14 @@ internal sealed class EtcdTransport : IDisposable
             catch (RpcException ex)
             {
                 throw EtcdErrors.Refused(ex, endpoint, what, leaseId);
+            }
+            catch (Exception ex) when (ex is IOException or System.Net.Http.HttpRequestException && !cancellationToken.IsCancellationRequested)
+            {
+                // The transport's own exception, not wrapped in a status: the connection failed under the call.
+                Endpoints.Failed(endpoint);
+                if (!idempotent)
+                    throw new EtcdUnavailableException($"{what} on etcd at {endpoint.Address}: {ex.Message}; it may or may not have been applied, so re-read before retrying", ex);
+                failures.Add((endpoint, ex.Message));
             }
         }
         throw EtcdErrors.Unavailable(failures, last);

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
+using Grpc.Core;
 using Lcluster.Etcd.Api;
-using Lcluster.Rpc;
 
 namespace Lcluster.Etcd;
 
@@ -11,8 +11,6 @@ namespace Lcluster.Etcd;
 /// </summary>
 internal sealed class WatchStream(EtcdClient client, string key, WatchOptions options)
 {
-    private const string Method = "/etcdserverpb.Watch/Watch";
-
     // Every event at or below this revision has been delivered, or precedes the start.
     private long _lastRevision = Math.Max(0, options.StartRevision - 1);
 
@@ -29,7 +27,7 @@ internal sealed class WatchStream(EtcdClient client, string key, WatchOptions op
         {
             var endpoint = client.Transport.Endpoints.InTryOrder().First();
             string? broken;
-            await using (var call = endpoint.Channel.DuplexStreaming<WatchRequest, WatchResponse>(Method, WatchResponse.Parser, new CallOptions(null, token)))
+            using (var call = endpoint.Watch.Watch(new CallOptions(cancellationToken: token)))
             {
                 broken = await CreateAsync(call, endpoint, token);
                 while (broken == null)
@@ -54,7 +52,7 @@ internal sealed class WatchStream(EtcdClient client, string key, WatchOptions op
 
     private long NextStart() => _positioned ? _lastRevision + 1 : 0;
 
-    private async Task<string?> CreateAsync(DuplexStreamingCall<WatchRequest, WatchResponse> call, Endpoint endpoint, CancellationToken token)
+    private async Task<string?> CreateAsync(AsyncDuplexStreamingCall<WatchRequest, WatchResponse> call, Endpoint endpoint, CancellationToken token)
     {
         var create = new WatchCreateRequest
         {
@@ -65,38 +63,20 @@ internal sealed class WatchStream(EtcdClient client, string key, WatchOptions op
         };
         if (options.Prefix)
             create.RangeEnd = KeyRange.PrefixEnd(create.Key);
-        try
+        var (_, broken) = await EtcdErrors.OnStreamAsync(async () =>
         {
-            await call.WriteAsync(new WatchRequest { CreateRequest = create }, token);
-            return null;
-        }
-        catch (RpcException ex) when (IsTransient(ex, token))
-        {
-            return ex.Detail;
-        }
-        catch (RpcException ex)
-        {
-            throw EtcdErrors.Refused(ex, endpoint, $"Watch {key}");
-        }
+            await call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = create }, token);
+            return true;
+        }, endpoint, $"Watch {key}", token);
+        return broken;
     }
 
     private async Task<(WatchResponse? Response, string? Error)> ReadAsync(
-        DuplexStreamingCall<WatchRequest, WatchResponse> call, Endpoint endpoint, CancellationToken token)
+        AsyncDuplexStreamingCall<WatchRequest, WatchResponse> call, Endpoint endpoint, CancellationToken token)
     {
-        try
-        {
-            return await call.ResponseStream.MoveNextAsync(token)
-                ? (call.ResponseStream.Current, null)
-                : (null, "etcd ended the stream");
-        }
-        catch (RpcException ex) when (IsTransient(ex, token))
-        {
-            return (null, ex.Detail);
-        }
-        catch (RpcException ex)
-        {
-            throw EtcdErrors.Refused(ex, endpoint, $"Watch {key}");
-        }
+        var (response, broken) = await EtcdErrors.OnStreamAsync(
+            async () => await call.ResponseStream.MoveNext(token) ? call.ResponseStream.Current : null, endpoint, $"Watch {key}", token);
+        return broken is not null ? (null, broken) : response is null ? (null, "etcd ended the stream") : (response, null);
     }
 
     /// <summary>What the caller gets from one response (null: nothing), keeping the resume point current.</summary>
@@ -132,7 +112,4 @@ internal sealed class WatchStream(EtcdClient client, string key, WatchOptions op
         _lastRevision = events[^1].Kv.ModRevision;
         return new WatchEvents(response.Header.Revision, events);
     }
-
-    private static bool IsTransient(RpcException ex, CancellationToken token) =>
-        EtcdErrors.IsUnanswered(ex) || (ex.StatusCode == StatusCode.Cancelled && !token.IsCancellationRequested);
 }

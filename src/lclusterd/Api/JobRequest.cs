@@ -115,7 +115,7 @@ internal static partial class RequestRules
         return text.Length > 80 ? shown + "…" : shown;
     }
 
-    private static Lcluster.Rpc.RpcException Invalid(string message) => new(Lcluster.Rpc.StatusCode.InvalidArgument, message);
+    private static Grpc.Core.RpcException Invalid(string message) => Statuses.Invalid(message);
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex EnvName();

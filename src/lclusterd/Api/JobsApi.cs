@@ -3,7 +3,7 @@ using Lcluster.Daemon.Hosting;
 using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Store;
 using Lcluster.Etcd;
-using Lcluster.Rpc;
+using Grpc.Core;
 using Lcluster.V1;
 using SortOrder = Lcluster.Etcd.Api.RangeRequest.Types.SortOrder;
 using SortTarget = Lcluster.Etcd.Api.RangeRequest.Types.SortTarget;
@@ -40,7 +40,7 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy)
         var record = new JobRecord { Job = job, HasStdin = valid.Stdin.Length > 0 };
         var entry = new QueueEntry { Priority = valid.Priority, Limits = job.Limits };
         if (!await Etcd(() => node.Store.CreateAsync(record, entry, valid.Stdin, context.CancellationToken)))
-            throw new RpcException(StatusCode.Internal, "a job with a freshly generated id already exists; try again");
+            throw Statuses.Internal("a job with a freshly generated id already exists; try again");
         node.Log.Info($"job {id} queued ({(valid.Name.Length > 0 ? valid.Name + ": " : "")}{Shorten(valid.Command)})");
         return new AddJobResponse { Id = id };
     }
@@ -123,9 +123,9 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy)
     public async Task<ListJobsResponse> ListJobsAsync(ListJobsRequest request, ServerCallContext context)
     {
         if (request.Limit < 0)
-            throw new RpcException(StatusCode.InvalidArgument, $"limit is {request.Limit}: it must be 0 (the default of 1000) or more");
+            throw Statuses.Invalid($"limit is {request.Limit}: it must be 0 (the default of 1000) or more");
         if (!System.Enum.IsDefined(request.State))
-            throw new RpcException(StatusCode.InvalidArgument, $"state {(int)request.State} is not a job state");
+            throw Statuses.Invalid($"state {(int)request.State} is not a job state");
         var limit = request.Limit == 0 ? 1000 : request.Limit;
         var jobs = await Etcd(() => node.Store.ListAsync(context.CancellationToken));
         var response = new ListJobsResponse();
@@ -167,7 +167,7 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy)
         return response;
     }
 
-    private static RpcException NotFound(string id) => new(StatusCode.NotFound, $"no job {id} (it never existed, or it was removed)");
+    private static RpcException NotFound(string id) => Statuses.NotFound(id);
 
     private static string Shorten(string command) => command.Length <= 60 ? command.ReplaceLineEndings(" ") : command[..59].ReplaceLineEndings(" ") + "…";
 
@@ -180,11 +180,11 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy)
         }
         catch (EtcdUnavailableException e)
         {
-            throw new RpcException(StatusCode.Unavailable, $"etcd is unreachable from this node, try again later ({e.Message})");
+            throw Statuses.Unavailable($"etcd is unreachable from this node, try again later ({e.Message})");
         }
         catch (EtcdException e)
         {
-            throw new RpcException(StatusCode.Unavailable, $"etcd did not confirm the request; check the job before trying again ({e.Message})");
+            throw Statuses.Unavailable($"etcd did not confirm the request; check the job before trying again ({e.Message})");
         }
     }
 }

@@ -1,17 +1,21 @@
-using Lcluster.Rpc;
+using Grpc.Core;
 using Lcluster.V1;
 
 namespace Lcluster.Daemon.Api;
 
-/// <summary>The lcluster.v1.Lclusterd service (protos/lcluster.proto) on src/Rpc.</summary>
-internal static class LclusterdService
+/// <summary>The lcluster.v1.Lclusterd service (protos/lcluster.proto): each rpc handed to the part of the API that owns it.</summary>
+internal sealed class LclusterdService(JobsApi jobs, OutputApi output) : Lclusterd.LclusterdBase
 {
-    public static GrpcService Define(JobsApi jobs, OutputApi output) =>
-        new GrpcService("lcluster.v1.Lclusterd")
-            .Unary<AddJobRequest, AddJobResponse>("AddJob", AddJobRequest.Parser, jobs.AddJobAsync)
-            .Unary<CheckJobRequest, Job>("CheckJob", CheckJobRequest.Parser, jobs.CheckJobAsync)
-            .Unary<RemoveJobRequest, RemoveJobResponse>("RemoveJob", RemoveJobRequest.Parser, jobs.RemoveJobAsync)
-            .Unary<ListJobsRequest, ListJobsResponse>("ListJobs", ListJobsRequest.Parser, jobs.ListJobsAsync)
-            .ServerStreaming<GetOutputRequest, OutputChunk>("GetOutput", GetOutputRequest.Parser, output.GetOutputAsync)
-            .Unary<ListNodesRequest, ListNodesResponse>("ListNodes", ListNodesRequest.Parser, jobs.ListNodesAsync);
+    public override Task<AddJobResponse> AddJob(AddJobRequest request, ServerCallContext context) => jobs.AddJobAsync(request, context);
+
+    public override Task<Job> CheckJob(CheckJobRequest request, ServerCallContext context) => jobs.CheckJobAsync(request, context);
+
+    public override Task<RemoveJobResponse> RemoveJob(RemoveJobRequest request, ServerCallContext context) => jobs.RemoveJobAsync(request, context);
+
+    public override Task<ListJobsResponse> ListJobs(ListJobsRequest request, ServerCallContext context) => jobs.ListJobsAsync(request, context);
+
+    public override Task GetOutput(GetOutputRequest request, IServerStreamWriter<OutputChunk> responseStream, ServerCallContext context) =>
+        output.GetOutputAsync(request, responseStream, context);
+
+    public override Task<ListNodesResponse> ListNodes(ListNodesRequest request, ServerCallContext context) => jobs.ListNodesAsync(request, context);
 }

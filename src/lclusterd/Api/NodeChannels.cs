@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
-using Lcluster.Rpc;
+using Grpc.Net.Client;
+using Lcluster.Shared;
 
 namespace Lcluster.Daemon.Api;
 
@@ -8,7 +9,7 @@ internal sealed class NodeChannels : IDisposable
 {
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new();
 
-    public GrpcChannel For(string address) => _channels.GetOrAdd(address, a => GrpcChannel.ForAddress(a));
+    public GrpcChannel For(string address) => _channels.GetOrAdd(address, NodeChannel.Open);
 
     public void Dispose()
     {

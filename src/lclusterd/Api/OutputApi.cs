@@ -1,8 +1,7 @@
 using Google.Protobuf;
 using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Store;
-using Lcluster.Rpc;
-using Lcluster.Shared;
+using Grpc.Core;
 using Lcluster.V1;
 
 namespace Lcluster.Daemon.Api;
@@ -22,10 +21,10 @@ internal sealed class OutputApi(NodeContext node, NodeAgent agent, NodeChannels 
     {
         var id = RequestRules.JobId(request.Id);
         if (!Enum.IsDefined(request.Stream))
-            throw new RpcException(StatusCode.InvalidArgument, $"stream {(int)request.Stream} is not stdout (0) or stderr (1)");
+            throw Statuses.Invalid($"stream {(int)request.Stream} is not stdout (0) or stderr (1)");
         var stderr = request.Stream == OutputStream.Stderr;
         var ct = context.CancellationToken;
-        var job = await JobsApi.Etcd(() => node.Store.GetAsync(id, ct)) ?? throw new RpcException(StatusCode.NotFound, $"no job {id} (it never existed, or it was removed)");
+        var job = await JobsApi.Etcd(() => node.Store.GetAsync(id, ct)) ?? throw Statuses.NotFound(id);
         if (request.Follow && job.Job.Node.Length == 0 && !StoredJob.IsFinished(job.State))
         {
             job = await JobsApi.Etcd(() => JobWatch.UntilAsync(node.Store, id, j => j is null || j.Job.Node.Length > 0 || StoredJob.IsFinished(j.State), ct));
@@ -120,9 +119,9 @@ internal sealed class OutputApi(NodeContext node, NodeAgent agent, NodeChannels 
         var sent = false;
         try
         {
-            var client = new LclusterdClient(channels.For(holder.Address));
-            await using var call = client.GetOutput(request, new CallOptions(null, ct));
-            while (await call.ResponseStream.MoveNextAsync(ct))
+            var client = new Lclusterd.LclusterdClient(channels.For(holder.Address));
+            using var call = client.GetOutput(request, cancellationToken: ct);
+            while (await call.ResponseStream.MoveNext(ct))
             {
                 await writer.WriteAsync(call.ResponseStream.Current, ct);
                 sent = true;
@@ -131,7 +130,7 @@ internal sealed class OutputApi(NodeContext node, NodeAgent agent, NodeChannels 
         catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && !sent)
         {
             if (!StoredJob.IsFinished(job.State))
-                throw new RpcException(StatusCode.Unavailable, $"the output of job {job.Id} is on node {job.Job.Node} ({holder.Address}), which cannot be reached: {e.Detail}");
+                throw Statuses.Unavailable($"the output of job {job.Id} is on node {job.Job.Node} ({holder.Address}), which cannot be reached: {Shared.TransportFailure.Cause(e)}");
             await SendTailAsync(job.Id, request.Stream == OutputStream.Stderr, writer, ct);
         }
     }

@@ -1,10 +1,9 @@
-using System.Net;
+using Grpc.HealthCheck;
 using Lcluster.Daemon.Api;
 using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Prime;
 using Lcluster.Daemon.Store;
 using Lcluster.Etcd;
-using Lcluster.Rpc;
 using Lcluster.Runtime;
 using Lcluster.V1;
 
@@ -53,11 +52,10 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         var agent = new NodeAgent(node);
         var prime = new PrimeRole(node);
         using var channels = new NodeChannels();
-        var jobs = new JobsApi(node, policy);
-        var output = new OutputApi(node, agent, channels);
-
-        await using var server = new GrpcServer(new GrpcServerOptions { Endpoint = options.Listen, Log = line => log.Error($"grpc: {line}") },
-            LclusterdService.Define(jobs, output));
+        var health = new HealthServiceImpl();
+        var nodeHealth = new NodeHealth(health);
+        var service = new LclusterdService(new JobsApi(node, policy), new OutputApi(node, agent, channels));
+        await using var server = ApiServer.Create(options.Listen, service, health, log);
         try
         {
             await server.StartAsync(stop);
@@ -66,7 +64,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         {
             throw new DaemonStartException($"cannot listen on {options.Listen}: {e.Message}");
         }
-        log.Info($"lclusterd {name} serving on {server.BoundEndpoint} (advertised as {options.AdvertiseAddress}), etcd {string.Join(",", endpoints)}, rootfs {options.RootFs}");
+        log.Info($"lclusterd {name} serving on {server.BoundAddress} (advertised as {options.AdvertiseAddress}), etcd {string.Join(",", endpoints)}, rootfs {options.RootFs}");
 
         using var work = CancellationTokenSource.CreateLinkedTokenSource(stop);
         using var jobWork = new CancellationTokenSource();
@@ -74,7 +72,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         {
             Guard("node agent", () => agent.RunAsync(work.Token, jobWork.Token)),
             Guard("prime", () => prime.RunAsync(work.Token)),
-            Guard("liveness", () => new Liveness(node, agent).RunAsync(work.Token)),
+            Guard("liveness", () => new Liveness(node, agent, nodeHealth).RunAsync(work.Token)),
         };
         var failed = await Task.WhenAny(tasks.Append(Task.Delay(Timeout.Infinite, stop)));
         if (!stop.IsCancellationRequested && failed.IsFaulted)
@@ -82,12 +80,12 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
 
         log.Info($"lclusterd {name} stopping: no new work; settling {agent.Running} running job(s)");
         work.Cancel();
+        nodeHealth.Set(false);
         var settle = agent.KillAllAsync(KillCause.Shutdown);
         if (await Task.WhenAny(settle, Task.Delay(ShutdownGrace)) != settle)
             log.Warn($"jobs not settled within {ShutdownGrace.TotalSeconds:0}s (etcd unreachable?); their outcomes stay on disk for the next start");
         jobWork.Cancel();
         await Task.WhenAll(tasks).ContinueWith(_ => { }, TaskScheduler.Default);
-        await server.StopAsync(new CancellationTokenSource(TimeSpan.FromSeconds(2)).Token);
         return failed.IsFaulted && !stop.IsCancellationRequested ? 1 : 0;
     }
 

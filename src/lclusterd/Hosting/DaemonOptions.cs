@@ -8,7 +8,7 @@ namespace Lcluster.Daemon.Hosting;
 /// <summary>lclusterd's configuration: SPEC §1's flags plus limits, caps and timings.</summary>
 internal sealed record DaemonOptions
 {
-    public const string DefaultListen = "127.0.0.1:64051";
+    public const string DefaultListen = NodeChannel.DefaultAddress;
 
     public required string RootFs { get; init; }
     /// <summary>Endpoints of an existing etcd cluster; empty = run an embedded single-member etcd.</summary>

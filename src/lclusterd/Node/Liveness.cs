@@ -9,17 +9,19 @@ namespace Lcluster.Daemon.Node;
 /// the node cannot reach etcd for --fence-timeout, it kills its jobs before
 /// the prime may start them elsewhere; a shorter etcd outage loses nothing.
 /// </summary>
-internal sealed class Liveness(NodeContext node, NodeAgent agent)
+internal sealed class Liveness(NodeContext node, NodeAgent agent, NodeHealth health)
 {
     private static readonly TimeSpan Check = TimeSpan.FromMilliseconds(250);
 
     public async Task RunAsync(CancellationToken ct)
     {
         var fenced = false;
+        health.Set(true);
         while (!ct.IsCancellationRequested)
         {
             await Task.Delay(Check, ct);
             var session = node.Registration.Session;
+            health.Set(!session.Lost.IsCancellationRequested && session.SinceLastRenewal <= node.Options.LeaseTtl);
             if (session.Lost.IsCancellationRequested)
             {
                 node.Log.Warn($"node {node.Name}: etcd says lease {session.LeaseId:x} is gone ({session.LostReason}); killing its jobs and registering again");

@@ -1,18 +1,19 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Lcluster.TestSupport;
 
-namespace Lcluster.Rpc.Tests.Interop;
+namespace Lcluster.Cli.Tests.Interop;
 
 /// <summary>
-/// Debian's grpcio (for /usr/bin/python3 only) with stubs generated from protos/lcluster.proto
-/// into a temporary directory at test time.
+/// Debian's grpcio (for /usr/bin/python3 only) with stubs generated at test time from
+/// protos/lcluster.proto and the standard health and reflection services.
 /// </summary>
 public sealed class PythonClient : IAsyncLifetime
 {
     private const string Python = "/usr/bin/python3";
     private const string WellKnownProtos = "/usr/lib/python3/dist-packages/grpc_tools/_proto";
-    private readonly string _stubs = Path.Combine(Path.GetTempPath(), $"lcluster-rpc-interop-{Guid.NewGuid():N}");
+    private readonly string _stubs = Path.Combine(Path.GetTempPath(), $"lcluster-interop-{Guid.NewGuid():N}");
+
+    private static string Here => Path.Combine(AppContext.BaseDirectory, "Interop");
 
     public async Task InitializeAsync()
     {
@@ -21,21 +22,23 @@ public sealed class PythonClient : IAsyncLifetime
                 $"the interop test needs {Python} with python3-grpcio and python3-grpc-tools: run `make deps`");
         Directory.CreateDirectory(_stubs);
         var protos = Path.Combine(RepoPaths.Root, "protos");
-        var (code, output) = await RunAsync(TimeSpan.FromSeconds(120), "-m", "grpc_tools.protoc", $"-I{protos}", $"-I{WellKnownProtos}",
-            $"--python_out={_stubs}", $"--grpc_python_out={_stubs}", Path.Combine(protos, "lcluster.proto"));
+        var standard = Path.Combine(Here, "protos");
+        var (code, output) = await RunAsync(TimeSpan.FromSeconds(120), "-m", "grpc_tools.protoc", $"-I{protos}", $"-I{standard}", $"-I{WellKnownProtos}",
+            $"--python_out={_stubs}", $"--grpc_python_out={_stubs}",
+            Path.Combine(protos, "lcluster.proto"), Path.Combine(standard, "health.proto"), Path.Combine(standard, "reflection.proto"));
         if (code != 0 || !File.Exists(Path.Combine(_stubs, "lcluster_pb2_grpc.py")))
             throw new InvalidOperationException($"generating the Python stubs failed (exit {code}):\n{output}");
     }
 
     /// <summary>Runs one case of Interop/lcluster_client.py and returns its JSON answer.</summary>
-    public async Task<JsonElement> CallAsync(string address, string testCase)
+    public async Task<JsonElement> CallAsync(string address, string testCase, string? argument = null)
     {
-        var script = Path.Combine(AppContext.BaseDirectory, "Interop", "lcluster_client.py");
-        var (code, output) = await RunAsync(TimeSpan.FromSeconds(60), script, address, testCase);
+        string[] args = argument is null ? [Path.Combine(Here, "lcluster_client.py"), address, testCase] : [Path.Combine(Here, "lcluster_client.py"), address, testCase, argument];
+        var (code, output) = await RunAsync(TimeSpan.FromSeconds(90), args);
         var json = output.Split('\n').LastOrDefault(l => l.StartsWith('{'));
         if (code != 0 || json is null)
             throw new InvalidOperationException($"the Python client failed on '{testCase}' (exit {code}):\n{output}");
-        return JsonDocument.Parse(json).RootElement;
+        return JsonDocument.Parse(json).RootElement.Clone();
     }
 
     public Task DisposeAsync()
