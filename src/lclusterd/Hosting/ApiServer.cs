@@ -26,11 +26,13 @@ internal sealed class ApiServer : IAsyncDisposable
 
     public static ApiServer Create(IPEndPoint listen, LclusterdService service, HealthServiceImpl health, Log log)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], EnvironmentName = Environments.Production });
-        builder.Logging.ClearProviders();
+        // The empty builder: no configuration files or environment variables read, no default logging; only what is added here.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], EnvironmentName = Environments.Production });
         builder.Logging.AddProvider(new LogForwarder(log));
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton<IHostLifetime, DaemonLifetime>();
+        builder.Services.AddRoutingCore();
+        builder.WebHost.UseKestrelCore();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
