@@ -183,6 +183,9 @@ public sealed class Sandbox : IAsyncDisposable
         foreach (var name in InitEnvironment.PassThrough)
             if (System.Environment.GetEnvironmentVariable(name) is { } value)
                 environment.Add($"{name}={value}");
-        return new InitLaunch(options.InitProgram, options.InitArguments, environment);
+        IReadOnlyList<string> arguments = options.WithoutSeccompForTests
+            ? [.. options.InitArguments, ContainerInit.WithoutSeccompArgument]
+            : options.InitArguments;
+        return new InitLaunch(options.InitProgram, arguments, environment);
     }
 }
