@@ -11,7 +11,8 @@ internal static unsafe partial class Libc
     public const int WNOHANG = 1;
     public const int PR_CAPBSET_READ = 23, PR_CAPBSET_DROP = 24, PR_SET_NO_NEW_PRIVS = 38,
         PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_CLEAR_ALL = 4;
-    private const long SYS_rt_sigaction = 13, SYS_rt_sigprocmask = 14, SYS_pidfd_open = 434;
+    public const int KEYCTL_JOIN_SESSION_KEYRING = 1;
+    private const long SYS_rt_sigaction = 13, SYS_rt_sigprocmask = 14, SYS_keyctl = 250, SYS_pidfd_open = 434;
 
     [LibraryImport(Lib, EntryPoint = "unshare", SetLastError = true)]
     public static partial int Unshare(int flags);
@@ -49,6 +50,9 @@ internal static unsafe partial class Libc
     /// <summary>rt_sigaction(2) with the kernel's struct (handler, flags, restorer, mask).</summary>
     public static int SignalAction(int signal, KernelSigaction* action, KernelSigaction* old) =>
         Syscall4(SYS_rt_sigaction, signal, (nint)action, (nint)old, 8);
+
+    /// <summary>keyctl(2) with up to two arguments: glibc has no wrapper (libkeyutils does; we need one call).</summary>
+    public static int Keyctl(int operation, nint argument2, nint argument3) => Syscall4(SYS_keyctl, operation, argument2, argument3, 0);
 
     /// <summary>rt_sigprocmask(2) on the calling thread.</summary>
     public static int SignalMask(int how, ulong* set, ulong* old) =>

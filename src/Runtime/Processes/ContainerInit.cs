@@ -82,6 +82,7 @@ public static unsafe class ContainerInit
         if (m.StdinPath is null)
             AttachStdin("/dev/null"); // the container's own, not the host's the init was spawned with
         SetHostname(hostname);
+        Security.Keyring.JoinNewSession();
         RequireShell();
         Libc.Umask(0x12 /* 022 */);
         Processes.Capabilities.ReduceToDockerDefault();

@@ -38,6 +38,7 @@ internal static unsafe class InitWarmup
         Libc.Capset(null, null);
         Libc.CloseRange(1, 0, 0);
         Libc.Umask(Libc.Umask(0x12));
+        Security.Keyring.Warm();
         Security.SeccompFilter.Warm();
         KernelSigaction old;
         Libc.SignalAction(Libc.SIGPIPE, null, &old);
