@@ -34,6 +34,9 @@ public static unsafe class ContainerInit
         Security.SeccompFilter? seccomp;
         try
         {
+            // Dies with the daemon: our parent is its spawner thread, which lives as long as the daemon does. A daemon
+            // that died before this line cannot have sent a job (that waits for "ready"): the control pipe reads EOF.
+            Errno.Check(Libc.Prctl(Libc.PR_SET_PDEATHSIG, Libc.SIGKILL, 0, 0, 0), "prctl", "PR_SET_PDEATHSIG");
             Processes.InitWarmup.Run();
             seccomp = Array.IndexOf(args, WithoutSeccompArgument) >= 0 ? null : Security.SeccompFilter.DockerDefault();
         }
