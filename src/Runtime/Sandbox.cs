@@ -151,7 +151,7 @@ public sealed class Sandbox : IAsyncDisposable
         var directory = run.Directory;
         var rootFs = Path.GetFullPath(spec.RootFs).TrimEnd('/');
         var message = new InitMessage(spec.Hostname, rootFs.Length > 0 ? rootFs : "/", directory.Upper, directory.Work,
-            directory.Root, directory.StdinFile, spec.Command, JobEnvironment.For(spec));
+            directory.Root, directory.StdinFile, spec.Command, spec.Limits.DiskBytes, JobEnvironment.For(spec));
         return run.Init.SendAsync(message, ct);
     }
 

@@ -67,12 +67,12 @@ public static unsafe class ContainerInit
     {
         // After the daemon moved us into the job's cgroups, so the job sees its own cgroup as "/".
         Errno.Check(Libc.Unshare(Libc.CLONE_NEWCGROUP), "unshare", "cgroup namespace");
-        RootFilesystem.MountOverlay(m.LowerDir, m.UpperDir, m.WorkDir, m.RootDir);
+        RootFilesystem.MountOverlay(m.LowerDir, m.UpperDir, m.WorkDir, m.RootDir, m.DiskBytes);
         var root = m.RootDir;
         SpecialFilesystems.MountProc(root);
         SpecialFilesystems.MountDev(root);
         SpecialFilesystems.MountSys(root);
-        SpecialFilesystems.MountTmp(root);
+        SpecialFilesystems.MountTmp(root, m.DiskBytes);
         ProcMasks.Mask(root);
         ProcMasks.MakeReadOnly(root);
         SpecialFilesystems.SealDev(root);

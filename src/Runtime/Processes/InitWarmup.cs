@@ -14,7 +14,7 @@ internal static unsafe class InitWarmup
     {
         RootFilesystem.MakePrivate();
         Loopback.Up();
-        var sample = new InitMessage("warm", "/", "/", "/", "/", null, "true", ["PATH=/bin"]).Encode();
+        var sample = new InitMessage("warm", "/", "/", "/", "/", null, "true", 1 << 20, ["PATH=/bin"]).Encode();
         _ = InitMessage.Decode(sample.AsSpan(4));
         _ = InitMessage.ReadInt32(sample);
         // Each of these fails at once on an empty path or a bad fd and changes nothing.
