@@ -33,8 +33,8 @@ internal static unsafe partial class LibSeccomp
     [LibraryImport(Lib, EntryPoint = "seccomp_rule_add_array")]
     public static partial int RuleAddArray(nint context, uint action, int syscall, uint count, ArgumentCompare* arguments);
 
-    [LibraryImport(Lib, EntryPoint = "seccomp_load")]
-    public static partial int Load(nint context);
+    [LibraryImport(Lib, EntryPoint = "seccomp_export_bpf")]
+    public static partial int ExportBpf(nint context, int fd);
 
     /// <summary>Throws for a libseccomp call that returned a negative errno.</summary>
     public static int Check(int result, string call, string? target = null) =>

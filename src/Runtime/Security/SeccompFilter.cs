@@ -4,19 +4,24 @@ using Lcluster.Runtime.Native;
 namespace Lcluster.Runtime.Security;
 
 /// <summary>
-/// Docker's default profile compiled by libseccomp for this machine: built
-/// while a pooled init warms up (job-independent), loaded by the init just
-/// before execve. The filter then holds for the job and everything it starts.
+/// Docker's default profile compiled by libseccomp for this machine while a
+/// pooled init waits (it is job-independent): libseccomp builds the rules and
+/// exports the BPF program it generates; the init installs that program with
+/// seccomp(2) just before execve. libseccomp's own seccomp_load would generate
+/// the program again at that point, on the container's start-up path.
 /// </summary>
 internal sealed unsafe class SeccompFilter
 {
-    private readonly nint context;
+    private readonly SockFilterProgram* program;
 
-    private SeccompFilter(nint context, IReadOnlyList<string> unknown)
+    private SeccompFilter(SockFilterProgram* program, IReadOnlyList<string> unknown)
     {
-        this.context = context;
+        this.program = program;
         UnknownNames = unknown;
     }
+
+    /// <summary>The size of the compiled program, in BPF instructions.</summary>
+    public int Instructions => program->Length;
 
     /// <summary>Names of the profile this libseccomp cannot resolve (newer than it): they stay refused, as in Docker with the same library.</summary>
     public IReadOnlyList<string> UnknownNames { get; }
@@ -55,20 +60,47 @@ internal sealed unsafe class SeccompFilter
             }
             foreach (var rule in ApplicableRules(arch, Environment.OSVersion.Version))
                 Add(context, rule, unknown);
+            return new SeccompFilter(Export(context), unknown);
         }
-        catch
+        finally
         {
-            LibSeccomp.Release(context); // half-built: nobody will load it
-            throw;
+            LibSeccomp.Release(context);
         }
-        return new SeccompFilter(context, unknown);
     }
 
     /// <summary>Installs the filter on the calling thread (execve keeps it); needs no_new_privs, which is set before.</summary>
-    public void Load() => LibSeccomp.Check(LibSeccomp.Load(context), "seccomp_load", "docker default profile");
+    public void Load() => Errno.Check(Libc.SeccompSetFilter(program), "seccomp", "docker default profile");
 
-    /// <summary>Binds the native entry points the job-time path uses (after pivot_root nothing can be loaded).</summary>
-    public static void Warm() => _ = LibSeccomp.Load(0);
+    /// <summary>Binds the native entry point the job-time path uses (after pivot_root nothing can be loaded).</summary>
+    public static void Warm() => _ = Libc.SeccompSetFilter(null);
+
+    /// <summary>The BPF program libseccomp generates for the context, in unmanaged memory kept until execve.</summary>
+    private static SockFilterProgram* Export(nint context)
+    {
+        var fd = Errno.Check(Libc.MemfdCreate("lcluster-seccomp", Libc.MFD_CLOEXEC), "memfd_create", "seccomp program");
+        try
+        {
+            LibSeccomp.Check(LibSeccomp.ExportBpf(context, fd), "seccomp_export_bpf");
+            var bytes = Errno.Check((nint)Libc.Lseek(fd, 0, Libc.SEEK_CUR), "lseek", "seccomp program"); // the end, after the export
+            var count = (int)bytes / SockFilterProgram.InstructionBytes;
+            if (bytes % SockFilterProgram.InstructionBytes != 0 || count is 0 or > ushort.MaxValue)
+                throw new InvalidOperationException($"libseccomp exported a BPF program of {bytes} bytes, which is not a program the kernel takes");
+            var instructions = (byte*)NativeMemory.Alloc((nuint)bytes);
+            Errno.Check((nint)Libc.Lseek(fd, 0, Libc.SEEK_SET), "lseek", "seccomp program");
+            for (nint done = 0; done < bytes;)
+            {
+                var n = Errno.Check(Libc.Read(fd, instructions + done, bytes - done), "read", "seccomp program");
+                done += n > 0 ? n : throw new InvalidOperationException("the exported seccomp program ended early");
+            }
+            var program = (SockFilterProgram*)NativeMemory.Alloc((nuint)sizeof(SockFilterProgram));
+            *program = new SockFilterProgram { Length = (ushort)count, Instructions = instructions };
+            return program;
+        }
+        finally
+        {
+            Libc.Close(fd);
+        }
+    }
 
     private static void Add(nint context, SeccompRule rule, List<string> unknown)
     {
