@@ -14,6 +14,12 @@ public sealed record Limits
     /// <summary>Processes and threads the job may have at once.</summary>
     public int? Pids { get; init; }
 
+    /// <summary>
+    /// Bytes the job may write to its root filesystem (its writable layer) and, separately, to its /tmp: past it
+    /// writes fail with ENOSPC. Both are tmpfs, so what is written also counts against <see cref="MemoryBytes"/>.
+    /// </summary>
+    public long? DiskBytes { get; init; }
+
     /// <summary>Wall-clock time from exec; at the deadline the whole container is killed.</summary>
     public TimeSpan? WallTime { get; init; }
 
@@ -25,6 +31,8 @@ public sealed record Limits
             throw new ArgumentException($"cpu limit {cpus} is not a non-negative number");
         if (Pids < 0)
             throw new ArgumentException($"pids limit {Pids} is negative");
+        if (DiskBytes < 0)
+            throw new ArgumentException($"disk limit {DiskBytes} is negative");
         if (WallTime < TimeSpan.Zero)
             throw new ArgumentException($"wall-time limit {WallTime} is negative");
     }

@@ -151,7 +151,7 @@ public sealed class Sandbox : IAsyncDisposable
         var directory = run.Directory;
         var rootFs = Path.GetFullPath(spec.RootFs).TrimEnd('/');
         var message = new InitMessage(spec.Hostname, rootFs.Length > 0 ? rootFs : "/", directory.Upper, directory.Work,
-            directory.Root, directory.StdinFile, spec.Command, JobEnvironment.For(spec));
+            directory.Root, directory.StdinFile, spec.Command, spec.Limits.DiskBytes, JobEnvironment.For(spec));
         return run.Init.SendAsync(message, ct);
     }
 
@@ -183,6 +183,9 @@ public sealed class Sandbox : IAsyncDisposable
         foreach (var name in InitEnvironment.PassThrough)
             if (System.Environment.GetEnvironmentVariable(name) is { } value)
                 environment.Add($"{name}={value}");
-        return new InitLaunch(options.InitProgram, options.InitArguments, environment);
+        IReadOnlyList<string> arguments = options.WithoutSeccompForTests
+            ? [.. options.InitArguments, ContainerInit.WithoutSeccompArgument]
+            : options.InitArguments;
+        return new InitLaunch(options.InitProgram, arguments, environment);
     }
 }

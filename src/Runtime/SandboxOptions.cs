@@ -20,4 +20,7 @@ public sealed record SandboxOptions
 
     /// <summary>Inits started ahead of jobs, waiting in fresh namespaces; 0 starts each on demand.</summary>
     public int PrestartedInits { get; init; } = 2;
+
+    /// <summary>Tests only: jobs run without the seccomp filter, so a test can look at what the filter hides.</summary>
+    internal bool WithoutSeccompForTests { get; init; }
 }

@@ -72,7 +72,7 @@ public sealed class ValidationTests(SandboxFixture fixture) : IClassFixture<Sand
     public void The_init_message_survives_its_wire_format()
     {
         var message = new InitMessage("host", "/lower", "/upper", "/work", "/root", null, "echo 'ünïcødé' \"$X\"",
-            ["A=1", "B=with=equals", "C="]);
+            64 << 20, ["A=1", "B=with=equals", "C="]);
         var frame = message.Encode();
         Assert.Equal(frame.Length - 4, InitMessage.ReadInt32(frame));
         var decoded = InitMessage.Decode(frame.AsSpan(4));

@@ -73,8 +73,15 @@ public static class HostCgroups
     {
         foreach (var dir in Existing(relative))
         {
-            if (Directory.GetDirectories(dir).Length == 0)
-                TryRemove(dir); // a parallel test may have just created a child: then it stays
+            try
+            {
+                if (Directory.GetDirectories(dir).Length == 0)
+                    TryRemove(dir); // a parallel test may have just created a child: then it stays
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // Another fixture removed it between the two looks: what we wanted.
+            }
         }
     }
 

@@ -13,8 +13,10 @@ internal static class RootFilesystem
     /// The rootfs read-only below a per-job writable layer; nodev so no job-made device node opens.
     /// "volatile" (Linux 5.10+) because the layer is thrown away: its unmount, in the job's exit, skips syncing the disk.
     /// </summary>
-    public static void MountOverlay(string lower, string upper, string work, string target)
+    public static void MountOverlay(string lower, string upper, string work, string target, long? capBytes)
     {
+        if (capBytes is { } cap)
+            (upper, work) = CappedLayer(upper, cap);
         // string.Concat, not interpolation: the handler pulls ArrayPool and cgroup probing into the init.
         var options = string.Concat("lowerdir=", lower, ",upperdir=", upper, ",workdir=" + work);
         if (Libc.Mount("overlay", target, "overlay", Libc.MS_NODEV, options + ",volatile") == 0)
@@ -22,6 +24,20 @@ internal static class RootFilesystem
         if (Errno.Last != Errno.EINVAL)
             throw Errno.Fail("mount overlay", target + " (" + options + ",volatile)");
         Errno.Check(Libc.Mount("overlay", target, "overlay", Libc.MS_NODEV, options), "mount overlay", target + " (" + options + ")");
+    }
+
+    /// <summary>
+    /// The writable layer on a tmpfs of <paramref name="cap"/> bytes mounted over <paramref name="layer"/>: past it the
+    /// job's writes fail with ENOSPC and the host's disk never sees them. Overlay needs upper and work on one filesystem.
+    /// </summary>
+    private static (string Upper, string Work) CappedLayer(string layer, long cap)
+    {
+        Errno.Check(Libc.Mount("tmpfs", layer, "tmpfs", Libc.MS_NODEV | Libc.MS_NOSUID,
+            string.Concat("mode=755,size=", cap.ToString(System.Globalization.CultureInfo.InvariantCulture))), "mount capped layer tmpfs", layer);
+        var (upper, work) = (layer + "/upper", layer + "/work");
+        EnsureDirectory(upper);
+        EnsureDirectory(work);
+        return (upper, work);
     }
 
     /// <summary>Makes <paramref name="root"/> the root and detaches the host's old root.</summary>

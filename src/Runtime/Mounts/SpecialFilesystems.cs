@@ -56,10 +56,12 @@ internal static class SpecialFilesystems
         Errno.Check(Libc.Mount("sysfs", target, "sysfs", NoSuidExecDev | Libc.MS_RDONLY, null), "mount", "/sys");
     }
 
-    public static void MountTmp(string root)
+    /// <summary>A tmpfs /tmp; with a disk limit it holds at most that many bytes too (else a job would write its way around the cap here).</summary>
+    public static void MountTmp(string root, long? capBytes)
     {
         var target = root + "/tmp";
         RootFilesystem.EnsureDirectory(target, 0x3FF);
-        Errno.Check(Libc.Mount("tmpfs", target, "tmpfs", Libc.MS_NOSUID | Libc.MS_NODEV, "mode=1777"), "mount", "/tmp");
+        var options = capBytes is { } cap ? string.Concat("mode=1777,size=", cap.ToString(System.Globalization.CultureInfo.InvariantCulture)) : "mode=1777";
+        Errno.Check(Libc.Mount("tmpfs", target, "tmpfs", Libc.MS_NOSUID | Libc.MS_NODEV, options), "mount", "/tmp");
     }
 }

@@ -9,9 +9,10 @@ internal static unsafe partial class Libc
         CLONE_NEWIPC = 0x08000000, CLONE_NEWPID = 0x20000000, CLONE_NEWNET = 0x40000000;
     public const int SIGKILL = 9, SIGPIPE = 13, SIGTERM = 15, SIGCHLD = 17;
     public const int WNOHANG = 1;
-    public const int PR_CAPBSET_READ = 23, PR_CAPBSET_DROP = 24, PR_SET_NO_NEW_PRIVS = 38,
+    public const int PR_SET_PDEATHSIG = 1, PR_CAPBSET_READ = 23, PR_CAPBSET_DROP = 24, PR_SET_NO_NEW_PRIVS = 38,
         PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_CLEAR_ALL = 4;
-    private const long SYS_rt_sigaction = 13, SYS_rt_sigprocmask = 14, SYS_pidfd_open = 434;
+    public const int KEYCTL_JOIN_SESSION_KEYRING = 1, SECCOMP_SET_MODE_FILTER = 1;
+    private const long SYS_rt_sigaction = 13, SYS_rt_sigprocmask = 14, SYS_keyctl = 250, SYS_seccomp = 317, SYS_pidfd_open = 434;
 
     [LibraryImport(Lib, EntryPoint = "unshare", SetLastError = true)]
     public static partial int Unshare(int flags);
@@ -50,6 +51,12 @@ internal static unsafe partial class Libc
     public static int SignalAction(int signal, KernelSigaction* action, KernelSigaction* old) =>
         Syscall4(SYS_rt_sigaction, signal, (nint)action, (nint)old, 8);
 
+    /// <summary>keyctl(2) with up to two arguments: glibc has no wrapper (libkeyutils does; we need one call).</summary>
+    public static int Keyctl(int operation, nint argument2, nint argument3) => Syscall4(SYS_keyctl, operation, argument2, argument3, 0);
+
+    /// <summary>seccomp(2) SECCOMP_SET_MODE_FILTER: installs a compiled BPF program on the calling thread.</summary>
+    public static int SeccompSetFilter(SockFilterProgram* program) => Syscall4(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, (nint)program, 0);
+
     /// <summary>rt_sigprocmask(2) on the calling thread.</summary>
     public static int SignalMask(int how, ulong* set, ulong* old) =>
         Syscall4(SYS_rt_sigprocmask, how, (nint)set, (nint)old, 8);
@@ -62,6 +69,15 @@ internal struct KernelSigaction
     public ulong Flags;
     public nint Restorer;
     public ulong Mask;
+}
+
+/// <summary>struct sock_fprog: a classic BPF program of Length 8-byte instructions.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct SockFilterProgram
+{
+    public const int InstructionBytes = 8;
+    public ushort Length;
+    public byte* Instructions;
 }
 
 [StructLayout(LayoutKind.Sequential)]

@@ -19,20 +19,26 @@ public static unsafe class ContainerInit
     internal const int ControlFd = 3, ReportFd = 4;
     /// <summary>Exit code of an init whose setup failed (the reason went over the report pipe).</summary>
     internal const int SetupFailedExitCode = 121;
+    /// <summary>Init argument of test sandboxes only: the job runs without the seccomp filter (to look at what it hides).</summary>
+    internal const string WithoutSeccompArgument = "--test-without-seccomp";
 
     /// <summary>Call first thing in Main when <c>args[0] == Verb</c>; returns only when the pool closed.</summary>
     public static int Run(string[] args)
     {
-        _ = args;
         // Only ever PID 1 of namespaces the daemon made: run by hand, its first step would make the host's mounts private.
         if (Environment.ProcessId != 1)
         {
             Console.Error.WriteLine($"{Path.GetFileName(Environment.ProcessPath)}: {Verb} is internal: it runs only as PID 1 of a container the daemon builds");
             return 2;
         }
+        Security.SeccompFilter? seccomp;
         try
         {
+            // Dies with the daemon: our parent is its spawner thread, which lives as long as the daemon does. A daemon
+            // that died before this line cannot have sent a job (that waits for "ready"): the control pipe reads EOF.
+            Errno.Check(Libc.Prctl(Libc.PR_SET_PDEATHSIG, Libc.SIGKILL, 0, 0, 0), "prctl", "PR_SET_PDEATHSIG");
             Processes.InitWarmup.Run();
+            seccomp = Array.IndexOf(args, WithoutSeccompArgument) >= 0 ? null : Security.SeccompFilter.DockerDefault();
         }
         catch (Exception e)
         {
@@ -46,7 +52,7 @@ public static unsafe class ContainerInit
             return 0; // the pool was closed before a job came
         try
         {
-            Build(message);
+            Build(message, seccomp);
         }
         catch (Exception e)
         {
@@ -57,16 +63,16 @@ public static unsafe class ContainerInit
         return SetupFailedExitCode;
     }
 
-    private static void Build(Processes.InitMessage m)
+    private static void Build(Processes.InitMessage m, Security.SeccompFilter? seccomp)
     {
         // After the daemon moved us into the job's cgroups, so the job sees its own cgroup as "/".
         Errno.Check(Libc.Unshare(Libc.CLONE_NEWCGROUP), "unshare", "cgroup namespace");
-        RootFilesystem.MountOverlay(m.LowerDir, m.UpperDir, m.WorkDir, m.RootDir);
+        RootFilesystem.MountOverlay(m.LowerDir, m.UpperDir, m.WorkDir, m.RootDir, m.DiskBytes);
         var root = m.RootDir;
         SpecialFilesystems.MountProc(root);
         SpecialFilesystems.MountDev(root);
         SpecialFilesystems.MountSys(root);
-        SpecialFilesystems.MountTmp(root);
+        SpecialFilesystems.MountTmp(root, m.DiskBytes);
         ProcMasks.Mask(root);
         ProcMasks.MakeReadOnly(root);
         SpecialFilesystems.SealDev(root);
@@ -79,12 +85,14 @@ public static unsafe class ContainerInit
         if (m.StdinPath is null)
             AttachStdin("/dev/null"); // the container's own, not the host's the init was spawned with
         SetHostname(hostname);
+        Security.Keyring.JoinNewSession();
         RequireShell();
         Libc.Umask(0x12 /* 022 */);
         Processes.Capabilities.ReduceToDockerDefault();
         Processes.ExecPreparation.SetNoNewPrivileges();
         Processes.ExecPreparation.ResetSignals();
         Processes.ExecPreparation.CloseFdsOnExec();
+        seccomp?.Load(); // last: from here on only what Docker's profile allows, and the report and execve are
         TryReport([Processes.InitReport.Exec]);
         exec.Run();
     }

@@ -15,14 +15,18 @@ internal sealed record InitMessage(
     string RootDir,
     string? StdinPath,
     string Command,
+    long? DiskBytes,
     IReadOnlyList<string> Environment)
 {
     public const int MaxBytes = 4 << 20;
+    /// <summary>The fields before the environment's entries.</summary>
+    private const int FixedFields = 8;
 
     /// <summary>The whole frame: a 4-byte little-endian length, then the fields.</summary>
     public byte[] Encode()
     {
-        var fields = new List<string> { Hostname, LowerDir, UpperDir, WorkDir, RootDir, StdinPath ?? "", Command };
+        var disk = DiskBytes is > 0 ? DiskBytes.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) : "";
+        var fields = new List<string> { Hostname, LowerDir, UpperDir, WorkDir, RootDir, StdinPath ?? "", Command, disk };
         fields.AddRange(Environment);
         var size = 4 + 4;
         foreach (var field in fields)
@@ -46,7 +50,7 @@ internal sealed record InitMessage(
     public static InitMessage Decode(ReadOnlySpan<byte> body)
     {
         var count = ReadInt32(body);
-        if (count < 7 || count > 1 << 20)
+        if (count < FixedFields || count > 1 << 20)
             throw new InvalidDataException($"init message has {count} fields");
         var fields = new string[count];
         var at = 4;
@@ -57,7 +61,8 @@ internal sealed record InitMessage(
             at += 4 + n;
         }
         return new InitMessage(fields[0], fields[1], fields[2], fields[3], fields[4],
-            fields[5].Length == 0 ? null : fields[5], fields[6], fields[7..]);
+            fields[5].Length == 0 ? null : fields[5], fields[6],
+            fields[7].Length == 0 ? null : long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture), fields[FixedFields..]);
     }
 
     // Hand-rolled instead of BinaryPrimitives: that type loads System.Memory.dll into the init.

@@ -1,5 +1,4 @@
 using System.IO.Pipes;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Lcluster.Runtime.Native;
 using Microsoft.Win32.SafeHandles;
@@ -10,15 +9,12 @@ namespace Lcluster.Runtime.Processes;
 internal sealed record InitLaunch(string Program, IReadOnlyList<string> Arguments, IReadOnlyList<string> Environment);
 
 /// <summary>
-/// Starts an init as PID 1 of fresh mount, PID, UTS, IPC and network namespaces:
-/// a new thread unshares them (they are per-thread), posix_spawn's from there
-/// (so the child lands in them), restores its PID namespace for children and ends.
+/// Starts an init as PID 1 of fresh mount, PID, UTS, IPC and network namespaces,
+/// from the one long-lived <see cref="SpawnerThread"/>: the init's parent is that
+/// thread, so the PR_SET_PDEATHSIG the init sets fires only when the daemon dies.
 /// </summary>
 internal static class InitSpawner
 {
-    private const int Namespaces = Libc.CLONE_NEWNS | Libc.CLONE_NEWPID | Libc.CLONE_NEWUTS | Libc.CLONE_NEWIPC | Libc.CLONE_NEWNET;
-    private static readonly int OwnPidNamespace = OpenOwnPidNamespace();
-
     public static async Task<InitProcess> SpawnAsync(InitLaunch launch, CancellationToken ct)
     {
         var control = Libc.MakePipe("init control");
@@ -30,9 +26,8 @@ internal static class InitSpawner
         try
         {
             request.Prepare(launch, control.Read, report.Write, stdout.Write, stderr.Write);
-            var thread = new Thread(RunOnNamespaceThread, 256 << 10) { IsBackground = true, Name = "lcluster-spawn" };
-            thread.UnsafeStart(request);
-            // The spawn thread must not touch the thread pool; it signals by closing its end of this pipe.
+            SpawnerThread.Enqueue(request);
+            // The spawner thread must not touch the thread pool; it signals by closing its end of this pipe.
             await using (var doneStream = new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle(done.Read, true)))
                 await doneStream.ReadAsync(new byte[1], CancellationToken.None).ConfigureAwait(false);
         }
@@ -52,49 +47,15 @@ internal static class InitSpawner
         return new InitProcess(request.Pid, control.Write, report.Read, stdout.Read, stderr.Read);
     }
 
-    // Runs with the PID namespace unshared: only raw native calls until it is restored, nothing that could start a thread.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static unsafe void RunOnNamespaceThread(object? state)
-    {
-        var r = (SpawnRequest)state!;
-        if (SpawnCalls.Unshare(Namespaces) != 0)
-        {
-            r.Error = *SpawnCalls.ErrnoLocation();
-            r.FailedCall = "unshare";
-        }
-        else
-        {
-            int pid;
-            var error = SpawnCalls.PosixSpawn(&pid, r.Path, r.FileActions, r.Attributes, r.Argv, r.Envp);
-            if (error != 0)
-            {
-                r.Error = error;
-                r.FailedCall = "posix_spawn";
-            }
-            else
-            {
-                r.Pid = pid;
-            }
-            if (SpawnCalls.Setns(OwnPidNamespace, Libc.CLONE_NEWPID) != 0 && r.FailedCall is null)
-            {
-                r.Error = *SpawnCalls.ErrnoLocation();
-                r.FailedCall = "setns back to the daemon's pid namespace";
-            }
-        }
-        SpawnCalls.Close(r.DoneFd);
-    }
-
-    private static int OpenOwnPidNamespace() =>
-        Errno.Check(Libc.Open("/proc/self/ns/pid", Libc.O_RDONLY | Libc.O_CLOEXEC, 0), "open", "/proc/self/ns/pid");
-
     /// <summary>The unmanaged arguments of one posix_spawn, built and freed on ordinary threads.</summary>
-    private sealed unsafe class SpawnRequest(int doneFd)
+    internal sealed unsafe class SpawnRequest(int doneFd)
     {
         public readonly int DoneFd = doneFd;
         public byte* Path;
         public byte** Argv, Envp;
         public void* FileActions, Attributes, EmptySet, FullSet;
         public int Pid, Error;
+        public bool RestoreFailed;
         public string? FailedCall;
         private readonly List<nint> allocations = [];
 

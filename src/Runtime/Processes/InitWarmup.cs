@@ -14,7 +14,7 @@ internal static unsafe class InitWarmup
     {
         RootFilesystem.MakePrivate();
         Loopback.Up();
-        var sample = new InitMessage("warm", "/", "/", "/", "/", null, "true", ["PATH=/bin"]).Encode();
+        var sample = new InitMessage("warm", "/", "/", "/", "/", null, "true", 1 << 20, ["PATH=/bin"]).Encode();
         _ = InitMessage.Decode(sample.AsSpan(4));
         _ = InitMessage.ReadInt32(sample);
         // Each of these fails at once on an empty path or a bad fd and changes nothing.
@@ -38,6 +38,8 @@ internal static unsafe class InitWarmup
         Libc.Capset(null, null);
         Libc.CloseRange(1, 0, 0);
         Libc.Umask(Libc.Umask(0x12));
+        Security.Keyring.Warm();
+        Security.SeccompFilter.Warm();
         KernelSigaction old;
         Libc.SignalAction(Libc.SIGPIPE, null, &old);
         ulong mask;

@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Lcluster.Runtime.Native;
+
+namespace Lcluster.Runtime.Processes;
+
+/// <summary>
+/// The one thread of the process that spawns inits, for the process's whole life.
+/// A child's PR_SET_PDEATHSIG fires when the thread that forked it exits, so
+/// with a thread per spawn it fired at once; with this one it fires only when
+/// the daemon dies. For each spawn it unshares fresh namespaces (they are
+/// per-thread), posix_spawn's from there, and goes back to the daemon's own.
+/// </summary>
+internal static class SpawnerThread
+{
+    private const int Namespaces = Libc.CLONE_NEWNS | Libc.CLONE_NEWPID | Libc.CLONE_NEWUTS | Libc.CLONE_NEWIPC | Libc.CLONE_NEWNET;
+    private const int StackBytes = 256 << 10;
+    private static readonly BlockingCollection<InitSpawner.SpawnRequest> Requests = new();
+    private static readonly Lazy<OwnNamespaces> Own = new(OwnNamespaces.Open);
+    private static readonly Lock Gate = new();
+    private static Thread? thread;
+    private static string? broken;
+
+    public static void Enqueue(InitSpawner.SpawnRequest request)
+    {
+        var own = Own.Value; // opened here: a failure is the caller's exception, not the thread's
+        lock (Gate)
+        {
+            if (broken is not null)
+                throw new SandboxException($"no container can start: {broken}; restart the daemon");
+            if (thread is null)
+            {
+                thread = new Thread(() => Loop(own), StackBytes) { IsBackground = true, Name = "lcluster-spawn" };
+                thread.UnsafeStart();
+            }
+            Requests.Add(request);
+        }
+    }
+
+    private static unsafe void Loop(OwnNamespaces own)
+    {
+        foreach (var request in Requests.GetConsumingEnumerable())
+        {
+            Spawn(request, own);
+            if (request.RestoreFailed)
+            {
+                // In another namespace now, maybe unable to start threads: this thread may spawn nothing more.
+                lock (Gate)
+                    broken = $"the spawner thread could not return to the daemon's namespaces ({request.FailedCall}: errno {request.Error})";
+                foreach (var waiting in Requests.GetConsumingEnumerable())
+                {
+                    waiting.Error = request.Error;
+                    waiting.FailedCall = request.FailedCall;
+                    SpawnCalls.Close(waiting.DoneFd);
+                }
+            }
+        }
+    }
+
+    // Runs with the PID namespace unshared: only raw native calls until it is restored, nothing that could start a thread.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static unsafe void Spawn(InitSpawner.SpawnRequest r, OwnNamespaces own)
+    {
+        if (SpawnCalls.Unshare(Namespaces) != 0)
+        {
+            r.Error = *SpawnCalls.ErrnoLocation();
+            r.FailedCall = "unshare";
+        }
+        else
+        {
+            int pid;
+            var error = SpawnCalls.PosixSpawn(&pid, r.Path, r.FileActions, r.Attributes, r.Argv, r.Envp);
+            if (error != 0)
+            {
+                r.Error = error;
+                r.FailedCall = "posix_spawn";
+            }
+            else
+            {
+                r.Pid = pid;
+            }
+            // Back to the daemon's namespaces, PID first (until then this thread cannot start threads, so no helper call):
+            // the next spawn unshares fresh copies of the daemon's namespaces, not of the last init's.
+            if (SpawnCalls.Setns(own.Pid, Libc.CLONE_NEWPID) != 0)
+            {
+                r.RestoreFailed = true;
+                r.Error = r.FailedCall is null ? *SpawnCalls.ErrnoLocation() : r.Error;
+                r.FailedCall ??= "setns back to the daemon's pid namespace";
+            }
+            Restore(r, own.Net, Libc.CLONE_NEWNET, "setns back to the daemon's network namespace");
+            Restore(r, own.Ipc, Libc.CLONE_NEWIPC, "setns back to the daemon's ipc namespace");
+            Restore(r, own.Uts, Libc.CLONE_NEWUTS, "setns back to the daemon's uts namespace");
+            Restore(r, own.Mount, Libc.CLONE_NEWNS, "setns back to the daemon's mount namespace");
+        }
+        SpawnCalls.Close(r.DoneFd);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static unsafe void Restore(InitSpawner.SpawnRequest r, int fd, int type, string what)
+    {
+        if (SpawnCalls.Setns(fd, type) == 0)
+            return;
+        r.RestoreFailed = true;
+        if (r.FailedCall is null)
+        {
+            r.Error = *SpawnCalls.ErrnoLocation();
+            r.FailedCall = what;
+        }
+    }
+
+    /// <summary>fds of the daemon's own namespaces, opened once and kept for the process's life.</summary>
+    private sealed record OwnNamespaces(int Pid, int Net, int Ipc, int Uts, int Mount)
+    {
+        public static OwnNamespaces Open() =>
+            new(OpenNamespace("pid"), OpenNamespace("net"), OpenNamespace("ipc"), OpenNamespace("uts"), OpenNamespace("mnt"));
+
+        private static int OpenNamespace(string name) =>
+            Errno.Check(Libc.Open("/proc/self/ns/" + name, Libc.O_RDONLY | Libc.O_CLOEXEC, 0), "open", "/proc/self/ns/" + name);
+    }
+}
