@@ -4,7 +4,7 @@ PREFIX  ?= /usr/local
 CONFIG  ?= Release
 # NativeAOT: each program is one self-contained native file (clang links it).
 PUBLISH  = $(DOTNET) publish -c $(CONFIG) -r linux-x64 -p:PublishAot=true --nologo -v quiet
-DEB_PACKAGES = clang zlib1g-dev etcd-server etcd-client busybox-static iproute2 runc python3-grpcio python3-grpc-tools
+DEB_PACKAGES = clang zlib1g-dev libseccomp2 keyutils etcd-server etcd-client busybox-static iproute2 runc python3-grpcio python3-grpc-tools
 
 .PHONY: all build test deps rootfs bench run install clean
 

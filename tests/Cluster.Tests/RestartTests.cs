@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 
 namespace Lcluster.Cluster.Tests;
 
-/// <summary>Issue 4, scenarios 5 and 6: a daemon SIGKILLed and restarted on its data dir; a daemon stopped with SIGTERM.</summary>
+/// <summary>docs/failures.md, scenarios 5 and 6: a daemon SIGKILLed and restarted on its data dir; a daemon stopped with SIGTERM.</summary>
 public sealed class RestartTests(ITestOutputHelper output)
 {
     [Fact]
@@ -22,8 +22,8 @@ public sealed class RestartTests(ITestOutputHelper output)
         var leftovers = HostProcesses.Under($"lcluster/{victimName}");
         Assert.NotEmpty(leftovers);
 
-        await cluster.Nodes[victim].KillAsync(); // the daemon only: its containers live on
-        Assert.NotEmpty(HostProcesses.Under($"lcluster/{victimName}"));
+        await cluster.Nodes[victim].KillAsync(); // the daemon only: its containers die with it
+        await WaitGoneAsync(victimName, TimeSpan.FromSeconds(5));
         var restartedAt = DateTimeOffset.UtcNow;
         await cluster.Nodes[victim].RestartAsync();
 
@@ -32,7 +32,7 @@ public sealed class RestartTests(ITestOutputHelper output)
         Assert.Contains(victimName, settled.GetProperty("reason").GetString());
         Assert.Empty(HostProcesses.Under($"lcluster/{victimName}"));
         Assert.All(leftovers, pid => Assert.False(HostProcesses.StillRuns(pid), $"leftover pid {pid} still runs"));
-        Assert.Contains("leftover container", cluster.Nodes[victim].LogText());
+        Assert.Contains("leftover container", cluster.Nodes[victim].LogText()); // their cgroups and directories, reaped
         var nodes = JsonDocument.Parse((await cluster.RunAsync(prime, "--nodes", "--json")).Stdout).RootElement.EnumerateArray().Select(n => n.GetProperty("name").GetString()).ToList();
         Assert.Equal(3, nodes.Count);
         Assert.Contains(victimName, nodes);
@@ -44,6 +44,43 @@ public sealed class RestartTests(ITestOutputHelper output)
         Assert.Contains(done.Values, j => j.GetProperty("node").GetString() == victimName);
         foreach (var id in plain.Where(id => id != victimJob))
             await cluster.RunAsync(prime, $"--removejob={id}");
+    }
+
+    [Fact]
+    public async Task A_daemon_killed_alone_takes_its_containers_with_it_before_any_retry_of_their_jobs_starts()
+    {
+        await using var cluster = await ThreeNodes.StartAsync("--lease-ttl=2s", "--fence-timeout=4s");
+        var prime = await cluster.PrimeAsync(0);
+        var victim = (prime + 1) % 3;
+        var victimName = cluster.NameOf(victim);
+        var ns = cluster.Nodes[prime].Namespace!;
+        var retried = await BulkSubmit.AddAsync(ns, cluster.Nodes[prime].Server, 3, "sleep 60", retries: 1);
+        var running = await cluster.WaitRunningAsync(prime, retried);
+        var onVictim = running.Single(j => j.Value == victimName).Key;
+
+        await cluster.Nodes[victim].KillAsync();
+        var goneBy = await WaitGoneAsync(victimName, TimeSpan.FromSeconds(5));
+
+        var again = await cluster.WaitJobAsync(prime, onVictim, j => j.GetProperty("attempts").GetInt32() == 2 && j.GetProperty("state").GetString() == "running", TimeSpan.FromSeconds(60));
+        var retryStarted = DateTimeOffset.Parse(again.GetProperty("started_at").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        output.WriteLine($"{victimName} SIGKILLed; its containers were gone by {goneBy:HH:mm:ss.fff}; the retry started on {again.GetProperty("node").GetString()} at {retryStarted:HH:mm:ss.fff}");
+        Assert.NotEqual(victimName, again.GetProperty("node").GetString());
+        Assert.True(goneBy < retryStarted, $"the retry started at {retryStarted:O}, before the dead node's containers were seen gone at {goneBy:O}\n{cluster.Logs()}");
+        foreach (var id in retried)
+            await cluster.RunAsync(prime, $"--removejob={id}");
+    }
+
+    /// <summary>Waits until nothing runs in the node's cgroups; returns when that was seen.</summary>
+    private static async Task<DateTimeOffset> WaitGoneAsync(string node, TimeSpan within)
+    {
+        var deadline = DateTimeOffset.UtcNow + within;
+        while (HostProcesses.Under($"lcluster/{node}") is { Count: > 0 } left)
+        {
+            if (DateTimeOffset.UtcNow > deadline)
+                throw new Xunit.Sdk.XunitException($"the containers of {node} outlived its daemon by {within.TotalSeconds} s: pids {string.Join(" ", left)}");
+            await Task.Delay(20);
+        }
+        return DateTimeOffset.UtcNow;
     }
 
     [Fact]
