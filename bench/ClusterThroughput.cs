@@ -4,7 +4,7 @@ using Lcluster.V1;
 namespace Lcluster.Bench;
 
 /// <summary>
-/// SPEC §5 on one node with its embedded etcd: jobs accepted per second by a
+/// docs/spec.md §5 on one node with its embedded etcd: jobs accepted per second by a
 /// pipelined gRPC client; trivial jobs completed per second; submit → running
 /// latency with an idle slot; the daemon's RSS idle and per running job.
 /// </summary>

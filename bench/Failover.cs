@@ -4,7 +4,7 @@ using Lcluster.V1;
 namespace Lcluster.Bench;
 
 /// <summary>
-/// SPEC §5: a new prime placing jobs after the old one is SIGKILLed. Two
+/// docs/spec.md §5: a new prime placing jobs after the old one is SIGKILLed. Two
 /// daemons on one etcd; the prime is killed and a job submitted through the
 /// other at once; the figure is kill → that job running.
 /// </summary>

@@ -3,7 +3,7 @@ using Lcluster.Runtime;
 namespace Lcluster.Bench;
 
 /// <summary>
-/// SPEC §5: the daemon's memory per running job. Starts N sleeping containers
+/// docs/spec.md §5: the daemon's memory per running job. Starts N sleeping containers
 /// at once and divides this process's growth by N: RSS (what the target is
 /// about) and the managed heap (steadier). The inits and jobs are other
 /// processes; this is what the daemon keeps per job. A first round of N warms

@@ -4,7 +4,7 @@ using Lcluster.Runtime;
 namespace Lcluster.Bench;
 
 /// <summary>
-/// SPEC §5: start-to-exit of /bin/true in a full container, ours (StartAsync
+/// docs/spec.md §5: start-to-exit of /bin/true in a full container, ours (StartAsync
 /// until Completion, cleanup included) against `runc run` on the same rootfs
 /// with an equally isolated bundle (process start until exit). The headline
 /// runs alternate between the two, each from a quiet node (our init pool full,

@@ -22,7 +22,7 @@ internal sealed record Invocation(Verb Verb, string Server, bool Json)
 internal sealed class UsageException(string message) : Exception(message);
 
 /// <summary>
-/// Parses lclusterc's flags (SPEC §1). Flags take their value as --flag=VALUE
+/// Parses lclusterc's flags (docs/spec.md §1). Flags take their value as --flag=VALUE
 /// or --flag VALUE; exactly one command flag per call.
 /// </summary>
 internal static class CommandLine

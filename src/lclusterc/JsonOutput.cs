@@ -5,7 +5,7 @@ using Lcluster.V1;
 
 namespace Lcluster.Client;
 
-/// <summary>The --json shapes of SPEC §1: one object per job or node, times as RFC 3339 UTC.</summary>
+/// <summary>The --json shapes of docs/spec.md §1: one object per job or node, times as RFC 3339 UTC.</summary>
 internal static class JsonOutput
 {
     private static readonly JsonWriterOptions Options = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

@@ -7,7 +7,7 @@ using Lcluster.V1;
 
 namespace Lcluster.Cli.Tests;
 
-/// <summary>SPEC §4: every bad request gets a status and a message a person understands; the daemon keeps serving and loses nothing.</summary>
+/// <summary>docs/spec.md §4: every bad request gets a status and a message a person understands; the daemon keeps serving and loses nothing.</summary>
 [Collection("single node")]
 public sealed class BadInputTests(SingleNode node) : IDisposable
 {

@@ -6,7 +6,7 @@ using Lcluster.V1;
 
 namespace Lcluster.Cluster.Tests;
 
-/// <summary>Issue 4, scenario 7: etcd is compacted past the revision a daemon's watches must resume from.</summary>
+/// <summary>docs/failures.md, scenario 7: etcd is compacted past the revision a daemon's watches must resume from.</summary>
 public sealed class CompactionTests
 {
     [Fact]

@@ -4,7 +4,7 @@ using Lcluster.TestSupport;
 
 namespace Lcluster.Cluster.Tests;
 
-/// <summary>Issue 4, scenario 8: output over the cap, and a data dir that runs out of space.</summary>
+/// <summary>docs/failures.md, scenario 8: output over the cap, and a data dir that runs out of space.</summary>
 public sealed class DiskPressureTests
 {
     [Fact]

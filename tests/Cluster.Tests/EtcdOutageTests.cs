@@ -3,7 +3,7 @@ using Xunit.Abstractions;
 
 namespace Lcluster.Cluster.Tests;
 
-/// <summary>Issue 4, scenario 4: etcd is stopped for 10 s and started again under three working nodes.</summary>
+/// <summary>docs/failures.md, scenario 4: etcd is stopped for 10 s and started again under three working nodes.</summary>
 public sealed class EtcdOutageTests(ITestOutputHelper output)
 {
     [Fact]

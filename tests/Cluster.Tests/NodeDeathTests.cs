@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 
 namespace Lcluster.Cluster.Tests;
 
-/// <summary>Issue 4, scenario 2: a node that is not prime dies while it runs jobs and holds a scheduled one.</summary>
+/// <summary>docs/failures.md, scenario 2: a node that is not prime dies while it runs jobs and holds a scheduled one.</summary>
 public sealed class NodeDeathTests(ITestOutputHelper output)
 {
     [Fact]

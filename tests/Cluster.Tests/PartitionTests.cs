@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 
 namespace Lcluster.Cluster.Tests;
 
-/// <summary>Issue 4, scenario 3: a node is cut off from etcd and the other nodes past its lease, then comes back.</summary>
+/// <summary>docs/failures.md, scenario 3: a node is cut off from etcd and the other nodes past its lease, then comes back.</summary>
 public sealed class PartitionTests(ITestOutputHelper output)
 {
     [Fact]

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 
 namespace Lcluster.Cluster.Tests;
 
-/// <summary>Issue 4, scenario 1: the prime is SIGKILLed while 200 short jobs are queued or running.</summary>
+/// <summary>docs/failures.md, scenario 1: the prime is SIGKILLed while 200 short jobs are queued or running.</summary>
 public sealed class PrimeFailoverTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan LeaseTtl = TimeSpan.FromSeconds(2);

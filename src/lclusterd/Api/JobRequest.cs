@@ -15,7 +15,7 @@ internal sealed record JobRequest(
 internal sealed record LimitPolicy(JobLimits Defaults, JobLimits Maximum);
 
 /// <summary>
-/// Validation of every client request at the edge (SPEC §4): each failure is
+/// Validation of every client request at the edge (docs/spec.md §4): each failure is
 /// one message a person understands, naming the field and the bound.
 /// </summary>
 internal static partial class RequestRules

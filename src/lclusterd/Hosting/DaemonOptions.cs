@@ -5,7 +5,7 @@ using Lcluster.Shared;
 
 namespace Lcluster.Daemon.Hosting;
 
-/// <summary>lclusterd's configuration: SPEC §1's flags plus limits, caps and timings.</summary>
+/// <summary>lclusterd's configuration: the flags of docs/spec.md §1 plus limits, caps and timings.</summary>
 internal sealed record DaemonOptions
 {
     public const string DefaultListen = NodeChannel.DefaultAddress;
