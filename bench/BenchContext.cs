@@ -51,6 +51,12 @@ internal sealed class BenchContext : IDisposable
 
     public void Dispose() => Directory.Delete(Scratch, recursive: true);
 
+    /// <summary>A program on PATH (or in the system directories), or null when it is not installed.</summary>
+    public static string? FindProgram(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(["/usr/sbin", "/usr/bin", "/sbin", "/bin"])
+            .Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
+
     public static double Median(IReadOnlyList<double> values)
     {
         var sorted = values.Order().ToArray();

@@ -13,17 +13,21 @@ internal sealed class BenchDaemon : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private BenchDaemon(Process process, string server, string dataDir)
+    private BenchDaemon(Process process, string server, string dataDir, int etcdPort)
     {
         _process = process;
         Server = server;
         DataDir = dataDir;
+        EtcdUrl = $"http://127.0.0.1:{etcdPort}";
         Channel = NodeChannel.Open(server);
         Client = new Lclusterd.LclusterdClient(Channel);
     }
 
     public string Server { get; }
     public string DataDir { get; }
+
+    /// <summary>The client URL of its embedded etcd.</summary>
+    public string EtcdUrl { get; }
     public GrpcChannel Channel { get; }
     public Lclusterd.LclusterdClient Client { get; }
     public int Pid => _process.Id;
@@ -36,16 +40,17 @@ internal sealed class BenchDaemon : IAsyncDisposable
         var dataDir = Path.Combine(context.Scratch, name);
         Directory.CreateDirectory(dataDir);
         var port = FreePort();
+        var etcdPort = FreePort();
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         var args = new List<string>
         {
             $"--rootfs={context.RootFs}", $"--data-dir={dataDir}", $"--listen=127.0.0.1:{port}",
-            $"--node-name={context.Id}-{name}", $"--embedded-etcd-port={FreePort()}",
+            $"--node-name={context.Id}-{name}", $"--embedded-etcd-port={etcdPort}",
         };
         args.AddRange(extra);
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add($"exec '{program}' {string.Join(' ', args.Select(a => $"'{a}'"))} >>'{dataDir}.log' 2>&1");
-        var daemon = new BenchDaemon(Process.Start(info)!, $"127.0.0.1:{port}", dataDir);
+        var daemon = new BenchDaemon(Process.Start(info)!, $"127.0.0.1:{port}", dataDir, etcdPort);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
         {

@@ -4,8 +4,9 @@ namespace Lcluster.Bench;
 
 /// <summary>
 /// An OCI bundle for `runc run` whose container is isolated like ours: the same
-/// namespaces, mounts, masked and read-only paths, capabilities, no_new_privs
-/// and the same cgroup limits. The root is the same rootfs read-only (runc has
+/// namespaces, mounts, masked and read-only paths, capabilities, no_new_privs,
+/// Docker's default seccomp profile (the very rules our init loads) and the same
+/// cgroup limits. The root is the same rootfs read-only (runc has
 /// no overlay of its own), which spares runc the per-job writable layer we build.
 /// </summary>
 internal static class RuncBundle
@@ -64,9 +65,36 @@ internal static class RuncBundle
                     "/proc/acpi", "/proc/scsi", "/sys/firmware",
                 },
                 readonlyPaths = new[] { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger" },
+                seccomp = DockerSeccomp(),
             },
         };
-        File.WriteAllText(Path.Combine(directory, "config.json"), JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(directory, "config.json"), JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }));
         return directory;
     }
+
+    /// <summary>Docker's default profile resolved for this machine, in the OCI form runc reads (as `docker run` hands it to runc).</summary>
+    private static object DockerSeccomp() => new
+    {
+        defaultAction = "SCMP_ACT_ERRNO",
+        defaultErrnoRet = Runtime.Security.DockerSeccompProfile.DefaultErrno,
+        architectures = new[] { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32" },
+        syscalls = Runtime.Security.SeccompFilter.ApplicableRules("amd64", Environment.OSVersion.Version).Select(rule => new
+        {
+            names = rule.Names,
+            action = rule.Verdict == Runtime.Security.SeccompVerdict.Allow ? "SCMP_ACT_ALLOW" : "SCMP_ACT_ERRNO",
+            errnoRet = rule.Verdict == Runtime.Security.SeccompVerdict.Allow ? (int?)null : rule.ErrnoRet,
+            args = rule.Arguments.Select(a => new { index = a.Index, value = a.Value, valueTwo = a.ValueTwo, op = OciOperator(a.Op) }),
+        }),
+    };
+
+    private static string OciOperator(Runtime.Security.SeccompCompare op) => op switch
+    {
+        Runtime.Security.SeccompCompare.NotEqual => "SCMP_CMP_NE",
+        Runtime.Security.SeccompCompare.Less => "SCMP_CMP_LT",
+        Runtime.Security.SeccompCompare.LessOrEqual => "SCMP_CMP_LE",
+        Runtime.Security.SeccompCompare.Equal => "SCMP_CMP_EQ",
+        Runtime.Security.SeccompCompare.GreaterOrEqual => "SCMP_CMP_GE",
+        Runtime.Security.SeccompCompare.Greater => "SCMP_CMP_GT",
+        _ => "SCMP_CMP_MASKED_EQ",
+    };
 }

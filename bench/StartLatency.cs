@@ -29,7 +29,7 @@ internal sealed class StartLatency : IBenchmark
             WorkDirectory = Path.Combine(context.Scratch, "jobs"),
             CgroupParent = $"lcluster-bench/{context.Id}",
         });
-        var runc = FindRunc() is { } path ? new Runc(path, context, JobLimits) : null;
+        var runc = BenchContext.FindProgram("runc") is { } path ? new Runc(path, context, JobLimits) : null;
         try
         {
             return await MeasureAsync(sandbox, runc, context, output, ct);
@@ -100,10 +100,6 @@ internal sealed class StartLatency : IBenchmark
             throw new InvalidOperationException($"our /bin/true container failed: {result}");
         return watch.Elapsed.TotalMilliseconds;
     }
-
-    private static string? FindRunc() =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/sbin").Append("/usr/bin")
-            .Select(dir => Path.Combine(dir, "runc")).FirstOrDefault(File.Exists);
 
     private static double Percentile(List<double> values, double p)
     {
