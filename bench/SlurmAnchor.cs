@@ -83,6 +83,7 @@ internal static class SlurmAnchor
     private static async Task<double> RoundAsync(SlurmCluster cluster, SlurmJobLog log, string name, string submit, int jobs, CancellationToken ct)
     {
         log.Skip();
+        var machine = BenchDaemon.MachineCpu();
         var watch = Stopwatch.StartNew();
         await cluster.RunShellAsync(submit, "submit", ct);
         var submitted = watch.Elapsed;
@@ -90,7 +91,10 @@ internal static class SlurmAnchor
         // Only now, with every job logged as finished, is squeue asked (about the last epilogs).
         await cluster.WaitForEmptyQueueAsync(TimeSpan.FromSeconds(30), ct);
         var rate = jobs / watch.Elapsed.TotalSeconds;
-        Console.Error.WriteLine($"bench: slurm: {name}: submitted in {submitted.TotalSeconds:F2} s, all done in {watch.Elapsed.TotalSeconds:F2} s: {rate:F1} jobs/s");
+        // How busy the whole machine was tells whether other work there slowed Slurm down.
+        var busy = (BenchDaemon.MachineCpu() - machine) / watch.Elapsed;
+        Console.Error.WriteLine($"bench: slurm: {name}: submitted in {submitted.TotalSeconds:F2} s, all done in {watch.Elapsed.TotalSeconds:F2} s: " +
+            $"{rate:F1} jobs/s (machine busy {busy:F1} of {Environment.ProcessorCount} cores)");
         return rate;
     }
 
