@@ -45,13 +45,23 @@ internal static class SlurmAnchor
 
         var setupWatch = Stopwatch.StartNew();
         SlurmCluster cluster;
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            cluster = await SlurmCluster.StartAsync(scratchDir, Cpus, Math.Max(1001, jobs + 1), ct);
-        }
-        catch (SlurmException e)
-        {
-            return SlurmAnchorResult.Unavailable(jobs, $"Slurm did not start: {e.Message}");
+            try
+            {
+                cluster = await SlurmCluster.StartAsync(scratchDir, Cpus, Math.Max(1001, jobs + 1), ct);
+                break;
+            }
+            // A port found free can be taken by some connection before slurmctld or slurmd binds it: pick new ones once.
+            catch (SlurmException e) when (attempt == 1 && e.Message.Contains("Address already in use", StringComparison.Ordinal))
+            {
+                Console.Error.WriteLine($"bench: slurm: a port was taken before Slurm bound it; starting again on others ({e.Message})");
+                setupWatch.Restart();
+            }
+            catch (SlurmException e)
+            {
+                return SlurmAnchorResult.Unavailable(jobs, $"Slurm did not start: {e.Message}");
+            }
         }
         var setup = setupWatch.Elapsed;
         Console.Error.WriteLine($"bench: slurm: up in {setup.TotalSeconds:F2} s ({cluster.Layout.Root})");
