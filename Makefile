@@ -5,8 +5,10 @@ CONFIG  ?= Release
 # NativeAOT: each program is one self-contained native file (clang links it).
 PUBLISH  = $(DOTNET) publish -c $(CONFIG) -r linux-x64 -p:PublishAot=true --nologo -v quiet
 DEB_PACKAGES = clang zlib1g-dev libseccomp2 keyutils etcd-server etcd-client busybox-static iproute2 runc python3-grpcio python3-grpc-tools
+# Only the bench needs these: a throwaway Slurm is its anchor for jobs completed per second.
+BENCH_DEB_PACKAGES = slurm-wlm munge
 
-.PHONY: all build test deps rootfs bench run install clean
+.PHONY: all build test deps bench-deps rootfs bench run install clean
 
 all: build
 
@@ -23,6 +25,24 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else echo "deps: all installed"; fi
 
+# Installs Slurm and munge for the bench's anchor, only when missing, and leaves no service of
+# theirs running or enabled: the bench runs its own munged, slurmctld and slurmd in a scratch
+# directory. A policy-rc.d that answers 101 stops Debian's postinst from starting the system's
+# daemons (put there only when the host has none, removed after); where systemd runs, the units
+# of the packages this installed are disabled again, so they do not start at the next boot.
+bench-deps:
+	@missing=$$(for p in $(BENCH_DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "bench-deps: installing$$(echo $$missing | sed 's/^/ /')"; \
+		units=$$(for p in munge slurmctld slurmd; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+		policy=/usr/sbin/policy-rc.d; ours=; \
+		if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' > $$policy && chmod 755 $$policy && ours=1; fi; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+		status=$$?; [ -z "$$ours" ] || rm -f $$policy; \
+		if [ $$status -eq 0 ] && [ -n "$$units" ] && [ -d /run/systemd/system ]; then systemctl disable --quiet $$units; fi; \
+		exit $$status; \
+	else echo "bench-deps: all installed"; fi
+
 rootfs:
 	sh rootfs/build.sh
 
@@ -31,7 +51,7 @@ test: deps build rootfs
 	$(DOTNET) test lcluster.sln -c $(CONFIG) --no-build --nologo
 
 # The bench's containers start the daemon's own binary as their init, as the daemon does.
-bench: deps build rootfs
+bench: deps bench-deps build rootfs
 	$(DOTNET) run --project bench/Bench.csproj -c $(CONFIG) -- --repo $(CURDIR) --init $(CURDIR)/bin/lclusterd
 
 run: deps build rootfs

@@ -6,7 +6,7 @@ namespace Lcluster.Bench;
 /// </summary>
 internal static class Program
 {
-    private static readonly IBenchmark[] Benchmarks = [new StartLatency(), new RuntimeMemory(), new ClusterThroughput(), new Failover()];
+    private static readonly IBenchmark[] Benchmarks = [new StartLatency(), new RuntimeMemory(), new ClusterThroughput(), new Failover(), new SlurmBenchmark()];
 
     private static async Task<int> Main(string[] args)
     {
