@@ -9,7 +9,7 @@ namespace Lcluster.Etcd;
 /// (<see cref="EtcdClientOptions.RequestTimeout"/>); when no endpoint answers it throws
 /// <see cref="EtcdUnavailableException"/>; etcd's refusals are <see cref="EtcdException"/>s.
 /// </summary>
-public sealed class EtcdClient : IAsyncDisposable
+public sealed partial class EtcdClient : IAsyncDisposable
 {
     private readonly EtcdTransport _transport;
     private readonly CancellationTokenSource _disposed = new();
@@ -25,6 +25,9 @@ public sealed class EtcdClient : IAsyncDisposable
         new(new EtcdTransport(endpoints, options ?? new EtcdClientOptions()));
 
     internal EtcdTransport Transport => _transport;
+
+    /// <summary>The first key after every key that starts with <paramref name="prefix"/>: the RangeEnd of a prefix.</summary>
+    public static string PrefixEnd(string prefix) => KeyRange.PrefixEnd(prefix);
 
     internal CancellationToken Disposed => _disposed.Token;
 

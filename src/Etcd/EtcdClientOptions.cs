@@ -11,4 +11,7 @@ public sealed record EtcdClientOptions
 
     /// <summary>One line per event worth knowing (failover, watch reconnect, lost lease); null for silence.</summary>
     public Action<string>? Log { get; init; }
+
+    /// <summary>How https:// endpoints are reached: the client certificate, and how etcd's certificate is checked. Null: the host's defaults.</summary>
+    public System.Net.Security.SslClientAuthenticationOptions? Tls { get; init; }
 }

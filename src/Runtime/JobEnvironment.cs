@@ -14,7 +14,7 @@ internal static class JobEnvironment
         };
         foreach (var (key, value) in spec.Environment)
             values[key] = value;
-        values["LCLUSTER_JOB_ID"] = spec.JobId;
+        values[SandboxSpec.JobIdVariable] = spec.JobId;
         return values.Select(kv => $"{kv.Key}={kv.Value}").ToArray();
     }
 }

@@ -3,6 +3,9 @@ namespace Lcluster.Runtime;
 /// <summary>One job to run in a container.</summary>
 public sealed record SandboxSpec
 {
+    /// <summary>The variable that carries the job's id into its environment; a spec cannot set it.</summary>
+    public const string JobIdVariable = "LCLUSTER_JOB_ID";
+
     /// <summary>Names the job's cgroup and work directory: 1-64 of [a-z0-9-].</summary>
     public required string JobId { get; init; }
 

@@ -99,6 +99,8 @@ internal static partial class Units
             seconds = 0;
         if (seconds < 10)
             return seconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
+        if (seconds >= 1e9)
+            return seconds.ToString("G3", CultureInfo.InvariantCulture) + "s"; // past any calendar (and past what TimeSpan holds)
         var t = TimeSpan.FromSeconds(Math.Round(seconds));
         if (t.TotalMinutes < 1)
             return $"{t.Seconds}s";

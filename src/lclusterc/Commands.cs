@@ -27,8 +27,8 @@ internal sealed class Commands(Lclusterd.LclusterdClient client, TextWriter stdo
                     : $"{invocation.JobId}: {JobStates.Name(removed.State)}");
                 return ExitCodes.Ok;
             case Verb.ListJobs:
-                var list = await client.ListJobsAsync(new ListJobsRequest { State = invocation.StateFilter, Limit = invocation.Limit }, options);
-                stdout.Write(invocation.Json ? JsonOutput.Jobs(list.Jobs) + "\n" : HumanOutput.Jobs(list.Jobs, DateTimeOffset.UtcNow));
+                var jobs = await ListAsync(new ListJobsRequest { State = invocation.StateFilter }, invocation.Limit, options);
+                stdout.Write(invocation.Json ? JsonOutput.Jobs(jobs) + "\n" : HumanOutput.Jobs(jobs, DateTimeOffset.UtcNow));
                 return ExitCodes.Ok;
             case Verb.Output:
                 var stream = invocation.Stderr ? OutputStream.Stderr : OutputStream.Stdout;
@@ -67,6 +67,23 @@ internal sealed class Commands(Lclusterd.LclusterdClient client, TextWriter stdo
             job = await client.CheckJobAsync(check, options);
         }
         return WaitExitCode(job);
+    }
+
+    /// <summary>Jobs newest first, page after page, up to <paramref name="limit"/> (0: the newest 1000).</summary>
+    private async Task<List<Job>> ListAsync(ListJobsRequest request, int limit, CallOptions options)
+    {
+        const int PageSize = 1000;
+        var wanted = limit == 0 ? PageSize : limit;
+        var jobs = new List<Job>();
+        do
+        {
+            request.PageSize = Math.Min(PageSize, wanted - jobs.Count);
+            var page = await client.ListJobsAsync(request, options);
+            jobs.AddRange(page.Jobs);
+            request.PageToken = page.NextPageToken;
+        }
+        while (request.PageToken.Length > 0 && jobs.Count < wanted);
+        return jobs;
     }
 
     /// <summary>The job's own exit code; 128+N when killed by signal N; 125 when it never ran (like docker run).</summary>

@@ -24,7 +24,10 @@ public sealed class CompactionTests
         var id = Guid.NewGuid().ToString();
         var job = new Job { Id = id, Command = "echo after compaction", State = JobState.Queued, Reason = "waiting to be placed",
             SubmittedAt = Timestamp.FromDateTime(DateTime.UtcNow), Limits = new Limits { MemoryBytes = 64 << 20, Cpus = 1, Pids = 64 } };
-        Assert.True(await new JobStore(client).CreateAsync(new JobRecord { Job = job }, new QueueEntry { Limits = job.Limits }, [], CancellationToken.None));
+        var created = await new JobStore(client).CreateAsync(
+            [new NewJob(new JobRecord { Job = job }, new JobSpec { Command = job.Command }, Google.Protobuf.ByteString.Empty, new QueueEntry { Limits = job.Limits })],
+            CancellationToken.None);
+        Assert.Equal([id], created);
         for (var i = 0; i < 20; i++)
             await client.PutAsync($"/compaction-test/{i}", "x");
         var revision = (await client.GetAsync("/compaction-test/0")).Header.Revision;

@@ -205,4 +205,24 @@ public sealed class KvTests(SharedEtcd etcd)
 
     private static string Base64(JsonElement kv, string field) =>
         System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(kv.GetProperty(field).GetString()!));
+
+    [Fact]
+    public async Task Scan_reads_every_key_of_a_prefix_in_pages_all_at_the_first_pages_revision()
+    {
+        for (var i = 0; i < 7; i++)
+            await _client.PutAsync($"{_p}scan/{i}", "v");
+
+        var keys = new List<string>();
+        var revisions = new HashSet<long>();
+        await foreach (var page in _client.ScanAsync(_p + "scan/", pageSize: 3))
+        {
+            Assert.InRange(page.Kvs.Count, 1, 3);
+            keys.AddRange(page.Kvs.Select(kv => kv.KeyText));
+            revisions.Add(page.Revision);
+            await _client.PutAsync($"{_p}scan/{keys.Count}-later", "written between pages"); // not in the scan
+        }
+
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => $"{_p}scan/{i}"), keys);
+        Assert.Single(revisions);
+    }
 }

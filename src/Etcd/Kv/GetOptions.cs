@@ -8,6 +8,9 @@ public sealed record GetOptions
     /// <summary>Every key that starts with the given key.</summary>
     public bool Prefix { get; init; }
 
+    /// <summary>Every key from the given key up to this one, exclusive (instead of <see cref="Prefix"/>).</summary>
+    public string? RangeEnd { get; init; }
+
     /// <summary>At most this many keys (0: no limit); RangeResponse.More says whether some were left out.</summary>
     public long Limit { get; init; }
 
@@ -43,8 +46,12 @@ public sealed record GetOptions
             MaxCreateRevision = MaxCreateRevision,
             Serializable = Serializable,
         };
+        if (Prefix && RangeEnd is not null)
+            throw new ArgumentException($"a Get of {key} gives either Prefix or RangeEnd, not both");
         if (Prefix)
             request.RangeEnd = KeyRange.PrefixEnd(request.Key);
+        else if (RangeEnd is not null)
+            request.RangeEnd = KeyRange.Key(RangeEnd);
         return request;
     }
 }

@@ -11,6 +11,9 @@ internal static class KeyRange
         return ByteString.CopyFromUtf8(key);
     }
 
+    /// <summary>The first key after every key that starts with <paramref name="prefix"/>.</summary>
+    public static string PrefixEnd(string prefix) => PrefixEnd(Key(prefix)).ToStringUtf8();
+
     /// <summary>The range_end that makes [key, end) every key starting with key ("\0" when no such end exists).</summary>
     public static ByteString PrefixEnd(ByteString key)
     {

@@ -11,7 +11,7 @@ internal sealed class EndpointSet : IDisposable
     private readonly Endpoint[] _endpoints;
     private int _preferred;
 
-    public EndpointSet(IReadOnlyList<string> addresses, TimeSpan connectTimeout)
+    public EndpointSet(IReadOnlyList<string> addresses, TimeSpan connectTimeout, System.Net.Security.SslClientAuthenticationOptions? tls)
     {
         ArgumentNullException.ThrowIfNull(addresses);
         if (addresses.Count == 0)
@@ -22,7 +22,7 @@ internal sealed class EndpointSet : IDisposable
             foreach (var address in addresses)
             {
                 var normalized = Normalize(address);
-                endpoints.Add(new Endpoint(endpoints.Count, normalized, Open(normalized, connectTimeout)));
+                endpoints.Add(new Endpoint(endpoints.Count, normalized, Open(normalized, connectTimeout, tls)));
             }
         }
         catch
@@ -62,11 +62,12 @@ internal sealed class EndpointSet : IDisposable
     /// A channel with no retry policy (Grpc.Net.Client retries nothing unless a service config asks it to):
     /// a write whose answer was lost must never be sent again behind the caller's back.
     /// </summary>
-    private static GrpcChannel Open(string address, TimeSpan connectTimeout) =>
+    private static GrpcChannel Open(string address, TimeSpan connectTimeout, System.Net.Security.SslClientAuthenticationOptions? tls) =>
         GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler
             {
+                SslOptions = tls ?? new System.Net.Security.SslClientAuthenticationOptions(),
                 EnableMultipleHttp2Connections = true,
                 ConnectTimeout = connectTimeout,
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,

@@ -23,3 +23,55 @@ internal unsafe struct InterfaceRequest
     public fixed byte Name[16];
     public short Flags;
 }
+
+/// <summary>libc: who is at the other end of a Unix socket.</summary>
+internal static unsafe partial class Libc
+{
+    public const int SOL_SOCKET = 1, SO_PEERCRED = 17;
+
+    [LibraryImport(Lib, EntryPoint = "getsockopt", SetLastError = true)]
+    public static partial int GetSockOpt(int fd, int level, int name, void* value, uint* length);
+
+    /// <summary>getpwuid_r(3): the passwd entry of a uid, through NSS; returns an error number (0: ok, result null: no such user).</summary>
+    [LibraryImport(Lib, EntryPoint = "getpwuid_r")]
+    public static partial int GetPwUidR(uint uid, Passwd* entry, byte* buffer, nuint length, Passwd** result);
+
+    /// <summary>getgrnam_r(3): the group entry of a name, through NSS; returns an error number (0: ok, result null: no such group).</summary>
+    [LibraryImport(Lib, EntryPoint = "getgrnam_r", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int GetGrNamR(string name, Group* entry, byte* buffer, nuint length, Group** result);
+
+    [LibraryImport(Lib, EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Chown(string path, uint owner, uint group);
+}
+
+/// <summary>struct group (only gr_gid is read).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct Group
+{
+    public byte* Name;
+    public byte* Password;
+    public uint Gid;
+    public byte** Members;
+}
+
+/// <summary>struct ucred.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct PeerCred
+{
+    public int Pid;
+    public uint Uid;
+    public uint Gid;
+}
+
+/// <summary>struct passwd (only pw_name is read).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct Passwd
+{
+    public byte* Name;
+    public byte* Password;
+    public uint Uid;
+    public uint Gid;
+    public byte* Gecos;
+    public byte* Dir;
+    public byte* Shell;
+}

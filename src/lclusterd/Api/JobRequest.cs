@@ -9,7 +9,7 @@ namespace Lcluster.Daemon.Api;
 /// <summary>A validated AddJob request with the node's defaults filled in.</summary>
 internal sealed record JobRequest(
     string Command, string Name, IReadOnlyDictionary<string, string> Env, byte[] Stdin,
-    JobLimits Limits, int Retries, int Priority);
+    JobLimits Limits, int Retries, int Priority, ArrayRange? Array, string? RequestId);
 
 /// <summary>The limits a node applies: defaults for what a job leaves unset, and the most it accepts.</summary>
 internal sealed record LimitPolicy(JobLimits Defaults, JobLimits Maximum);
@@ -29,9 +29,17 @@ internal static partial class RequestRules
     public const int MaxRetries = 100;
     public const int MaxPriority = 1_000_000;
     public const long MinMemoryBytes = 4L << 20;
+    public const long MinDiskBytes = 1L << 20;
+    /// <summary>The longest time limit: a year, far inside what timers can wait for.</summary>
+    public const double MaxTimeSeconds = 365 * 24 * 3600;
+    public const int MaxArrayTasks = 10_000;
+    public const int MaxRequestIdLength = 64;
 
     /// <summary>Reserved variables the daemon sets itself.</summary>
-    public static readonly IReadOnlySet<string> ReservedEnv = new HashSet<string>(StringComparer.Ordinal) { "LCLUSTER_JOB_ID" };
+    public static readonly IReadOnlySet<string> ReservedEnv = new HashSet<string>(StringComparer.Ordinal)
+    {
+        Runtime.SandboxSpec.JobIdVariable, Node.JobRunner.ArrayIndexVariable,
+    };
 
     public static JobRequest ValidateAddJob(AddJobRequest request, LimitPolicy policy)
     {
@@ -60,8 +68,12 @@ internal static partial class RequestRules
         if (request.Priority is < -MaxPriority or > MaxPriority)
             throw Invalid($"priority is {request.Priority}: it must be between {-MaxPriority} and {MaxPriority}");
         var limits = ValidateLimits(JobLimits.From(request.Limits), policy);
+        if (request.Array is { } array && (array.First < 0 || array.Last < array.First || (long)array.Last - array.First + 1 > MaxArrayTasks))
+            throw Invalid($"array {array.First}-{array.Last} is not a range of at most {MaxArrayTasks} indexes from 0 up, like 1-100");
+        if (request.RequestId.Length > MaxRequestIdLength || request.RequestId.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not '-' and not '_'))
+            throw Invalid($"request_id '{Printable(request.RequestId)}' is not a request id: at most {MaxRequestIdLength} letters, digits, '-' and '_' (a UUID does)");
         return new JobRequest(command, request.Name, new Dictionary<string, string>(request.Env), request.Stdin.ToByteArray(),
-            limits, request.Retries, request.Priority);
+            limits, request.Retries, request.Priority, request.Array, request.RequestId.Length > 0 ? request.RequestId : null);
     }
 
     public static JobLimits ValidateLimits(JobLimits asked, LimitPolicy policy)
@@ -85,8 +97,16 @@ internal static partial class RequestRules
             throw Invalid($"pids limit {asked.Pids} is over this node's maximum of {max.Pids}");
         if (double.IsNaN(asked.TimeSeconds) || double.IsInfinity(asked.TimeSeconds) || asked.TimeSeconds < 0)
             throw Invalid($"time limit must be a positive number of seconds, not {asked.TimeSeconds}");
+        if (asked.TimeSeconds > MaxTimeSeconds)
+            throw Invalid($"time limit {Units.FormatSeconds(asked.TimeSeconds)} is over the longest lcluster supports, {Units.FormatSeconds(MaxTimeSeconds)}");
         if (max.TimeSeconds > 0 && asked.TimeSeconds > max.TimeSeconds)
             throw Invalid($"time limit {Units.FormatSeconds(asked.TimeSeconds)} is over this node's maximum of {Units.FormatSeconds(max.TimeSeconds)}");
+        if (asked.DiskBytes < 0)
+            throw Invalid($"disk limit is negative ({asked.DiskBytes} bytes)");
+        if (asked.DiskBytes > 0 && asked.DiskBytes < MinDiskBytes)
+            throw Invalid($"disk limit {Units.FormatBytes(asked.DiskBytes)} is below the minimum of {Units.FormatBytes(MinDiskBytes)}");
+        if (max.DiskBytes > 0 && asked.DiskBytes > max.DiskBytes)
+            throw Invalid($"disk limit {Units.FormatBytes(asked.DiskBytes)} is over this node's maximum of {Units.FormatBytes(max.DiskBytes)}");
         return asked.Or(policy.Defaults);
     }
 

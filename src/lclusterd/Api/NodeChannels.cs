@@ -4,12 +4,12 @@ using Lcluster.Shared;
 
 namespace Lcluster.Daemon.Api;
 
-/// <summary>One gRPC channel per peer node address, kept for the daemon's lifetime.</summary>
-internal sealed class NodeChannels : IDisposable
+/// <summary>One gRPC channel per peer node address, kept for the daemon's lifetime; over mutual TLS with the node's certificate when it has one.</summary>
+internal sealed class NodeChannels(Security.Tls? tls) : IDisposable
 {
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new();
 
-    public GrpcChannel For(string address) => _channels.GetOrAdd(address, NodeChannel.Open);
+    public GrpcChannel For(string address) => _channels.GetOrAdd(address, a => NodeChannel.Open(a, tls?.ClientOptions()));
 
     public void Dispose()
     {

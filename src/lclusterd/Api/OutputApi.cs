@@ -24,19 +24,21 @@ internal sealed class OutputApi(NodeContext node, NodeAgent agent, NodeChannels 
             throw Statuses.Invalid($"stream {(int)request.Stream} is not stdout (0) or stderr (1)");
         var stderr = request.Stream == OutputStream.Stderr;
         var ct = context.CancellationToken;
-        var job = await JobsApi.Etcd(() => node.Store.GetAsync(id, ct)) ?? throw Statuses.NotFound(id);
-        if (request.Follow && job.Job.Node.Length == 0 && !StoredJob.IsFinished(job.State))
+        var job = (await JobsApi.Etcd(() => node.Store.GetAsync(id, ct)))?.Job ?? throw Statuses.NotFound(id);
+        JobsApi.Authorize(Caller.Of(context), job);
+        if (request.Follow && job.Node.Length == 0 && !StoredJob.IsFinished(job.State))
         {
-            job = await JobsApi.Etcd(() => JobWatch.UntilAsync(node.Store, id, j => j is null || j.Job.Node.Length > 0 || StoredJob.IsFinished(j.State), ct));
-            if (job is null)
+            var placed = await JobsApi.Etcd(() => JobWatch.UntilAsync(node.Store, id, j => j is null || j.Job.Node.Length > 0 || StoredJob.IsFinished(j.Job.State), ct));
+            if (placed is null)
                 return;
+            job = placed.Job;
         }
-        if (job.Job.Node.Length == 0)
+        if (job.Node.Length == 0)
         {
             await SendTailAsync(id, stderr, writer, ct);
             return;
         }
-        if (job.Job.Node == node.Name)
+        if (job.Node == node.Name)
         {
             if (node.Output.Exists(id) || !StoredJob.IsFinished(job.State))
                 await StreamLocalAsync(id, stderr, request.Follow, writer, ct);
@@ -108,10 +110,10 @@ internal sealed class OutputApi(NodeContext node, NodeAgent agent, NodeChannels 
     }
 
     /// <summary>Relays the stream from the node that ran the job; falls back to the kept tail if that node is unreachable.</summary>
-    private async Task ProxyAsync(StoredJob job, GetOutputRequest request, IServerStreamWriter<OutputChunk> writer, CancellationToken ct)
+    private async Task ProxyAsync(Job job, GetOutputRequest request, IServerStreamWriter<OutputChunk> writer, CancellationToken ct)
     {
         var members = await JobsApi.Etcd(() => node.Store.MembersAsync(ct));
-        if (!members.TryGetValue(job.Job.Node, out var holder))
+        if (!members.TryGetValue(job.Node, out var holder))
         {
             await SendTailAsync(job.Id, request.Stream == OutputStream.Stderr, writer, ct);
             return;
@@ -130,7 +132,7 @@ internal sealed class OutputApi(NodeContext node, NodeAgent agent, NodeChannels 
         catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && !sent)
         {
             if (!StoredJob.IsFinished(job.State))
-                throw Statuses.Unavailable($"the output of job {job.Id} is on node {job.Job.Node} ({holder.Address}), which cannot be reached: {Shared.TransportFailure.Cause(e)}");
+                throw Statuses.Unavailable($"the output of job {job.Id} is on node {job.Node} ({holder.Address}), which cannot be reached: {Shared.TransportFailure.Cause(e)}");
             await SendTailAsync(job.Id, request.Stream == OutputStream.Stderr, writer, ct);
         }
     }

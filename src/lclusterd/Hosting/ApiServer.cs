@@ -1,6 +1,7 @@
 using System.Net;
 using Grpc.HealthCheck;
 using Lcluster.Daemon.Api;
+using Lcluster.Daemon.Security;
 using Lcluster.Shared;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -14,17 +15,24 @@ using Microsoft.Extensions.Logging;
 namespace Lcluster.Daemon.Hosting;
 
 /// <summary>
-/// The node's gRPC endpoint: Kestrel serving lcluster.v1.Lclusterd, grpc.health.v1.Health
-/// and server reflection over cleartext HTTP/2. Its start and stop belong to the daemon
-/// (no signal handling, no configuration read from the environment).
+/// The node's gRPC endpoints: Kestrel serving lcluster.v1.Lclusterd, grpc.health.v1.Health
+/// and server reflection over HTTP/2 — on a Unix socket for local users, and on --listen with
+/// mutual TLS (or, --insecure, without). Each connection gets its caller's identity
+/// (<see cref="Identity"/>). Its start and stop belong to the daemon (no signal handling, no
+/// configuration read from the environment).
 /// </summary>
 internal sealed class ApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly SecurityOptions _security;
 
-    private ApiServer(WebApplication app) => _app = app;
+    private ApiServer(WebApplication app, SecurityOptions security)
+    {
+        _app = app;
+        _security = security;
+    }
 
-    public static ApiServer Create(IPEndPoint listen, LclusterdService service, HealthServiceImpl health, Log log)
+    public static ApiServer Create(IPEndPoint listen, SecurityOptions security, Tls? tls, LclusterdService service, HealthServiceImpl health, Log log)
     {
         // The empty builder: no configuration files or environment variables read, no default logging; only what is added here.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], EnvironmentName = Environments.Production });
@@ -36,7 +44,24 @@ internal sealed class ApiServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Listen(listen, endpoint => endpoint.Protocols = HttpProtocols.Http2);
+            kestrel.ListenUnixSocket(security.SocketPath, endpoint =>
+            {
+                endpoint.Protocols = HttpProtocols.Http2;
+                endpoint.Use(Identity.FromPeerCredentials(log));
+            });
+            kestrel.Listen(listen, endpoint =>
+            {
+                endpoint.Protocols = HttpProtocols.Http2;
+                if (tls is not null)
+                {
+                    endpoint.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
+                    {
+                        ServerCertificate = tls.Certificate,
+                        ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate,
+                        ClientCertificateValidation = (certificate, _, _) => tls.Trusts(certificate, asClient: true),
+                    });
+                }
+            });
         });
         builder.Services.AddGrpc(grpc =>
         {
@@ -47,24 +72,31 @@ internal sealed class ApiServer : IAsyncDisposable
         builder.Services.AddSingleton(service);
         builder.Services.AddSingleton(health);
         var app = builder.Build();
+        app.Use(Identity.FromConnection(security.Insecure));
         app.MapGrpcService<LclusterdService>();
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcReflectionService();
-        return new ApiServer(app);
+        return new ApiServer(app, security);
     }
 
-    /// <summary>Binds and serves; IOException when the address cannot be bound.</summary>
-    public Task StartAsync(CancellationToken ct) => _app.StartAsync(ct);
+    /// <summary>Binds and serves, the socket file restricted; IOException when an address cannot be bound.</summary>
+    public async Task StartAsync(CancellationToken ct)
+    {
+        LocalSocket.ClearLeftover(_security.SocketPath);
+        await _app.StartAsync(ct);
+        LocalSocket.Restrict(_security.SocketPath, _security.SocketGroup);
+    }
 
-    /// <summary>Where it listens, as bound (the port the kernel chose for :0).</summary>
-    public string BoundAddress =>
-        _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "";
+    /// <summary>Where it listens, as bound.</summary>
+    public string BoundAddresses =>
+        string.Join(" and ", _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []);
 
     public async ValueTask DisposeAsync()
     {
         using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         await _app.StopAsync(grace.Token);
         await _app.DisposeAsync();
+        File.Delete(_security.SocketPath);
     }
 
     /// <summary>The daemon handles SIGINT/SIGTERM itself and stops the server in its own order.</summary>

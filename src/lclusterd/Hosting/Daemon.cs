@@ -2,6 +2,7 @@ using Grpc.HealthCheck;
 using Lcluster.Daemon.Api;
 using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Prime;
+using Lcluster.Daemon.Security;
 using Lcluster.Daemon.Store;
 using Lcluster.Etcd;
 using Lcluster.Runtime;
@@ -21,13 +22,17 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
 
     public async Task<int> RunAsync(CancellationToken stop)
     {
+        if (options.Security.Tls is null && !options.Security.Insecure && !Identity.IsLoopback(options.Listen))
+            throw new DaemonStartException($"--listen {options.Listen} is not a loopback address, and the node has no certificate: " +
+                "give it one (--tls-ca, --tls-cert, --tls-key; `lclusterd ca` makes them) or, on a network nobody else can reach, --insecure");
         await using var embedded = options.EtcdEndpoints.Count == 0
             ? new EmbeddedEtcd(options.DataDir, name, options.EmbeddedEtcdPort, log)
             : null;
         embedded?.Start();
         var endpoints = embedded is null ? options.EtcdEndpoints : [embedded.ClientUrl];
-        await using var etcd = EtcdClient.Connect(endpoints, new EtcdClientOptions { Log = line => log.Warn($"etcd client: {line}") });
-        await WaitForEtcdAsync(etcd, endpoints, stop);
+        var etcdTls = LoadTls(embedded?.ClientTls ?? options.Security.EtcdTls)?.ClientOptions();
+        await using var etcd = EtcdClient.Connect(endpoints, new EtcdClientOptions { Log = line => log.Warn($"etcd client: {line}"), Tls = etcdTls });
+        await WaitForEtcdAsync(new JobStore(etcd), endpoints, stop);
 
         var memory = options.MemoryBytes > 0 ? options.MemoryBytes : MachineMemory();
         var policy = DaemonFlags.Policy(options, memory);
@@ -51,20 +56,21 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         var node = new NodeContext(name, options, store, registration, sandbox, new OutputFiles(options.DataDir), log);
         var agent = new NodeAgent(node);
         var prime = new PrimeRole(node);
-        using var channels = new NodeChannels();
+        var tls = LoadTls(options.Security.Tls);
+        using var channels = new NodeChannels(tls);
         var health = new HealthServiceImpl();
         var nodeHealth = new NodeHealth(health);
-        var service = new LclusterdService(new JobsApi(node, policy), new OutputApi(node, agent, channels));
-        await using var server = ApiServer.Create(options.Listen, service, health, log);
+        var service = new LclusterdService(new JobsApi(node, policy), new ListingApi(node), new OutputApi(node, agent, channels));
+        await using var server = ApiServer.Create(options.Listen, options.Security, tls, service, health, log);
         try
         {
             await server.StartAsync(stop);
         }
         catch (IOException e)
         {
-            throw new DaemonStartException($"cannot listen on {options.Listen}: {e.Message}");
+            throw new DaemonStartException($"cannot listen on {options.Listen} and {options.Security.SocketPath}: {e.Message}");
         }
-        log.Info($"lclusterd {name} serving on {server.BoundAddress} (advertised as {options.AdvertiseAddress}), etcd {string.Join(",", endpoints)}, rootfs {options.RootFs}");
+        log.Info($"lclusterd {name} serving on {server.BoundAddresses} (advertised as {options.AdvertiseAddress}), etcd {string.Join(",", endpoints)}, rootfs {options.RootFs}");
 
         using var work = CancellationTokenSource.CreateLinkedTokenSource(stop);
         using var jobWork = new CancellationTokenSource();
@@ -89,6 +95,18 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         return failed.IsFaulted && !stop.IsCancellationRequested ? 1 : 0;
     }
 
+    private static Tls? LoadTls(TlsFiles? files)
+    {
+        try
+        {
+            return files is null ? null : Tls.Load(files);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new DaemonStartException(e.Message);
+        }
+    }
+
     private Task Guard(string what, Func<Task> run) => Task.Run(async () =>
     {
         try
@@ -106,7 +124,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         }
     });
 
-    private async Task WaitForEtcdAsync(EtcdClient etcd, IReadOnlyList<string> endpoints, CancellationToken stop)
+    private async Task WaitForEtcdAsync(JobStore store, IReadOnlyList<string> endpoints, CancellationToken stop)
     {
         var deadline = DateTimeOffset.UtcNow + EtcdStartWait;
         var said = false;
@@ -114,7 +132,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         {
             try
             {
-                await etcd.GetAsync(Keys.Members, new GetOptions { Prefix = true, CountOnly = true }, stop);
+                await store.PingAsync(stop);
                 return;
             }
             catch (EtcdUnavailableException e) when (DateTimeOffset.UtcNow < deadline)

@@ -31,6 +31,9 @@ internal sealed record DaemonOptions
     /// <summary>Client port of the embedded etcd (loopback, inside the node's network namespace).</summary>
     public int EmbeddedEtcdPort { get; init; } = 64052;
 
+    /// <summary>Who may reach the node, and how it proves itself (docs/security.md).</summary>
+    public SecurityOptions Security { get; init; } = new();
+
     public string AdvertiseAddress => Advertise ?? $"{Listen.Address}:{Listen.Port}";
 }
 

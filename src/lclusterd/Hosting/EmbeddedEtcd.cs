@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Lcluster.Daemon.Security;
 
 namespace Lcluster.Daemon.Hosting;
 
@@ -8,6 +9,9 @@ namespace Lcluster.Daemon.Hosting;
 /// DATA_DIR/etcd.log. Restarted when it dies; stopped when the daemon stops.
 /// A predecessor's etcd left running by a crashed daemon (its pid is in
 /// DATA_DIR/etcd.pid) is stopped first, so the data dir is never shared.
+/// It speaks TLS only and takes only clients with a certificate of its own
+/// CA (DATA_DIR/etcd-tls, root-only files), so no other local user can read
+/// or write it.
 /// </summary>
 internal sealed class EmbeddedEtcd : IAsyncDisposable
 {
@@ -27,7 +31,14 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
         _log = log;
     }
 
-    public string ClientUrl => $"http://127.0.0.1:{_clientPort}";
+    public string ClientUrl => $"https://127.0.0.1:{_clientPort}";
+
+    /// <summary>The certificate the daemon presents to it, and its CA.</summary>
+    public TlsFiles ClientTls => new(Path.Combine(TlsDir, CertificateAuthority.CertificateFile), Path.Combine(TlsDir, "client.crt"), Path.Combine(TlsDir, "client.key"));
+
+    private TlsFiles ServerTls => new(Path.Combine(TlsDir, CertificateAuthority.CertificateFile), Path.Combine(TlsDir, "server.crt"), Path.Combine(TlsDir, "server.key"));
+
+    private string TlsDir => Path.Combine(_dataDir, "etcd-tls");
 
     private string PidFile => Path.Combine(_dataDir, "etcd.pid");
 
@@ -36,6 +47,7 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
         var program = FindEtcd() ?? throw new DaemonStartException(
             "no etcd to run: install it (apt-get install etcd-server, or `make deps`) or join an existing cluster with --etcd=URL");
         StopLeftover();
+        MakeCertificates();
         _process = Launch(program);
         _supervisor = SuperviseAsync(program);
     }
@@ -44,7 +56,8 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
     {
         // A one-member cluster on loopback: no peer ever dials it, so the kernel picks the peer port
         // (a fixed one could be taken, e.g. as some connection's ephemeral port, and etcd would not start).
-        const string peerUrl = "http://127.0.0.1:0";
+        const string peerUrl = "https://127.0.0.1:0";
+        var server = ServerTls;
         var info = new ProcessStartInfo(program)
         {
             UseShellExecute = false,
@@ -66,6 +79,9 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
             "--auto-compaction-mode", "revision",
             "--auto-compaction-retention", "100000",
             "--quota-backend-bytes", (4L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // Clients and peers alike must show a certificate of the embedded CA; the daemon holds the only client one.
+            "--cert-file", server.CertFile, "--key-file", server.KeyFile, "--client-cert-auth", "--trusted-ca-file", server.CaFile,
+            "--peer-cert-file", server.CertFile, "--peer-key-file", server.KeyFile, "--peer-client-cert-auth", "--peer-trusted-ca-file", server.CaFile,
         })
         {
             info.ArgumentList.Add(arg);
@@ -102,6 +118,16 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
             _process.Dispose();
             _process = Launch(program);
         }
+    }
+
+    /// <summary>The embedded CA, etcd's server certificate and the daemon's client certificate, made once per data dir.</summary>
+    private void MakeCertificates()
+    {
+        if (File.Exists(ServerTls.KeyFile) && File.Exists(ClientTls.KeyFile))
+            return;
+        var ca = CertificateAuthority.OpenOrCreate(TlsDir, $"lclusterd {_name} embedded etcd");
+        ca.Issue("etcd", CertificateRole.EtcdServer, ["127.0.0.1"], TlsDir, "server");
+        ca.Issue("lclusterd", CertificateRole.EtcdClient, [], TlsDir, "client");
     }
 
     private void StopLeftover()

@@ -30,6 +30,9 @@ internal sealed class JobRunner
         _incarnation = incarnation;
     }
 
+    /// <summary>The variable that tells a task of an array its index.</summary>
+    public const string ArrayIndexVariable = "LCLUSTER_ARRAY_INDEX";
+
     public string Id => _id;
 
     public long Incarnation => _incarnation;
@@ -64,7 +67,7 @@ internal sealed class JobRunner
     {
         try
         {
-            _node.Log.Info($"job {_id} running on {_node.Name} (attempt {running.Job.Attempts}): {Shorten(running.Job.Command)}");
+            _node.Log.Info($"job {_id} running on {_node.Name} (attempt {running.Job.Attempts}): {Shared.PrintableText.Shorten(running.Job.Command)}");
             var outcome = await RunContainerAsync(running, ct);
             await RecordAsync(outcome, ct);
         }
@@ -94,30 +97,29 @@ internal sealed class JobRunner
     {
         var job = record.Job;
         byte[] stdin;
+        JobSpec what;
         try
         {
             _node.Output.Prepare(_id);
+            what = await _node.Store.GetSpecAsync(_id, ct);
             stdin = record.HasStdin ? await _node.Store.GetStdinAsync(_id, ct) : [];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return new JobOutcome(null, 0, false, false, false, $"cannot create its output files under {_node.Output.Root}: {e.Message}", 0, 0, 0, 0);
+            return JobOutcome.CouldNotStart($"cannot create its output files under {_node.Output.Root}: {e.Message}");
         }
         catch (EtcdException e)
         {
-            return new JobOutcome(null, 0, false, false, false, $"cannot read its stdin from etcd: {e.Message}", 0, 0, 0, 0);
+            return JobOutcome.CouldNotStart($"cannot read its command and stdin from etcd: {e.Message}");
         }
-        var env = new Dictionary<string, string>(job.Env)
-        {
-            ["PATH"] = job.Env.TryGetValue("PATH", out var path) ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            ["HOME"] = job.Env.TryGetValue("HOME", out var home) ? home : "/root",
-            ["LCLUSTER_JOB_ID"] = _id,
-        };
+        var env = new Dictionary<string, string>(what.Env);
+        if (job.ArrayId.Length > 0)
+            env[ArrayIndexVariable] = job.ArrayIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var spec = new SandboxSpec
         {
             JobId = _id,
             RootFs = _node.Options.RootFs,
-            Command = job.Command,
+            Command = what.Command,
             Environment = env,
             Hostname = _id[..8],
             Limits = new RuntimeLimits
@@ -126,6 +128,7 @@ internal sealed class JobRunner
                 Cpus = job.Limits.Cpus > 0 ? job.Limits.Cpus : null,
                 Pids = job.Limits.Pids > 0 ? (int)Math.Min(job.Limits.Pids, int.MaxValue) : null,
                 WallTime = job.Limits.TimeSeconds > 0 ? TimeSpan.FromSeconds(job.Limits.TimeSeconds) : null,
+                DiskBytes = job.Limits.DiskBytes > 0 ? job.Limits.DiskBytes : null,
             },
             Stdin = stdin,
             StdoutPath = _node.Output.StreamPath(_id, stderr: false),
@@ -142,7 +145,7 @@ internal sealed class JobRunner
         }
         catch (SandboxException e)
         {
-            return new JobOutcome(null, 0, false, false, false, e.Message, 0, 0, 0, 0);
+            return JobOutcome.CouldNotStart(e.Message);
         }
         return new JobOutcome(
             result.ExitCode, result.Signal ?? 0, result.OomKilled, result.TimedOut,
@@ -178,8 +181,6 @@ internal sealed class JobRunner
         }
         await Settle.RecordOutcomeAsync(_node, _id, _incarnation, outcome, ct);
     }
-
-    private static string Shorten(string command) => command.Length <= 60 ? command.ReplaceLineEndings(" ") : command[..59].ReplaceLineEndings(" ") + "…";
 }
 
 /// <summary>Why a job's container was killed by the daemon (not by its limits).</summary>

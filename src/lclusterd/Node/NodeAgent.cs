@@ -81,52 +81,37 @@ internal sealed class NodeAgent(NodeContext node)
 
     private async Task<long> ReadAllAsync(CancellationToken ct)
     {
-        var response = await node.Store.Etcd.GetAsync(Keys.Node(node.Name), new GetOptions { Prefix = true }, ct);
-        var outKeys = new HashSet<string>();
-        foreach (var kv in response.Kvs)
-        {
-            if (Keys.ParseNodeKey(kv.KeyText) is not { } key)
-                continue;
-            if (key.Kind == "run")
-                Dispatch(key.Id, Assignment.Parser.ParseFrom(kv.Value));
-            else if (key.Kind == "out")
-                outKeys.Add(key.Id);
-        }
+        var work = await node.Store.ReadNodeAsync(node.Name, ct);
+        foreach (var run in work.Runs)
+            Dispatch(run.Id, run.Assignment);
         // Output whose job was deleted while this node was away.
+        var pending = work.Runs.Select(r => r.Id).ToHashSet();
         foreach (var id in node.Output.Ids())
         {
             bool active;
             lock (_lock)
                 active = _runners.ContainsKey(id);
-            var pending = response.Kvs.Any(kv => kv.KeyText == Keys.Run(node.Name, id));
-            if (!active && !pending && !outKeys.Contains(id))
+            if (!active && !pending.Contains(id) && !work.Outputs.Contains(id))
                 node.Output.Delete(id);
         }
-        return response.Header.Revision;
+        return work.Revision;
     }
 
     private async Task WatchAsync(long revision, CancellationToken ct)
     {
-        var options = new WatchOptions { Prefix = true, StartRevision = revision + 1 };
-        await foreach (var batch in node.Store.Etcd.WatchAsync(Keys.Node(node.Name), options, ct))
+        await foreach (var change in node.Store.WatchNodeAsync(node.Name, revision, ct))
         {
-            foreach (var e in batch.Events)
+            switch (change)
             {
-                if (Keys.ParseNodeKey(e.Kv.KeyText) is not { } key)
-                    continue;
-                var deleted = e.Type == Event.Types.EventType.Delete;
-                switch (key.Kind)
-                {
-                    case "run" when !deleted:
-                        Dispatch(key.Id, Assignment.Parser.ParseFrom(e.Kv.Value));
-                        break;
-                    case "run":
-                        await TakenAwayAsync(key.Id);
-                        break;
-                    case "out" when deleted:
-                        DeleteOutputUnlessRunning(key.Id);
-                        break;
-                }
+                case { IsRun: true, Deleted: false, Assignment: { } assignment }:
+                    Dispatch(change.Id, assignment);
+                    break;
+                case { IsRun: true, Deleted: true }:
+                    await TakenAwayAsync(change.Id);
+                    break;
+                case { IsRun: false, Deleted: true }:
+                    DeleteOutputUnlessRunning(change.Id);
+                    break;
             }
         }
     }

@@ -57,8 +57,7 @@ internal static class Settle
             if (job is null || job.Job.Node != node.Name || job.Record.NodeIncarnation == node.Registration.Incarnation || StoredJob.IsFinished(job.State))
             {
                 // Nothing to settle; only the stale run key (if any) is left to remove.
-                var stale = await node.Store.Etcd.TxnAsync(Txn.If(guard).Then(Op.Delete(Keys.Run(node.Name, id))), ct);
-                return stale.Succeeded;
+                return await node.Store.DropRunAsync(node.Name, id, [guard], ct);
             }
             Change change;
             if (job.State == JobState.Running && OutcomeFile.Read(node.Output.OutcomePath(id)) is { } saved && saved.Incarnation == job.Record.NodeIncarnation)

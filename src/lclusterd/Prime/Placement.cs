@@ -4,7 +4,7 @@ using Lcluster.Shared;
 namespace Lcluster.Daemon.Prime;
 
 /// <summary>A queued job as placement sees it.</summary>
-internal sealed record QueuedJob(string Id, int Priority, long Sequence, JobLimits Limits);
+internal sealed record QueuedJob(string Id, int Priority, long Sequence, JobLimits Limits, int ArrayIndex = 0);
 
 /// <summary>A live node as placement sees it: what it offers and what is taken.</summary>
 internal sealed record NodeCapacity(string Name, int Slots, int SlotsUsed, long MemoryBytes, long MemoryReserved, JobLimits MaxLimits)
@@ -14,10 +14,6 @@ internal sealed record NodeCapacity(string Name, int Slots, int SlotsUsed, long 
 }
 
 internal sealed record JobPlacement(string JobId, string Node);
-
-/// <param name="Assignments">Jobs to move to a node now, in the order they were chosen.</param>
-/// <param name="Unfittable">Jobs no live node could ever run, with the reason a person reads.</param>
-internal sealed record PlacementResult(IReadOnlyList<JobPlacement> Assignments, IReadOnlyDictionary<string, string> Unfittable);
 
 /// <summary>
 /// Where queued jobs go: a pure function of the queue and the live nodes, so
@@ -30,30 +26,36 @@ internal sealed record PlacementResult(IReadOnlyList<JobPlacement> Assignments, 
 /// </summary>
 internal static class Placement
 {
-    public static PlacementResult Place(IEnumerable<QueuedJob> queue, IEnumerable<NodeCapacity> nodes)
+    /// <summary>Placement order: higher priority first, then submission, then array index, then id.</summary>
+    public static readonly IComparer<QueuedJob> Order = Comparer<QueuedJob>.Create((a, b) =>
+    {
+        var c = b.Priority.CompareTo(a.Priority);
+        if (c == 0)
+            c = a.Sequence.CompareTo(b.Sequence);
+        if (c == 0)
+            c = a.ArrayIndex.CompareTo(b.ArrayIndex);
+        return c != 0 ? c : string.CompareOrdinal(a.Id, b.Id);
+    });
+
+    /// <summary>
+    /// Where jobs go now: the queue, given in <see cref="Order"/>, is taken from the top, each job to the best
+    /// fitting node with room; a job that finds no room waits without holding back the jobs
+    /// behind it. Stops as soon as no node has a free slot, so its cost follows the free slots,
+    /// not the length of the queue.
+    /// </summary>
+    public static IReadOnlyList<JobPlacement> Place(IEnumerable<QueuedJob> queue, IEnumerable<NodeCapacity> nodes)
     {
         var live = nodes.Select(n => new Room(n)).OrderBy(r => r.Node.Name, StringComparer.Ordinal).ToList();
         var assignments = new List<JobPlacement>();
-        var unfittable = new Dictionary<string, string>();
-        if (live.Count == 0)
-            return new PlacementResult(assignments, unfittable);
-
-        var order = queue.OrderByDescending(j => j.Priority).ThenBy(j => j.Sequence).ThenBy(j => j.Id, StringComparer.Ordinal);
-        var anyRoom = live.Any(r => r.FreeSlots > 0);
-        foreach (var job in order)
+        var free = live.Sum(r => Math.Max(0, r.FreeSlots));
+        if (free == 0)
+            return assignments;
+        foreach (var job in queue)
         {
-            var candidates = live.Where(r => CouldEverRun(r.Node, job.Limits)).ToList();
-            if (candidates.Count == 0)
-            {
-                unfittable[job.Id] = WhyNoNodeFits(job.Limits, live.Select(r => r.Node));
-                continue;
-            }
-            if (!anyRoom)
-                continue;
             Room? best = null;
-            foreach (var room in candidates)
+            foreach (var room in live)
             {
-                if (room.FreeSlots <= 0 || room.FreeMemory < job.Limits.MemoryBytes)
+                if (room.FreeSlots <= 0 || room.FreeMemory < job.Limits.MemoryBytes || !CouldEverRun(room.Node, job.Limits))
                     continue;
                 if (best is null || room.IsBetterFor(job.Id, best))
                     best = room;
@@ -61,10 +63,25 @@ internal static class Placement
             if (best is null)
                 continue;
             best.Take(job.Limits.MemoryBytes);
-            anyRoom = live.Any(r => r.FreeSlots > 0);
             assignments.Add(new JobPlacement(job.Id, best.Node.Name));
+            if (--free == 0)
+                break;
         }
-        return new PlacementResult(assignments, unfittable);
+        return assignments;
+    }
+
+    /// <summary>The jobs no live node could ever run (were it idle), with the reason a person reads; empty with no nodes at all.</summary>
+    public static IReadOnlyDictionary<string, string> Unfittable(IEnumerable<QueuedJob> jobs, IReadOnlyCollection<NodeCapacity> nodes)
+    {
+        var unfittable = new Dictionary<string, string>();
+        if (nodes.Count == 0)
+            return unfittable;
+        foreach (var job in jobs)
+        {
+            if (!nodes.Any(n => CouldEverRun(n, job.Limits)))
+                unfittable[job.Id] = WhyNoNodeFits(job.Limits, nodes);
+        }
+        return unfittable;
     }
 
     /// <summary>True when the node could run the job if it were idle.</summary>
@@ -74,7 +91,8 @@ internal static class Placement
         && Within(job.MemoryBytes, node.MaxLimits.MemoryBytes)
         && Within(job.Cpus, node.MaxLimits.Cpus)
         && Within(job.Pids, node.MaxLimits.Pids)
-        && Within(job.TimeSeconds, node.MaxLimits.TimeSeconds);
+        && Within(job.TimeSeconds, node.MaxLimits.TimeSeconds)
+        && Within(job.DiskBytes, node.MaxLimits.DiskBytes);
 
     // Zero is "unlimited" on both sides: an unlimited ask fits only an unlimited maximum.
     private static bool Within(double ask, double max) => max <= 0 || (ask > 0 && ask <= max);
@@ -93,6 +111,8 @@ internal static class Placement
             return $"no live node can ever run it: it asks for {Describe(job.Pids)} pids, the most any node allows is {all.Max(n => n.MaxLimits.Pids)}";
         if (!all.Any(n => Within(job.TimeSeconds, n.MaxLimits.TimeSeconds)))
             return $"no live node can ever run it: it asks for {(job.TimeSeconds > 0 ? Units.FormatSeconds(job.TimeSeconds) : "unlimited")} of run time, the most any node allows is {Units.FormatSeconds(all.Max(n => n.MaxLimits.TimeSeconds))}";
+        if (!all.Any(n => Within(job.DiskBytes, n.MaxLimits.DiskBytes)))
+            return $"no live node can ever run it: it asks for {(job.DiskBytes > 0 ? Units.FormatBytes(job.DiskBytes) : "unlimited")} of disk, the most any node allows is {Units.FormatBytes(all.Max(n => n.MaxLimits.DiskBytes))}";
         return "no live node can ever run it: no node fits all of its limits at once";
     }
 

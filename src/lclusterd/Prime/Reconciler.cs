@@ -1,4 +1,4 @@
-using Google.Protobuf;
+using System.Threading.Channels;
 using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Store;
 using Lcluster.Etcd;
@@ -8,18 +8,19 @@ using Lcluster.V1;
 namespace Lcluster.Daemon.Prime;
 
 /// <summary>
-/// The prime's work, as rounds over a consistent snapshot of etcd (members,
-/// run keys, queue) read in one Txn: settle orphans of dead nodes, place
-/// queued jobs, mark the unplaceable, delete expired jobs. A round starts
-/// when a watched prefix changes or a second passes; it needs no memory of
-/// earlier rounds beyond timers, so a new prime starts right where the old
-/// one stopped.
+/// The prime's work, as rounds over its <see cref="LiveView"/>: settle orphans of dead nodes,
+/// place queued jobs, mark the unplaceable, delete expired jobs. The view is read once and kept
+/// current by one watch, so a round costs what the live work is, never what history holds. A
+/// round runs when the view changed (changes arriving meanwhile are taken together) or a
+/// second passes; a broken watch means reading the view again. Nothing survives the prime but
+/// etcd: a new prime starts where the old one stopped.
 /// </summary>
 internal sealed class Reconciler(NodeContext node, Compare fence)
 {
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan OutageBackoff = TimeSpan.FromSeconds(1);
+    private const int RetentionBatch = 500;
 
-    private readonly SemaphoreSlim _dirty = new(0, 1);
     private readonly Dictionary<string, DateTimeOffset> _orphanSince = new();
     private readonly Dictionary<string, string> _reasons = new();
     private DateTimeOffset _nextRetention = DateTimeOffset.MinValue;
@@ -27,132 +28,123 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
     /// <summary>How often expired jobs are looked for: every 30 s, more often when the retention itself is short.</summary>
     private TimeSpan RetentionEvery => TimeSpan.FromSeconds(Math.Clamp(node.Options.Retention.TotalSeconds / 4, 1, 30));
 
-    /// <summary>How long a running job of a dead node waits before another attempt: until its node has surely killed it.</summary>
-    private TimeSpan RetryDelay => node.Options.FenceTimeout - node.Options.LeaseTtl + TimeSpan.FromSeconds(1);
+    private TimeSpan RetryDelay => Orphans.RetryDelay(node.Options.FenceTimeout, node.Options.LeaseTtl);
 
     public async Task RunAsync(CancellationToken ct)
     {
-        using var watching = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var watches = new[] { Keys.Queue, Keys.Members, Keys.Nodes }.Select(p => WatchAsync(p, watching.Token)).ToList();
         var outage = false;
-        try
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                try
-                {
-                    await RoundAsync(ct);
-                    if (outage)
-                        node.Log.Info($"node {node.Name}: prime back at work, etcd answers again");
-                    outage = false;
-                }
-                catch (EtcdUnavailableException e)
-                {
-                    // Nothing can be decided without etcd; leadership stands or falls with the lease.
-                    if (!outage)
-                        node.Log.Warn($"node {node.Name}: prime paused, etcd unreachable ({e.Message})");
-                    outage = true;
-                }
-                await _dirty.WaitAsync(Tick, ct);
-            }
-        }
-        finally
-        {
-            watching.Cancel();
-            await Task.WhenAll(watches).ContinueWith(_ => { }, TaskScheduler.Default);
-        }
-    }
-
-    private void MarkDirty()
-    {
-        try
-        {
-            _dirty.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // A round is already due.
-        }
-    }
-
-    private async Task WatchAsync(string prefix, CancellationToken ct)
-    {
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                await foreach (var _ in node.Store.Etcd.WatchAsync(prefix, new WatchOptions { Prefix = true }, ct))
-                    MarkDirty();
+                var view = new LiveView(await node.Store.ReadClusterAsync(withQueue: true, ct));
+                if (outage)
+                    node.Log.Info($"node {node.Name}: prime back at work, etcd answers again");
+                outage = false;
+                await FollowAsync(view, ct);
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            catch (EtcdCompactedException e)
             {
-                return;
+                node.Log.Warn($"node {node.Name}: prime's watch fell behind a compaction (revision {e.CompactRevision}); reading the queue and nodes again");
             }
-            catch (EtcdException)
+            catch (EtcdUnavailableException e)
             {
-                // Compacted or unreachable: the next round re-reads everything anyway.
-                MarkDirty();
-                await Task.Delay(Tick, ct).ContinueWith(_ => { }, TaskScheduler.Default);
+                // Nothing can be decided without etcd; leadership stands or falls with the lease.
+                if (!outage)
+                    node.Log.Warn($"node {node.Name}: prime paused, etcd unreachable ({e.Message})");
+                outage = true;
+                await Task.Delay(OutageBackoff, ct);
             }
         }
     }
 
-    private async Task RoundAsync(CancellationToken ct)
+    /// <summary>Rounds over the view, applying etcd's changes between them, until the watch breaks.</summary>
+    private async Task FollowAsync(LiveView view, CancellationToken ct)
     {
-        var snapshot = await node.Store.Etcd.TxnAsync(Txn.If().Then(
-            Op.Get(Keys.Members, new GetOptions { Prefix = true }),
-            Op.Get(Keys.Nodes, new GetOptions { Prefix = true }),
-            Op.Get(Keys.Queue, new GetOptions { Prefix = true })), ct);
-        var members = snapshot.Responses[0].ResponseRange.Kvs
-            .Select(kv => (Kv: kv, Node: NodeRecord.Parser.ParseFrom(kv.Value))).ToDictionary(m => m.Node.Name);
-        var runs = JobStore.ParseRuns(snapshot.Responses[1].ResponseRange.Kvs);
-        var queue = snapshot.Responses[2].ResponseRange.Kvs;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var changes = Channel.CreateUnbounded<IReadOnlyList<LiveChange>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var watch = WatchAsync(view.Revision, changes.Writer, stop.Token);
+        try
+        {
+            while (true)
+            {
+                await RoundAsync(view, ct);
+                using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                tick.CancelAfter(Tick);
+                try
+                {
+                    await changes.Reader.WaitToReadAsync(tick.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    // A second without changes: a round all the same (retries wait on time, retention too).
+                }
+                while (changes.Reader.TryRead(out var batch))
+                {
+                    foreach (var change in batch)
+                        view.Apply(change);
+                }
+                if (changes.Reader.Completion.IsCompleted)
+                    await changes.Reader.Completion; // the watch broke: throws why
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await watch;
+        }
+    }
 
-        var orphans = runs.Where(r => !members.TryGetValue(r.Node, out var m) || m.Node.Incarnation != r.Assignment.NodeIncarnation).ToList();
-        foreach (var gone in _orphanSince.Keys.Except(orphans.Select(o => o.Id)).ToList())
+    private async Task WatchAsync(long revision, ChannelWriter<IReadOnlyList<LiveChange>> changes, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var batch in node.Store.WatchLiveAsync(revision, ct))
+                await changes.WriteAsync(batch, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The round loop stopped.
+        }
+        catch (Exception e)
+        {
+            changes.TryComplete(e); // the round loop reads the view again (compaction) or pauses (outage)
+        }
+    }
+
+    private async Task RoundAsync(LiveView view, CancellationToken ct)
+    {
+        var orphans = Orphans.Find(view.Runs, view.Members);
+        foreach (var gone in _orphanSince.Keys.Except(orphans.Select(o => o.Run.Id)).ToList())
             _orphanSince.Remove(gone);
         if (orphans.Count > 0)
-            await SettleOrphansAsync(orphans, members.Keys.ToHashSet(), ct);
+            await SettleOrphansAsync(orphans, ct);
 
-        var live = runs.Where(r => !orphans.Contains(r)).ToList();
-        var capacity = members.Values.Select(m => new NodeCapacity(
-            m.Node.Name, m.Node.Slots,
-            live.Count(r => r.Node == m.Node.Name),
-            m.Node.MemoryBytes,
-            live.Where(r => r.Node == m.Node.Name).Sum(r => r.Assignment.MemoryBytes),
-            JobLimits.From(m.Node.MaxLimits))).ToList();
-        var queued = queue.Select(kv =>
-        {
-            var entry = QueueEntry.Parser.ParseFrom(kv.Value);
-            return new QueuedJob(Keys.Last(kv.KeyText), entry.Priority, entry.Sequence != 0 ? entry.Sequence : kv.CreateRevision, JobLimits.From(entry.Limits));
-        }).ToList();
-        var placement = Placement.Place(queued, capacity);
-        await PlaceAsync(placement.Assignments, members.ToDictionary(m => m.Key, m => m.Value.Node), ct);
-        await MarkUnfittableAsync(placement.Unfittable, queued, ct);
+        var capacity = view.Capacity();
+        await PlaceAsync(Placement.Place(view.Queue, capacity), view.Members, ct);
+        await MarkUnfittableAsync(view, capacity, ct);
 
         if (DateTimeOffset.UtcNow >= _nextRetention)
         {
             _nextRetention = DateTimeOffset.UtcNow + RetentionEvery;
-            await Retention.SweepAsync(node, fence, ct);
+            await SweepRetentionAsync(ct);
         }
     }
 
-    private async Task SettleOrphansAsync(List<(string Node, string Id, Store.Assignment Assignment, long ModRevision)> orphans, HashSet<string> liveNodes, CancellationToken ct)
+    private async Task SettleOrphansAsync(IReadOnlyList<Orphan> orphans, CancellationToken ct)
     {
         var now = DateTimeOffset.UtcNow;
-        var jobs = (await node.Store.GetManyAsync(orphans.Select(o => o.Id).ToList(), ct)).ToDictionary(j => j.Id);
-        foreach (var orphan in orphans)
+        var jobs = (await node.Store.GetManyAsync(orphans.Select(o => o.Run.Id).ToList(), ct)).ToDictionary(j => j.Id);
+        foreach (var (run, why) in orphans)
         {
-            var since = _orphanSince.TryGetValue(orphan.Id, out var first) ? first : _orphanSince[orphan.Id] = now;
-            var why = liveNodes.Contains(orphan.Node) ? $"node {orphan.Node} restarted" : $"node {orphan.Node} stopped responding";
-            if (!jobs.TryGetValue(orphan.Id, out var job) || job.Job.Node != orphan.Node || StoredJob.IsFinished(job.State))
+            var since = _orphanSince.TryGetValue(run.Id, out var first) ? first : _orphanSince[run.Id] = now;
+            if (!jobs.TryGetValue(run.Id, out var job) || job.Job.Node != run.Node || StoredJob.IsFinished(job.State))
             {
                 // The record moved on without this run key: drop the key.
-                await node.Store.Etcd.TxnAsync(Txn.If(fence, Cmp.ModRevision(Keys.Run(orphan.Node, orphan.Id)) == orphan.ModRevision)
-                    .Then(Op.Delete(Keys.Run(orphan.Node, orphan.Id))), ct);
+                await node.Store.DropRunAsync(run.Node, run.Id, [fence, Cmp.ModRevision(Keys.Run(run.Node, run.Id)) == run.ModRevision], ct);
                 continue;
             }
-            if (job.State == JobState.Running && !job.Record.CancelRequested && Transitions.MayRetry(job) && now - since < RetryDelay)
+            if (!Orphans.Due(job, since, now, RetryDelay))
                 continue; // Its node may still be running it, cut off: wait until it has surely killed it.
             var change = Settlement.Orphan(job, why, now);
             if (await node.Store.TryUpdateAsync(job, change.Next, [fence], change.Ops, ct))
@@ -160,7 +152,7 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         }
     }
 
-    private async Task PlaceAsync(IReadOnlyList<JobPlacement> assignments, Dictionary<string, NodeRecord> members, CancellationToken ct)
+    private async Task PlaceAsync(IReadOnlyList<JobPlacement> assignments, IReadOnlyDictionary<string, NodeRecord> members, CancellationToken ct)
     {
         if (assignments.Count == 0)
             return;
@@ -171,15 +163,15 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
             {
                 // A queue entry without a queued record (a crash between writes cannot cause it; be safe anyway).
                 if (job is null || StoredJob.IsFinished(job.State))
-                    await node.Store.Etcd.TxnAsync(Txn.If(fence).Then(Op.Delete(Keys.QueueEntry(a.JobId))), ct);
+                    await node.Store.DropQueueEntryAsync(a.JobId, [fence], ct);
                 return;
             }
             var target = members[a.Node];
             var scheduled = Transitions.Scheduled(job, a.Node, target.Incarnation);
-            var run = new Store.Assignment { NodeIncarnation = target.Incarnation, MemoryBytes = job.Job.Limits?.MemoryBytes ?? 0 };
+            var run = new Assignment { NodeIncarnation = target.Incarnation, MemoryBytes = job.Job.Limits?.MemoryBytes ?? 0 };
             var placed = await node.Store.TryUpdateAsync(job, scheduled,
                 [fence, Cmp.Lease(Keys.Member(a.Node)) == target.Incarnation, Cmp.CreateRevision(Keys.QueueEntry(a.JobId)) > 0],
-                [Op.Delete(Keys.QueueEntry(a.JobId)), Op.Put(Keys.Run(a.Node, a.JobId), run.ToByteString())], ct);
+                [Op.Delete(Keys.QueueEntry(a.JobId)), Op.Put(Keys.Run(a.Node, a.JobId), Google.Protobuf.MessageExtensions.ToByteString(run))], ct);
             if (placed)
             {
                 _reasons.Remove(a.JobId);
@@ -188,17 +180,22 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         }));
     }
 
-    private async Task MarkUnfittableAsync(IReadOnlyDictionary<string, string> unfittable, List<QueuedJob> queued, CancellationToken ct)
+    /// <summary>Jobs no live node could ever run get the reason in their record: looked at when they arrive or the nodes change.</summary>
+    private async Task MarkUnfittableAsync(LiveView view, IReadOnlyCollection<NodeCapacity> capacity, CancellationToken ct)
     {
-        foreach (var gone in _reasons.Keys.Except(queued.Select(q => q.Id)).ToList())
+        foreach (var gone in _reasons.Keys.Where(id => !view.IsQueued(id)).ToList())
             _reasons.Remove(gone);
-        var changed = unfittable.Where(u => !_reasons.TryGetValue(u.Key, out var r) || r != u.Value).ToList();
+        var candidates = view.TakeMembersChanged() ? view.Queue : view.Queue.Where(j => !_reasons.ContainsKey(j.Id));
+        var unfittable = Placement.Unfittable(candidates, capacity);
+        foreach (var job in candidates)
+            _reasons.TryAdd(job.Id, ""); // looked at: fits some node (or is marked below)
+        var changed = unfittable.Where(u => _reasons[u.Key] != u.Value).ToList();
         if (changed.Count == 0)
             return;
-        var jobs = (await node.Store.GetManyAsync(changed.Select(c => c.Key).ToList(), ct)).ToDictionary(j => j.Id);
+        var records = (await node.Store.GetManyAsync(changed.Select(c => c.Key).ToList(), ct)).ToDictionary(j => j.Id);
         foreach (var (id, reason) in changed)
         {
-            if (!jobs.TryGetValue(id, out var job) || job.State != JobState.Queued)
+            if (!records.TryGetValue(id, out var job) || job.State != JobState.Queued)
                 continue;
             if (job.Job.Reason == reason || await node.Store.TryUpdateAsync(job, Transitions.WithReason(job, reason), [fence], [], ct))
             {
@@ -207,5 +204,26 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
                     node.Log.Warn($"job {id} stays queued: {reason}");
             }
         }
+    }
+
+    /// <summary>Deletes finished jobs (record, spec, stdin, tails, index keys, output) once the retention period has passed, oldest first.</summary>
+    private async Task SweepRetentionAsync(CancellationToken ct)
+    {
+        var cutoff = DateTimeOffset.UtcNow - node.Options.Retention;
+        var deleted = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            var expired = await node.Store.FinishedBeforeAsync(cutoff, RetentionBatch, ct);
+            var before = deleted;
+            foreach (var job in expired)
+            {
+                if (await node.Store.TryDeleteAsync(job, [fence], ct))
+                    deleted++;
+            }
+            if (expired.Count < RetentionBatch || deleted == before)
+                break; // all done, or the rest changed under us: the next sweep takes them
+        }
+        if (deleted > 0)
+            node.Log.Info($"retention: deleted {deleted} job(s) finished before {cutoff:yyyy-MM-dd'T'HH:mm:ss'Z'}");
     }
 }

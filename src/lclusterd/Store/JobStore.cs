@@ -1,17 +1,21 @@
 using Google.Protobuf;
 using Lcluster.Etcd;
 using Lcluster.Etcd.Api;
+using Lcluster.V1;
 
 namespace Lcluster.Daemon.Store;
 
 /// <summary>
-/// The daemon's reads and writes of job state in etcd (docs/etcd-keys.md).
-/// Every write that moves a job is one Txn fenced on the record's
-/// mod_revision plus the writer's own guard (its lease, or the prime's key).
+/// Every read and write lclusterd makes of job state in etcd (docs/etcd-keys.md); the API, the
+/// node agent and the prime go through it and never through etcd themselves. Every write that
+/// moves a job is one Txn fenced on the record's mod_revision plus the writer's own guard (its
+/// lease, or the prime's key), and keeps the record's index copies in step with it. Every read
+/// of a prefix is paginated.
 /// </summary>
-internal sealed class JobStore(EtcdClient etcd)
+internal sealed partial class JobStore(EtcdClient etcd)
 {
-    public EtcdClient Etcd => etcd;
+    /// <summary>Most Txn operations etcd takes by default (--max-txn-ops): creations are split to stay under it.</summary>
+    private const int MaxTxnOps = 128;
 
     public async Task<StoredJob?> GetAsync(string id, CancellationToken ct)
     {
@@ -19,14 +23,33 @@ internal sealed class JobStore(EtcdClient etcd)
         return response.Kvs.Count == 0 ? null : StoredJob.From(response.Kvs[0]);
     }
 
-    /// <summary>Several records in one round trip (missing ones are left out).</summary>
-    public async Task<IReadOnlyList<StoredJob>> GetManyAsync(IReadOnlyList<string> ids, CancellationToken ct)
+    /// <summary>The job as CheckJob shows it: its record with the whole command and environment from its spec.</summary>
+    public async Task<Job?> GetWholeAsync(string id, CancellationToken ct)
+    {
+        var response = await etcd.TxnAsync(Txn.If().Then(Op.Get(Keys.Job(id)), Op.Get(Keys.Spec(id))), ct);
+        if (response.Responses[0].ResponseRange.Kvs is not [var record, ..])
+            return null;
+        var job = JobRecord.Parser.ParseFrom(record.Value).Job;
+        if (response.Responses[1].ResponseRange.Kvs is [var spec, ..])
+            JobSpecs.Fill(job, JobSpec.Parser.ParseFrom(spec.Value));
+        return job;
+    }
+
+    public async Task<JobSpec> GetSpecAsync(string id, CancellationToken ct)
+    {
+        var response = await etcd.GetAsync(Keys.Spec(id), cancellationToken: ct);
+        return response.Kvs.Count == 0
+            ? throw new EtcdException($"job {id} has no spec in etcd (key {Keys.Spec(id)} is missing)")
+            : JobSpec.Parser.ParseFrom(response.Kvs[0].Value);
+    }
+
+    /// <summary>Several records in few round trips (missing ones are left out).</summary>
+    public async Task<IReadOnlyList<StoredJob>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken ct)
     {
         var found = new List<StoredJob>(ids.Count);
-        foreach (var chunk in ids.Chunk(100))
+        foreach (var chunk in ids.Chunk(MaxTxnOps))
         {
-            var txn = Txn.If().Then(chunk.Select(id => Op.Get(Keys.Job(id))).ToArray());
-            var response = await etcd.TxnAsync(txn, ct);
+            var response = await etcd.TxnAsync(Txn.If().Then([.. chunk.Select(id => Op.Get(Keys.Job(id)))]), ct);
             foreach (var r in response.Responses)
             {
                 if (r.ResponseRange.Kvs.Count > 0)
@@ -36,32 +59,46 @@ internal sealed class JobStore(EtcdClient etcd)
         return found;
     }
 
-    public async Task<IReadOnlyList<StoredJob>> ListAsync(CancellationToken ct)
+    /// <summary>
+    /// Records new jobs with their specs, stdin, queue entries and index keys, a few per Txn, each
+    /// only if its id is still free. Returns the ids that were created now; an id already taken
+    /// (an AddJob retried with the same request id) is left as it is.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> CreateAsync(IReadOnlyList<NewJob> jobs, CancellationToken ct)
     {
-        var response = await etcd.GetAsync(Keys.Jobs, new GetOptions { Prefix = true }, ct);
-        return response.Kvs.Select(StoredJob.From).ToList();
-    }
-
-    /// <summary>Records a new job with its queue entry and stdin; false if the id is taken.</summary>
-    public async Task<bool> CreateAsync(JobRecord record, QueueEntry entry, byte[] stdin, CancellationToken ct)
-    {
-        var id = record.Job.Id;
-        var ops = new List<Op> { Op.Put(Keys.Job(id), record.ToByteString()), Op.Put(Keys.QueueEntry(id), entry.ToByteString()) };
-        if (stdin.Length > 0)
-            ops.Add(Op.Put(Keys.Stdin(id), ByteString.CopyFrom(stdin)));
-        var response = await etcd.TxnAsync(Txn.If(Cmp.CreateRevision(Keys.Job(id)) == 0).Then([.. ops]), ct);
-        return response.Succeeded;
+        var created = new List<string>();
+        var perTxn = Math.Max(1, MaxTxnOps / (NewJob.MaxOps + 1));
+        foreach (var chunk in jobs.Chunk(perTxn))
+        {
+            var pending = chunk.ToList();
+            while (pending.Count > 0)
+            {
+                var txn = Txn.If([.. pending.Select(j => Cmp.CreateRevision(Keys.Job(j.Record.Job.Id)) == 0)])
+                    .Then([.. pending.SelectMany(j => j.Ops())]);
+                if ((await etcd.TxnAsync(txn, ct)).Succeeded)
+                {
+                    created.AddRange(pending.Select(j => j.Record.Job.Id));
+                    break;
+                }
+                // Some exist already (a retried request): create the others.
+                var taken = (await GetManyAsync(pending.Select(j => j.Record.Job.Id).ToList(), ct)).Select(j => j.Id).ToHashSet();
+                pending = pending.Where(j => !taken.Contains(j.Record.Job.Id)).ToList();
+            }
+        }
+        return created;
     }
 
     /// <summary>
-    /// Writes a changed record and the ops that go with the transition, if the
-    /// record is still at the revision the caller read and every guard holds.
+    /// Writes a changed record and the ops that go with the transition, if the record is still at
+    /// the revision the caller read and every guard holds; its index keys move with it.
     /// </summary>
     public async Task<bool> TryUpdateAsync(StoredJob read, JobRecord changed, IEnumerable<Compare> guards, IEnumerable<Op> ops, CancellationToken ct)
     {
         var compares = new List<Compare> { Cmp.ModRevision(Keys.Job(read.Id)) == read.ModRevision };
         compares.AddRange(guards);
-        var all = new List<Op> { Op.Put(Keys.Job(read.Id), changed.ToByteString()) };
+        var value = changed.ToByteString();
+        var all = new List<Op> { Op.Put(Keys.Job(read.Id), value) };
+        all.AddRange(IndexOps(read.Record, changed, value));
         all.AddRange(ops);
         var response = await etcd.TxnAsync(Txn.If([.. compares]).Then([.. all]), ct);
         return response.Succeeded;
@@ -76,9 +113,13 @@ internal sealed class JobStore(EtcdClient etcd)
         var ops = new List<Op>
         {
             Op.Delete(Keys.Job(id)),
+            Op.Delete(Keys.Spec(id)),
             Op.Delete(Keys.Stdin(id)),
-            Op.Delete(Keys.Root + "tail/" + id + "/", prefix: true),
+            Op.Delete(Keys.Tails(id), prefix: true),
         };
+        ops.AddRange(JobIndex.Listed(read.Record).Select(key => Op.Delete(key)));
+        if (JobIndex.Expiry(read.Record) is { } expiry)
+            ops.Add(Op.Delete(expiry));
         if (read.Job.Node.Length > 0)
             ops.Add(Op.Delete(Keys.Out(read.Job.Node, id)));
         var response = await etcd.TxnAsync(Txn.If([.. compares]).Then([.. ops]), ct);
@@ -97,27 +138,74 @@ internal sealed class JobStore(EtcdClient etcd)
         return response.Kvs.Count == 0 ? null : response.Kvs[0].Value.ToByteArray();
     }
 
-    public async Task<IReadOnlyDictionary<string, NodeRecord>> MembersAsync(CancellationToken ct)
+    /// <summary>Finished jobs that finished before <paramref name="cutoff"/>, oldest first, at most <paramref name="limit"/>.</summary>
+    public async Task<IReadOnlyList<StoredJob>> FinishedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken ct)
     {
-        var response = await etcd.GetAsync(Keys.Members, new GetOptions { Prefix = true }, ct);
-        return response.Kvs.Select(kv => NodeRecord.Parser.ParseFrom(kv.Value)).ToDictionary(n => n.Name);
+        var response = await etcd.GetAsync(JobIndex.Finished,
+            new GetOptions { RangeEnd = JobIndex.Finished + JobIndex.ExpiryTime(cutoff), Limit = limit, KeysOnly = true }, ct);
+        return await GetManyAsync(response.Kvs.Select(kv => kv.KeyText[(kv.KeyText.IndexOf('-', JobIndex.Finished.Length) + 1)..]).ToList(), ct);
     }
 
-    /// <summary>Run keys of every node: (node, job id, assignment).</summary>
-    public async Task<IReadOnlyList<(string Node, string Id, Assignment Assignment, long ModRevision)>> RunsAsync(CancellationToken ct)
+    /// <summary>The index keys to delete and (re)write when a record goes from <paramref name="before"/> to <paramref name="after"/>.</summary>
+    private static IEnumerable<Op> IndexOps(JobRecord before, JobRecord after, ByteString value)
     {
-        var response = await etcd.GetAsync(Keys.Nodes, new GetOptions { Prefix = true }, ct);
-        return ParseRuns(response.Kvs);
+        var next = JobIndex.Listed(after);
+        foreach (var key in JobIndex.Listed(before).Except(next))
+            yield return Op.Delete(key);
+        foreach (var key in next)
+            yield return Op.Put(key, value);
+        if (JobIndex.Expiry(after) is { } expiry && JobIndex.Expiry(before) != expiry)
+            yield return Op.Put(expiry, ByteString.Empty);
+    }
+}
+
+/// <summary>A job about to be recorded: its record, spec, stdin and queue entry.</summary>
+internal sealed record NewJob(JobRecord Record, JobSpec Spec, ByteString Stdin, QueueEntry Entry)
+{
+    /// <summary>The most ops one creation takes: record, spec, stdin, queue entry, two index keys.</summary>
+    public const int MaxOps = 6;
+
+    public IEnumerable<Op> Ops()
+    {
+        var id = Record.Job.Id;
+        var value = Record.ToByteString();
+        yield return Op.Put(Keys.Job(id), value);
+        yield return Op.Put(Keys.Spec(id), Spec.ToByteString());
+        if (!Stdin.IsEmpty)
+            yield return Op.Put(Keys.Stdin(id), Stdin);
+        yield return Op.Put(Keys.QueueEntry(id), Entry.ToByteString());
+        foreach (var key in JobIndex.Listed(Record))
+            yield return Op.Put(key, value);
+    }
+}
+
+/// <summary>How a job's record and its spec make the whole job.</summary>
+internal static class JobSpecs
+{
+    /// <summary>The first bytes of a command that a record keeps (listings show it; CheckJob shows it whole).</summary>
+    public const int PreviewBytes = 256;
+
+    public static void Fill(Job job, JobSpec spec)
+    {
+        job.Command = spec.Command;
+        job.Env.Clear();
+        job.Env.Add(spec.Env);
     }
 
-    public static List<(string Node, string Id, Assignment Assignment, long ModRevision)> ParseRuns(IEnumerable<KeyValue> kvs)
+    /// <summary>The command as a record keeps it: its first <see cref="PreviewBytes"/> bytes of UTF-8, and "…" when cut.</summary>
+    public static string Preview(string command)
     {
-        var runs = new List<(string, string, Assignment, long)>();
-        foreach (var kv in kvs)
+        if (System.Text.Encoding.UTF8.GetByteCount(command) <= PreviewBytes)
+            return command;
+        var length = 0;
+        var bytes = 0;
+        foreach (var rune in command.EnumerateRunes())
         {
-            if (Keys.ParseNodeKey(kv.KeyText) is { Kind: "run" } key)
-                runs.Add((key.Node, key.Id, Assignment.Parser.ParseFrom(kv.Value), kv.ModRevision));
+            if (bytes + rune.Utf8SequenceLength > PreviewBytes - 3)
+                break;
+            bytes += rune.Utf8SequenceLength;
+            length += rune.Utf16SequenceLength;
         }
-        return runs;
+        return command[..length] + "…";
     }
 }

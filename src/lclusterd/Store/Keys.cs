@@ -5,33 +5,39 @@ internal static class Keys
 {
     public const string Root = "/lcluster/";
     public const string Jobs = Root + "jobs/";
-    public const string Queue = Root + "queue/";
-    public const string Members = Root + "members/";
-    public const string Nodes = Root + "node/";
+
+    /// <summary>Everything the prime decides from, under one prefix so one watch sees its changes in order.</summary>
+    public const string Live = Root + "live/";
+    public const string Queue = Live + "queue/";
+    public const string Members = Live + "member/";
+    public const string Runs = Live + "run/";
+    public const string Outputs = Root + "out/";
     public const string Prime = Root + "prime";
+    public const string Index = Root + "index/";
 
     public static string Job(string id) => Jobs + id;
+    public static string Spec(string id) => Root + "spec/" + id;
     public static string Stdin(string id) => Root + "stdin/" + id;
-    public static string Tail(string id, bool stderr) => Root + "tail/" + id + (stderr ? "/stderr" : "/stdout");
+    public static string Tails(string id) => Root + "tail/" + id + "/";
+    public static string Tail(string id, bool stderr) => Tails(id) + (stderr ? "stderr" : "stdout");
     public static string QueueEntry(string id) => Queue + id;
     public static string Member(string node) => Members + node;
 
-    /// <summary>Everything about one node's work: its prefix, the only one it watches.</summary>
-    public static string Node(string node) => Nodes + node + "/";
-    public static string RunPrefix(string node) => Node(node) + "run/";
+    /// <summary>The run keys of one node: one per job placed on it; each holds one of its slots. The node watches only these and its outputs.</summary>
+    public static string RunPrefix(string node) => Runs + node + "/";
     public static string Run(string node, string id) => RunPrefix(node) + id;
-    public static string OutPrefix(string node) => Node(node) + "out/";
+
+    /// <summary>One key per job whose output a node keeps: deleted with the job, which tells the node to delete the files.</summary>
+    public static string OutPrefix(string node) => Outputs + node + "/";
     public static string Out(string node, string id) => OutPrefix(node) + id;
 
     /// <summary>The last path segment: the job id of a jobs/, queue/, run/ or out/ key; the node of a members/ key.</summary>
     public static string Last(string key) => key[(key.LastIndexOf('/') + 1)..];
 
-    /// <summary>(node, kind, id) of a key under node/: kind is "run" or "out".</summary>
-    public static (string Node, string Kind, string Id)? ParseNodeKey(string key)
+    /// <summary>The node of a run/ or out/ key.</summary>
+    public static string NodeOf(string key)
     {
-        if (!key.StartsWith(Nodes, StringComparison.Ordinal))
-            return null;
-        var parts = key[Nodes.Length..].Split('/');
-        return parts.Length == 3 ? (parts[0], parts[1], parts[2]) : null;
+        var rest = key.StartsWith(Runs, StringComparison.Ordinal) ? key[Runs.Length..] : key[Outputs.Length..];
+        return rest[..rest.IndexOf('/')];
     }
 }

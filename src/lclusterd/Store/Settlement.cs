@@ -36,7 +36,8 @@ internal static class Settlement
     public static Change Orphan(StoredJob job, string why, DateTimeOffset now)
     {
         if (job.Record.CancelRequested)
-            return new Change(job.State == JobState.Scheduled ? Transitions.CancelledBeforeStart(job, now) : Cancelled(job, now), [.. EndOps(job, outputKept: false, [], [])]);
+            return new Change(job.State == JobState.Scheduled ? Transitions.CancelledBeforeStart(job, now) : Transitions.CancelledWithoutConfirmation(job, now),
+                [.. EndOps(job, outputKept: false, [], [])]);
         if (job.State == JobState.Scheduled)
         {
             var requeued = Transitions.Requeued(job, $"{why} before starting it; back in the queue");
@@ -54,13 +55,6 @@ internal static class Settlement
         }
         var lost = Transitions.Lost(job, $"{why} while the job ran" + (job.Job.Retries > 0 ? $" (no retries left of {job.Job.Retries})" : ""), now);
         return new Change(lost, [.. EndOps(job, outputKept, stdoutTail, stderrTail)]);
-    }
-
-    private static JobRecord Cancelled(StoredJob job, DateTimeOffset now)
-    {
-        var next = Transitions.Lost(job, "cancelled by a user; its node went away before confirming the kill", now);
-        next.Job.State = JobState.Cancelled;
-        return next;
     }
 
     /// <summary>The run key goes (the slot is free); kept output is indexed on the node and its tails saved.</summary>

@@ -17,7 +17,4 @@ internal sealed record StoredJob(JobRecord Record, long ModRevision, long Create
 
     public static bool IsFinished(JobState state) =>
         state is JobState.Succeeded or JobState.Failed or JobState.Cancelled or JobState.Lost;
-
-    /// <summary>The public view: the record's Job, with the submission sequence as its order.</summary>
-    public Job ToPublic() => Record.Job.Clone();
 }

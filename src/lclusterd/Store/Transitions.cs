@@ -21,6 +21,9 @@ internal sealed record JobOutcome(
     /// <summary>The stream went over the output cap and was cut (the job went on).</summary>
     public bool StdoutTruncated { get; init; }
     public bool StderrTruncated { get; init; }
+
+    /// <summary>The job never ran: the reason is its failure.</summary>
+    public static JobOutcome CouldNotStart(string why) => new(null, 0, false, false, false, why, 0, 0, 0, 0);
 }
 
 /// <summary>
@@ -114,10 +117,16 @@ internal static class Transitions
         return next;
     }
 
-    public static JobRecord Lost(StoredJob job, string reason, DateTimeOffset now)
+    public static JobRecord Lost(StoredJob job, string reason, DateTimeOffset now) => Ended(job, JobState.Lost, reason, now);
+
+    /// <summary>Cancelled while it ran on a node that went away before confirming the kill.</summary>
+    public static JobRecord CancelledWithoutConfirmation(StoredJob job, DateTimeOffset now) =>
+        Ended(job, JobState.Cancelled, "cancelled by a user; its node went away before confirming the kill", now);
+
+    private static JobRecord Ended(StoredJob job, JobState state, string reason, DateTimeOffset now)
     {
         var next = job.Edit();
-        next.Job.State = JobState.Lost;
+        next.Job.State = state;
         next.Job.FinishedAt = Timestamp.FromDateTimeOffset(now);
         next.Job.Reason = reason;
         return next;
@@ -130,12 +139,13 @@ internal static class Transitions
         return next;
     }
 
-    /// <summary>A queue entry that puts the job back in its original place.</summary>
+    /// <summary>A queue entry that puts the job back in its original place: the revision its record was created at.</summary>
     public static QueueEntry QueueEntryFor(StoredJob job) => new()
     {
         Priority = job.Job.Priority,
-        Sequence = job.Record.Sequence != 0 ? job.Record.Sequence : job.CreateRevision,
+        Sequence = job.CreateRevision,
         Limits = job.Job.Limits,
+        ArrayIndex = job.Job.ArrayIndex,
     };
 
     /// <summary>True when the node's death (or loss of its lease) under a running job allows another attempt.</summary>

@@ -1,10 +1,14 @@
 using Lcluster.Daemon.Prime;
 using Lcluster.Daemon.Store;
 
-namespace Lcluster.Cluster.Tests;
+namespace Lcluster.Unit.Tests;
 
 public sealed class PlacementTests
 {
+    /// <summary>Placement as the prime runs it: the queue in placement order; the unfittable looked for among all of it.</summary>
+    private static (IReadOnlyList<JobPlacement> Assignments, IReadOnlyDictionary<string, string> Unfittable) Run(IEnumerable<QueuedJob> queue, IReadOnlyCollection<NodeCapacity> nodes) =>
+        (Placement.Place(queue.Order(Placement.Order), nodes), Placement.Unfittable(queue, nodes));
+
     private const long GiB = 1L << 30;
     private static readonly JobLimits NodeMax = new(64 * GiB, 8, 4096, 86400);
 
@@ -20,7 +24,7 @@ public sealed class PlacementTests
             .Select(i => new QueuedJob($"job-{i:0000}", Priority: random.Next(0, 5), Sequence: 1000 + i, new JobLimits(random.Next(1, 9) * 128L << 20, 0.5, 64, 60)))
             .ToList();
 
-        var result = Placement.Place(queue, nodes);
+        var result = Run(queue, nodes);
 
         var freeSlots = nodes.Sum(n => n.FreeSlots);
         Assert.Equal(freeSlots, result.Assignments.Count);
@@ -45,7 +49,7 @@ public sealed class PlacementTests
         var nodes = new[] { "a", "b", "c" }.Select(n => new NodeCapacity(n, 4, 0, 8 * GiB, 0, NodeMax)).ToList();
         var queue = Enumerable.Range(0, 6).Select(i => new QueuedJob($"j{i}", 0, i, new JobLimits(GiB, 1, 64, 60))).ToList();
 
-        var result = Placement.Place(queue, nodes);
+        var result = Run(queue, nodes);
 
         Assert.Equal(6, result.Assignments.Count);
         Assert.All(nodes, n => Assert.Equal(2, result.Assignments.Count(a => a.Node == n.Name)));
@@ -57,7 +61,7 @@ public sealed class PlacementTests
         var nodes = new[] { "a", "b", "c" }.Select(n => new NodeCapacity(n, 2, 0, 8 * GiB, 0, NodeMax)).ToList();
 
         var chosen = Enumerable.Range(0, 30)
-            .Select(i => Placement.Place([new QueuedJob($"3f2b8c1e-0000-4000-8000-{i:000000000000}", 0, i, new JobLimits(GiB, 1, 64, 60))], nodes).Assignments.Single().Node)
+            .Select(i => Run([new QueuedJob($"3f2b8c1e-0000-4000-8000-{i:000000000000}", 0, i, new JobLimits(GiB, 1, 64, 60))], nodes).Assignments.Single().Node)
             .ToList();
 
         Assert.Equal(["a", "b", "c"], chosen.Distinct().Order());
@@ -70,7 +74,7 @@ public sealed class PlacementTests
         var huge = new QueuedJob("huge", 9, 1, new JobLimits(64 * GiB, 1, 64, 60));
         var normal = new QueuedJob("normal", 0, 2, new JobLimits(GiB, 1, 64, 60));
 
-        var result = Placement.Place([huge, normal], nodes);
+        var result = Run([huge, normal], nodes);
 
         Assert.Equal(["normal"], result.Assignments.Select(a => a.JobId));
         var reason = Assert.Contains("huge", result.Unfittable);
@@ -83,7 +87,7 @@ public sealed class PlacementTests
     {
         var nodes = new[] { new NodeCapacity("n", 2, 0, 8 * GiB, 0, NodeMax with { Cpus = 2 }) };
 
-        var result = Placement.Place([new QueuedJob("greedy", 0, 1, new JobLimits(GiB, 4, 64, 60))], nodes);
+        var result = Run([new QueuedJob("greedy", 0, 1, new JobLimits(GiB, 4, 64, 60))], nodes);
 
         Assert.Empty(result.Assignments);
         Assert.Contains("cpus", result.Unfittable["greedy"]);
@@ -96,7 +100,7 @@ public sealed class PlacementTests
         var big = new QueuedJob("big", 5, 1, new JobLimits(4 * GiB, 1, 64, 60));
         var small = new QueuedJob("small", 0, 2, new JobLimits(GiB, 1, 64, 60));
 
-        var result = Placement.Place([big, small], nodes);
+        var result = Run([big, small], nodes);
 
         Assert.Equal(["small"], result.Assignments.Select(a => a.JobId));
         Assert.Empty(result.Unfittable);
@@ -108,9 +112,9 @@ public sealed class PlacementTests
         var full = new[] { new NodeCapacity("n", 2, 2, 8 * GiB, 0, NodeMax) };
         var job = new QueuedJob("j", 0, 1, new JobLimits(GiB, 1, 64, 60));
 
-        Assert.Empty(Placement.Place([job], full).Assignments);
-        Assert.Empty(Placement.Place([job], []).Assignments);
-        Assert.Empty(Placement.Place([job], []).Unfittable);
+        Assert.Empty(Run([job], full).Assignments);
+        Assert.Empty(Run([job], []).Assignments);
+        Assert.Empty(Run([job], []).Unfittable);
     }
 
     [Fact]
@@ -119,7 +123,7 @@ public sealed class PlacementTests
         var nodes = new[] { new NodeCapacity("n", 2, 0, 8 * GiB, 0, NodeMax) };
         var queue = new[] { 30L, 10L, 20L }.Select(seq => new QueuedJob($"s{seq}", 1, seq, new JobLimits(GiB, 1, 64, 60)));
 
-        var result = Placement.Place(queue, nodes);
+        var result = Run(queue, nodes);
 
         Assert.Equal(["s10", "s20"], result.Assignments.Select(a => a.JobId));
     }

@@ -1,0 +1,97 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Lcluster.Daemon.Node;
+using Lcluster.Daemon.Store;
+using Lcluster.Etcd;
+using Lcluster.V1;
+
+namespace Lcluster.Daemon.Api;
+
+/// <summary>
+/// ListJobs, WatchJobs and ListNodes of lcluster.v1.Lclusterd. A user who is not an admin
+/// sees only their own jobs, whatever the filter asks for.
+/// </summary>
+internal sealed class ListingApi(NodeContext node)
+{
+    public const int DefaultPageSize = 100;
+    public const int MaxPageSize = 1000;
+
+    public async Task<ListJobsResponse> ListJobsAsync(ListJobsRequest request, ServerCallContext context)
+    {
+        if (request.PageSize is < 0 or > MaxPageSize)
+            throw Statuses.Invalid($"page_size is {request.PageSize}: it must be from 0 (the default of {DefaultPageSize}) to {MaxPageSize}");
+        if (!System.Enum.IsDefined(request.State))
+            throw Statuses.Invalid($"state {(int)request.State} is not a job state");
+        var filter = new JobFilter(request.State, OwnerFilter(Caller.Of(context), request.Owner), request.Name.Length > 0 ? request.Name : null);
+        string? after = null;
+        if (request.PageToken.Length > 0)
+            after = PageToken.Decode(request.PageToken, filter.Fingerprint)
+                    ?? throw Statuses.Invalid("page_token is not one this listing gave, or the filters changed since: list again from the first page");
+        var page = await JobsApi.Etcd(() => node.Store.ListAsync(filter, request.PageSize == 0 ? DefaultPageSize : request.PageSize, after, context.CancellationToken));
+        var response = new ListJobsResponse { NextPageToken = page.NextPageToken, Revision = page.Revision };
+        response.Jobs.AddRange(page.Jobs.Select(r => r.Job));
+        return response;
+    }
+
+    public async Task WatchJobsAsync(WatchJobsRequest request, IServerStreamWriter<JobEvent> stream, ServerCallContext context)
+    {
+        var caller = Caller.Of(context);
+        var id = request.Id.Length > 0 ? RequestRules.JobId(request.Id) : null;
+        if (request.StartRevision < 0)
+            throw Statuses.Invalid($"start_revision is {request.StartRevision}: give a revision ListJobs or an event returned, or 0 for from now on");
+        var owner = OwnerFilter(caller, request.Owner);
+        try
+        {
+            await foreach (var change in node.Store.WatchJobsAsync(request.StartRevision > 0 ? request.StartRevision : null, id, context.CancellationToken))
+            {
+                if (owner is not null && change.Record.Job.Owner != owner)
+                    continue;
+                await stream.WriteAsync(new JobEvent { Revision = change.Revision, Job = change.Record.Job, Deleted = change.Deleted }, context.CancellationToken);
+            }
+        }
+        catch (EtcdCompactedException)
+        {
+            throw new RpcException(new Status(StatusCode.OutOfRange,
+                $"revision {request.StartRevision} is older than the cluster keeps: list the jobs again, then watch from the revision the listing gives + 1"));
+        }
+        catch (EtcdUnavailableException e)
+        {
+            throw Statuses.Unavailable($"etcd is unreachable from this node, watch again later from the last revision seen + 1 ({e.Message})");
+        }
+    }
+
+    public async Task<ListNodesResponse> ListNodesAsync(ListNodesRequest request, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        var cluster = await JobsApi.Etcd(() => node.Store.ReadClusterAsync(withQueue: false, ct));
+        var prime = await JobsApi.Etcd(() => node.Store.PrimeAsync(ct));
+        var response = new ListNodesResponse();
+        foreach (var member in cluster.Members)
+        {
+            var mine = cluster.Runs.Where(r => r.Node == member.Name && r.Assignment.NodeIncarnation == member.Incarnation).ToList();
+            response.Nodes.Add(new V1.Node
+            {
+                Name = member.Name,
+                Address = member.Address,
+                Prime = member.Name == prime,
+                Slots = member.Slots,
+                SlotsUsed = mine.Count,
+                MemoryBytes = member.MemoryBytes,
+                MemoryReservedBytes = mine.Sum(r => r.Assignment.MemoryBytes),
+                MaxLimits = member.MaxLimits,
+                StartedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(member.StartedAtUnixMs)),
+            });
+        }
+        return response;
+    }
+
+    /// <summary>Whose jobs a listing may show: an admin's choice, or always the caller's own.</summary>
+    private static string? OwnerFilter(Caller caller, string asked)
+    {
+        if (caller.IsAdmin)
+            return asked.Length > 0 ? asked : null;
+        if (asked.Length > 0 && asked != caller.User)
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"only an admin may list another user's jobs; you are {caller.User}"));
+        return caller.User;
+    }
+}

@@ -1,0 +1,32 @@
+using System.Text;
+
+namespace Lcluster.Daemon.Store;
+
+/// <summary>
+/// ListJobs' page tokens (Google API guidelines: opaque to clients): the listing's filter and
+/// the order key of the last job given, so the next page starts right after it and a token is
+/// refused with any other filter.
+/// </summary>
+internal static class PageToken
+{
+    private const string Version = "1";
+
+    public static string Encode(string filter, string lastOrder) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Version}\n{filter}\n{lastOrder}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>The order key a token continues after; null when the token is not one of ours for this filter.</summary>
+    public static string? Decode(string token, string filter)
+    {
+        try
+        {
+            var padded = token.Replace('-', '+').Replace('_', '/');
+            padded += new string('=', (4 - padded.Length % 4) % 4);
+            var parts = Encoding.UTF8.GetString(Convert.FromBase64String(padded)).Split('\n');
+            return parts.Length == 3 && parts[0] == Version && parts[1] == filter && parts[2].Length > 0 ? parts[2] : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using Lcluster.Daemon.Prime;
+using Lcluster.Daemon.Store;
+
+namespace Lcluster.Unit.Tests;
+
+public sealed class LiveViewTests
+{
+    private static NodeRecord Node(string name, long incarnation, int slots = 2) => new() { Name = name, Incarnation = incarnation, Slots = slots, MemoryBytes = 8L << 30 };
+
+    private static QueueItem Item(string id, int priority, long sequence) =>
+        new(id, new QueueEntry { Priority = priority, Limits = new V1.Limits { MemoryBytes = 1 << 20 } }, sequence);
+
+    [Fact]
+    public void Changes_applied_in_order_keep_the_queue_in_placement_order_and_the_slots_counted()
+    {
+        var view = new LiveView(new ClusterSnapshot([Node("a", 1)], [], [Item("low", 0, 5)], Revision: 10));
+
+        view.Apply(new LiveChange.Queued(11, Item("high", 3, 6)));
+        view.Apply(new LiveChange.Queued(12, Item("early", 0, 4)));
+        view.Apply(new LiveChange.RunPut(13, new RunKey("a", "x", new Assignment { NodeIncarnation = 1, MemoryBytes = 1 << 20 }, 13)));
+        view.Apply(new LiveChange.Unqueued(14, "low"));
+
+        Assert.Equal(["high", "early"], view.Queue.Select(j => j.Id));
+        Assert.Equal(1, view.Capacity().Single().SlotsUsed);
+        Assert.Equal(14, view.Revision);
+    }
+
+    [Fact]
+    public void Slots_held_by_an_earlier_incarnation_do_not_count_and_a_new_incarnation_counts_as_a_change_of_members()
+    {
+        var view = new LiveView(new ClusterSnapshot([Node("a", 1)], [new RunKey("a", "old", new Assignment { NodeIncarnation = 1 }, 5)], [], Revision: 10));
+        view.TakeMembersChanged();
+
+        view.Apply(new LiveChange.MemberPut(11, Node("a", 2)));
+
+        Assert.True(view.TakeMembersChanged());
+        Assert.False(view.TakeMembersChanged());
+        Assert.Equal(0, view.Capacity().Single().SlotsUsed);
+        Assert.Single(Orphans.Find(view.Runs, view.Members));
+    }
+}
