@@ -13,21 +13,17 @@ internal sealed class BenchDaemon : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private BenchDaemon(Process process, string server, string dataDir, int etcdPort)
+    private BenchDaemon(Process process, string server, string dataDir)
     {
         _process = process;
-        Server = server;
+        Server = server; // its Unix socket: the bench runs as root, an admin
         DataDir = dataDir;
-        EtcdUrl = $"http://127.0.0.1:{etcdPort}";
         Channel = NodeChannel.Open(server);
         Client = new Lclusterd.LclusterdClient(Channel);
     }
 
     public string Server { get; }
     public string DataDir { get; }
-
-    /// <summary>The client URL of its embedded etcd.</summary>
-    public string EtcdUrl { get; }
     public GrpcChannel Channel { get; }
     public Lclusterd.LclusterdClient Client { get; }
     public int Pid => _process.Id;
@@ -45,12 +41,12 @@ internal sealed class BenchDaemon : IAsyncDisposable
         var args = new List<string>
         {
             $"--rootfs={context.RootFs}", $"--data-dir={dataDir}", $"--listen=127.0.0.1:{port}",
-            $"--node-name={context.Id}-{name}", $"--embedded-etcd-port={etcdPort}",
+            $"--node-name={context.Id}-{name}", $"--embedded-etcd-port={etcdPort}", $"--socket={dataDir}.sock",
         };
         args.AddRange(extra);
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add($"exec '{program}' {string.Join(' ', args.Select(a => $"'{a}'"))} >>'{dataDir}.log' 2>&1");
-        var daemon = new BenchDaemon(Process.Start(info)!, $"127.0.0.1:{port}", dataDir, etcdPort);
+        var daemon = new BenchDaemon(Process.Start(info)!, $"unix:{dataDir}.sock", dataDir);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
         {

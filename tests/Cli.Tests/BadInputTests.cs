@@ -113,7 +113,7 @@ public sealed class BadInputTests(SingleNode node) : IDisposable
     public async Task Garbage_on_the_grpc_port_does_not_hurt_the_daemon_or_its_jobs()
     {
         var kept = await node.AddAsync("--addjob=echo kept");
-        var port = int.Parse(node.Server.Split(':')[1]);
+        var port = int.Parse(node.Daemon.Address.Split(':')[1]);
         foreach (var garbage in new[] { "GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), new byte[4096], "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\xff\xff\xff\xff"u8.ToArray() })
         {
             using var socket = new TcpClient();

@@ -39,7 +39,7 @@ public sealed class ListingTests(SingleNode node)
         Assert.Equal(node.Daemon.NodeName, solo.GetProperty("name").GetString());
         Assert.True(solo.GetProperty("prime").GetBoolean());
         Assert.Equal(2, solo.GetProperty("slots").GetInt32());
-        Assert.Equal(node.Server, solo.GetProperty("address").GetString());
+        Assert.Equal(node.Daemon.Address, solo.GetProperty("address").GetString());
         Assert.True(solo.GetProperty("memory_bytes").GetInt64() > 0);
 
         var table = await node.RunAsync("--nodes");

@@ -37,6 +37,7 @@ public sealed class ThreeNodes : IAsyncDisposable
                     Namespace = labNode.Namespace,
                     Host = labNode.Address,
                     NodeName = $"{lab.Id}-{(char)('a' + i)}",
+                    CertificateAuthority = lab.CertificateAuthority,
                     ExtraArgs = extraArgs.Any(a => a.StartsWith("--slots=", StringComparison.Ordinal)) ? extraArgs : ["--slots=2", .. extraArgs],
                 }));
             }

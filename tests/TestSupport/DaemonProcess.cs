@@ -17,6 +17,10 @@ public sealed record DaemonSettings
     public string? NodeName { get; init; }
     /// <summary>A data dir to reuse (restarts); null = a fresh temp dir.</summary>
     public string? DataDir { get; init; }
+    /// <summary>--socket-group: the group besides root that may use the node's socket.</summary>
+    public string? SocketGroup { get; init; }
+    /// <summary>A cluster CA (made by `lclusterd ca init`): the node gets a certificate from it and serves TCP with mutual TLS.</summary>
+    public string? CertificateAuthority { get; init; }
     public IReadOnlyList<string> ExtraArgs { get; init; } = [];
 }
 
@@ -52,7 +56,19 @@ public sealed class DaemonProcess : IAsyncDisposable
     public string NodeName { get; }
     public int Port { get; }
     public int EmbeddedEtcdPort { get; }
-    public string Server => $"{_settings.Host}:{Port}";
+    /// <summary>Where lclusterc reaches the node in tests: its Unix socket (as root, an admin).</summary>
+    public string Server => "unix:" + SocketPath;
+
+    /// <summary>Its TCP endpoint (mutual TLS when it has a certificate).</summary>
+    public string Address => $"{_settings.Host}:{Port}";
+
+    /// <summary>Beside the data dir, not in it: the data dir is root's only, and other users' tests reach the socket.</summary>
+    public string SocketPath => Path.Combine(Path.GetDirectoryName(DataDir)!, Path.GetFileName(DataDir) + ".sock");
+
+    /// <summary>The node's certificate files, when it has a CA.</summary>
+    public (string Ca, string Cert, string Key)? Tls => _settings.CertificateAuthority is { } ca
+        ? (Path.Combine(ca, "nodes", NodeName, "ca.crt"), Path.Combine(ca, "nodes", NodeName, "node.crt"), Path.Combine(ca, "nodes", NodeName, "node.key"))
+        : null;
     public string? Namespace => _settings.Namespace;
     public string LogPath => Path.Combine(DataDir, "..", Path.GetFileName(DataDir) + ".log");
     public int Pid => _process?.Id ?? 0;
@@ -102,7 +118,16 @@ public sealed class DaemonProcess : IAsyncDisposable
             $"--data-dir={DataDir}",
             $"--listen={_settings.Host}:{Port}",
             $"--embedded-etcd-port={EmbeddedEtcdPort}",
+            $"--socket={SocketPath}",
         };
+        if (_settings.SocketGroup is { } group)
+            args.Add($"--socket-group={group}");
+        if (Tls is { } tls)
+        {
+            if (!File.Exists(tls.Key))
+                CertificateTool.Run("ca", "node", NodeName, $"--dir={_settings.CertificateAuthority}", $"--address={_settings.Host}");
+            args.AddRange([$"--tls-ca={tls.Ca}", $"--tls-cert={tls.Cert}", $"--tls-key={tls.Key}"]);
+        }
         if (_settings.Etcd is { } etcd)
             args.Add($"--etcd={etcd}");
         if (_settings.Namespace is { } ns)
@@ -207,6 +232,7 @@ public sealed class DaemonProcess : IAsyncDisposable
         {
             Directory.Delete(DataDir, recursive: true);
             File.Delete(LogPath);
+            File.Delete(SocketPath); // a killed daemon leaves it
         }
     }
 

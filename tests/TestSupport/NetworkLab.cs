@@ -28,6 +28,9 @@ public sealed class NetworkLab : IAsyncDisposable
     /// <summary>The namespace with the bridge; run etcd here.</summary>
     public string Hub { get; }
 
+    /// <summary>The lab cluster's CA (`lclusterd ca init`): its nodes speak mutual TLS to each other.</summary>
+    public string CertificateAuthority { get; private set; } = "";
+
     public IReadOnlyList<LabNode> Nodes { get; }
 
     public static async Task<NetworkLab> CreateAsync(int nodes)
@@ -37,6 +40,7 @@ public sealed class NetworkLab : IAsyncDisposable
         var lab = new NetworkLab(Guid.NewGuid().ToString("N")[..5], nodes);
         try
         {
+            lab.CertificateAuthority = CertificateTool.NewAuthority();
             await IpAsync("netns", "add", lab.Hub);
             await IpAsync("-n", lab.Hub, "link", "set", "lo", "up");
             await IpAsync("-n", lab.Hub, "link", "add", "br0", "type", "bridge");
@@ -79,6 +83,8 @@ public sealed class NetworkLab : IAsyncDisposable
     {
         foreach (var ns in Nodes.Select(n => n.Namespace).Append(Hub))
             await IpAsync(ignoreFailure: true, "netns", "del", ns);
+        if (CertificateAuthority.Length > 0)
+            Directory.Delete(Path.GetDirectoryName(CertificateAuthority)!, recursive: true);
     }
 
     private static Task IpAsync(params string[] args) => IpAsync(false, args);
