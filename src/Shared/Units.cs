@@ -111,6 +111,17 @@ internal static partial class Units
         return $"{(int)t.TotalDays}d{t.Hours}h";
     }
 
+    /// <summary>A duration as a flag takes it back: "0s", "250ms", "5s", "1m30s", "24h" (no days: hours read plainer).</summary>
+    public static string FormatDuration(double seconds)
+    {
+        var t = TimeSpan.FromSeconds(Math.Max(0, seconds));
+        var text = (t.TotalHours >= 1 ? $"{(int)t.TotalHours}h" : "")
+                   + (t.Minutes > 0 ? $"{t.Minutes}m" : "")
+                   + (t.Seconds > 0 ? $"{t.Seconds}s" : "")
+                   + (t.Milliseconds > 0 ? $"{t.Milliseconds}ms" : "");
+        return text.Length > 0 ? text : "0s";
+    }
+
     [GeneratedRegex(@"^(\d+(?:\.\d+)?)\s*(?:([kmgtKMGT])(?:i?[bB])?|[bB])?$")]
     private static partial Regex BytesPattern();
 

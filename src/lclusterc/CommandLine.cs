@@ -3,9 +3,6 @@ using Lcluster.V1;
 
 namespace Lcluster.Client;
 
-/// <summary>What the user asked for, parsed from the command line.</summary>
-internal enum Verb { AddJob, CheckJob, RemoveJob, ListJobs, Output, Nodes, Help, Version }
-
 internal sealed record Invocation(Verb Verb, string Server, bool Json)
 {
     public string JobId { get; init; } = "";
@@ -18,183 +15,71 @@ internal sealed record Invocation(Verb Verb, string Server, bool Json)
     public bool Follow { get; init; }
 }
 
-/// <summary>A usage error: exit code 2, the message and a hint on stderr.</summary>
-internal sealed class UsageException(string message) : Exception(message);
-
 /// <summary>
-/// Parses lclusterc's flags (docs/spec.md §1). Flags take their value as --flag=VALUE
-/// or --flag VALUE; exactly one command flag per call.
+/// Turns lclusterc's arguments into an <see cref="Invocation"/> (docs/spec.md, "lclusterc"): the flags of
+/// <see cref="ClientFlags"/>, exactly one command flag per call, and each option only with a command that takes it.
 /// </summary>
 internal static class CommandLine
 {
-    private static readonly Dictionary<string, Verb> Commands = new()
-    {
-        ["--addjob"] = Verb.AddJob,
-        ["--checkjob"] = Verb.CheckJob,
-        ["--removejob"] = Verb.RemoveJob,
-        ["--listjobs"] = Verb.ListJobs,
-        ["--output"] = Verb.Output,
-        ["--nodes"] = Verb.Nodes,
-        ["--help"] = Verb.Help,
-        ["-h"] = Verb.Help,
-        ["--version"] = Verb.Version,
-    };
-
-    private static readonly HashSet<string> ValueFlags =
-    [
-        "--addjob", "--checkjob", "--removejob", "--output", "--server", "--name", "--memory", "--cpus",
-        "--pids", "--time", "--env", "--stdin", "--retries", "--priority", "--state", "--limit",
-    ];
-
-    private static readonly HashSet<string> SwitchFlags = ["--listjobs", "--nodes", "--json", "--wait", "--stderr", "--follow", "--help", "-h", "--version"];
-
-    private static readonly Dictionary<Verb, HashSet<string>> AllowedOptions = new()
-    {
-        [Verb.AddJob] = ["--name", "--memory", "--cpus", "--pids", "--time", "--env", "--stdin", "--retries", "--priority", "--wait"],
-        [Verb.CheckJob] = ["--json"],
-        [Verb.RemoveJob] = [],
-        [Verb.ListJobs] = ["--json", "--state", "--limit"],
-        [Verb.Output] = ["--stderr", "--follow"],
-        [Verb.Nodes] = ["--json"],
-        [Verb.Help] = [],
-        [Verb.Version] = [],
-    };
-
     public static Invocation Parse(IReadOnlyList<string> args, string? serverFromEnvironment)
     {
-        var flags = new List<(string Name, string? Value)>();
-        for (var i = 0; i < args.Count; i++)
-        {
-            var arg = args[i];
-            if (!arg.StartsWith('-'))
-                throw new UsageException($"unexpected argument '{arg}'");
-            var eq = arg.IndexOf('=');
-            var name = eq >= 0 ? arg[..eq] : arg;
-            if (ValueFlags.Contains(name))
-            {
-                string value;
-                if (eq >= 0)
-                    value = arg[(eq + 1)..];
-                else if (i + 1 < args.Count)
-                    value = args[++i];
-                else
-                    throw new UsageException($"{name} needs a value");
-                flags.Add((name, value));
-            }
-            else if (SwitchFlags.Contains(name))
-            {
-                if (eq >= 0)
-                    throw new UsageException($"{name} takes no value");
-                flags.Add((name, null));
-            }
-            else
-            {
-                throw new UsageException($"unknown flag '{name}'");
-            }
-        }
-
-        var commands = flags.Where(f => Commands.ContainsKey(f.Name)).ToList();
+        var flags = ClientFlags.All.Parse(args);
+        var commands = flags.Given.SelectMany(f => ClientFlags.Commands.Where(c => c.Flag == f)).ToList();
         if (commands.Count == 0)
-            throw new UsageException("no command: give one of --addjob, --checkjob, --removejob, --listjobs, --output, --nodes");
-        if (commands.Select(c => c.Name).Distinct().Count() > 1 || commands.Count > 1)
-            throw new UsageException($"one command at a time, not {string.Join(" and ", commands.Select(c => c.Name).Distinct())}");
-        var verb = Commands[commands[0].Name];
-        foreach (var (name, _) in flags)
+            throw new UsageException($"no command: give one of {string.Join(", ", ClientFlags.Commands.Where(c => c.Verb is not (Verb.Help or Verb.Version)).Select(c => c.Flag.Name))}");
+        if (commands.Count > 1)
+            throw new UsageException($"one command at a time, not {string.Join(" and ", commands.Select(c => c.Flag.Name))}");
+        var command = commands[0];
+        foreach (var flag in flags.Given)
         {
-            if (Commands.ContainsKey(name) || name == "--server")
-                continue;
-            if (!AllowedOptions[verb].Contains(name))
-                throw new UsageException($"{name} does not go with {commands[0].Name}");
-            if (name != "--env" && flags.Count(f => f.Name == name) > 1)
-                throw new UsageException($"{name} given twice");
+            if (flag != command.Flag && !command.Options.Contains(flag) && !ClientFlags.Anywhere.Contains(flag))
+                throw new UsageException($"{flag.Name} does not go with {command.Flag.Name}");
         }
 
-        string? Get(string name) => flags.LastOrDefault(f => f.Name == name).Value;
-        bool Has(string name) => flags.Any(f => f.Name == name);
-
-        var server = Get("--server") ?? (string.IsNullOrWhiteSpace(serverFromEnvironment) ? NodeChannel.DefaultAddress : serverFromEnvironment);
-        if (server.Length == 0)
-            throw new UsageException("--server is empty: give HOST:PORT");
-        var invocation = new Invocation(verb, server, Has("--json"));
-        var target = commands[0].Value ?? "";
-        return verb switch
+        var server = flags.Has(ClientFlags.Server) || string.IsNullOrWhiteSpace(serverFromEnvironment)
+            ? flags.Get(ClientFlags.Server)
+            : serverFromEnvironment;
+        var invocation = new Invocation(command.Verb, server, flags.Get(ClientFlags.Json));
+        return command.Verb switch
         {
-            Verb.AddJob => ParseAddJob(invocation, target, flags, Get, Has),
-            Verb.CheckJob or Verb.RemoveJob or Verb.Output => invocation with
+            Verb.AddJob => invocation with
             {
-                JobId = NonEmpty(commands[0].Name, target),
-                Stderr = Has("--stderr"),
-                Follow = Has("--follow"),
+                AddJob = AddJobRequest(flags),
+                StdinFile = flags.Has(ClientFlags.Stdin) ? flags.Get(ClientFlags.Stdin) : null,
+                Wait = flags.Get(ClientFlags.Wait),
             },
-            Verb.ListJobs => invocation with
+            Verb.CheckJob => invocation with { JobId = flags.Get(ClientFlags.CheckJob) },
+            Verb.RemoveJob => invocation with { JobId = flags.Get(ClientFlags.RemoveJob) },
+            Verb.Output => invocation with
             {
-                StateFilter = Get("--state") is { } state ? ParseState(state) : JobState.Unspecified,
-                Limit = Get("--limit") is { } limit ? ParseInt("--limit", limit, 1, 100_000) : 0,
+                JobId = flags.Get(ClientFlags.Output),
+                Stderr = flags.Get(ClientFlags.Stderr),
+                Follow = flags.Get(ClientFlags.Follow),
             },
+            Verb.ListJobs => invocation with { StateFilter = flags.Get(ClientFlags.State), Limit = flags.Get(ClientFlags.Limit) },
             _ => invocation,
         };
     }
 
-    private static Invocation ParseAddJob(Invocation invocation, string command, List<(string Name, string? Value)> flags,
-        Func<string, string?> get, Func<string, bool> has)
+    /// <summary>The request --addjob and its options make; a limit left out stays 0, which the node fills with its default.</summary>
+    private static AddJobRequest AddJobRequest(ParsedFlags flags)
     {
-        if (command.Length == 0)
-            throw new UsageException("--addjob needs a command, e.g. --addjob='echo hello'");
-        var request = new AddJobRequest { Command = command, Name = get("--name") ?? "", Limits = new Limits() };
-        if (get("--memory") is { } memory)
+        var request = new AddJobRequest
         {
-            if (!Units.TryParseBytes(memory, out var bytes, out var error))
-                throw new UsageException($"--memory: {error}");
-            request.Limits.MemoryBytes = bytes;
-        }
-        if (get("--cpus") is { } cpus)
-        {
-            if (!double.TryParse(cpus, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var value) || value <= 0)
-                throw new UsageException($"--cpus: '{cpus}' is not a positive number of cores, like 0.5 or 2");
-            request.Limits.Cpus = value;
-        }
-        if (get("--pids") is { } pids)
-            request.Limits.Pids = ParseInt("--pids", pids, 1, int.MaxValue);
-        if (get("--time") is { } time)
-        {
-            if (!Units.TryParseSeconds(time, out var seconds, out var error) || seconds <= 0)
-                throw new UsageException($"--time: {(error.Length > 0 ? error : $"'{time}' must be more than zero")}");
-            request.Limits.TimeSeconds = seconds;
-        }
-        if (get("--retries") is { } retries)
-            request.Retries = ParseInt("--retries", retries, 0, 100);
-        if (get("--priority") is { } priority)
-            request.Priority = ParseInt("--priority", priority, -1_000_000, 1_000_000);
-        foreach (var (name, value) in flags)
-        {
-            if (name != "--env")
-                continue;
-            var eq = value!.IndexOf('=');
-            if (eq <= 0)
-                throw new UsageException($"--env: '{value}' is not KEY=VALUE");
-            request.Env[value[..eq]] = value[(eq + 1)..];
-        }
-        return invocation with { AddJob = request, StdinFile = get("--stdin"), Wait = has("--wait") };
+            Command = flags.Get(ClientFlags.AddJob),
+            Name = flags.Get(ClientFlags.Name) ?? "",
+            Limits = new Limits
+            {
+                MemoryBytes = flags.Get(ClientFlags.Memory),
+                Cpus = flags.Get(ClientFlags.Cpus),
+                Pids = flags.Get(ClientFlags.Pids),
+                TimeSeconds = flags.Get(ClientFlags.Time),
+            },
+            Retries = flags.Get(ClientFlags.Retries),
+            Priority = flags.Get(ClientFlags.Priority),
+        };
+        foreach (var (key, value) in flags.Get(ClientFlags.Env))
+            request.Env[key] = value;
+        return request;
     }
-
-    private static JobState ParseState(string text)
-    {
-        var wanted = "JOB_STATE_" + text.Trim().ToUpperInvariant();
-        foreach (var state in Enum.GetValues<JobState>())
-        {
-            if (state != JobState.Unspecified && JobStates.ProtoName(state) == wanted)
-                return state;
-        }
-        throw new UsageException($"--state: '{text}' is not a job state; use one of {string.Join(", ", JobStates.All.Select(JobStates.Name))}");
-    }
-
-    private static int ParseInt(string flag, string text, int min, int max)
-    {
-        if (!int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-            throw new UsageException($"{flag}: '{text}' is not a whole number from {min} to {max}");
-        return value;
-    }
-
-    private static string NonEmpty(string flag, string value) =>
-        value.Length > 0 ? value : throw new UsageException($"{flag} needs a job id");
 }

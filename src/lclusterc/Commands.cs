@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Grpc.Core;
+using Lcluster.Shared;
 using Lcluster.V1;
 
 namespace Lcluster.Client;
@@ -112,7 +113,6 @@ internal sealed class Commands(Lclusterd.LclusterdClient client, TextWriter stdo
 
     private static async Task<byte[]> ReadStdinAsync(string file, CancellationToken ct)
     {
-        const int limit = 1024 * 1024;
         Stream source;
         try
         {
@@ -120,7 +120,7 @@ internal sealed class Commands(Lclusterd.LclusterdClient client, TextWriter stdo
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"--stdin: cannot read {file}: {e.Message}");
+            throw new UsageException($"{ClientFlags.Stdin.Name}: cannot read {file}: {e.Message}");
         }
         await using (source)
         {
@@ -130,8 +130,8 @@ internal sealed class Commands(Lclusterd.LclusterdClient client, TextWriter stdo
             while ((n = await source.ReadAsync(chunk, ct)) > 0)
             {
                 buffer.Write(chunk, 0, n);
-                if (buffer.Length > limit)
-                    throw new UsageException($"--stdin: {(file == "-" ? "standard input" : file)} is over the 1 MiB limit");
+                if (buffer.Length > RequestBounds.MaxStdinBytes)
+                    throw new UsageException($"{ClientFlags.Stdin.Name}: {(file == "-" ? "standard input" : file)} is over the limit of {Units.FormatBytes(RequestBounds.MaxStdinBytes)}");
             }
             return buffer.ToArray();
         }

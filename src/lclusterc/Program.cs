@@ -17,7 +17,7 @@ internal static class Program
         Invocation invocation;
         try
         {
-            invocation = CommandLine.Parse(args, Environment.GetEnvironmentVariable("LCLUSTER_SERVER"));
+            invocation = CommandLine.Parse(args, Environment.GetEnvironmentVariable(ClientFlags.ServerVariable));
         }
         catch (UsageException e)
         {
@@ -27,7 +27,7 @@ internal static class Program
         }
         if (invocation.Verb == Verb.Help)
         {
-            Console.Out.Write(Usage.Text);
+            Console.Out.Write(Usage.Text());
             return ExitCodes.Ok;
         }
         if (invocation.Verb == Verb.Version)

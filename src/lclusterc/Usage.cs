@@ -1,41 +1,35 @@
+using Lcluster.Shared;
+
 namespace Lcluster.Client;
 
+/// <summary>lclusterc --help, made from <see cref="ClientFlags"/>: every flag, what it does, its bounds and default.</summary>
 internal static class Usage
 {
-    public const string Text = """
-        usage: lclusterc COMMAND [OPTIONS]
+    public static string Text()
+    {
+        var addJob = ClientFlags.Commands.Single(c => c.Verb == Verb.AddJob);
+        var others = ClientFlags.Commands.SelectMany(c => c.Options).Concat(ClientFlags.Anywhere).Distinct().Except(addJob.Options).ToList();
+        var column = FlagHelp.Column(ClientFlags.All.Flags);
+        return $"""
+            usage: lclusterc COMMAND [OPTIONS]
 
-        Commands:
-          --addjob='CMD'        queue CMD (run as /bin/sh -c CMD); prints the job's UUID
-          --checkjob=UUID       the job's state and details
-          --removejob=UUID      cancel a queued or running job; delete a finished one
-          --listjobs            jobs, newest first
-          --output=UUID         the job's captured stdout
-          --nodes               live nodes, which is prime, slots used/free
+            Commands:
+            {FlagHelp.Rows(ClientFlags.Commands.Select(c => c.Flag).ToList(), column: column)}
+            Options of {addJob.Flag.Name}:
+            {FlagHelp.Rows(addJob.Options, column: column)}
+            Other options:
+            {FlagHelp.Rows(others, WithCommands, column)}
+            Exit codes: {ExitCodes.Ok} ok, {ExitCodes.Failed} refused or failed, {ExitCodes.Usage} usage, {ExitCodes.NoSuchJob} no such job, {ExitCodes.Unreachable} cannot reach
+            the server; with {ClientFlags.Wait.Name}, the job's exit code (128+N when killed by signal N).
 
-        Options of --addjob:
-          --name=NAME           a name for the job
-          --memory=SIZE         memory limit, e.g. 64M, 2G
-          --cpus=N              CPU limit in cores, e.g. 0.5
-          --pids=N              most processes and threads at once
-          --time=DURATION       wall-clock limit, e.g. 10s, 5m, 1h30m
-          --env=K=V             environment variable (repeatable)
-          --stdin=FILE|-        feed FILE (or this program's stdin) to the job (1 MiB at most)
-          --retries=N           run again (up to N times) if its node dies under it
-          --priority=N          higher runs first (default 0)
-          --wait                wait for the end, copy its stdout/stderr, exit with its exit code
+            """;
+    }
 
-        Other options:
-          --json                machine-readable output (--checkjob, --listjobs, --nodes)
-          --state=STATE         with --listjobs: only jobs in STATE (queued, scheduled,
-                                running, succeeded, failed, cancelled, lost)
-          --limit=N             with --listjobs: at most N jobs
-          --stderr              with --output: stderr instead of stdout
-          --follow              with --output: stream until the job ends
-          --server=HOST:PORT    the node to talk to (also LCLUSTER_SERVER); default 127.0.0.1:64051
-
-        Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 no such job, 4 cannot reach
-        the server; with --wait, the job's exit code (128+N when killed by signal N).
-
-        """;
+    /// <summary>"with --listjobs: at most N jobs": the commands an option goes with, from the same table the parser checks.</summary>
+    private static string WithCommands(Flag option)
+    {
+        var commands = ClientFlags.Commands.Where(c => c.Options.Contains(option)).Select(c => c.Flag.Name).ToList();
+        var description = FlagHelp.Describe(option);
+        return commands.Count == 0 ? description : $"with {string.Join(", ", commands)}: {description}";
+    }
 }

@@ -1,32 +1,36 @@
 using System.Runtime.InteropServices;
 using Lcluster.Daemon.Hosting;
 using Lcluster.Runtime;
+using Lcluster.Shared;
 
 namespace Lcluster.Daemon;
 
 internal static class Program
 {
+    /// <summary>The exit code of a command line lclusterd cannot act on, as for lclusterc.</summary>
+    private const int ExitUsage = 2;
+
     private static async Task<int> Main(string[] args)
     {
         // A container's init is this same binary: nothing heavy may run before it execs the job.
         if (args.Length > 0 && args[0] == ContainerInit.Verb)
             return ContainerInit.Run(args);
 
-        if (args.Length == 1 && args[0] is "--help" or "-h")
-        {
-            Console.Out.Write(DaemonFlags.Usage);
-            return 0;
-        }
-        DaemonOptions options;
+        DaemonOptions? parsed;
         try
         {
-            options = DaemonFlags.Parse(args);
+            parsed = DaemonFlags.Parse(args);
         }
-        catch (OptionsException e)
+        catch (UsageException e)
         {
             Console.Error.WriteLine($"lclusterd: {e.Message}");
             Console.Error.WriteLine("Try 'lclusterd --help'.");
-            return 2;
+            return ExitUsage;
+        }
+        if (parsed is not { } options)
+        {
+            Console.Out.Write(DaemonFlags.Usage());
+            return 0;
         }
 
         var log = Log.Console;

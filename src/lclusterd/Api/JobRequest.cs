@@ -22,12 +22,12 @@ internal static partial class RequestRules
 {
     public const int MaxCommandBytes = 64 * 1024;
     public const int MaxNameBytes = 256;
-    public const int MaxStdinBytes = 1024 * 1024;
+    public const int MaxStdinBytes = RequestBounds.MaxStdinBytes;
     public const int MaxEnvEntries = 64;
     public const int MaxEnvKeyBytes = 256;
     public const int MaxEnvValueBytes = 4096;
-    public const int MaxRetries = 100;
-    public const int MaxPriority = 1_000_000;
+    public const int MaxRetries = RequestBounds.MaxRetries;
+    public const int MaxPriority = RequestBounds.MaxPriority;
     public const long MinMemoryBytes = 4L << 20;
     public const long MinDiskBytes = 1L << 20;
     /// <summary>The longest time limit: a year, far inside what timers can wait for.</summary>

@@ -1,0 +1,204 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Lcluster.Daemon.Api;
+using Lcluster.Daemon.Store;
+using Lcluster.Shared;
+
+namespace Lcluster.Daemon.Hosting;
+
+/// <summary>
+/// Every flag of lclusterd, once: name, value, description, and the default taken from
+/// <see cref="DaemonOptions.Defaults"/>. Parsing, the checks between flags and --help read only these.
+/// </summary>
+internal static partial class DaemonFlags
+{
+    /// <summary>The most jobs one node runs at once.</summary>
+    public const int MaxSlots = 4096;
+
+    /// <summary>etcd leases live whole seconds: a shorter --lease-ttl is taken as this.</summary>
+    private static readonly TimeSpan MinLeaseTtl = TimeSpan.FromSeconds(1);
+
+    private static readonly DaemonOptions Defaults = DaemonOptions.Defaults;
+
+    public static readonly Flag<string> RootFs = Flag.Of("--rootfs",
+        "the root filesystem every job runs in (read-only, with a private writable layer); build one with `make rootfs`", FlagValues.Text("DIR"));
+
+    public static readonly Flag<string> DataDir = Flag.Of("--data-dir", "node state, job output, embedded etcd data",
+        FlagValues.Text("DIR"), Defaults.DataDir);
+
+    public static readonly Flag<IReadOnlyList<string>> Etcd = Flag.Of("--etcd", "join this etcd cluster",
+        new FlagValue<IReadOnlyList<string>>("URL[,URL...]", ReadEndpoints, urls => string.Join(",", urls)), Defaults.EtcdEndpoints,
+        $"an embedded etcd, its data in {DataDir.Name}");
+
+    public static readonly Flag<string?> Namespace = Flag.Of("--namespace", "run inside the network namespace /run/netns/NAME",
+        new FlagValue<string?>("NAME", ReadNamespace, name => name ?? ""), Defaults.NetworkNamespace,
+        "the host's network namespace");
+
+    public static readonly Flag<IPEndPoint> Listen = Flag.Of("--listen", "gRPC endpoint",
+        new FlagValue<IPEndPoint>("ADDR:PORT", ReadEndPoint, endpoint => endpoint.ToString()), Defaults.Listen);
+
+    public static readonly Flag<string?> Advertise = Flag.Of("--advertise", "address other nodes and proxies use",
+        new FlagValue<string?>("ADDR:PORT", ReadHostPort, address => address ?? ""), Defaults.Advertise,
+        "the listen address");
+
+    public static readonly Flag<string?> NodeName = Flag.Of("--node-name", "stable node name",
+        new FlagValue<string?>("NAME", ReadNodeName, name => name ?? ""), Defaults.NodeName,
+        $"the name the data dir was first started with, else the host name (plus -NAME with {Namespace.Name})");
+
+    public static readonly Flag<int> Slots = Flag.Of("--slots", "jobs this node runs at once", FlagValues.WholeNumber(1, MaxSlots), Defaults.Slots,
+        $"the number of CPUs, {Defaults.Slots} here");
+
+    public static readonly Flag<long> Memory = Flag.Of("--memory", "memory this node offers to jobs", FlagValues.Bytes, Defaults.MemoryBytes,
+        "all of the machine's");
+
+    public static readonly Flag<long> DefaultMemory = Flag.Of("--default-memory", "memory limit of a job that gives none",
+        FlagValues.Bytes, Defaults.DefaultLimits.MemoryBytes);
+
+    public static readonly Flag<double> DefaultCpus = Flag.Of("--default-cpus", "CPU limit (cores) of a job that gives none",
+        FlagValues.Cores, Defaults.DefaultLimits.Cpus);
+
+    public static readonly Flag<int> DefaultPids = Flag.Of("--default-pids", "process limit of a job that gives none",
+        FlagValues.WholeNumber(1, int.MaxValue), checked((int)Defaults.DefaultLimits.Pids));
+
+    public static readonly Flag<double> DefaultTime = Flag.Of("--default-time", "wall-clock limit of a job that gives none",
+        FlagValues.Duration, Defaults.DefaultLimits.TimeSeconds, "none");
+
+    public static readonly Flag<long> MaxMemory = Flag.Of("--max-memory", "the largest memory limit a job may ask for",
+        FlagValues.Bytes, Defaults.MaxLimits.MemoryBytes,
+        $"what {Memory.Name} offers");
+
+    public static readonly Flag<double> MaxCpus = Flag.Of("--max-cpus", "the largest CPU limit (cores) a job may ask for",
+        FlagValues.Cores, Defaults.MaxLimits.Cpus,
+        $"the number of CPUs, {Defaults.MaxLimits.Cpus} here");
+
+    public static readonly Flag<int> MaxPids = Flag.Of("--max-pids", "the largest process limit a job may ask for",
+        FlagValues.WholeNumber(1, int.MaxValue), checked((int)Defaults.MaxLimits.Pids));
+
+    public static readonly Flag<double> MaxTime = Flag.Of("--max-time", "the longest wall-clock limit a job may ask for",
+        FlagValues.Duration, Defaults.MaxLimits.TimeSeconds, "none");
+
+    public static readonly Flag<long> OutputCap = Flag.Of("--output-cap", "cap of each of a job's stdout and stderr",
+        FlagValues.Bytes, Defaults.OutputCapBytes);
+
+    public static readonly Flag<double> Retention = Flag.Of("--retention", "finished jobs and their output are deleted after this",
+        FlagValues.Duration, Defaults.Retention.TotalSeconds);
+
+    public static readonly Flag<double> LeaseTtl = Flag.Of("--lease-ttl", "node liveness lease; a dead node is noticed within it",
+        FlagValues.Duration, Defaults.LeaseTtl.TotalSeconds);
+
+    public static readonly Flag<double> FenceTimeout = Flag.Of("--fence-timeout", "a node cut off from etcd this long kills its jobs",
+        FlagValues.Duration, Defaults.FenceTimeout.TotalSeconds);
+
+    public static readonly Flag<int> EmbeddedEtcdPort = Flag.Of("--embedded-etcd-port", "client port of the embedded etcd",
+        FlagValues.WholeNumber(1, IPEndPoint.MaxPort), Defaults.EmbeddedEtcdPort);
+
+    public static readonly Flag<bool> Help = Flag.Switch("--help", "this text", "-h");
+
+    public static readonly FlagSet All = new("lclusterd",
+    [
+        RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
+        DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, MaxMemory, MaxCpus, MaxPids, MaxTime,
+        OutputCap, Retention, LeaseTtl, FenceTimeout, EmbeddedEtcdPort, Help,
+    ]);
+
+    /// <summary>The node's configuration from its command line; null when it asks for --help, which goes alone.</summary>
+    public static DaemonOptions? Parse(IReadOnlyList<string> args)
+    {
+        var flags = All.Parse(args);
+        if (flags.Has(Help))
+        {
+            var other = flags.Given.FirstOrDefault(f => f != Help);
+            return other is null ? null : throw new UsageException($"{other.Name} does not go with {Help.Name}");
+        }
+        var defaults = new JobLimits(flags.Get(DefaultMemory), flags.Get(DefaultCpus), flags.Get(DefaultPids), flags.Get(DefaultTime));
+        var max = new JobLimits(flags.Get(MaxMemory), flags.Get(MaxCpus), flags.Get(MaxPids), flags.Get(MaxTime));
+        var options = new DaemonOptions
+        {
+            RootFs = flags.Require(RootFs),
+            EtcdEndpoints = flags.Get(Etcd),
+            NetworkNamespace = flags.Get(Namespace),
+            Listen = flags.Get(Listen),
+            Advertise = flags.Get(Advertise),
+            NodeName = flags.Get(NodeName),
+            DataDir = flags.Get(DataDir),
+            Slots = flags.Get(Slots),
+            MemoryBytes = flags.Get(Memory),
+            DefaultLimits = defaults,
+            MaxLimits = max,
+            OutputCapBytes = flags.Get(OutputCap),
+            Retention = TimeSpan.FromSeconds(flags.Get(Retention)),
+            LeaseTtl = TimeSpan.FromSeconds(Math.Max(MinLeaseTtl.TotalSeconds, flags.Get(LeaseTtl))),
+            FenceTimeout = TimeSpan.FromSeconds(flags.Get(FenceTimeout)),
+            EmbeddedEtcdPort = flags.Get(EmbeddedEtcdPort),
+        };
+        if (options.FenceTimeout < options.LeaseTtl)
+            throw new UsageException($"{FenceTimeout.Name} ({Units.FormatDuration(options.FenceTimeout.TotalSeconds)}) must not be shorter than {LeaseTtl.Name} ({Units.FormatDuration(options.LeaseTtl.TotalSeconds)})");
+        if (defaults.Cpus > 0 && max.Cpus > 0 && defaults.Cpus > max.Cpus)
+            throw new UsageException($"{DefaultCpus.Name} {defaults.Cpus} is over {MaxCpus.Name} {max.Cpus}");
+        if (defaults.Pids > 0 && max.Pids > 0 && defaults.Pids > max.Pids)
+            throw new UsageException($"{DefaultPids.Name} {defaults.Pids} is over {MaxPids.Name} {max.Pids}");
+        if (defaults.MemoryBytes > 0 && max.MemoryBytes > 0 && defaults.MemoryBytes > max.MemoryBytes)
+            throw new UsageException($"{DefaultMemory.Name} {Units.FormatBytes(defaults.MemoryBytes)} is over {MaxMemory.Name} {Units.FormatBytes(max.MemoryBytes)}");
+        // A node with a largest time limit gives it to jobs that ask for none, so none runs longer than it allows.
+        if (max.TimeSeconds > 0 && (defaults.TimeSeconds == 0 || defaults.TimeSeconds > max.TimeSeconds))
+            options = options with { DefaultLimits = defaults with { TimeSeconds = max.TimeSeconds } };
+        return options;
+    }
+
+    /// <summary>lclusterd --help, made from the flags above.</summary>
+    public static string Usage() => $"""
+        usage: lclusterd {RootFs.Spelling} [OPTIONS]
+
+        {FlagHelp.Rows(All.Flags)}
+        """;
+
+    /// <summary>The limits a job may ask for on this node, given what the node offers.</summary>
+    public static LimitPolicy Policy(DaemonOptions options, long nodeMemory)
+    {
+        var max = options.MaxLimits with
+        {
+            MemoryBytes = options.MaxLimits.MemoryBytes > 0 ? Math.Min(options.MaxLimits.MemoryBytes, nodeMemory) : nodeMemory,
+        };
+        var defaults = options.DefaultLimits with { MemoryBytes = Math.Min(options.DefaultLimits.MemoryBytes, max.MemoryBytes) };
+        return new LimitPolicy(defaults, max);
+    }
+
+    private static IPEndPoint ReadEndPoint(string value) =>
+        IPEndPoint.TryParse(value, out var endpoint) && endpoint.Port > 0 && value.Contains(':')
+            ? endpoint
+            : throw new UsageException($"'{value}' is not ADDR:PORT with a numeric address, like {NodeChannel.DefaultAddress} or [::1]:{Defaults.Listen.Port}");
+
+    private static string ReadHostPort(string value)
+    {
+        var colon = value.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(value[(colon + 1)..], out var port) || port is < 1 or > IPEndPoint.MaxPort)
+            throw new UsageException($"'{value}' is not HOST:PORT");
+        return value;
+    }
+
+    private static IReadOnlyList<string> ReadEndpoints(string value)
+    {
+        var endpoints = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (endpoints.Length == 0)
+            throw new UsageException("no etcd URL: give URL[,URL...] like http://10.0.0.1:2379");
+        foreach (var e in endpoints)
+        {
+            if (!Uri.TryCreate(e.Contains("://", StringComparison.Ordinal) ? e : "http://" + e, UriKind.Absolute, out var uri) || uri.Port <= 0)
+                throw new UsageException($"'{e}' is not an etcd URL like http://10.0.0.1:2379");
+        }
+        return endpoints;
+    }
+
+    private static string ReadNamespace(string value) =>
+        value.Length <= 64 && !value.Contains('/') && value != "." && value != ".."
+            ? value
+            : throw new UsageException($"'{value}' is not a network namespace name (as made by `ip netns add NAME`)");
+
+    private static string ReadNodeName(string value) =>
+        NodeNamePattern().IsMatch(value)
+            ? value
+            : throw new UsageException($"'{value}' is not a node name: letters, digits, '.', '_' and '-', at most 63");
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
+    private static partial Regex NodeNamePattern();
+}
