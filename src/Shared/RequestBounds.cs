@@ -14,4 +14,7 @@ internal static class RequestBounds
 
     /// <summary>Priorities range from minus this to this.</summary>
     public const int MaxPriority = 1_000_000;
+
+    /// <summary>The most tasks one array may have.</summary>
+    public const int MaxArrayTasks = 10_000;
 }

@@ -19,6 +19,9 @@ internal static class ClientFlags
     /// <summary>The environment variable that names the server when --server does not.</summary>
     public const string ServerVariable = "LCLUSTER_SERVER";
 
+    /// <summary>The environment variables that name the TLS files when the flags do not.</summary>
+    public const string CaVariable = "LCLUSTER_CACERT", CertVariable = "LCLUSTER_CERT", KeyVariable = "LCLUSTER_KEY";
+
     /// <summary>The most jobs one --listjobs may ask for: lclusterc's own bound (the server takes any count).</summary>
     public const int MaxListed = 100_000;
 
@@ -36,6 +39,11 @@ internal static class ClientFlags
     public static readonly Flag<double> Cpus = Flag.Of("--cpus", "CPU limit in cores, e.g. 0.5", FlagValues.Cores);
     public static readonly Flag<int> Pids = Flag.Of("--pids", "most processes and threads at once", FlagValues.WholeNumber(1, int.MaxValue));
     public static readonly Flag<double> Time = Flag.Of("--time", "wall-clock limit, e.g. 10s, 5m, 1h30m", FlagValues.PositiveDuration);
+    public static readonly Flag<long> Disk = Flag.Of("--disk", "what the job may write to its root filesystem, e.g. 1G (held in memory: counts in --memory)", FlagValues.Bytes);
+
+    public static readonly Flag<ArrayRange?> Array = Flag.Of("--array",
+        $"one job per index of FIRST-LAST (at most {RequestBounds.MaxArrayTasks}); each gets LCLUSTER_ARRAY_INDEX",
+        new FlagValue<ArrayRange?>("FIRST-LAST", ReadArray, a => a is null ? "" : $"{a.First}-{a.Last}"), null, "one job");
 
     public static readonly Flag<IReadOnlyList<KeyValuePair<string, string>>> Env =
         Flag.Repeated("--env", "environment variable (repeatable)", new FlagValue<KeyValuePair<string, string>>("K=V", ReadVariable, v => $"{v.Key}={v.Value}"));
@@ -57,20 +65,32 @@ internal static class ClientFlags
         $"only jobs in STATE ({string.Join(", ", JobStates.All.Select(JobStates.Name))})",
         new FlagValue<JobState>("STATE", ReadState, JobStates.Name));
 
-    public static readonly Flag<int> Limit = Flag.Of("--limit", "at most N jobs", FlagValues.WholeNumber(1, MaxListed));
+    public static readonly Flag<int> Limit = Flag.Of("--limit", "at most N jobs", FlagValues.WholeNumber(1, MaxListed), 0, "the newest 1000");
+    public static readonly Flag<string> Owner = Flag.Of("--owner", "only jobs of USER (an admin's option: a user sees only their own)", FlagValues.Text("USER"));
+    public static readonly Flag<bool> Watch = Flag.Switch("--watch", "then print every change of the jobs as it happens, until interrupted");
     public static readonly Flag<bool> Stderr = Flag.Switch("--stderr", "stderr instead of stdout");
     public static readonly Flag<bool> Follow = Flag.Switch("--follow", "stream until the job ends");
 
-    public static readonly Flag<string> Server = Flag.Of("--server", "the node to talk to", FlagValues.Text("HOST:PORT"),
-        NodeChannel.DefaultAddress, $"${ServerVariable}, else {NodeChannel.DefaultAddress}");
+    public static readonly Flag<string> Server = Flag.Of("--server", "the node to talk to: unix:PATH, or HOST:PORT (mutual TLS with --cert)",
+        FlagValues.Text("ADDRESS"), NodeChannel.UnixScheme + NodeChannel.DefaultSocket,
+        $"${ServerVariable}, else the local node's socket, {NodeChannel.UnixScheme}{NodeChannel.DefaultSocket}");
+
+    public static readonly Flag<string?> CaCert = Flag.Of("--cacert", "the cluster's CA, to check a node's certificate (HOST:PORT servers)",
+        new FlagValue<string?>("FILE", path => path, path => path ?? ""), null, $"${CaVariable}");
+
+    public static readonly Flag<string?> Cert = Flag.Of("--cert", "your certificate (`lclusterd ca user`): who you are to a node over TCP",
+        new FlagValue<string?>("FILE", path => path, path => path ?? ""), null, $"${CertVariable}");
+
+    public static readonly Flag<string?> Key = Flag.Of("--key", "the key of --cert",
+        new FlagValue<string?>("FILE", path => path, path => path ?? ""), null, $"${KeyVariable}");
 
     /// <summary>Each command and the options it takes; --server goes with any.</summary>
     public static readonly IReadOnlyList<CommandFlag> Commands =
     [
-        new(Verb.AddJob, AddJob, [Name, Memory, Cpus, Pids, Time, Env, Stdin, Retries, Priority, Wait]),
+        new(Verb.AddJob, AddJob, [Name, Memory, Cpus, Pids, Time, Disk, Env, Stdin, Retries, Priority, Array, Wait]),
         new(Verb.CheckJob, CheckJob, [Json]),
         new(Verb.RemoveJob, RemoveJob, []),
-        new(Verb.ListJobs, ListJobs, [Json, State, Limit]),
+        new(Verb.ListJobs, ListJobs, [Json, State, Limit, Owner, Name, Watch]),
         new(Verb.Output, Output, [Stderr, Follow]),
         new(Verb.Nodes, Nodes, [Json]),
         new(Verb.Help, Help, []),
@@ -78,7 +98,7 @@ internal static class ClientFlags
     ];
 
     /// <summary>Options that go with every command.</summary>
-    public static readonly IReadOnlyList<Flag> Anywhere = [Server];
+    public static readonly IReadOnlyList<Flag> Anywhere = [Server, CaCert, Cert, Key];
 
     /// <summary>Every flag, commands first, each once.</summary>
     public static readonly FlagSet All = new("lclusterc",
@@ -88,6 +108,17 @@ internal static class ClientFlags
     {
         var eq = text.IndexOf('=');
         return eq > 0 ? new(text[..eq], text[(eq + 1)..]) : throw new UsageException($"'{text}' is not KEY=VALUE");
+    }
+
+    private static ArrayRange? ReadArray(string text)
+    {
+        var dash = text.IndexOf('-', 1);
+        var (first, last) = dash < 0 ? (text, text) : (text[..dash], text[(dash + 1)..]);
+        return int.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out var a)
+               && int.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var b)
+               && b >= a && (long)b - a < RequestBounds.MaxArrayTasks
+            ? new ArrayRange { First = a, Last = b }
+            : throw new UsageException($"'{text}' is not FIRST-LAST of at most {RequestBounds.MaxArrayTasks} indexes, like 1-100");
     }
 
     private static JobState ReadState(string text)

@@ -5,6 +5,11 @@ namespace Lcluster.Client;
 
 internal sealed record Invocation(Verb Verb, string Server, bool Json)
 {
+    /// <summary>TLS to a HOST:PORT server: the cluster CA, and the user's certificate and key.</summary>
+    public (string Ca, string Cert, string Key)? Tls { get; init; }
+    public string? Owner { get; init; }
+    public string? NameFilter { get; init; }
+    public bool Watch { get; init; }
     public string JobId { get; init; } = "";
     public AddJobRequest AddJob { get; init; } = new();
     public string? StdinFile { get; init; }
@@ -21,8 +26,9 @@ internal sealed record Invocation(Verb Verb, string Server, bool Json)
 /// </summary>
 internal static class CommandLine
 {
-    public static Invocation Parse(IReadOnlyList<string> args, string? serverFromEnvironment)
+    public static Invocation Parse(IReadOnlyList<string> args, Func<string, string?> environment)
     {
+        var serverFromEnvironment = environment(ClientFlags.ServerVariable);
         var flags = ClientFlags.All.Parse(args);
         var commands = flags.Given.SelectMany(f => ClientFlags.Commands.Where(c => c.Flag == f)).ToList();
         if (commands.Count == 0)
@@ -39,7 +45,7 @@ internal static class CommandLine
         var server = flags.Has(ClientFlags.Server) || string.IsNullOrWhiteSpace(serverFromEnvironment)
             ? flags.Get(ClientFlags.Server)
             : serverFromEnvironment;
-        var invocation = new Invocation(command.Verb, server, flags.Get(ClientFlags.Json));
+        var invocation = new Invocation(command.Verb, server, flags.Get(ClientFlags.Json)) { Tls = TlsFiles(flags, environment) };
         return command.Verb switch
         {
             Verb.AddJob => invocation with
@@ -56,9 +62,28 @@ internal static class CommandLine
                 Stderr = flags.Get(ClientFlags.Stderr),
                 Follow = flags.Get(ClientFlags.Follow),
             },
-            Verb.ListJobs => invocation with { StateFilter = flags.Get(ClientFlags.State), Limit = flags.Get(ClientFlags.Limit) },
+            Verb.ListJobs => invocation with
+            {
+                StateFilter = flags.Get(ClientFlags.State),
+                Limit = flags.Get(ClientFlags.Limit),
+                Owner = flags.Has(ClientFlags.Owner) ? flags.Get(ClientFlags.Owner) : null,
+                NameFilter = flags.Has(ClientFlags.Name) ? flags.Get(ClientFlags.Name) : null,
+                Watch = flags.Get(ClientFlags.Watch),
+            },
             _ => invocation,
         };
+    }
+
+    /// <summary>The TLS files from the flags, else from the environment; all three or none.</summary>
+    private static (string, string, string)? TlsFiles(ParsedFlags flags, Func<string, string?> environment)
+    {
+        string? Pick(Flag<string?> flag, string variable) => flags.Get(flag) ?? (string.IsNullOrWhiteSpace(environment(variable)) ? null : environment(variable));
+        var (ca, cert, key) = (Pick(ClientFlags.CaCert, ClientFlags.CaVariable), Pick(ClientFlags.Cert, ClientFlags.CertVariable), Pick(ClientFlags.Key, ClientFlags.KeyVariable));
+        if (ca is null && cert is null && key is null)
+            return null;
+        if (ca is null || cert is null || key is null)
+            throw new UsageException($"{ClientFlags.CaCert.Name}, {ClientFlags.Cert.Name} and {ClientFlags.Key.Name} go together (or ${ClientFlags.CaVariable}, ${ClientFlags.CertVariable}, ${ClientFlags.KeyVariable})");
+        return (ca, cert, key);
     }
 
     /// <summary>The request --addjob and its options make; a limit left out stays 0, which the node fills with its default.</summary>
@@ -74,9 +99,11 @@ internal static class CommandLine
                 Cpus = flags.Get(ClientFlags.Cpus),
                 Pids = flags.Get(ClientFlags.Pids),
                 TimeSeconds = flags.Get(ClientFlags.Time),
+                DiskBytes = flags.Get(ClientFlags.Disk),
             },
             Retries = flags.Get(ClientFlags.Retries),
             Priority = flags.Get(ClientFlags.Priority),
+            Array = flags.Get(ClientFlags.Array),
         };
         foreach (var (key, value) in flags.Get(ClientFlags.Env))
             request.Env[key] = value;

@@ -28,8 +28,14 @@ internal sealed class Commands(Lclusterd.LclusterdClient client, TextWriter stdo
                     : $"{invocation.JobId}: {JobStates.Name(removed.State)}");
                 return ExitCodes.Ok;
             case Verb.ListJobs:
-                var jobs = await ListAsync(new ListJobsRequest { State = invocation.StateFilter }, invocation.Limit, options);
+                var filter = new ListJobsRequest { State = invocation.StateFilter, Owner = invocation.Owner ?? "", Name = invocation.NameFilter ?? "" };
+                var (jobs, revision) = await ListAsync(filter, invocation.Limit, options);
                 stdout.Write(invocation.Json ? JsonOutput.Jobs(jobs) + "\n" : HumanOutput.Jobs(jobs, DateTimeOffset.UtcNow));
+                if (invocation.Watch)
+                {
+                    stdout.Flush();
+                    await WatchListingAsync(invocation, revision, ct);
+                }
                 return ExitCodes.Ok;
             case Verb.Output:
                 var stream = invocation.Stderr ? OutputStream.Stderr : OutputStream.Stdout;
@@ -48,56 +54,111 @@ internal sealed class Commands(Lclusterd.LclusterdClient client, TextWriter stdo
     private async Task<int> AddJobAsync(Invocation invocation, CallOptions options, CancellationToken ct)
     {
         var request = invocation.AddJob.Clone();
+        // Chosen once per submission: a call sent again names the same jobs and creates none twice.
+        request.RequestId = Guid.NewGuid().ToString("N");
         if (invocation.StdinFile is { } file)
             request.Stdin = ByteString.CopyFrom(await ReadStdinAsync(file, ct));
-        var added = await client.AddJobAsync(request, options);
-        stdout.WriteLine(added.Id);
+        // Watching from a revision read before the submission: the job's end cannot slip through.
+        using var ends = invocation.Wait
+            ? client.WatchJobs(new WatchJobsRequest { StartRevision = (await client.ListJobsAsync(new ListJobsRequest { PageSize = 1 }, options)).Revision + 1 }, cancellationToken: ct)
+            : null;
+        var added = await SubmitAsync(request, options, ct);
+        foreach (var id in added.Ids)
+            stdout.WriteLine(id);
         stdout.Flush();
-        if (!invocation.Wait)
+        if (ends is null)
             return ExitCodes.Ok;
+        if (request.Array is not null)
+            return WaitExitCode(await WaitEndsAsync(ends, added.Ids.ToHashSet(), ct), many: true);
 
         var copyOut = CopyOutputAsync(added.Id, OutputStream.Stdout, follow: true, Console.OpenStandardOutput(), ct);
         var copyErr = CopyOutputAsync(added.Id, OutputStream.Stderr, follow: true, Console.OpenStandardError(), ct);
-        await Task.WhenAll(copyOut, copyErr);
-        var check = new CheckJobRequest { Id = added.Id };
-        var job = await client.CheckJobAsync(check, options);
-        while (!JobStates.IsFinished(job.State))
-        {
-            // The output streams end with the job; its record may trail by a moment.
-            await Task.Delay(50, ct);
-            job = await client.CheckJobAsync(check, options);
-        }
-        return WaitExitCode(job);
+        var end = WaitEndsAsync(ends, new HashSet<string> { added.Id }, ct);
+        await Task.WhenAll(copyOut, copyErr, end);
+        return WaitExitCode(await end, many: false);
     }
 
-    /// <summary>Jobs newest first, page after page, up to <paramref name="limit"/> (0: the newest 1000).</summary>
-    private async Task<List<Job>> ListAsync(ListJobsRequest request, int limit, CallOptions options)
+    /// <summary>
+    /// AddJob, sent again (with the same request id, so no job is made twice) when the node could
+    /// not be reached or the connection broke before the answer came.
+    /// </summary>
+    private async Task<AddJobResponse> SubmitAsync(AddJobRequest request, CallOptions options, CancellationToken ct)
+    {
+        const int Attempts = 3;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await client.AddJobAsync(request, options);
+            }
+            catch (RpcException e) when (attempt < Attempts && e.StatusCode == StatusCode.Unavailable && !ct.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), ct);
+            }
+        }
+    }
+
+    /// <summary>The final records of the given jobs, as their ends come through the watch.</summary>
+    private static async Task<IReadOnlyList<Job>> WaitEndsAsync(AsyncServerStreamingCall<JobEvent> events, IReadOnlySet<string> ids, CancellationToken ct)
+    {
+        var ended = new Dictionary<string, Job>();
+        while (ended.Count < ids.Count && await events.ResponseStream.MoveNext(ct))
+        {
+            var change = events.ResponseStream.Current;
+            if (ids.Contains(change.Job.Id) && (JobStates.IsFinished(change.Job.State) || change.Deleted))
+                ended[change.Job.Id] = change.Job;
+        }
+        if (ended.Count < ids.Count)
+            throw new RpcException(new Status(StatusCode.Unavailable, "the node ended the watch before the job did; check it with --checkjob"));
+        return [.. ended.Values];
+    }
+
+    /// <summary>--listjobs --watch: after the listing, every change from the revision it was read at, one line each.</summary>
+    private async Task WatchListingAsync(Invocation invocation, long revision, CancellationToken ct)
+    {
+        using var events = client.WatchJobs(new WatchJobsRequest { StartRevision = revision + 1, Owner = invocation.Owner ?? "" }, cancellationToken: ct);
+        while (await events.ResponseStream.MoveNext(ct))
+        {
+            var change = events.ResponseStream.Current;
+            if (invocation.StateFilter != JobState.Unspecified && change.Job.State != invocation.StateFilter)
+                continue;
+            stdout.WriteLine(invocation.Json ? JsonOutput.Event(change) : HumanOutput.Event(change, DateTimeOffset.UtcNow));
+            stdout.Flush();
+        }
+    }
+
+    /// <summary>Jobs newest first, page after page, up to <paramref name="limit"/> (0: the newest 1000); and the revision of the first page.</summary>
+    private async Task<(List<Job> Jobs, long Revision)> ListAsync(ListJobsRequest request, int limit, CallOptions options)
     {
         const int PageSize = 1000;
         var wanted = limit == 0 ? PageSize : limit;
         var jobs = new List<Job>();
+        long revision = 0;
         do
         {
             request.PageSize = Math.Min(PageSize, wanted - jobs.Count);
             var page = await client.ListJobsAsync(request, options);
             jobs.AddRange(page.Jobs);
+            revision = revision == 0 ? page.Revision : revision;
             request.PageToken = page.NextPageToken;
         }
         while (request.PageToken.Length > 0 && jobs.Count < wanted);
-        return jobs;
+        return (jobs, revision);
     }
 
+    /// <summary>The exit code of the one job, or the highest of an array's tasks (as sbatch --wait does).</summary>
+    private int WaitExitCode(IReadOnlyList<Job> jobs, bool many) =>
+        many ? jobs.Select(j => WaitExitCode(j, quiet: true)).Max() : WaitExitCode(jobs[0], quiet: false);
+
     /// <summary>The job's own exit code; 128+N when killed by signal N; 125 when it never ran (like docker run).</summary>
-    private int WaitExitCode(Job job)
+    private int WaitExitCode(Job job, bool quiet)
     {
         if (job.ExitCode is { } code)
             return code;
+        if (!quiet)
+            stderr.WriteLine($"lclusterc: job {job.Id} {JobStates.Name(job.State)}: {PrintableText.Escape(job.Reason)}");
         if (job.Signal != 0)
-        {
-            stderr.WriteLine($"lclusterc: job {job.Id} {JobStates.Name(job.State)}: {job.Reason}");
             return 128 + job.Signal;
-        }
-        stderr.WriteLine($"lclusterc: job {job.Id} {JobStates.Name(job.State)}: {job.Reason}");
         return job.State == JobState.Lost ? ExitCodes.Failed : 125;
     }
 

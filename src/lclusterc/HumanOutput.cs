@@ -14,10 +14,13 @@ internal static class HumanOutput
         var rows = new List<(string, string)>
         {
             ("id", job.Id),
-            ("name", job.Name.Length > 0 ? job.Name : "-"),
-            ("command", job.Command),
+            ("name", job.Name.Length > 0 ? PrintableText.Escape(job.Name) : "-"),
+            ("command", PrintableText.Escape(job.Command)),
             ("state", JobStates.Name(job.State)),
+            ("owner", job.Owner.Length > 0 ? PrintableText.Escape(job.Owner) : "-"),
         };
+        if (job.ArrayId.Length > 0)
+            rows.Add(("array", $"{job.ArrayId} [{job.ArrayIndex.ToString(CultureInfo.InvariantCulture)}]"));
         if (job.ExitCode is { } exit)
             rows.Add(("exit code", exit.ToString(CultureInfo.InvariantCulture)));
         if (job.Signal != 0)
@@ -27,7 +30,7 @@ internal static class HumanOutput
         if (job.TimedOut)
             rows.Add(("timed out", "yes"));
         if (job.Reason.Length > 0)
-            rows.Add(("reason", job.Reason));
+            rows.Add(("reason", PrintableText.Escape(job.Reason)));
         rows.Add(("node", job.Node.Length > 0 ? job.Node : "-"));
         rows.Add(("attempts", job.Retries > 0 ? $"{job.Attempts} (retries {job.Retries})" : job.Attempts.ToString(CultureInfo.InvariantCulture)));
         if (job.Priority != 0)
@@ -45,7 +48,7 @@ internal static class HumanOutput
         }
         rows.Add(("output", $"stdout {Units.FormatBytes(job.StdoutBytes)}, stderr {Units.FormatBytes(job.StderrBytes)}"));
         foreach (var (key, value) in job.Env.OrderBy(e => e.Key, StringComparer.Ordinal))
-            rows.Add(("env", $"{key}={value}"));
+            rows.Add(("env", PrintableText.Escape($"{key}={value}")));
         var width = rows.Max(r => r.Item1.Length) + 1;
         var text = new StringBuilder();
         foreach (var (key, value) in rows)
@@ -58,14 +61,18 @@ internal static class HumanOutput
         jobs.Select(j => new[]
         {
             j.Id,
-            j.Name.Length > 0 ? Shorten(j.Name, 20) : "-",
+            j.Name.Length > 0 ? PrintableText.Shorten(j.Name, 20) : "-",
             JobStates.Name(j.State),
             j.ExitCode is { } e ? e.ToString(CultureInfo.InvariantCulture) : j.Signal != 0 ? SignalName(j.Signal) : "-",
             j.Node.Length > 0 ? j.Node : "-",
             j.SubmittedAt is null ? "-" : Ago(j.SubmittedAt, now),
             j.StartedAt is null ? "-" : Units.FormatSeconds(((j.FinishedAt?.ToDateTimeOffset() ?? now) - j.StartedAt.ToDateTimeOffset()).TotalSeconds),
-            Shorten(j.Command.ReplaceLineEndings(" "), 40),
+            PrintableText.Shorten(j.Command, 40),
         }));
+
+    /// <summary>One line per change, for --listjobs --watch: when, the job, its state now, and why.</summary>
+    public static string Event(JobEvent change, DateTimeOffset now) =>
+        $"{now:HH:mm:ss} {change.Job.Id} {(change.Deleted ? "deleted" : JobStates.Name(change.Job.State))} {PrintableText.Shorten(change.Job.Reason, 80)}";
 
     public static string Nodes(IReadOnlyList<Node> nodes, DateTimeOffset now) => Table(
         ["NAME", "ADDRESS", "PRIME", "SLOTS", "MEMORY", "UP"],
@@ -116,13 +123,5 @@ internal static class HumanOutput
         return seconds < 1 ? "just now" : Units.FormatSeconds(Math.Floor(seconds)) + " ago";
     }
 
-    private static string Shorten(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
-
-    public static string SignalName(int signal) => signal switch
-    {
-        1 => "SIGHUP", 2 => "SIGINT", 3 => "SIGQUIT", 4 => "SIGILL", 6 => "SIGABRT", 7 => "SIGBUS", 8 => "SIGFPE",
-        9 => "SIGKILL", 10 => "SIGUSR1", 11 => "SIGSEGV", 12 => "SIGUSR2", 13 => "SIGPIPE", 14 => "SIGALRM",
-        15 => "SIGTERM", 24 => "SIGXCPU", 25 => "SIGXFSZ", 31 => "SIGSYS",
-        _ => $"signal {signal}",
-    };
+    public static string SignalName(int signal) => SignalNames.Of(signal);
 }

@@ -1,3 +1,4 @@
+using Lcluster.Shared;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Google.Protobuf.WellKnownTypes;
@@ -11,6 +12,17 @@ internal static class JsonOutput
     private static readonly JsonWriterOptions Options = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static string Job(Job job) => Write(w => WriteJob(w, job));
+
+    /// <summary>One change as one line of JSON (JSON Lines, for --listjobs --watch --json).</summary>
+    public static string Event(JobEvent change) => Write(w =>
+    {
+        w.WriteStartObject();
+        w.WriteNumber("revision", change.Revision);
+        w.WriteBoolean("deleted", change.Deleted);
+        w.WritePropertyName("job");
+        WriteJob(w, change.Job);
+        w.WriteEndObject();
+    }, indented: false);
 
     public static string Jobs(IEnumerable<Job> jobs) => Write(w =>
     {
@@ -47,6 +59,12 @@ internal static class JsonOutput
         w.WriteString("name", job.Name);
         w.WriteString("command", job.Command);
         w.WriteString("state", JobStates.Name(job.State));
+        w.WriteString("owner", job.Owner);
+        if (job.ArrayId.Length > 0)
+        {
+            w.WriteString("array_id", job.ArrayId);
+            w.WriteNumber("array_index", job.ArrayIndex);
+        }
         if (job.ExitCode is { } exit)
             w.WriteNumber("exit_code", exit);
         else
@@ -88,6 +106,7 @@ internal static class JsonOutput
         w.WriteNumber("cpus", limits.Cpus);
         w.WriteNumber("pids", limits.Pids);
         w.WriteNumber("time_seconds", limits.TimeSeconds);
+        w.WriteNumber("disk_bytes", limits.DiskBytes);
         w.WriteEndObject();
     }
 
@@ -102,10 +121,10 @@ internal static class JsonOutput
     public static string Rfc3339(Timestamp time) =>
         time.ToDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
-    private static string Write(Action<Utf8JsonWriter> body)
+    private static string Write(Action<Utf8JsonWriter> body, bool indented = true)
     {
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, Options))
+        using (var writer = new Utf8JsonWriter(buffer, Options with { Indented = indented }))
             body(writer);
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }

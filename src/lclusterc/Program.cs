@@ -17,7 +17,7 @@ internal static class Program
         Invocation invocation;
         try
         {
-            invocation = CommandLine.Parse(args, Environment.GetEnvironmentVariable(ClientFlags.ServerVariable));
+            invocation = CommandLine.Parse(args, Environment.GetEnvironmentVariable);
         }
         catch (UsageException e)
         {
@@ -44,9 +44,15 @@ internal static class Program
         };
         try
         {
-            using var channel = NodeChannel.Open(invocation.Server);
+            var tls = invocation.Tls is var (ca, cert, key) ? TlsIdentity.Load(ca, cert, key).ClientOptions() : null;
+            using var channel = NodeChannel.Open(invocation.Server, tls);
             var commands = new Commands(new Lclusterd.LclusterdClient(channel), Console.Out, Console.Error);
             return await commands.RunAsync(invocation, cancel.Token);
+        }
+        catch (InvalidOperationException e)
+        {
+            Console.Error.WriteLine($"lclusterc: {e.Message}");
+            return ExitCodes.Failed;
         }
         catch (Exception e) when (e is UsageException or ArgumentException)
         {

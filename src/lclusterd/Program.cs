@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Lcluster.Daemon.Hosting;
+using Lcluster.Daemon.Security;
 using Lcluster.Runtime;
 using Lcluster.Shared;
 
@@ -10,11 +11,39 @@ internal static class Program
     /// <summary>The exit code of a command line lclusterd cannot act on, as for lclusterc.</summary>
     private const int ExitUsage = 2;
 
+    /// <summary>`lclusterd ca …`: the cluster's certificates, no daemon.</summary>
+    private static int RunCa(string[] args)
+    {
+        if (args is ["--help"] or ["-h"])
+        {
+            Console.Out.Write(CaFlags.Usage);
+            return 0;
+        }
+        try
+        {
+            CaFlags.Run(args, Console.Out);
+            return 0;
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"lclusterd ca: {e.Message}");
+            Console.Error.WriteLine("Try 'lclusterd ca --help'.");
+            return ExitUsage;
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"lclusterd ca: {e.Message}");
+            return 1;
+        }
+    }
+
     private static async Task<int> Main(string[] args)
     {
         // A container's init is this same binary: nothing heavy may run before it execs the job.
         if (args.Length > 0 && args[0] == ContainerInit.Verb)
             return ContainerInit.Run(args);
+        if (args.Length > 0 && args[0] == CaFlags.Verb)
+            return RunCa(args[1..]);
 
         DaemonOptions? parsed;
         try

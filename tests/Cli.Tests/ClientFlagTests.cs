@@ -7,7 +7,11 @@ namespace Lcluster.Cli.Tests;
 /// <summary>lclusterc's command line, parsed in-process: the rules of docs/spec.md ("lclusterc") without a daemon.</summary>
 public sealed class ClientFlagTests
 {
-    private static Invocation Parse(params string[] args) => CommandLine.Parse(args, serverFromEnvironment: null);
+    private static readonly string LocalSocket = NodeChannel.UnixScheme + NodeChannel.DefaultSocket;
+
+    private static Invocation Parse(params string[] args) => CommandLine.Parse(args, _ => null);
+
+    private static Func<string, string?> Server(string value) => name => name == ClientFlags.ServerVariable ? value : null;
 
     private static string Refused(params string[] args) => Assert.Throws<UsageException>(() => Parse(args)).Message;
 
@@ -34,7 +38,7 @@ public sealed class ClientFlagTests
     {
         var added = Parse("--addjob=true");
 
-        Assert.Equal(NodeChannel.DefaultAddress, added.Server);
+        Assert.Equal(LocalSocket, added.Server);
         Assert.Equal(ClientFlags.Retries.Default, added.AddJob.Retries);
         Assert.Equal(ClientFlags.Priority.Default, added.AddJob.Priority);
         Assert.Equal(new Limits(), added.AddJob.Limits);
@@ -47,9 +51,9 @@ public sealed class ClientFlagTests
     {
         Assert.Equal(Verb.CheckJob, Parse("--checkjob", "abc").Verb);
         Assert.Equal("abc", Parse("--removejob=abc").JobId);
-        Assert.Equal(new Invocation(Verb.Output, NodeChannel.DefaultAddress, false) { JobId = "abc", Stderr = true, Follow = true },
+        Assert.Equal(new Invocation(Verb.Output, LocalSocket, false) { JobId = "abc", Stderr = true, Follow = true },
             Parse("--output=abc", "--stderr", "--follow"));
-        Assert.Equal(new Invocation(Verb.ListJobs, NodeChannel.DefaultAddress, true) { StateFilter = JobState.Failed, Limit = 2 },
+        Assert.Equal(new Invocation(Verb.ListJobs, LocalSocket, true) { StateFilter = JobState.Failed, Limit = 2 },
             Parse("--listjobs", "--json", "--state", "FAILED", "--limit", "2"));
         Assert.Equal(Verb.Nodes, Parse("--nodes").Verb);
         Assert.Equal(Verb.Help, Parse("-h").Verb);
@@ -110,15 +114,15 @@ public sealed class ClientFlagTests
     public void Server_goes_with_every_command_and_wins_over_the_environment()
     {
         foreach (var command in new[] { "--nodes", "--listjobs", "--help", "--version" })
-            Assert.Equal("h:1", CommandLine.Parse([command, "--server=h:1"], "env:2").Server);
-        Assert.Equal("env:2", CommandLine.Parse(["--nodes"], "env:2").Server);
-        Assert.Equal(NodeChannel.DefaultAddress, CommandLine.Parse(["--nodes"], "  ").Server);
+            Assert.Equal("h:1", CommandLine.Parse([command, "--server=h:1"], Server("env:2")).Server);
+        Assert.Equal("env:2", CommandLine.Parse(["--nodes"], Server("env:2")).Server);
+        Assert.Equal(NodeChannel.UnixScheme + NodeChannel.DefaultSocket, CommandLine.Parse(["--nodes"], Server("  ")).Server);
     }
 
     [Fact]
     public void An_empty_value_is_a_missing_one_and_never_takes_the_next_flag()
     {
-        Assert.Equal("--server needs a value: --server=HOST:PORT", Refused("--server=", "--nodes"));
+        Assert.Equal("--server needs a value: --server=ADDRESS", Refused("--server=", "--nodes"));
         Assert.Equal("--checkjob needs a value: --checkjob=UUID", Refused("--checkjob="));
         Assert.Equal("--checkjob needs a value: --checkjob=UUID", Refused("--checkjob", ""));
         Assert.Equal("--checkjob needs a value: --checkjob=UUID", Refused("--checkjob"));
@@ -189,7 +193,7 @@ public sealed class ClientFlagTests
             if (flag.DefaultText is { } shown)
                 Assert.Contains($"(default: {shown})", string.Join(" ", rows.SkipWhile(r => r != row).Take(3).Select(r => r.Trim())));
         }
-        Assert.Contains($"(default: ${ClientFlags.ServerVariable}, else {NodeChannel.DefaultAddress})", help);
+        Assert.Contains($"(default: ${ClientFlags.ServerVariable}, else the local node's socket, {LocalSocket})", string.Join(" ", rows.Select(r => r.Trim())));
         Assert.Contains($"at most {RequestBounds.MaxRetries}", help);
         Assert.Contains($"{Units.FormatBytes(RequestBounds.MaxStdinBytes)} at most", help);
         Assert.Contains("with --checkjob, --listjobs, --nodes: machine-readable output", help);

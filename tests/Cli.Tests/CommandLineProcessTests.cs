@@ -24,7 +24,7 @@ public sealed class CommandLineProcessTests
     [Theory]
     [InlineData("lclusterc", "--nodes --nodes", "--nodes given twice")]
     [InlineData("lclusterc", "--addjob true --json", "--json does not go with --addjob")]
-    [InlineData("lclusterc", "--server= --nodes", "--server needs a value: --server=HOST:PORT")]
+    [InlineData("lclusterc", "--server= --nodes", "--server needs a value: --server=ADDRESS")]
     [InlineData("lclusterc", "--listjobs --limit 0", "--limit: '0' is not a whole number from 1 to 100000")]
     [InlineData("lclusterd", "--rootfs /r --slots 1 --slots 2", "--slots given twice")]
     [InlineData("lclusterd", "--rootfs=/r --help", "--rootfs does not go with --help")]

@@ -125,7 +125,7 @@ public sealed class DaemonProcess : IAsyncDisposable
         if (Tls is { } tls)
         {
             if (!File.Exists(tls.Key))
-                CertificateTool.Run("ca", "node", NodeName, $"--dir={_settings.CertificateAuthority}", $"--address={_settings.Host}");
+                CertificateTool.Run("ca", "node", $"--name={NodeName}", $"--dir={_settings.CertificateAuthority}", $"--address={_settings.Host}");
             args.AddRange([$"--tls-ca={tls.Ca}", $"--tls-cert={tls.Cert}", $"--tls-key={tls.Key}"]);
         }
         if (_settings.Etcd is { } etcd)

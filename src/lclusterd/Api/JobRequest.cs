@@ -32,7 +32,7 @@ internal static partial class RequestRules
     public const long MinDiskBytes = 1L << 20;
     /// <summary>The longest time limit: a year, far inside what timers can wait for.</summary>
     public const double MaxTimeSeconds = 365 * 24 * 3600;
-    public const int MaxArrayTasks = 10_000;
+    public const int MaxArrayTasks = RequestBounds.MaxArrayTasks;
     public const int MaxRequestIdLength = 64;
 
     /// <summary>Reserved variables the daemon sets itself.</summary>

@@ -62,6 +62,7 @@ internal sealed class ListingApi(NodeContext node)
 
     public async Task<ListNodesResponse> ListNodesAsync(ListNodesRequest request, ServerCallContext context)
     {
+        _ = Caller.Of(context); // anyone the node knows may see its nodes; nobody unknown may
         var ct = context.CancellationToken;
         var cluster = await JobsApi.Etcd(() => node.Store.ReadClusterAsync(withQueue: false, ct));
         var prime = await JobsApi.Etcd(() => node.Store.PrimeAsync(ct));

@@ -5,7 +5,7 @@ using Lcluster.Shared;
 namespace Lcluster.Daemon.Api;
 
 /// <summary>One gRPC channel per peer node address, kept for the daemon's lifetime; over mutual TLS with the node's certificate when it has one.</summary>
-internal sealed class NodeChannels(Security.Tls? tls) : IDisposable
+internal sealed class NodeChannels(TlsIdentity? tls) : IDisposable
 {
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new();
 

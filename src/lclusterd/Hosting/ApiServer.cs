@@ -32,7 +32,7 @@ internal sealed class ApiServer : IAsyncDisposable
         _security = security;
     }
 
-    public static ApiServer Create(IPEndPoint listen, SecurityOptions security, Tls? tls, LclusterdService service, HealthServiceImpl health, Log log)
+    public static ApiServer Create(IPEndPoint listen, SecurityOptions security, TlsIdentity? tls, LclusterdService service, HealthServiceImpl health, Log log)
     {
         // The empty builder: no configuration files or environment variables read, no default logging; only what is added here.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], EnvironmentName = Environments.Production });

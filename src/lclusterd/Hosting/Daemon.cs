@@ -6,6 +6,7 @@ using Lcluster.Daemon.Security;
 using Lcluster.Daemon.Store;
 using Lcluster.Etcd;
 using Lcluster.Runtime;
+using Lcluster.Shared;
 using Lcluster.V1;
 
 namespace Lcluster.Daemon.Hosting;
@@ -95,11 +96,11 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         return failed.IsFaulted && !stop.IsCancellationRequested ? 1 : 0;
     }
 
-    private static Tls? LoadTls(TlsFiles? files)
+    private static TlsIdentity? LoadTls(TlsFiles? files)
     {
         try
         {
-            return files is null ? null : Tls.Load(files);
+            return files is null ? null : TlsIdentity.Load(files.CaFile, files.CertFile, files.KeyFile);
         }
         catch (InvalidOperationException e)
         {

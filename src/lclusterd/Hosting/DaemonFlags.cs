@@ -77,6 +77,12 @@ internal static partial class DaemonFlags
     public static readonly Flag<double> MaxTime = Flag.Of("--max-time", "the longest wall-clock limit a job may ask for",
         FlagValues.Duration, Defaults.MaxLimits.TimeSeconds, "none");
 
+    public static readonly Flag<long> DefaultDisk = Flag.Of("--default-disk", "writable-layer limit of a job that gives none (the layer lives in memory)",
+        FlagValues.Bytes, Defaults.DefaultLimits.DiskBytes, "none: the layer is on the data dir's disk");
+
+    public static readonly Flag<long> MaxDisk = Flag.Of("--max-disk", "the largest writable-layer limit a job may ask for",
+        FlagValues.Bytes, Defaults.MaxLimits.DiskBytes, "none");
+
     public static readonly Flag<long> OutputCap = Flag.Of("--output-cap", "cap of each of a job's stdout and stderr",
         FlagValues.Bytes, Defaults.OutputCapBytes);
 
@@ -92,13 +98,41 @@ internal static partial class DaemonFlags
     public static readonly Flag<int> EmbeddedEtcdPort = Flag.Of("--embedded-etcd-port", "client port of the embedded etcd",
         FlagValues.WholeNumber(1, IPEndPoint.MaxPort), Defaults.EmbeddedEtcdPort);
 
+    public static readonly Flag<string> Socket = Flag.Of("--socket", "the local endpoint: a Unix socket; a caller is the user the kernel says it is",
+        FlagValues.Text("PATH"), Defaults.Security.SocketPath);
+
+    public static readonly Flag<string?> SocketGroup = Flag.Of("--socket-group", "the group that may use the socket besides root",
+        new FlagValue<string?>("GROUP", group => group, group => group ?? ""), Defaults.Security.SocketGroup, "none: root only");
+
+    public static readonly Flag<string?> TlsCa = Flag.Of("--tls-ca", "the cluster CA every certificate on the TCP endpoint must chain to",
+        new FlagValue<string?>("FILE", path => path, path => path ?? ""), null, "none");
+
+    public static readonly Flag<string?> TlsCert = Flag.Of("--tls-cert", "this node's certificate (`lclusterd ca node`): the TCP endpoint takes only mutual TLS",
+        new FlagValue<string?>("FILE", path => path, path => path ?? ""), null, "none");
+
+    public static readonly Flag<string?> TlsKey = Flag.Of("--tls-key", "the key of --tls-cert",
+        new FlagValue<string?>("FILE", path => path, path => path ?? ""), null, "none");
+
+    public static readonly Flag<bool> Insecure = Flag.Switch("--insecure",
+        "the TCP endpoint without TLS, and every caller on it an admin: only on a network nobody else can reach");
+
+    public static readonly Flag<string?> EtcdCa = Flag.Of("--etcd-cacert", "the CA of an external etcd's certificates",
+        new FlagValue<string?>("FILE", path => path, path => path ?? ""), null, "none");
+
+    public static readonly Flag<string?> EtcdCert = Flag.Of("--etcd-cert", "this node's client certificate for an external etcd",
+        new FlagValue<string?>("FILE", path => path, path => path ?? ""), null, "none");
+
+    public static readonly Flag<string?> EtcdKey = Flag.Of("--etcd-key", "the key of --etcd-cert",
+        new FlagValue<string?>("FILE", path => path, path => path ?? ""), null, "none");
+
     public static readonly Flag<bool> Help = Flag.Switch("--help", "this text", "-h");
 
     public static readonly FlagSet All = new("lclusterd",
     [
         RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
-        DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, MaxMemory, MaxCpus, MaxPids, MaxTime,
-        OutputCap, Retention, LeaseTtl, FenceTimeout, EmbeddedEtcdPort, Help,
+        DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
+        OutputCap, Retention, LeaseTtl, FenceTimeout, EmbeddedEtcdPort,
+        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, Help,
     ]);
 
     /// <summary>The node's configuration from its command line; null when it asks for --help, which goes alone.</summary>
@@ -110,8 +144,8 @@ internal static partial class DaemonFlags
             var other = flags.Given.FirstOrDefault(f => f != Help);
             return other is null ? null : throw new UsageException($"{other.Name} does not go with {Help.Name}");
         }
-        var defaults = new JobLimits(flags.Get(DefaultMemory), flags.Get(DefaultCpus), flags.Get(DefaultPids), flags.Get(DefaultTime));
-        var max = new JobLimits(flags.Get(MaxMemory), flags.Get(MaxCpus), flags.Get(MaxPids), flags.Get(MaxTime));
+        var defaults = new JobLimits(flags.Get(DefaultMemory), flags.Get(DefaultCpus), flags.Get(DefaultPids), flags.Get(DefaultTime), flags.Get(DefaultDisk));
+        var max = new JobLimits(flags.Get(MaxMemory), flags.Get(MaxCpus), flags.Get(MaxPids), flags.Get(MaxTime), flags.Get(MaxDisk));
         var options = new DaemonOptions
         {
             RootFs = flags.Require(RootFs),
@@ -130,7 +164,17 @@ internal static partial class DaemonFlags
             LeaseTtl = TimeSpan.FromSeconds(Math.Max(MinLeaseTtl.TotalSeconds, flags.Get(LeaseTtl))),
             FenceTimeout = TimeSpan.FromSeconds(flags.Get(FenceTimeout)),
             EmbeddedEtcdPort = flags.Get(EmbeddedEtcdPort),
+            Security = new SecurityOptions
+            {
+                SocketPath = flags.Get(Socket),
+                SocketGroup = flags.Get(SocketGroup),
+                Tls = Files(flags, TlsCa, TlsCert, TlsKey),
+                Insecure = flags.Has(Insecure),
+                EtcdTls = Files(flags, EtcdCa, EtcdCert, EtcdKey),
+            },
         };
+        if (options.Security.Tls is not null && options.Security.Insecure)
+            throw new UsageException($"{Insecure.Name} does not go with {TlsCert.Name}: a node with a certificate takes only mutual TLS");
         if (options.FenceTimeout < options.LeaseTtl)
             throw new UsageException($"{FenceTimeout.Name} ({Units.FormatDuration(options.FenceTimeout.TotalSeconds)}) must not be shorter than {LeaseTtl.Name} ({Units.FormatDuration(options.LeaseTtl.TotalSeconds)})");
         if (defaults.Cpus > 0 && max.Cpus > 0 && defaults.Cpus > max.Cpus)
@@ -143,6 +187,17 @@ internal static partial class DaemonFlags
         if (max.TimeSeconds > 0 && (defaults.TimeSeconds == 0 || defaults.TimeSeconds > max.TimeSeconds))
             options = options with { DefaultLimits = defaults with { TimeSeconds = max.TimeSeconds } };
         return options;
+    }
+
+    /// <summary>The three files of a TLS identity, all or none; paths made absolute (the daemon may change directory).</summary>
+    private static Security.TlsFiles? Files(ParsedFlags flags, Flag<string?> ca, Flag<string?> cert, Flag<string?> key)
+    {
+        var given = new[] { ca, cert, key }.Where(f => flags.Get(f) is not null).ToList();
+        if (given.Count == 0)
+            return null;
+        if (given.Count < 3)
+            throw new UsageException($"{string.Join(", ", new[] { ca, cert, key }.Except(given).Select(f => f.Name))} must come with {string.Join(" and ", given.Select(f => f.Name))}");
+        return new Security.TlsFiles(Path.GetFullPath(flags.Get(ca)!), Path.GetFullPath(flags.Get(cert)!), Path.GetFullPath(flags.Get(key)!));
     }
 
     /// <summary>lclusterd --help, made from the flags above.</summary>

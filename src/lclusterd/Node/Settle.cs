@@ -85,7 +85,7 @@ internal static class Settle
     private static string Describe(StoredJob? job) =>
         job is null ? "deleted" : $"{Name(job.State)} on {(job.Job.Node.Length > 0 ? job.Job.Node : "no node")}";
 
-    public static string Name(JobState state) => state.ToString().ToLowerInvariant();
+    public static string Name(JobState state) => Shared.JobStates.Name(state);
 
     /// <summary>Runs a fenced step until it reports done; re-runs it on a lost compare; waits out etcd outages.</summary>
     private static async Task RetryAsync(NodeContext node, string what, Func<Task<bool>> step, CancellationToken ct)

@@ -18,8 +18,7 @@ internal static class JobIndex
     public const string Finished = Keys.Index + "finished/";
 
     /// <summary>Every state a job can be in, in the order listings merge them (any order works: ORDER decides).</summary>
-    public static readonly IReadOnlyList<JobState> States =
-        [JobState.Queued, JobState.Scheduled, JobState.Running, JobState.Succeeded, JobState.Failed, JobState.Cancelled, JobState.Lost];
+    public static IReadOnlyList<JobState> States => Shared.JobStates.All;
 
     /// <summary>Newest submission first: ticks after the epoch, inverted and zero-padded, then the id.</summary>
     public static string Order(Job job)
@@ -51,7 +50,7 @@ internal static class JobIndex
     public static string ExpiryTime(DateTimeOffset at) =>
         (at.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks).ToString("D19", CultureInfo.InvariantCulture);
 
-    public static string Name(JobState state) => state.ToString().ToLowerInvariant();
+    public static string Name(JobState state) => Shared.JobStates.Name(state);
 
     /// <summary>An owner name as one key segment: letters, digits and "._@-" as they are, anything else %XX (UTF-8), so no name can reach another's keys.</summary>
     public static string Escape(string owner)

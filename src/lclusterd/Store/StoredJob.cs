@@ -15,6 +15,5 @@ internal sealed record StoredJob(JobRecord Record, long ModRevision, long Create
     /// <summary>A copy of the record to change and write back.</summary>
     public JobRecord Edit() => Record.Clone();
 
-    public static bool IsFinished(JobState state) =>
-        state is JobState.Succeeded or JobState.Failed or JobState.Cancelled or JobState.Lost;
+    public static bool IsFinished(JobState state) => Shared.JobStates.IsFinished(state);
 }

@@ -151,11 +151,5 @@ internal static class Transitions
     /// <summary>True when the node's death (or loss of its lease) under a running job allows another attempt.</summary>
     public static bool MayRetry(StoredJob job) => job.Job.Attempts <= job.Job.Retries;
 
-    public static string SignalName(int signal) => signal switch
-    {
-        1 => "SIGHUP", 2 => "SIGINT", 3 => "SIGQUIT", 4 => "SIGILL", 6 => "SIGABRT", 7 => "SIGBUS", 8 => "SIGFPE",
-        9 => "SIGKILL", 10 => "SIGUSR1", 11 => "SIGSEGV", 12 => "SIGUSR2", 13 => "SIGPIPE", 14 => "SIGALRM",
-        15 => "SIGTERM", 24 => "SIGXCPU", 25 => "SIGXFSZ", 31 => "SIGSYS",
-        _ => $"signal {signal}",
-    };
+    public static string SignalName(int signal) => Shared.SignalNames.Of(signal);
 }

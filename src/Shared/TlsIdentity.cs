@@ -1,15 +1,16 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Lcluster.Daemon.Security;
+namespace Lcluster.Shared;
 
 /// <summary>
-/// A node's TLS material loaded from PEM files, and the one rule both sides apply to the other's
-/// certificate: it must chain to the cluster's CA — not to any CA the host trusts.
+/// A node's or a user's TLS identity loaded from PEM files, and the one rule both sides apply to
+/// the other's certificate: it must chain to the cluster's CA — not to any CA the host trusts.
+/// Compiled into both programs.
 /// </summary>
-internal sealed class Tls
+internal sealed class TlsIdentity
 {
-    private Tls(X509Certificate2 certificate, X509Certificate2 authority)
+    private TlsIdentity(X509Certificate2 certificate, X509Certificate2 authority)
     {
         Certificate = certificate;
         Authority = authority;
@@ -22,23 +23,23 @@ internal sealed class Tls
     public X509Certificate2 Authority { get; }
 
     /// <summary>Loads the files; throws InvalidOperationException naming the file and what to do.</summary>
-    public static Tls Load(TlsFiles files)
+    public static TlsIdentity Load(string caFile, string certFile, string keyFile)
     {
-        foreach (var path in new[] { files.CaFile, files.CertFile, files.KeyFile })
+        foreach (var path in new[] { caFile, certFile, keyFile })
         {
             if (!File.Exists(path))
-                throw new InvalidOperationException($"{path} does not exist: issue the certificates with `lclusterd ca …` (docs/security.md)");
+                throw new InvalidOperationException($"{path} does not exist: certificates come from `lclusterd ca …` (docs/security.md)");
         }
         try
         {
-            var certificate = X509Certificate2.CreateFromPemFile(files.CertFile, files.KeyFile);
+            var certificate = X509Certificate2.CreateFromPemFile(certFile, keyFile);
             // Loaded through PKCS#12 so the key stays usable by TLS on every platform.
             certificate = X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
-            return new Tls(certificate, X509CertificateLoader.LoadCertificateFromFile(files.CaFile));
+            return new TlsIdentity(certificate, X509CertificateLoader.LoadCertificateFromFile(caFile));
         }
         catch (System.Security.Cryptography.CryptographicException e)
         {
-            throw new InvalidOperationException($"cannot load the certificate {files.CertFile} with its key {files.KeyFile}: {e.Message}");
+            throw new InvalidOperationException($"cannot load the certificate {certFile} with its key {keyFile}: {e.Message}");
         }
     }
 

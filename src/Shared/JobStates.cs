@@ -1,8 +1,8 @@
 using Lcluster.V1;
 
-namespace Lcluster.Client;
+namespace Lcluster.Shared;
 
-/// <summary>Job state names as users write and read them ("running", "failed", ...).</summary>
+/// <summary>Job states as users write and read them ("running", "failed", ...), and which are ends. Compiled into both programs.</summary>
 internal static class JobStates
 {
     public static readonly IReadOnlyList<JobState> All =
