@@ -152,7 +152,7 @@ public sealed class Sandbox : IAsyncDisposable
         var rootFs = Path.GetFullPath(spec.RootFs).TrimEnd('/');
         var message = new InitMessage(spec.Hostname, rootFs.Length > 0 ? rootFs : "/", directory.Upper, directory.Work,
             directory.Root, directory.StdinFile, spec.Command, spec.Limits.DiskBytes, JobEnvironment.For(spec));
-        return run.Init.SendAsync(message, ct);
+        return run.Init.SendAsync(message, null, ct);
     }
 
     /// <summary>Removes what a failed start created; returns what could not be removed, or null.</summary>
