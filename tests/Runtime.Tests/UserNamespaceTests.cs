@@ -55,11 +55,14 @@ public sealed class UserNamespaceTests(SandboxFixture fixture) : IClassFixture<S
         var run = await fixture.RunAsync(
             "cat /proc/self/uid_map; ls -ln /bin/busybox | cut -c1-10; stat -c '%u:%g %a' /bin/busybox /etc/passwd /root; " +
             "/bin/busybox true && echo exec-ok; grep -c root /etc/passwd; echo hi > /root/new && cat /root/new; " +
-            "touch /bin/new-in-bin && echo bin-writable; echo to-stdout > /dev/stdout; echo to-stderr > /dev/stderr");
+            "touch /bin/new-in-bin && echo bin-writable; echo to-stdout > /dev/stdout; echo to-stderr > /dev/stderr; " +
+            "chmod 666 /dev/null 2>&1 || echo host-node-refused"); // its own mode again: harmless were it allowed
         Assert.True(run.Result.ExitCode == 0, run.Evidence);
         Assert.NotEqual(IdentityMap, Normalized(run.Lines[0]));
-        Assert.Equal(["-rwxr-xr-x", "0:0 755", "0:0 644", "0:0 700", "exec-ok", "1", "hi", "bin-writable", "to-stdout"], run.Lines[1..]);
+        Assert.Equal(["-rwxr-xr-x", "0:0 755", "0:0 644", "0:0 700", "exec-ok", "1", "hi", "bin-writable", "to-stdout"], run.Lines[1..10]);
         Assert.Equal("to-stderr\n", run.Stderr);
+        // The host's /dev/null, bound in, is the job's to use and host root's to change.
+        Assert.True(run.Lines[10].Contains("Operation not permitted") && run.Lines[11] == "host-node-refused", run.Evidence);
         Assert.False(File.Exists(Path.Combine(RepoPaths.RootFs, "root/new")), "a job's write reached the host rootfs");
     }
 
