@@ -55,6 +55,8 @@ internal static class SpawnerThread
                 {
                     waiting.Error = request.Error;
                     waiting.FailedCall = request.FailedCall;
+                    if (waiting is UserNamespaceSpawnRequest unborn)
+                        CloseAlive(unborn); // its handshake waits on this pipe first
                     SpawnCalls.Close(waiting.DoneFd);
                 }
             }
@@ -120,10 +122,15 @@ internal static class SpawnerThread
         {
             r.Pid = pid;
         }
-        // The child exec'd or died by now: EOF tells the handshake when the clone failed before the child said it is alive.
+        CloseAlive(r); // the child exec'd or died by now
+        SpawnCalls.Close(r.DoneFd);
+    }
+
+    /// <summary>EOF on the alive pipe tells the handshake no child will say it is alive (it already did, or never will).</summary>
+    private static unsafe void CloseAlive(UserNamespaceSpawnRequest r)
+    {
         SpawnCalls.Close(r.AliveWrite);
         r.AliveWrite = -1;
-        SpawnCalls.Close(r.DoneFd);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
