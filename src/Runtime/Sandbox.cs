@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Lcluster.Runtime.Cgroups;
+using Lcluster.Runtime.Mounts;
 using Lcluster.Runtime.Output;
 using Lcluster.Runtime.Processes;
 
@@ -146,13 +147,40 @@ public sealed class Sandbox : IAsyncDisposable
         return container;
     }
 
-    private static Task SendAsync(ContainerRun run, SandboxSpec spec, CancellationToken ct)
+    private static async Task SendAsync(ContainerRun run, SandboxSpec spec, CancellationToken ct)
     {
         var directory = run.Directory;
         var rootFs = Path.GetFullPath(spec.RootFs).TrimEnd('/');
-        var message = new InitMessage(spec.Hostname, rootFs.Length > 0 ? rootFs : "/", directory.Upper, directory.Work,
+        if (rootFs.Length == 0)
+            rootFs = "/";
+        var message = new InitMessage(spec.Hostname, rootFs, directory.Upper, directory.Work,
             directory.Root, directory.StdinFile, spec.Command, spec.Limits.DiskBytes, JobEnvironment.For(spec));
-        return run.Init.SendAsync(message, ct);
+        if (run.Init.Ids is not { } ids)
+        {
+            await run.Init.SendAsync(message, null, ct).ConfigureAwait(false);
+            return;
+        }
+        // In a user namespace the init gets the rootfs idmapped onto its ids and its job directory as fds; it enters
+        // the directory and takes the message's paths relative to it.
+        directory.GiveTo(ids);
+        var jobDirectory = directory.OpenAsSeenBy(run.Init.Pid);
+        var rootFsMount = -1;
+        try
+        {
+            rootFsMount = IdmappedRootFs.Create(rootFs, run.Init.Pid);
+            var relative = message with
+            {
+                LowerDir = JobDirectory.LowerName, UpperDir = JobDirectory.UpperName, WorkDir = JobDirectory.WorkName,
+                RootDir = JobDirectory.RootName, StdinPath = directory.StdinFile is null ? null : JobDirectory.StdinName,
+            };
+            await run.Init.SendAsync(relative, [rootFsMount, jobDirectory], ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            Native.Libc.Close(jobDirectory);
+            if (rootFsMount != -1)
+                Native.Libc.Close(rootFsMount);
+        }
     }
 
     /// <summary>Removes what a failed start created; returns what could not be removed, or null.</summary>
@@ -183,9 +211,12 @@ public sealed class Sandbox : IAsyncDisposable
         foreach (var name in InitEnvironment.PassThrough)
             if (System.Environment.GetEnvironmentVariable(name) is { } value)
                 environment.Add($"{name}={value}");
-        IReadOnlyList<string> arguments = options.WithoutSeccompForTests
-            ? [.. options.InitArguments, ContainerInit.WithoutSeccompArgument]
-            : options.InitArguments;
-        return new InitLaunch(options.InitProgram, arguments, environment);
+        var arguments = new List<string>(options.InitArguments);
+        if (options.WithoutSeccompForTests)
+            arguments.Add(ContainerInit.WithoutSeccompArgument);
+        if (options.UserNamespaces is not null)
+            arguments.Add(ContainerInit.UserNamespaceArgument);
+        var userIds = options.UserNamespaces is { } userNamespaces ? new Security.IdRanges(userNamespaces) : null;
+        return new InitLaunch(options.InitProgram, arguments, environment, userIds);
     }
 }

@@ -21,6 +21,8 @@ public static unsafe class ContainerInit
     internal const int SetupFailedExitCode = 121;
     /// <summary>Init argument of test sandboxes only: the job runs without the seccomp filter (to look at what it hides).</summary>
     internal const string WithoutSeccompArgument = "--test-without-seccomp";
+    /// <summary>Init argument: it was started as root of its own user namespace, and its rootfs comes as an idmapped mount fd.</summary>
+    internal const string UserNamespaceArgument = "--user-namespace";
 
     /// <summary>Call first thing in Main when <c>args[0] == Verb</c>; returns only when the pool closed.</summary>
     public static int Run(string[] args)
@@ -32,11 +34,14 @@ public static unsafe class ContainerInit
             return 2;
         }
         Security.SeccompFilter? seccomp;
+        var inUserNamespace = Array.IndexOf(args, UserNamespaceArgument) >= 0;
         try
         {
             // Dies with the daemon: our parent is its spawner thread, which lives as long as the daemon does. A daemon
-            // that died before this line cannot have sent a job (that waits for "ready"): the control pipe reads EOF.
+            // that died before this line cannot have sent a job (that waits for "ready"): the control socket reads EOF.
             Errno.Check(Libc.Prctl(Libc.PR_SET_PDEATHSIG, Libc.SIGKILL, 0, 0, 0), "prctl", "PR_SET_PDEATHSIG");
+            if (inUserNamespace)
+                RequireNamespaceRoot();
             Processes.InitWarmup.Run();
             seccomp = Array.IndexOf(args, WithoutSeccompArgument) >= 0 ? null : Security.SeccompFilter.DockerDefault();
         }
@@ -47,12 +52,16 @@ public static unsafe class ContainerInit
         }
         if (!TryReport([Processes.InitReport.Ready]))
             return 1; // the daemon is gone
-        var message = Receive();
-        if (message is null)
-            return 0; // the pool was closed before a job came
         try
         {
-            Build(message, seccomp);
+            // In a user namespace the daemon first sends the job's idmapped rootfs mount and its job directory.
+            Span<int> fds = stackalloc int[2];
+            if (inUserNamespace && !Processes.FdPassing.TryReceive(ControlFd, fds))
+                return 0; // the pool was closed before a job came
+            var message = Receive();
+            if (message is null)
+                return 0;
+            Build(message, seccomp, inUserNamespace ? new JobFds(fds[0], fds[1]) : null);
         }
         catch (Exception e)
         {
@@ -63,14 +72,25 @@ public static unsafe class ContainerInit
         return SetupFailedExitCode;
     }
 
-    private static void Build(Processes.InitMessage m, Security.SeccompFilter? seccomp)
+    /// <summary>What an init in a user namespace gets before its message: the idmapped rootfs, and its job directory to enter.</summary>
+    private readonly record struct JobFds(int RootFsMount, int JobDirectory);
+
+    private static void Build(Processes.InitMessage m, Security.SeccompFilter? seccomp, JobFds? fds)
     {
         // After the daemon moved us into the job's cgroups, so the job sees its own cgroup as "/".
         Errno.Check(Libc.Unshare(Libc.CLONE_NEWCGROUP), "unshare", "cgroup namespace");
-        RootFilesystem.MountOverlay(m.LowerDir, m.UpperDir, m.WorkDir, m.RootDir, m.DiskBytes);
+        var inUserNamespace = fds is not null;
+        if (fds is { } received)
+        {
+            // The message's paths are then relative to the job directory: the directories above it are not ours to enter.
+            Errno.Check(Libc.Fchdir(received.JobDirectory), "enter the job directory", "fd " + received.JobDirectory.ToString());
+            Libc.Close(received.JobDirectory);
+            IdmappedRootFs.Attach(received.RootFsMount, m.LowerDir);
+        }
+        RootFilesystem.MountOverlay(m.LowerDir, m.UpperDir, m.WorkDir, m.RootDir, m.DiskBytes, inUserNamespace);
         var root = m.RootDir;
         SpecialFilesystems.MountProc(root);
-        SpecialFilesystems.MountDev(root);
+        SpecialFilesystems.MountDev(root, inUserNamespace);
         SpecialFilesystems.MountSys(root);
         SpecialFilesystems.MountTmp(root, m.DiskBytes);
         ProcMasks.Mask(root);
@@ -109,6 +129,18 @@ public static unsafe class ContainerInit
             Libc.Execve((byte*)shell, (byte**)argv, (byte**)envp);
             throw Errno.Fail("execve", "/bin/sh");
         }
+    }
+
+    /// <summary>
+    /// Root of its user namespace, without the daemon's groups: the spawn's call chain switched its ids after the
+    /// daemon wrote the maps, and cannot check that it worked (an unmapped id reads as the overflow id, 65534).
+    /// </summary>
+    private static void RequireNamespaceRoot()
+    {
+        var (uid, gid, groups) = (Libc.Getuid(), Libc.Getgid(), Libc.Getgroups(0, null));
+        if (uid != 0 || gid != 0 || groups != 0)
+            throw new InvalidOperationException(string.Concat("the init is uid ", uid.ToString(), ", gid ", gid.ToString(),
+                " with ", groups.ToString(), " supplementary groups in its user namespace, not root: its uid_map or gid_map was not written"));
     }
 
     private static void AttachStdin(string path)

@@ -28,6 +28,7 @@ internal static unsafe class InitWarmup
         Libc.Chmod("", 0);
         Libc.Symlink("", "");
         Libc.Chdir("");
+        Libc.Fchdir(-1);
         Libc.Open("", Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
         Libc.Dup2(-1, -1);
         Libc.Close(-1);
@@ -38,6 +39,8 @@ internal static unsafe class InitWarmup
         Libc.Capset(null, null);
         Libc.CloseRange(1, 0, 0);
         Libc.Umask(Libc.Umask(0x12));
+        Libc.MoveMount(-1, ""); // the idmapped rootfs of a job in a user namespace is attached with it
+        FdPassing.Warm();
         Security.Keyring.Warm();
         Security.SeccompFilter.Warm();
         KernelSigaction old;
