@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using System.Collections.Concurrent;
 using Lcluster.Runtime.Cgroups;
 using Lcluster.Runtime.Mounts;
@@ -16,6 +17,7 @@ public sealed class Sandbox : IAsyncDisposable
     private readonly string workDirectory;
     private readonly ICgroupTree cgroups;
     private readonly InitPool pool;
+    private readonly SafeFileHandle? programFile;
     private readonly ConcurrentDictionary<string, Container> running = new();
     private int disposed;
 
@@ -30,7 +32,9 @@ public sealed class Sandbox : IAsyncDisposable
         workDirectory = Path.GetFullPath(options.WorkDirectory).TrimEnd('/');
         Directory.CreateDirectory(workDirectory);
         this.cgroups = cgroups ?? CgroupTrees.ForHost(CgroupFs.Kernel, options.CgroupRoot, options.CgroupParent);
-        pool = new InitPool(InitLaunchFor(options), options.PrestartedInits);
+        var launch = InitLaunchFor(options);
+        programFile = launch.ProgramFile;
+        pool = new InitPool(launch, options.PrestartedInits);
         pool.Start();
     }
 
@@ -103,6 +107,7 @@ public sealed class Sandbox : IAsyncDisposable
             return;
         await Task.WhenAll(running.Values.Select(c => c.KillAsync())).ConfigureAwait(false);
         await pool.DisposeAsync().ConfigureAwait(false);
+        programFile?.Dispose();
         cgroups.RemoveParentIfEmpty();
     }
 
@@ -216,7 +221,10 @@ public sealed class Sandbox : IAsyncDisposable
             arguments.Add(ContainerInit.WithoutSeccompArgument);
         if (options.UserNamespaces is not null)
             arguments.Add(ContainerInit.UserNamespaceArgument);
-        var userIds = options.UserNamespaces is { } userNamespaces ? new Security.IdRanges(userNamespaces) : null;
-        return new InitLaunch(options.InitProgram, arguments, environment, userIds);
+        if (options.UserNamespaces is not { } userNamespaces)
+            return new InitLaunch(options.InitProgram, arguments, environment);
+        var program = Native.Libc.Open(options.InitProgram, Native.Libc.O_PATH | Native.Libc.O_CLOEXEC, 0);
+        return new InitLaunch(options.InitProgram, arguments, environment, new Security.IdRanges(userNamespaces),
+            new SafeFileHandle(Native.Errno.Check(program, "open", options.InitProgram), ownsHandle: true));
     }
 }

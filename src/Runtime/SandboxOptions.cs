@@ -18,6 +18,9 @@ public sealed record SandboxOptions
     /// <summary>Where the cgroup hierarchies are mounted.</summary>
     public string CgroupRoot { get; init; } = "/sys/fs/cgroup";
 
+    /// <summary>The most inits that may wait ahead of jobs.</summary>
+    public const int MostPrestartedInits = 64;
+
     /// <summary>Inits started ahead of jobs, waiting in fresh namespaces; 0 starts each on demand.</summary>
     public int PrestartedInits { get; init; } = 2;
 

@@ -26,8 +26,8 @@ internal static partial class SandboxValidation
             throw new ArgumentException($"cgroup parent \"{o.CgroupParent}\" must be a relative path of [A-Za-z0-9._-] names");
         if (!Directory.Exists(o.CgroupRoot))
             throw new ArgumentException($"cgroup root {o.CgroupRoot} does not exist");
-        if (o.PrestartedInits is < 0 or > 64)
-            throw new ArgumentException($"prestarted inits {o.PrestartedInits} must be 0-64");
+        if (o.PrestartedInits is < 0 or > SandboxOptions.MostPrestartedInits)
+            throw new ArgumentException($"prestarted inits {o.PrestartedInits} must be 0-{SandboxOptions.MostPrestartedInits}");
         if (o.UserNamespaces is { } u)
             Check(u, o);
     }
@@ -44,19 +44,19 @@ internal static partial class SandboxValidation
         RequireOthersExecute(o.InitProgram, "execute the init program");
     }
 
-    /// <summary>The path and every directory above it executable (searchable) by others.</summary>
+    /// <summary>
+    /// The file executable by others. The directories above it need not be: the init executes it through an fd the
+    /// daemon opened (a program that loads files beside it, like a framework-dependent apphost, needs them readable).
+    /// </summary>
     private static void RequireOthersExecute(string path, string what)
     {
         const uint othersExecute = 0x1; // S_IXOTH
-        for (var at = Path.GetFullPath(path); at is not null; at = Path.GetDirectoryName(at))
-        {
-            if (Native.Libc.TryStat(at, 0, out var mode, out _) != 0)
-                continue; // missing: the existence check says so
-            if ((mode & othersExecute) == 0)
-                throw new ArgumentException(
-                    $"with user namespaces a container's root is an unprivileged host id, which must {what}: {at} is mode {Convert.ToString(mode & 0xFFF, 8)}; " +
-                    "chmod o+x it, or turn user namespaces off");
-        }
+        if (Native.Libc.TryStat(Path.GetFullPath(path), 0, out var mode, out _) != 0)
+            return; // missing: the existence check says so
+        if ((mode & othersExecute) == 0)
+            throw new ArgumentException(
+                $"with user namespaces a container's root is an unprivileged host id, which must {what}: {path} is mode {Convert.ToString(mode & 0xFFF, 8)}; " +
+                "chmod o+x it, or turn user namespaces off");
     }
 
     public static void Check(SandboxSpec s)

@@ -25,5 +25,5 @@ public sealed record UserNamespaceOptions
     public int MaxContainers { get; init; } = 4096;
 
     /// <summary>The host id one past the last block.</summary>
-    internal ulong EndHostId => FirstHostId + (ulong)IdsPerContainer * (ulong)MaxContainers;
+    public ulong EndHostId => FirstHostId + (ulong)IdsPerContainer * (ulong)MaxContainers;
 }

@@ -79,6 +79,7 @@ public sealed class DaemonFlagTests
     [InlineData("--embedded-etcd-port=70000", "--embedded-etcd-port: '70000' is not a whole number from 1 to 65535")]
     [InlineData("--default-cpus=0", "--default-cpus: '0' is not a positive number of cores")]
     [InlineData("--output-cap=big", "--output-cap: 'big' is not a size")]
+    [InlineData("--userns-first-id=1000", "--userns-first-id: '1000' is not a host id from 65536 to 4294967295")]
     public void A_bad_value_is_refused_naming_the_flag(string flag, string message)
     {
         Assert.StartsWith(message, Refused("--rootfs=/r", flag));
@@ -91,6 +92,19 @@ public sealed class DaemonFlagTests
         Assert.Equal("--default-cpus 4 is over --max-cpus 2", Refused("--rootfs=/r", "--default-cpus=4", "--max-cpus=2"));
         Assert.Equal("--default-pids 9 is over --max-pids 8", Refused("--rootfs=/r", "--default-pids=9", "--max-pids=8"));
         Assert.Equal("--default-memory 2 GiB is over --max-memory 1 GiB", Refused("--rootfs=/r", "--default-memory=2G", "--max-memory=1G"));
+        Assert.Equal("--userns-first-id does not go with --no-userns", Refused("--rootfs=/r", "--userns-first-id=70000", "--no-userns"));
+        Assert.StartsWith("--userns-first-id 4294000000: the 72 id blocks of --slots 4 go past host id 4294967294",
+            Refused("--rootfs=/r", "--userns-first-id=4294000000", "--slots=4"));
+    }
+
+    [Fact]
+    public void Jobs_get_a_user_namespace_unless_the_node_says_no()
+    {
+        var blocks = Parse("--rootfs=/r", "--slots=3").UserNamespaces(3)!;
+        Assert.Equal(1u << 30, blocks.FirstHostId);
+        Assert.Equal(2 * 3 + 64, blocks.MaxContainers);
+        Assert.Equal(70000u, Parse("--rootfs=/r", "--userns-first-id=70000").UserNamespaces(1)!.FirstHostId);
+        Assert.Null(Parse("--rootfs=/r", "--no-userns").UserNamespaces(1));
     }
 
     [Fact]

@@ -63,9 +63,13 @@ public sealed class IdRangeTests
         {
             var program = Path.Combine(closed, "init");
             File.Copy(SandboxFixture.InitProgram, program);
+            File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var e = Assert.Throws<ArgumentException>(() => SandboxValidation.Check(Valid() with { InitProgram = program }));
-            Assert.Contains($"must execute the init program: {closed} is mode 700; chmod o+x it, or turn user namespaces off", e.Message);
+            Assert.Contains($"must execute the init program: {program} is mode 700; chmod o+x it, or turn user namespaces off", e.Message);
             SandboxValidation.Check(Valid() with { InitProgram = program, UserNamespaces = null });
+            // The directory above it stays closed: the init executes the program through the daemon's fd.
+            File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherExecute);
+            SandboxValidation.Check(Valid() with { InitProgram = program });
         }
         finally
         {

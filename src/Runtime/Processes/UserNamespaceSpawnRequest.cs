@@ -57,10 +57,21 @@ internal sealed class UserNamespaceSpawnRequest(int doneFd, HostIdRange ids) : S
         chain.Add(CloneCalls.Dup2, AboveInitFds(stderr), 2);
         chain.Add(CloneCalls.Dup2, AboveInitFds(control), ContainerInit.ControlFd);
         chain.Add(CloneCalls.Dup2, AboveInitFds(report), ContainerInit.ReportFd);
-        chain.Add(CloneCalls.CloseRange, FirstFreeFd, AllFds, 0);
         foreach (var signal in SignalsNotDefault())
             chain.Add(CloneCalls.Syscall, (nint)Libc.SYS_rt_sigaction, signal, defaultAction, 0, Libc.KernelSigsetBytes);
-        chain.AddUnblocked(CloneCalls.Execve, (nint)path, (nint)argv, (nint)envp);
+        if (launch.ProgramFile is { } program)
+        {
+            // The program by fd (kept open past close_range, close-on-exec): no directory above it is searched as the
+            // child. dup3 onto itself fails (EINVAL) and leaves it as it should be.
+            chain.Add(CloneCalls.Syscall, (nint)Libc.SYS_dup3, AboveInitFds(program.DangerousGetHandle().ToInt32()), FirstFreeFd, Libc.O_CLOEXEC);
+            chain.Add(CloneCalls.CloseRange, FirstFreeFd + 1, AllFds, 0);
+            chain.AddUnblocked(CloneCalls.Syscall, (nint)Libc.SYS_execveat, FirstFreeFd, (nint)String(""), (nint)argv, (nint)envp, Libc.AT_EMPTY_PATH);
+        }
+        else
+        {
+            chain.Add(CloneCalls.CloseRange, FirstFreeFd, AllFds, 0);
+            chain.AddUnblocked(CloneCalls.Execve, (nint)path, (nint)argv, (nint)envp);
+        }
         chain.Add(CloneCalls.ExitNow, ExecFailedExitCode);
         FirstContext = chain.Build();
         CloneStackTop = (byte*)Alloc(CloneStackBytes) + CloneStackBytes;

@@ -43,6 +43,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
             InitProgram = Environment.ProcessPath ?? throw new DaemonStartException("cannot tell the path of this program (needed to start containers)"),
             WorkDirectory = Path.Combine(options.DataDir, "sandbox"),
             CgroupParent = $"lcluster/{name}",
+            UserNamespaces = options.UserNamespaces(options.Slots),
         });
         var record = new NodeRecord
         {

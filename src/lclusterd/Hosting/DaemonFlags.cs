@@ -1,7 +1,9 @@
+using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Lcluster.Daemon.Api;
 using Lcluster.Daemon.Store;
+using Lcluster.Runtime;
 using Lcluster.Shared;
 
 namespace Lcluster.Daemon.Hosting;
@@ -125,6 +127,13 @@ internal static partial class DaemonFlags
     public static readonly Flag<string?> EtcdKey = Flag.Of("--etcd-key", "the key of --etcd-cert",
         new FlagValue<string?>("FILE", path => path, path => path ?? ""), null, "none");
 
+    public static readonly Flag<long> UsernsFirstId = Flag.Of("--userns-first-id",
+        "the first host uid/gid of the blocks job user namespaces map onto (65536 ids per job); two daemons on one host need disjoint blocks",
+        new FlagValue<long>("ID", ReadFirstHostId, id => id.ToString(CultureInfo.InvariantCulture)), Defaults.UserNamespaceFirstId ?? 0);
+
+    public static readonly Flag<bool> NoUserns = Flag.Switch("--no-userns",
+        "jobs run as host root, confined by capabilities, seccomp and mounts alone (for kernels before 5.19 or a rootfs that cannot be idmapped)");
+
     public static readonly Flag<bool> Help = Flag.Switch("--help", "this text", "-h");
 
     public static readonly FlagSet All = new("lclusterd",
@@ -132,7 +141,7 @@ internal static partial class DaemonFlags
         RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
         DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
         OutputCap, Retention, LeaseTtl, FenceTimeout, EmbeddedEtcdPort,
-        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, Help,
+        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UsernsFirstId, NoUserns, Help,
     ]);
 
     /// <summary>The node's configuration from its command line; null when it asks for --help, which goes alone.</summary>
@@ -164,6 +173,7 @@ internal static partial class DaemonFlags
             LeaseTtl = TimeSpan.FromSeconds(Math.Max(MinLeaseTtl.TotalSeconds, flags.Get(LeaseTtl))),
             FenceTimeout = TimeSpan.FromSeconds(flags.Get(FenceTimeout)),
             EmbeddedEtcdPort = flags.Get(EmbeddedEtcdPort),
+            UserNamespaceFirstId = flags.Has(NoUserns) ? null : (uint)flags.Get(UsernsFirstId),
             Security = new SecurityOptions
             {
                 SocketPath = flags.Get(Socket),
@@ -175,6 +185,10 @@ internal static partial class DaemonFlags
         };
         if (options.Security.Tls is not null && options.Security.Insecure)
             throw new UsageException($"{Insecure.Name} does not go with {TlsCert.Name}: a node with a certificate takes only mutual TLS");
+        if (flags.Has(NoUserns) && flags.Has(UsernsFirstId))
+            throw new UsageException($"{UsernsFirstId.Name} does not go with {NoUserns.Name}");
+        if (options.UserNamespaces(options.Slots) is { } userns && userns.EndHostId > uint.MaxValue)
+            throw new UsageException($"{UsernsFirstId.Name} {userns.FirstHostId}: the {userns.MaxContainers} id blocks of {Slots.Name} {options.Slots} go past host id {uint.MaxValue - 1}");
         if (options.FenceTimeout < options.LeaseTtl)
             throw new UsageException($"{FenceTimeout.Name} ({Units.FormatDuration(options.FenceTimeout.TotalSeconds)}) must not be shorter than {LeaseTtl.Name} ({Units.FormatDuration(options.LeaseTtl.TotalSeconds)})");
         if (defaults.Cpus > 0 && max.Cpus > 0 && defaults.Cpus > max.Cpus)
@@ -217,6 +231,13 @@ internal static partial class DaemonFlags
         var defaults = options.DefaultLimits with { MemoryBytes = Math.Min(options.DefaultLimits.MemoryBytes, max.MemoryBytes) };
         return new LimitPolicy(defaults, max);
     }
+
+    /// <summary>A first host id: above the host's own users, and leaving room for this node's blocks below 2^32.</summary>
+    private static long ReadFirstHostId(string value) =>
+        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            && id >= UserNamespaceOptions.LowestFirstHostId && id <= uint.MaxValue
+            ? id
+            : throw new UsageException($"'{value}' is not a host id from {UserNamespaceOptions.LowestFirstHostId} to {uint.MaxValue}");
 
     private static IPEndPoint ReadEndPoint(string value) =>
         IPEndPoint.TryParse(value, out var endpoint) && endpoint.Port > 0 && value.Contains(':')

@@ -35,9 +35,19 @@ internal sealed record DaemonOptions
     public TimeSpan FenceTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Client port of the embedded etcd (loopback, inside the node's network namespace).</summary>
     public int EmbeddedEtcdPort { get; init; } = 64052;
+    /// <summary>Where this node's blocks of job user-namespace ids start on the host; null runs jobs without a user namespace.</summary>
+    public uint? UserNamespaceFirstId { get; init; } = new Lcluster.Runtime.UserNamespaceOptions().FirstHostId;
 
     /// <summary>Who may reach the node, and how it proves itself (docs/security.md).</summary>
     public SecurityOptions Security { get; init; } = new();
+
+    /// <summary>
+    /// The user-namespace id blocks of a node running <paramref name="slots"/> jobs: one per job, per waiting init, and
+    /// per container still being torn down, so twice the slots plus the most waiting inits there can be.
+    /// </summary>
+    public Lcluster.Runtime.UserNamespaceOptions? UserNamespaces(int slots) => UserNamespaceFirstId is { } first
+        ? new() { FirstHostId = first, MaxContainers = 2 * slots + Lcluster.Runtime.SandboxOptions.MostPrestartedInits }
+        : null;
 
     public string AdvertiseAddress => Advertise ?? $"{Listen.Address}:{Listen.Port}";
 }
