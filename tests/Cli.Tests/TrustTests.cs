@@ -174,6 +174,35 @@ public sealed class TrustTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_time_limit_longer_than_a_timer_can_wait_at_once_holds_the_job_and_removing_it_frees_the_slot()
+    {
+        var id = IdOf(await TestSupport.Cli.RunAsync(daemon.Server, "--addjob=sleep 600", "--time=1200h"));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JsonElement job;
+        do
+        {
+            await Task.Delay(50);
+            job = JsonDocument.Parse(await TestSupport.Cli.OkAsync(daemon.Server, null, $"--checkjob={id}", "--json")).RootElement;
+        }
+        while (job.GetProperty("state").GetString() == "queued" && DateTime.UtcNow < deadline);
+        Assert.Equal("running", job.GetProperty("state").GetString());
+        Assert.Equal(1200 * 3600.0, job.GetProperty("limits").GetProperty("time_seconds").GetDouble());
+        Assert.True((await TestSupport.Cli.RunAsync(daemon.Server, $"--removejob={id}")).ExitCode == 0);
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            await Task.Delay(50);
+            job = JsonDocument.Parse(await TestSupport.Cli.OkAsync(daemon.Server, null, $"--checkjob={id}", "--json")).RootElement;
+        }
+        while (job.GetProperty("state").GetString() == "running" && DateTime.UtcNow < deadline);
+        Assert.Equal("cancelled", job.GetProperty("state").GetString());
+        // Past the longest limit a job may ask for: refused at the edge.
+        var tooLong = await TestSupport.Cli.RunAsync(daemon.Server, "--addjob=true", "--time=366d");
+        Assert.True(tooLong.ExitCode != 0, tooLong.ToString());
+        Assert.Contains("365", tooLong.Stderr);
+    }
+
+    [Fact]
     public async Task A_daemon_binary_in_a_directory_only_root_may_enter_still_runs_jobs()
     {
         var closed = Directory.CreateTempSubdirectory("lcluster-closed-").FullName; // 0700
