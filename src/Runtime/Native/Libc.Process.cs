@@ -94,3 +94,23 @@ internal struct CapData
 {
     public uint Effective, Permitted, Inheritable;
 }
+
+/// <summary>libc: resource limits.</summary>
+internal static unsafe partial class Libc
+{
+    public const int RLIMIT_NOFILE = 7;
+
+    [LibraryImport(Lib, EntryPoint = "getrlimit", SetLastError = true)]
+    public static partial int GetRlimit(int resource, ResourceLimit* limit);
+
+    [LibraryImport(Lib, EntryPoint = "setrlimit", SetLastError = true)]
+    public static partial int SetRlimit(int resource, ResourceLimit* limit);
+}
+
+/// <summary>struct rlimit.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct ResourceLimit
+{
+    public ulong Current;
+    public ulong Maximum;
+}

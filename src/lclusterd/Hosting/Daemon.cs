@@ -26,6 +26,9 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         if (options.Security.Tls is null && !options.Security.Insecure && !Identity.IsLoopback(options.Listen))
             throw new DaemonStartException($"--listen {options.Listen} is not a loopback address, and the node has no certificate: " +
                 "give it one (--tls-ca, --tls-cert, --tls-key; `lclusterd ca` makes them) or, on a network nobody else can reach, --insecure");
+        var openFiles = OpenFileLimit.Raise(ConnectionLimits.DescriptorLimit);
+        if (openFiles < ConnectionLimits.DescriptorLimit)
+            log.Warn($"open files limited to {openFiles} (wanted {ConnectionLimits.DescriptorLimit}): fewer connections and jobs fit");
         await using var embedded = options.EtcdEndpoints.Count == 0
             ? new EmbeddedEtcd(options.DataDir, name, options.EmbeddedEtcdPort, log)
             : null;
