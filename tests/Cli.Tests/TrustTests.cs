@@ -13,6 +13,11 @@ public sealed class TrustTests : IAsyncLifetime
     /// <summary>Two ordinary users of the node and the group its socket is open to.</summary>
     private const string Alice = "nobody", Bob = "daemon", SocketGroup = "users";
 
+    /// <summary>A third user, for the quotas (what it holds stays held until retention).</summary>
+    private const string Carol = "mail";
+
+    private const int MaxQueued = 50;
+
     private DaemonProcess daemon = null!;
     private string authority = null!;
 
@@ -24,7 +29,7 @@ public sealed class TrustTests : IAsyncLifetime
             NodeName = "trust",
             SocketGroup = SocketGroup,
             CertificateAuthority = authority,
-            ExtraArgs = ["--slots=2", "--default-memory=128M"],
+            ExtraArgs = ["--slots=2", "--default-memory=128M", $"--user-max-queued={MaxQueued}", "--user-max-bytes=1536K"],
         });
     }
 
@@ -74,6 +79,37 @@ public sealed class TrustTests : IAsyncLifetime
         Assert.Contains(bobs, all);
         Assert.True((await As(Alice, $"--removejob={alices}")).ExitCode == 0);
         Assert.True((await As(Bob, $"--removejob={bobs}")).ExitCode == 0);
+    }
+
+    [Fact]
+    public async Task A_user_past_a_quota_is_refused_with_resource_exhausted_and_nothing_is_written()
+    {
+        // More queued jobs than the quota in one request: refused whole.
+        var many = await As(Carol, "--addjob=true", $"--array=1-{MaxQueued + 1}");
+        Assert.True(many.ExitCode == 1, many.ToString());
+        Assert.Contains($"would pass the quota of {MaxQueued} queued jobs per user", many.Stderr);
+        Assert.DoesNotContain("\"owner\":\"mail\"", await TestSupport.Cli.OkAsync(daemon.Server, null, "--listjobs", "--json", $"--owner={Carol}"));
+
+        // Bytes held in etcd: a 1 MiB stdin fits, a second does not (the first is still stored).
+        var stdin = new byte[1 << 20];
+        var first = await TestSupport.Cli.RunInAsync(daemon.Server, null, stdin, "--addjob=wc -c", "--stdin=-");
+        Assert.True(first.ExitCode == 0, first.ToString()); // root: an admin, no quota; now as Carol:
+        var path = Path.Combine("/tmp", $"lcluster-quota-{Guid.NewGuid():N}");
+        File.WriteAllBytes(path, stdin);
+        File.SetUnixFileMode(path, (UnixFileMode)0x1A4); // 0644
+        try
+        {
+            IdOf(await As(Carol, "--addjob=wc -c", $"--stdin={path}"));
+            var second = await As(Carol, "--addjob=wc -c", $"--stdin={path}");
+            Assert.True(second.ExitCode == 1, second.ToString());
+            Assert.Contains("would pass the quota of 1.5 MiB per user", second.Stderr);
+            // Small jobs of another user are not held back by Carol's.
+            IdOf(await As(Bob, "--addjob=true"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]
@@ -184,7 +220,7 @@ public sealed class TrustTests : IAsyncLifetime
             await Task.Delay(50);
             job = JsonDocument.Parse(await TestSupport.Cli.OkAsync(daemon.Server, null, $"--checkjob={id}", "--json")).RootElement;
         }
-        while (job.GetProperty("state").GetString() == "queued" && DateTime.UtcNow < deadline);
+        while (job.GetProperty("state").GetString() is "queued" or "scheduled" && DateTime.UtcNow < deadline);
         Assert.Equal("running", job.GetProperty("state").GetString());
         Assert.Equal(1200 * 3600.0, job.GetProperty("limits").GetProperty("time_seconds").GetDouble());
         Assert.True((await TestSupport.Cli.RunAsync(daemon.Server, $"--removejob={id}")).ExitCode == 0);
@@ -232,7 +268,7 @@ public sealed class TrustTests : IAsyncLifetime
                 return;
             await Task.Delay(50);
         }
-        while (DateTime.UtcNow < deadline && job.GetProperty("state").GetString() is "queued" or "running");
+        while (DateTime.UtcNow < deadline && job.GetProperty("state").GetString() is "queued" or "scheduled" or "running");
         Assert.Fail($"job {id} did not succeed: {job}");
     }
 

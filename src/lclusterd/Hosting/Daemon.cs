@@ -65,7 +65,8 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         using var channels = new NodeChannels(tls);
         var health = new HealthServiceImpl();
         var nodeHealth = new NodeHealth(health);
-        var service = new LclusterdService(new JobsApi(node, policy), new ListingApi(node), new OutputApi(node, agent, channels));
+        var usage = new UsageView(etcd, log);
+        var service = new LclusterdService(new JobsApi(node, policy, usage), new ListingApi(node), new OutputApi(node, agent, channels));
         await using var server = ApiServer.Create(options.Listen, options.Security, tls, service, health, log);
         try
         {
@@ -84,6 +85,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
             Guard("node agent", () => agent.RunAsync(work.Token, jobWork.Token)),
             Guard("prime", () => prime.RunAsync(work.Token)),
             Guard("liveness", () => new Liveness(node, agent, nodeHealth).RunAsync(work.Token)),
+            Guard("usage view", () => usage.RunAsync(work.Token)),
         };
         var failed = await Task.WhenAny(tasks.Append(Task.Delay(Timeout.Infinite, stop)));
         if (!stop.IsCancellationRequested && failed.IsFaulted)

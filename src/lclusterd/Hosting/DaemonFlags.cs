@@ -127,6 +127,13 @@ internal static partial class DaemonFlags
     public static readonly Flag<string?> EtcdKey = Flag.Of("--etcd-key", "the key of --etcd-cert",
         new FlagValue<string?>("FILE", path => path, path => path ?? ""), null, "none");
 
+    public static readonly Flag<int> UserMaxQueued = Flag.Of("--user-max-queued", "the most jobs one user (not an admin) may have queued at once",
+        FlagValues.WholeNumber(1, int.MaxValue), checked((int)Defaults.Quotas.QueuedJobs));
+
+    public static readonly Flag<long> UserMaxBytes = Flag.Of("--user-max-bytes",
+        "the most bytes of command, environment and stdin one user's (not an admin's) stored jobs may hold in etcd",
+        FlagValues.Bytes, Defaults.Quotas.StoredBytes);
+
     public static readonly Flag<long> UsernsFirstId = Flag.Of("--userns-first-id",
         "the first host uid/gid of the blocks job user namespaces map onto (65536 ids per job); two daemons on one host need disjoint blocks",
         new FlagValue<long>("ID", ReadFirstHostId, id => id.ToString(CultureInfo.InvariantCulture)), Defaults.UserNamespaceFirstId ?? 0);
@@ -141,7 +148,7 @@ internal static partial class DaemonFlags
         RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
         DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
         OutputCap, Retention, LeaseTtl, FenceTimeout, EmbeddedEtcdPort,
-        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UsernsFirstId, NoUserns, Help,
+        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UsernsFirstId, NoUserns, Help,
     ]);
 
     /// <summary>The node's configuration from its command line; null when it asks for --help, which goes alone.</summary>
@@ -173,6 +180,7 @@ internal static partial class DaemonFlags
             LeaseTtl = TimeSpan.FromSeconds(Math.Max(MinLeaseTtl.TotalSeconds, flags.Get(LeaseTtl))),
             FenceTimeout = TimeSpan.FromSeconds(flags.Get(FenceTimeout)),
             EmbeddedEtcdPort = flags.Get(EmbeddedEtcdPort),
+            Quotas = new UserQuotas(flags.Get(UserMaxQueued), flags.Get(UserMaxBytes)),
             UserNamespaceFirstId = flags.Has(NoUserns) ? null : (uint)flags.Get(UsernsFirstId),
             Security = new SecurityOptions
             {

@@ -38,6 +38,9 @@ internal sealed record DaemonOptions
     /// <summary>Where this node's blocks of job user-namespace ids start on the host; null runs jobs without a user namespace.</summary>
     public uint? UserNamespaceFirstId { get; init; } = new Lcluster.Runtime.UserNamespaceOptions().FirstHostId;
 
+    /// <summary>What one user (not an admin) may hold at once.</summary>
+    public UserQuotas Quotas { get; init; } = new(20_000, 1L << 30);
+
     /// <summary>Who may reach the node, and how it proves itself (docs/security.md).</summary>
     public SecurityOptions Security { get; init; } = new();
 
@@ -51,3 +54,6 @@ internal sealed record DaemonOptions
 
     public string AdvertiseAddress => Advertise ?? $"{Listen.Address}:{Listen.Port}";
 }
+
+/// <summary>A user's quotas: jobs queued at once, and bytes of command, environment and stdin their stored jobs hold in etcd.</summary>
+internal sealed record UserQuotas(long QueuedJobs, long StoredBytes);

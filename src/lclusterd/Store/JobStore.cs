@@ -116,6 +116,7 @@ internal sealed partial class JobStore(EtcdClient etcd)
             Op.Delete(Keys.Spec(id)),
             Op.Delete(Keys.Stdin(id)),
             Op.Delete(Keys.Tails(id), prefix: true),
+            Op.Delete(Keys.UsageEntry(read.Job.Owner, id)),
         };
         ops.AddRange(JobIndex.Listed(read.Record).Select(key => Op.Delete(key)));
         if (JobIndex.Expiry(read.Record) is { } expiry)
@@ -136,6 +137,13 @@ internal sealed partial class JobStore(EtcdClient etcd)
     {
         var response = await etcd.GetAsync(Keys.Tail(id, stderr), cancellationToken: ct);
         return response.Kvs.Count == 0 ? null : response.Kvs[0].Value.ToByteArray();
+    }
+
+    /// <summary>How many of a user's jobs are queued now (an exact count, read from the owner index).</summary>
+    public async Task<long> CountQueuedAsync(string owner, CancellationToken ct)
+    {
+        var response = await etcd.GetAsync(JobIndex.OwnerStatePrefix(owner, JobState.Queued), new GetOptions { Prefix = true, CountOnly = true }, ct);
+        return response.Count;
     }
 
     /// <summary>Finished jobs that finished before <paramref name="cutoff"/>, oldest first, at most <paramref name="limit"/>.</summary>
@@ -162,8 +170,11 @@ internal sealed partial class JobStore(EtcdClient etcd)
 /// <summary>A job about to be recorded: its record, spec, stdin and queue entry.</summary>
 internal sealed record NewJob(JobRecord Record, JobSpec Spec, ByteString Stdin, QueueEntry Entry)
 {
-    /// <summary>The most ops one creation takes: record, spec, stdin, queue entry, two index keys.</summary>
-    public const int MaxOps = 6;
+    /// <summary>The most ops one creation takes: record, spec, stdin, queue entry, two index keys, usage entry.</summary>
+    public const int MaxOps = 7;
+
+    /// <summary>What the job holds in etcd on its owner's account: its command, environment and stdin.</summary>
+    public long StoredBytes => Spec.CalculateSize() + Stdin.Length;
 
     public IEnumerable<Op> Ops()
     {
@@ -176,6 +187,7 @@ internal sealed record NewJob(JobRecord Record, JobSpec Spec, ByteString Stdin, 
         yield return Op.Put(Keys.QueueEntry(id), Entry.ToByteString());
         foreach (var key in JobIndex.Listed(Record))
             yield return Op.Put(key, value);
+        yield return Op.Put(Keys.UsageEntry(Record.Job.Owner, id), Keys.UsageValue(StoredBytes));
     }
 }
 
