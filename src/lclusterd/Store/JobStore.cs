@@ -17,6 +17,12 @@ internal sealed partial class JobStore(EtcdClient etcd)
     /// <summary>Most Txn operations etcd takes by default (--max-txn-ops): creations are split to stay under it.</summary>
     private const int MaxTxnOps = 128;
 
+    /// <summary>
+    /// The most bytes of new jobs one Txn carries: etcd refuses a request over 1.5 MiB by default (--max-request-bytes),
+    /// and the largest job a request may make (64 KiB command, 64 variables of 4 KiB, 1 MiB stdin) is under it alone.
+    /// </summary>
+    private const long MaxTxnJobBytes = 1L << 20;
+
     public async Task<StoredJob?> GetAsync(string id, CancellationToken ct)
     {
         var response = await etcd.GetAsync(Keys.Job(id), cancellationToken: ct);
@@ -67,10 +73,9 @@ internal sealed partial class JobStore(EtcdClient etcd)
     public async Task<IReadOnlyList<string>> CreateAsync(IReadOnlyList<NewJob> jobs, CancellationToken ct)
     {
         var created = new List<string>();
-        var perTxn = Math.Max(1, MaxTxnOps / (NewJob.MaxOps + 1));
-        foreach (var chunk in jobs.Chunk(perTxn))
+        foreach (var chunk in TxnSized(jobs))
         {
-            var pending = chunk.ToList();
+            var pending = chunk;
             while (pending.Count > 0)
             {
                 var txn = Txn.If([.. pending.Select(j => Cmp.CreateRevision(Keys.Job(j.Record.Job.Id)) == 0)])
@@ -86,6 +91,28 @@ internal sealed partial class JobStore(EtcdClient etcd)
             }
         }
         return created;
+    }
+
+    /// <summary>The jobs in Txn-sized groups, in order: within etcd's op count and request size, at least one job each.</summary>
+    private static IEnumerable<List<NewJob>> TxnSized(IReadOnlyList<NewJob> jobs)
+    {
+        var perTxn = Math.Max(1, MaxTxnOps / (NewJob.MaxOps + 1));
+        var group = new List<NewJob>();
+        long bytes = 0;
+        foreach (var job in jobs)
+        {
+            var size = job.StoredBytes;
+            if (group.Count > 0 && (group.Count == perTxn || bytes + size > MaxTxnJobBytes))
+            {
+                yield return group;
+                group = [];
+                bytes = 0;
+            }
+            group.Add(job);
+            bytes += size;
+        }
+        if (group.Count > 0)
+            yield return group;
     }
 
     /// <summary>
