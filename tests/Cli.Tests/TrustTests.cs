@@ -239,6 +239,24 @@ public sealed class TrustTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_job_writing_3_gb_to_its_root_gets_enospc_at_its_disk_limit_and_the_default_caps_it_too()
+    {
+        var id = IdOf(await TestSupport.Cli.RunAsync(daemon.Server, "--disk=64M", "--memory=256M",
+            "--addjob=dd if=/dev/zero of=/big bs=1M count=3000 2>&1; echo dd=$?; stat -c %s /big"));
+        await FinishedAsync(daemon.Server, id);
+        var output = await TestSupport.Cli.OkAsync(daemon.Server, null, $"--output={id}");
+        Assert.Contains("No space left on device", output);
+        Assert.Contains("dd=1", output);
+        Assert.InRange(long.Parse(output.Trim().Split('\n')[^1]), 1L << 20, 64L << 20);
+
+        // No --disk: the node's default cap, 256 MiB, is what the root filesystem offers.
+        var sized = IdOf(await TestSupport.Cli.RunAsync(daemon.Server, "--addjob=df -k / | tail -n 1"));
+        await FinishedAsync(daemon.Server, sized);
+        var df = (await TestSupport.Cli.OkAsync(daemon.Server, null, $"--output={sized}")).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("262144", df[1]);
+    }
+
+    [Fact]
     public async Task A_daemon_binary_in_a_directory_only_root_may_enter_still_runs_jobs()
     {
         var closed = Directory.CreateTempSubdirectory("lcluster-closed-").FullName; // 0700

@@ -79,8 +79,8 @@ internal static partial class DaemonFlags
     public static readonly Flag<double> MaxTime = Flag.Of("--max-time", "the longest wall-clock limit a job may ask for",
         FlagValues.Duration, Defaults.MaxLimits.TimeSeconds, "none");
 
-    public static readonly Flag<long> DefaultDisk = Flag.Of("--default-disk", "writable-layer limit of a job that gives none (the layer lives in memory)",
-        FlagValues.Bytes, Defaults.DefaultLimits.DiskBytes, "none: the layer is on the data dir's disk");
+    public static readonly Flag<long> DefaultDisk = Flag.Of("--default-disk", "writable-layer limit of a job that gives none: the layer lives in memory and counts toward the job's memory limit; 0 puts it uncapped on the data dir's disk",
+        FlagValues.Bytes, Defaults.DefaultLimits.DiskBytes);
 
     public static readonly Flag<long> MaxDisk = Flag.Of("--max-disk", "the largest writable-layer limit a job may ask for",
         FlagValues.Bytes, Defaults.MaxLimits.DiskBytes, "none");

@@ -24,8 +24,12 @@ internal sealed record DaemonOptions
     public int Slots { get; init; } = Environment.ProcessorCount;
     /// <summary>Memory the node offers to jobs; 0 = the machine's total.</summary>
     public long MemoryBytes { get; init; }
-    /// <summary>The limits of a job that gives none; a time of 0 is no time limit.</summary>
-    public JobLimits DefaultLimits { get; init; } = new(512L << 20, 1, 4096, 0);
+    /// <summary>
+    /// The limits of a job that gives none; a time of 0 is no time limit. A disk of 0 puts the writable layer on the
+    /// data dir's disk, uncapped; the default caps it at 256 MiB (in memory, counted toward the job's memory limit, so
+    /// under the default 512 MiB).
+    /// </summary>
+    public JobLimits DefaultLimits { get; init; } = new(512L << 20, 1, 4096, 0, 256L << 20);
     /// <summary>The largest limits a job may ask for; a memory of 0 is the node's memory, a time of 0 no limit.</summary>
     public JobLimits MaxLimits { get; init; } = new(0, Environment.ProcessorCount, 32768, 0);
     public long OutputCapBytes { get; init; } = 16L << 20;
