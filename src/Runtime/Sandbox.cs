@@ -151,7 +151,10 @@ public sealed class Sandbox : IAsyncDisposable
         var directory = run.Directory;
         var rootFs = Path.GetFullPath(spec.RootFs).TrimEnd('/');
         var message = new InitMessage(spec.Hostname, rootFs.Length > 0 ? rootFs : "/", directory.Upper, directory.Work,
-            directory.Root, directory.StdinFile, spec.Command, spec.Limits.DiskBytes, JobEnvironment.For(spec));
+            directory.Root, directory.StdinFile, spec.Command, spec.Limits.DiskBytes, JobEnvironment.For(spec))
+        {
+            WorkspaceSource = spec.Workspace?.InitSource,
+        };
         return run.Init.SendAsync(message, ct);
     }
 

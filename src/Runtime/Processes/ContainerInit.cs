@@ -76,12 +76,16 @@ public static unsafe class ContainerInit
         ProcMasks.Mask(root);
         ProcMasks.MakeReadOnly(root);
         SpecialFilesystems.SealDev(root);
+        if (m.WorkspaceSource is { } workspace)
+            WorkMount.Attach(root, workspace);
         if (m.StdinPath is { } stdin)
             AttachStdin(stdin); // a host path: open it before pivot_root
         // Everything that could load an assembly happens before pivot_root: the runtime's files are gone after it.
         var exec = new PreparedExec(m.Command, m.Environment);
         var hostname = Encoding.ASCII.GetBytes(m.Hostname);
         RootFilesystem.Pivot(root);
+        if (m.WorkspaceSource is not null)
+            WorkMount.Enter();
         if (m.StdinPath is null)
             AttachStdin("/dev/null"); // the container's own, not the host's the init was spawned with
         SetHostname(hostname);
