@@ -112,6 +112,33 @@ internal sealed class JobRunner
         {
             return JobOutcome.CouldNotStart($"cannot read its command and stdin from etcd: {e.Message}");
         }
+        Workspace? workspace = null;
+        if (JobFiles.Wanted(what))
+        {
+            try
+            {
+                workspace = await _node.Files.PrepareAsync(_id, what, job.Limits.DiskBytes, ct);
+            }
+            catch (JobFilesException e)
+            {
+                return JobOutcome.CouldNotStart(e.Message);
+            }
+        }
+        try
+        {
+            var outcome = await RunSandboxAsync(job, what, stdin, workspace, ct);
+            return workspace is null ? outcome : await _node.Files.CollectAsync(outcome, what, workspace, _node.Output.ArtifactsPath(_id), ct);
+        }
+        finally
+        {
+            if (workspace is not null)
+                _node.Files.Release(_id, workspace);
+        }
+    }
+
+    /// <summary>The job's container, from its spec to its outcome.</summary>
+    private async Task<JobOutcome> RunSandboxAsync(Job job, JobSpec what, byte[] stdin, Workspace? workspace, CancellationToken ct)
+    {
         var env = new Dictionary<string, string>(what.Env);
         if (job.ArrayId.Length > 0)
             env[ArrayIndexVariable] = job.ArrayIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -134,6 +161,7 @@ internal sealed class JobRunner
             StdoutPath = _node.Output.StreamPath(_id, stderr: false),
             StderrPath = _node.Output.StreamPath(_id, stderr: true),
             OutputCapBytes = _node.Options.OutputCapBytes,
+            Workspace = workspace,
         };
         ContainerResult result;
         try
