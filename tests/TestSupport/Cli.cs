@@ -22,6 +22,14 @@ public static class Cli
             throw new InvalidOperationException($"{program} is missing: run `make` first");
         var all = args.Append($"--server={server}").ToArray();
         var info = @namespace is null ? new ProcessStartInfo(program) : NetworkLab.Inside(@namespace, program);
+        return await RunAsync(info, all, stdin);
+    }
+
+    /// <summary>Runs a program (lclusterc behind a wrapper such as setpriv) with these arguments, as RunInAsync does.</summary>
+    public static Task<CliResult> RunProgramAsync(string program, IReadOnlyList<string> args) => RunAsync(new ProcessStartInfo(program), args, null);
+
+    private static async Task<CliResult> RunAsync(ProcessStartInfo info, IReadOnlyList<string> all, byte[]? stdin)
+    {
         foreach (var a in all)
             info.ArgumentList.Add(a);
         info.UseShellExecute = false;
