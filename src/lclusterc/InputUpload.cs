@@ -23,7 +23,7 @@ internal static class InputUpload
         var items = Walk(inputs);
         using var call = client.UploadInputs(cancellationToken: ct);
         var refused = false;
-        async Task SendAsync(FileChunk chunk, CancellationToken token)
+        async Task SendChunkAsync(FileChunk chunk, CancellationToken token)
         {
             try
             {
@@ -37,7 +37,7 @@ internal static class InputUpload
         }
         try
         {
-            var chunks = new FileChunkWriter(SendAsync);
+            var chunks = new FileChunkWriter(SendChunkAsync);
             await using (var writer = new TarWriter(chunks, TarEntryFormat.Pax, leaveOpen: true))
             {
                 foreach (var item in items)

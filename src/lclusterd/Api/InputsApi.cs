@@ -18,15 +18,30 @@ internal sealed class InputsApi(NodeContext node)
     {
         var caller = Caller.Of(context);
         var ct = context.CancellationToken;
+        try
+        {
+            return await ReceiveAsync(chunks, caller, ct);
+        }
+        catch (IOException e) when (!ct.IsCancellationRequested)
+        {
+            throw Statuses.Unavailable($"node {node.Name} cannot store the inputs ({e.Message}); try again later, or through another node");
+        }
+    }
+
+    private async Task<UploadInputsResponse> ReceiveAsync(IAsyncStreamReader<FileChunk> chunks, Caller caller, CancellationToken ct)
+    {
         var cap = node.Options.MaxInputBytes;
         await using var upload = node.Files.Inputs.Begin(caller.User);
         while (await chunks.MoveNext(ct))
         {
             var data = chunks.Current.Data;
             if (upload.Bytes + data.Length > cap)
+            {
+                node.Log.Info($"inputs from {PrintableText.Escape(caller.User)} refused: over --max-input {Units.FormatBytes(cap)}");
                 throw new RpcException(new Status(StatusCode.ResourceExhausted,
                     $"the inputs are over this node's limit of {Units.FormatBytes(cap)} (--max-input; the archive counts, headers included): " +
                     "send fewer or smaller files, or ask for a larger --max-input"));
+            }
             await upload.WriteAsync(data.Memory, ct);
         }
         UploadRecord kept;
@@ -36,6 +51,7 @@ internal sealed class InputsApi(NodeContext node)
         }
         catch (InvalidDataException e)
         {
+            node.Log.Info($"inputs from {PrintableText.Escape(caller.User)} refused: {e.Message}");
             throw Statuses.Invalid(e.Message);
         }
         node.Log.Info($"inputs {upload.Id} uploaded by {PrintableText.Escape(caller.User)}: {kept.Files} file(s), {Units.FormatBytes(kept.ContentBytes)}");
