@@ -22,6 +22,7 @@ internal sealed class JobRunner
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Container? _container;
     private volatile KillCause _killCause;
+    private readonly CancellationTokenSource _killed = new();
 
     public JobRunner(NodeContext node, string id, long incarnation)
     {
@@ -89,6 +90,7 @@ internal sealed class JobRunner
     {
         if (_killCause == KillCause.None)
             _killCause = cause;
+        await _killed.CancelAsync(); // stops a fetch of its inputs still under way
         if (_container is { } container)
             await container.KillAsync();
     }
@@ -117,11 +119,19 @@ internal sealed class JobRunner
         {
             try
             {
-                workspace = await _node.Files.PrepareAsync(_id, what, job.Limits.DiskBytes, ct);
+                using var prepare = CancellationTokenSource.CreateLinkedTokenSource(ct, _killed.Token);
+                workspace = await _node.Files.PrepareAsync(_id, what, job.Limits.DiskBytes, prepare.Token);
             }
             catch (JobFilesException e)
             {
                 return JobOutcome.CouldNotStart(e.Message);
+            }
+            catch (OperationCanceledException) when (_killed.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                return new JobOutcome(null, 0, false, false, Cancelled: _killCause == KillCause.Cancelled, null, 0, 0, 0, 0)
+                {
+                    InfrastructureFailure = InfrastructureFailure(),
+                };
             }
         }
         try
@@ -180,18 +190,21 @@ internal sealed class JobRunner
             Cancelled: _killCause == KillCause.Cancelled, StartFailure: result.StartFailure,
             result.PeakMemoryBytes, result.CpuTime.TotalSeconds, result.StdoutBytes, result.StderrBytes)
         {
-            InfrastructureFailure = _killCause switch
-            {
-                KillCause.Fenced => $"node {_node.Name} could not reach etcd for {_node.Options.FenceTimeout.TotalSeconds:0.#}s and killed it",
-                KillCause.Shutdown => $"node {_node.Name} shut down",
-                KillCause.Orphaned => $"node {_node.Name} lost the job to a newer incarnation",
-                _ => null,
-            },
+            InfrastructureFailure = InfrastructureFailure(),
             NodeProblem = result.InfrastructureFailure,
             StdoutTruncated = result.StdoutTruncated,
             StderrTruncated = result.StderrTruncated,
         };
     }
+
+    /// <summary>Why the daemon killed the job when that was not the job's doing; null otherwise.</summary>
+    private string? InfrastructureFailure() => _killCause switch
+    {
+        KillCause.Fenced => $"node {_node.Name} could not reach etcd for {_node.Options.FenceTimeout.TotalSeconds:0.#}s and killed it",
+        KillCause.Shutdown => $"node {_node.Name} shut down",
+        KillCause.Orphaned => $"node {_node.Name} lost the job to a newer incarnation",
+        _ => null,
+    };
 
     /// <summary>Writes the outcome: kept on disk first, so a daemon restarted before etcd took it can still record it.</summary>
     private async Task RecordAsync(JobOutcome outcome, CancellationToken ct)
