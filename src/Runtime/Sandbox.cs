@@ -162,12 +162,14 @@ public sealed class Sandbox : IAsyncDisposable
             directory.Root, directory.StdinFile, spec.Command, spec.Limits.DiskBytes, JobEnvironment.For(spec));
         if (run.Init.Ids is not { } ids)
         {
-            await run.Init.SendAsync(message, null, ct).ConfigureAwait(false);
+            await run.Init.SendAsync(message with { WorkspaceSource = spec.Workspace?.InitSource }, null, ct).ConfigureAwait(false);
             return;
         }
-        // In a user namespace the init gets the rootfs idmapped onto its ids and its job directory as fds; it enters
-        // the directory and takes the message's paths relative to it.
+        // In a user namespace the init gets the rootfs idmapped onto its ids, its job directory and its workspace as
+        // fds (the daemon's /proc is not its to read); it enters the directory and takes the message's paths relative
+        // to it. What the workspace holds becomes its root's.
         directory.GiveTo(ids);
+        spec.Workspace?.GiveTo(ids);
         var jobDirectory = directory.OpenAsSeenBy(run.Init.Pid);
         var rootFsMount = -1;
         try
@@ -178,7 +180,8 @@ public sealed class Sandbox : IAsyncDisposable
                 LowerDir = JobDirectory.LowerName, UpperDir = JobDirectory.UpperName, WorkDir = JobDirectory.WorkName,
                 RootDir = JobDirectory.RootName, StdinPath = directory.StdinFile is null ? null : JobDirectory.StdinName,
             };
-            await run.Init.SendAsync(relative, [rootFsMount, jobDirectory], ct).ConfigureAwait(false);
+            int[] fds = spec.Workspace is { } workspace ? [rootFsMount, jobDirectory, workspace.MountFd] : [rootFsMount, jobDirectory];
+            await run.Init.SendAsync(relative, fds, ct).ConfigureAwait(false);
         }
         finally
         {

@@ -27,6 +27,15 @@ public static class Cli
         return RunAsync(info, stdin);
     }
 
+    /// <summary>Runs a program (lclusterc behind a wrapper such as setpriv) with these arguments, as RunInAsync does.</summary>
+    public static Task<CliResult> RunProgramAsync(string program, IReadOnlyList<string> args)
+    {
+        var info = new ProcessStartInfo(program);
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        return RunAsync(info, null);
+    }
+
     /// <summary>
     /// Runs lclusterc as another user (a uid and its group from /etc/passwd), with <paramref name="extraGroup"/> as
     /// its one supplementary group when given: a caller the daemon knows only by what the kernel says of its socket.

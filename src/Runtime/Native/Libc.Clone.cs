@@ -24,6 +24,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Lchown(string path, uint owner, uint group);
+
+    [LibraryImport(Lib, EntryPoint = "fchownat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Fchownat(int dirFd, string path, uint owner, uint group, int flags);
 }
 
 /// <summary>

@@ -115,11 +115,11 @@ internal unsafe struct IoVector
     public nuint Length;
 }
 
-/// <summary>A control message carrying up to two fds (struct cmsghdr + int[2]: CMSG_SPACE(2 * sizeof(int)) = 24).</summary>
+/// <summary>A control message carrying up to three fds (struct cmsghdr + int[3]: CMSG_SPACE(3 * sizeof(int)) = 32).</summary>
 [StructLayout(LayoutKind.Sequential, Size = Space)]
 internal unsafe struct FdControlMessage
 {
-    public const int Space = 24, HeaderBytes = 16, MaxFds = 2;
+    public const int Space = 32, HeaderBytes = 16, MaxFds = 3;
     public nuint MessageLength;
     public int Level, Type;
     public fixed int Fds[MaxFds];

@@ -41,7 +41,10 @@ public static unsafe class ContainerInit
             // that died before this line cannot have sent a job (that waits for "ready"): the control socket reads EOF.
             Errno.Check(Libc.Prctl(Libc.PR_SET_PDEATHSIG, Libc.SIGKILL, 0, 0, 0), "prctl", "PR_SET_PDEATHSIG");
             if (inUserNamespace)
+            {
                 RequireNamespaceRoot();
+                NameAfterProgram();
+            }
             Processes.InitWarmup.Run();
             seccomp = Array.IndexOf(args, WithoutSeccompArgument) >= 0 ? null : Security.SeccompFilter.DockerDefault();
         }
@@ -54,13 +57,17 @@ public static unsafe class ContainerInit
             return 1; // the daemon is gone
         try
         {
-            // In a user namespace the daemon first sends the job's idmapped rootfs mount and its job directory.
-            Span<int> fds = stackalloc int[2];
-            if (inUserNamespace && !Processes.FdPassing.TryReceive(ControlFd, fds))
+            // In a user namespace the daemon first sends the job's idmapped rootfs mount, its job directory, and its
+            // workspace mount when it has one.
+            Span<int> fds = stackalloc int[3];
+            var count = inUserNamespace ? Processes.FdPassing.Receive(ControlFd, fds, least: 2) : -1;
+            if (count == 0)
                 return 0; // the pool was closed before a job came
             var message = Receive();
             if (message is null)
                 return 0;
+            if (count == 3)
+                message = message with { WorkspaceSource = string.Concat("/proc/self/fd/", fds[2].ToString(System.Globalization.CultureInfo.InvariantCulture)) };
             Build(message, seccomp, inUserNamespace ? new JobFds(fds[0], fds[1]) : null);
         }
         catch (Exception e)
@@ -96,12 +103,16 @@ public static unsafe class ContainerInit
         ProcMasks.Mask(root);
         ProcMasks.MakeReadOnly(root);
         SpecialFilesystems.SealDev(root);
+        if (m.WorkspaceSource is { } workspace)
+            WorkMount.Attach(root, workspace);
         if (m.StdinPath is { } stdin)
             AttachStdin(stdin); // a host path: open it before pivot_root
         // Everything that could load an assembly happens before pivot_root: the runtime's files are gone after it.
         var exec = new PreparedExec(m.Command, m.Environment);
         var hostname = Encoding.ASCII.GetBytes(m.Hostname);
         RootFilesystem.Pivot(root);
+        if (m.WorkspaceSource is not null)
+            WorkMount.Enter();
         if (m.StdinPath is null)
             AttachStdin("/dev/null"); // the container's own, not the host's the init was spawned with
         SetHostname(hostname);
@@ -129,6 +140,21 @@ public static unsafe class ContainerInit
             Libc.Execve((byte*)shell, (byte**)argv, (byte**)envp);
             throw Errno.Fail("execve", "/bin/sh");
         }
+    }
+
+    /// <summary>
+    /// Executed through an fd, the kernel names the process after the fd ("3"): it takes its program's name back, as
+    /// ps and the daemon's own checks show it (the basename of argv[0], at most 15 bytes).
+    /// </summary>
+    private static unsafe void NameAfterProgram()
+    {
+        var commandLine = File.ReadAllBytes("/proc/self/cmdline");
+        var first = commandLine.AsSpan(0, Math.Max(0, Array.IndexOf(commandLine, (byte)0)));
+        var name = first[(first.LastIndexOf((byte)'/') + 1)..];
+        Span<byte> comm = stackalloc byte[16];
+        name[..Math.Min(name.Length, 15)].CopyTo(comm);
+        fixed (byte* pointer = comm)
+            Errno.Check(Libc.Prctl(Libc.PR_SET_NAME, (ulong)pointer, 0, 0, 0), "prctl", "PR_SET_NAME");
     }
 
     /// <summary>

@@ -38,8 +38,11 @@ internal static unsafe class FdPassing
         }
     }
 
-    /// <summary>Fills <paramref name="fds"/> with the fds sent on <paramref name="socket"/> (close-on-exec); false when the sender closed it first.</summary>
-    public static bool TryReceive(int socket, Span<int> fds)
+    /// <summary>
+    /// Fills <paramref name="fds"/> with the fds sent on <paramref name="socket"/> (close-on-exec): returns how many
+    /// came, at least <paramref name="least"/>; 0 when the sender closed the socket first.
+    /// </summary>
+    public static int Receive(int socket, Span<int> fds, int least)
     {
         byte tag = 0;
         var vector = new IoVector { Base = &tag, Length = 1 };
@@ -50,12 +53,14 @@ internal static unsafe class FdPassing
         {
         }
         if (received <= 0)
-            return false;
-        if (control.Level != Libc.SOL_SOCKET || control.Type != Libc.SCM_RIGHTS || (int)control.MessageLength != FdControlMessage.Length(fds.Length))
+            return 0;
+        var count = ((int)control.MessageLength - FdControlMessage.HeaderBytes) / sizeof(int);
+        if (control.Level != Libc.SOL_SOCKET || control.Type != Libc.SCM_RIGHTS || count < least || count > fds.Length
+            || (int)control.MessageLength != FdControlMessage.Length(count))
             throw new InvalidDataException("the control socket's first message did not carry the fds the daemon sends first");
-        for (var i = 0; i < fds.Length; i++)
+        for (var i = 0; i < count; i++)
             fds[i] = control.Fds[i];
-        return true;
+        return count;
     }
 
     /// <summary>Binds the native entry point the job-time path uses (a bad fd fails at once).</summary>

@@ -21,9 +21,13 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy, UsageView us
     {
         var caller = Caller.Of(context);
         var valid = RequestRules.ValidateAddJob(request, policy);
+        if (valid.InputsId is { } upload)
+            valid = valid with { Inputs = JobInputs.Find(node, upload, caller) };
         var jobs = NewJobs.Build(valid, caller, valid.RequestId ?? Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow);
         if (!caller.IsAdmin)
             await CheckQuotasAsync(caller.User, jobs, context.CancellationToken);
+        if (valid.Inputs is { } inputs)
+            JobInputs.Claim(node, inputs, jobs);
         var created = await Etcd(() => node.Store.CreateAsync(jobs, context.CancellationToken));
         var first = jobs[0].Record.Job;
         var what = $"{(first.Name.Length > 0 ? first.Name + ": " : "")}{PrintableText.Shorten(valid.Command)}";

@@ -14,4 +14,6 @@ internal static class Statuses
     public static RpcException Unavailable(string message) => new(new Status(StatusCode.Unavailable, message));
 
     public static RpcException Internal(string message) => new(new Status(StatusCode.Internal, message));
+
+    public static RpcException FailedPrecondition(string message) => new(new Status(StatusCode.FailedPrecondition, message));
 }

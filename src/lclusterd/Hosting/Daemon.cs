@@ -58,15 +58,19 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
             StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
         await using var registration = await Registration.RegisterAsync(etcd, record, options.LeaseTtl, log, stop);
-        var node = new NodeContext(name, options, store, registration, sandbox, new OutputFiles(options.DataDir), log);
-        var agent = new NodeAgent(node);
-        var prime = new PrimeRole(node);
         var tls = LoadTls(options.Security.Tls);
         using var channels = new NodeChannels(tls);
+        var files = new JobFiles(options.DataDir, name, options.ArtifactCapBytes, store, channels, log);
+        if (files.ReapLeftovers() is > 0 and var reaped)
+            log.Warn($"node {name}: removed {reaped} half-stored upload(s) or /work director(ies) of an earlier run");
+        var node = new NodeContext(name, options, store, registration, sandbox, new OutputFiles(options.DataDir), log) { Files = files };
+        var agent = new NodeAgent(node);
+        var prime = new PrimeRole(node);
         var health = new HealthServiceImpl();
         var nodeHealth = new NodeHealth(health);
         var usage = new UsageView(etcd, log);
-        var service = new LclusterdService(new JobsApi(node, policy, usage), new ListingApi(node), new OutputApi(node, agent, channels));
+        var service = new LclusterdService(new JobsApi(node, policy, usage), new ListingApi(node), new OutputApi(node, agent, channels),
+            new InputsApi(node), new ArtifactsApi(node, channels));
         await using var server = ApiServer.Create(options.Listen, options.Security, tls, service, health, log);
         try
         {
@@ -86,6 +90,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
             Guard("prime", () => prime.RunAsync(work.Token)),
             Guard("liveness", () => new Liveness(node, agent, nodeHealth).RunAsync(work.Token)),
             Guard("usage view", () => usage.RunAsync(work.Token)),
+            Guard("input sweep", () => new InputSweep(node).RunAsync(work.Token)),
         };
         var failed = await Task.WhenAny(tasks.Append(Task.Delay(Timeout.Infinite, stop)));
         if (!stop.IsCancellationRequested && failed.IsFaulted)

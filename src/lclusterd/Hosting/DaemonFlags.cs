@@ -88,6 +88,12 @@ internal static partial class DaemonFlags
     public static readonly Flag<long> OutputCap = Flag.Of("--output-cap", "cap of each of a job's stdout and stderr",
         FlagValues.Bytes, Defaults.OutputCapBytes);
 
+    public static readonly Flag<long> MaxInput = Flag.Of("--max-input", "the largest input archive a job may bring (--input), headers included",
+        FlagValues.Bytes, Defaults.MaxInputBytes);
+
+    public static readonly Flag<long> ArtifactCap = Flag.Of("--artifact-cap", "what a job's collected artifacts may hold; files past it are left out",
+        FlagValues.Bytes, Defaults.ArtifactCapBytes);
+
     public static readonly Flag<double> Retention = Flag.Of("--retention", "finished jobs and their output are deleted after this",
         FlagValues.Duration, Defaults.Retention.TotalSeconds);
 
@@ -147,7 +153,7 @@ internal static partial class DaemonFlags
     [
         RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
         DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
-        OutputCap, Retention, LeaseTtl, FenceTimeout, EmbeddedEtcdPort,
+        OutputCap, MaxInput, ArtifactCap, Retention, LeaseTtl, FenceTimeout, EmbeddedEtcdPort,
         Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UsernsFirstId, NoUserns, Help,
     ]);
 
@@ -176,6 +182,8 @@ internal static partial class DaemonFlags
             DefaultLimits = defaults,
             MaxLimits = max,
             OutputCapBytes = flags.Get(OutputCap),
+            MaxInputBytes = flags.Get(MaxInput),
+            ArtifactCapBytes = flags.Get(ArtifactCap),
             Retention = TimeSpan.FromSeconds(flags.Get(Retention)),
             LeaseTtl = TimeSpan.FromSeconds(Math.Max(MinLeaseTtl.TotalSeconds, flags.Get(LeaseTtl))),
             FenceTimeout = TimeSpan.FromSeconds(flags.Get(FenceTimeout)),

@@ -33,6 +33,10 @@ internal sealed record DaemonOptions
     /// <summary>The largest limits a job may ask for; a memory of 0 is the node's memory, a time of 0 no limit.</summary>
     public JobLimits MaxLimits { get; init; } = new(0, Environment.ProcessorCount, 32768, 0);
     public long OutputCapBytes { get; init; } = 16L << 20;
+    /// <summary>The largest input archive one upload may bring (docs/files.md).</summary>
+    public long MaxInputBytes { get; init; } = 64L << 20;
+    /// <summary>What a job's collected artifacts may hold; files past it are left out.</summary>
+    public long ArtifactCapBytes { get; init; } = 256L << 20;
     public TimeSpan Retention { get; init; } = TimeSpan.FromHours(24);
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>How long a node that cannot reach etcd keeps its jobs running before it kills them.</summary>

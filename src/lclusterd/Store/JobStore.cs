@@ -229,6 +229,8 @@ internal static class JobSpecs
         job.Command = spec.Command;
         job.Env.Clear();
         job.Env.Add(spec.Env);
+        job.Artifacts.Clear();
+        job.Artifacts.Add(spec.Artifacts);
     }
 
     /// <summary>The command as a record keeps it: its first <see cref="PreviewBytes"/> bytes of UTF-8, and "…" when cut.</summary>
