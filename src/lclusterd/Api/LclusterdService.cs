@@ -4,7 +4,7 @@ using Lcluster.V1;
 namespace Lcluster.Daemon.Api;
 
 /// <summary>The lcluster.v1.Lclusterd service (protos/lcluster.proto): each rpc handed to the part of the API that owns it.</summary>
-internal sealed class LclusterdService(JobsApi jobs, ListingApi listing, OutputApi output) : Lclusterd.LclusterdBase
+internal sealed class LclusterdService(JobsApi jobs, ListingApi listing, OutputApi output, Web.DashboardApi dashboard) : Lclusterd.LclusterdBase
 {
     public override Task<AddJobResponse> AddJob(AddJobRequest request, ServerCallContext context) => jobs.AddJobAsync(request, context);
 
@@ -21,4 +21,7 @@ internal sealed class LclusterdService(JobsApi jobs, ListingApi listing, OutputA
         output.GetOutputAsync(request, responseStream, context);
 
     public override Task<ListNodesResponse> ListNodes(ListNodesRequest request, ServerCallContext context) => listing.ListNodesAsync(request, context);
+
+    public override Task<DashboardToken> CreateDashboardToken(CreateDashboardTokenRequest request, ServerCallContext context) =>
+        dashboard.CreateTokenAsync(request, context);
 }

@@ -4,6 +4,7 @@ using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Prime;
 using Lcluster.Daemon.Security;
 using Lcluster.Daemon.Store;
+using Lcluster.Daemon.Web;
 using Lcluster.Etcd;
 using Lcluster.Runtime;
 using Lcluster.Shared;
@@ -26,6 +27,8 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         if (options.Security.Tls is null && !options.Security.Insecure && !Identity.IsLoopback(options.Listen))
             throw new DaemonStartException($"--listen {options.Listen} is not a loopback address, and the node has no certificate: " +
                 "give it one (--tls-ca, --tls-cert, --tls-key; `lclusterd ca` makes them) or, on a network nobody else can reach, --insecure");
+        if (HttpEndpoints.Refusal(options.Web, options.Security) is { } refusal)
+            throw new DaemonStartException(refusal);
         await using var embedded = options.EtcdEndpoints.Count == 0
             ? new EmbeddedEtcd(options.DataDir, name, options.EmbeddedEtcdPort, log)
             : null;
@@ -61,15 +64,18 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         using var channels = new NodeChannels(tls);
         var health = new HealthServiceImpl();
         var nodeHealth = new NodeHealth(health);
-        var service = new LclusterdService(new JobsApi(node, policy), new ListingApi(node), new OutputApi(node, agent, channels));
-        await using var server = ApiServer.Create(options.Listen, options.Security, tls, service, health, log);
+        var (jobsApi, listingApi, outputApi) = (new JobsApi(node, policy), new ListingApi(node), new OutputApi(node, agent, channels));
+        using var web = new WebSurface(options, tls, jobsApi, listingApi, outputApi, store, log);
+        var service = new LclusterdService(jobsApi, listingApi, outputApi, web.DashboardApi);
+        await using var server = ApiServer.Create(options.Listen, options.Security, tls, service, health, web, log);
         try
         {
             await server.StartAsync(stop);
         }
         catch (IOException e)
         {
-            throw new DaemonStartException($"cannot listen on {options.Listen} and {options.Security.SocketPath}: {e.Message}");
+            throw new DaemonStartException($"cannot listen on {options.Listen} and {options.Security.SocketPath}" +
+                $"{(options.Web.Listen is { } http ? $" (HTTP: {http})" : "")}: {e.Message}");
         }
         log.Info($"lclusterd {name} serving on {server.BoundAddresses} (advertised as {options.AdvertiseAddress}), etcd {string.Join(",", endpoints)}, rootfs {options.RootFs}");
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Lcluster.Daemon.Api;
 using Lcluster.Daemon.Store;
+using Lcluster.Daemon.Web;
 using Lcluster.Shared;
 
 namespace Lcluster.Daemon.Hosting;
@@ -125,6 +126,13 @@ internal static partial class DaemonFlags
     public static readonly Flag<string?> EtcdKey = Flag.Of("--etcd-key", "the key of --etcd-cert",
         new FlagValue<string?>("FILE", path => path, path => path ?? ""), null, "none");
 
+    public static readonly Flag<IPEndPoint?> HttpListen = Flag.Of("--http-listen",
+        "HTTP/JSON API, dashboard and /metrics on TCP, under the TLS and --insecure rules of --listen (docs/http.md)",
+        new FlagValue<IPEndPoint?>("ADDR:PORT", ReadEndPoint, endpoint => endpoint?.ToString() ?? ""), Defaults.Web.Listen, "none");
+
+    public static readonly Flag<string?> HttpSocket = Flag.Of("--http-socket", "HTTP/JSON API, dashboard and /metrics on a Unix socket, as --socket",
+        new FlagValue<string?>("PATH", path => path, path => path ?? ""), Defaults.Web.SocketPath, $"beside {Socket.Name}: NAME-http.sock");
+
     public static readonly Flag<bool> Help = Flag.Switch("--help", "this text", "-h");
 
     public static readonly FlagSet All = new("lclusterd",
@@ -132,7 +140,7 @@ internal static partial class DaemonFlags
         RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
         DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
         OutputCap, Retention, LeaseTtl, FenceTimeout, EmbeddedEtcdPort,
-        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, Help,
+        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, HttpListen, HttpSocket, Help,
     ]);
 
     /// <summary>The node's configuration from its command line; null when it asks for --help, which goes alone.</summary>
@@ -171,6 +179,11 @@ internal static partial class DaemonFlags
                 Tls = Files(flags, TlsCa, TlsCert, TlsKey),
                 Insecure = flags.Has(Insecure),
                 EtcdTls = Files(flags, EtcdCa, EtcdCert, EtcdKey),
+            },
+            Web = new WebOptions
+            {
+                Listen = flags.Get(HttpListen),
+                SocketPath = flags.Get(HttpSocket) ?? WebOptions.SocketBeside(flags.Get(Socket)),
             },
         };
         if (options.Security.Tls is not null && options.Security.Insecure)

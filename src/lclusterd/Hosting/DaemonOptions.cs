@@ -1,5 +1,6 @@
 using System.Net;
 using Lcluster.Daemon.Store;
+using Lcluster.Daemon.Web;
 using Lcluster.Shared;
 
 namespace Lcluster.Daemon.Hosting;
@@ -38,6 +39,9 @@ internal sealed record DaemonOptions
 
     /// <summary>Who may reach the node, and how it proves itself (docs/security.md).</summary>
     public SecurityOptions Security { get; init; } = new();
+
+    /// <summary>The HTTP/JSON API, dashboard and metrics endpoints (docs/http.md).</summary>
+    public WebOptions Web { get; init; } = new();
 
     public string AdvertiseAddress => Advertise ?? $"{Listen.Address}:{Listen.Port}";
 }
