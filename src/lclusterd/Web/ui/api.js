@@ -76,6 +76,11 @@ export function formatBytes(value) {
   return `${unit === 0 ? n : n.toFixed(n < 10 ? 1 : 0)} ${UNITS[unit]}`;
 }
 
+// "11-29 22:57:23": a listing's short form (the cell's title has it whole).
+export function formatShortTime(rfc3339) {
+  return formatTime(rfc3339).replace(/^\d{4}-/, '').replace(/Z$/, '');
+}
+
 export function formatTime(rfc3339) {
   if (!rfc3339) return '';
   const d = new Date(rfc3339);

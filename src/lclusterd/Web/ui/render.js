@@ -1,10 +1,10 @@
 // The dashboard's tables and fields, built as DOM nodes: every value goes in as text, never as HTML.
-import { printable, stateName, formatBytes, formatTime } from './api.js';
+import { printable, stateName, formatBytes, formatTime, formatShortTime } from './api.js';
 
-function cell(text, className) {
+function cell(text, className, title) {
   const td = document.createElement('td');
   td.textContent = printable(text);
-  td.title = td.textContent;
+  td.title = title === undefined ? td.textContent : printable(title);
   if (className) td.className = className;
   return td;
 }
@@ -36,7 +36,7 @@ export function renderJobRow(job, selected, onSelect) {
     cell(state, `state state-${state}`),
     cell(job.node),
     cell(job.owner),
-    cell(formatTime(job.submitted_at)),
+    cell(formatShortTime(job.submitted_at), '', formatTime(job.submitted_at)),
     cell(job.command, 'mono'),
   );
   tr.addEventListener('click', () => onSelect(job.id));
