@@ -1,5 +1,6 @@
 using System.Text;
 using Lcluster.Runtime.Native;
+using Lcluster.Runtime.Security;
 
 namespace Lcluster.Runtime;
 
@@ -16,10 +17,14 @@ internal sealed class JobDirectory
         StdinFile = stdinFile;
     }
 
+    public const string UpperName = "upper", WorkName = "work", RootName = "root", LowerName = "lower", StdinName = "stdin";
+
     public string Path { get; }
-    public string Upper => Path + "/upper";
-    public string Work => Path + "/work";
-    public string Root => Path + "/root";
+    public string Upper => Path + "/" + UpperName;
+    public string Work => Path + "/" + WorkName;
+    public string Root => Path + "/" + RootName;
+    /// <summary>Where an init in a user namespace attaches the idmapped rootfs (its overlay's lower layer).</summary>
+    public string Lower => Path + "/" + LowerName;
     public string? StdinFile { get; }
 
     /// <summary>Creates the directories; an existing one is a leftover the caller must reap first.</summary>
@@ -33,7 +38,7 @@ internal sealed class JobDirectory
                 ? new SandboxException($"job directory {path} already exists: a leftover of job {jobId}; reap it first (KillLeftoverAsync)")
                 : new SandboxException($"cannot create job directory {path}: {new NativeCallException("mkdir", path, errno).Message}");
         }
-        var directory = new JobDirectory(path, stdin.IsEmpty ? null : path + "/stdin");
+        var directory = new JobDirectory(path, stdin.IsEmpty ? null : path + "/" + StdinName);
         try
         {
             foreach (var dir in new[] { directory.Upper, directory.Work, directory.Root })
@@ -47,6 +52,29 @@ internal sealed class JobDirectory
             throw new SandboxException($"cannot prepare job directory {path}: {e.Message}", e);
         }
         return directory;
+    }
+
+    /// <summary>
+    /// For a container in a user namespace: the lower layer's mount point, and all of it owned by the container's
+    /// root, which is unprivileged on the host: its init must get in (0700), overlayfs writes upper and work as it.
+    /// </summary>
+    public void GiveTo(HostIdRange owner)
+    {
+        Errno.Check(Libc.Mkdir(Lower, 0x1ED), "mkdir", Lower);
+        string[] paths = StdinFile is { } stdin ? [Path, Upper, Work, Root, Lower, stdin] : [Path, Upper, Work, Root, Lower];
+        foreach (var path in paths)
+            Errno.Check(Libc.Lchown(path, owner.First, owner.First), "chown", path);
+    }
+
+    /// <summary>
+    /// An O_PATH fd of this directory as the init's mount namespace sees it (through /proc/PID/root): an init in a
+    /// user namespace enters it with fchdir and names everything in it relatively, so it needs no right on the
+    /// directories above (the daemon's data dir stays 0700), and its mounts land on mounts of its own namespace.
+    /// </summary>
+    public int OpenAsSeenBy(int initPid)
+    {
+        var seen = string.Concat("/proc/", initPid.ToString(System.Globalization.CultureInfo.InvariantCulture), "/root", Path);
+        return Errno.Check(Libc.Open(seen, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0), "open", seen);
     }
 
     public void Delete() => TreeDeletion.Delete(Path);

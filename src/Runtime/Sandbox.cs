@@ -1,5 +1,7 @@
+using Microsoft.Win32.SafeHandles;
 using System.Collections.Concurrent;
 using Lcluster.Runtime.Cgroups;
+using Lcluster.Runtime.Mounts;
 using Lcluster.Runtime.Output;
 using Lcluster.Runtime.Processes;
 
@@ -15,6 +17,7 @@ public sealed class Sandbox : IAsyncDisposable
     private readonly string workDirectory;
     private readonly ICgroupTree cgroups;
     private readonly InitPool pool;
+    private readonly SafeFileHandle? programFile;
     private readonly ConcurrentDictionary<string, Container> running = new();
     private int disposed;
 
@@ -29,7 +32,9 @@ public sealed class Sandbox : IAsyncDisposable
         workDirectory = Path.GetFullPath(options.WorkDirectory).TrimEnd('/');
         Directory.CreateDirectory(workDirectory);
         this.cgroups = cgroups ?? CgroupTrees.ForHost(CgroupFs.Kernel, options.CgroupRoot, options.CgroupParent);
-        pool = new InitPool(InitLaunchFor(options), options.PrestartedInits);
+        var launch = InitLaunchFor(options);
+        programFile = launch.ProgramFile;
+        pool = new InitPool(launch, options.PrestartedInits);
         pool.Start();
     }
 
@@ -102,6 +107,7 @@ public sealed class Sandbox : IAsyncDisposable
             return;
         await Task.WhenAll(running.Values.Select(c => c.KillAsync())).ConfigureAwait(false);
         await pool.DisposeAsync().ConfigureAwait(false);
+        programFile?.Dispose();
         cgroups.RemoveParentIfEmpty();
     }
 
@@ -146,13 +152,43 @@ public sealed class Sandbox : IAsyncDisposable
         return container;
     }
 
-    private static Task SendAsync(ContainerRun run, SandboxSpec spec, CancellationToken ct)
+    private static async Task SendAsync(ContainerRun run, SandboxSpec spec, CancellationToken ct)
     {
         var directory = run.Directory;
         var rootFs = Path.GetFullPath(spec.RootFs).TrimEnd('/');
-        var message = new InitMessage(spec.Hostname, rootFs.Length > 0 ? rootFs : "/", directory.Upper, directory.Work,
+        if (rootFs.Length == 0)
+            rootFs = "/";
+        var message = new InitMessage(spec.Hostname, rootFs, directory.Upper, directory.Work,
             directory.Root, directory.StdinFile, spec.Command, spec.Limits.DiskBytes, JobEnvironment.For(spec));
-        return run.Init.SendAsync(message, ct);
+        if (run.Init.Ids is not { } ids)
+        {
+            await run.Init.SendAsync(message with { WorkspaceSource = spec.Workspace?.InitSource }, null, ct).ConfigureAwait(false);
+            return;
+        }
+        // In a user namespace the init gets the rootfs idmapped onto its ids, its job directory and its workspace as
+        // fds (the daemon's /proc is not its to read); it enters the directory and takes the message's paths relative
+        // to it. What the workspace holds becomes its root's.
+        directory.GiveTo(ids);
+        spec.Workspace?.GiveTo(ids);
+        var jobDirectory = directory.OpenAsSeenBy(run.Init.Pid);
+        var rootFsMount = -1;
+        try
+        {
+            rootFsMount = IdmappedRootFs.Create(rootFs, run.Init.Pid);
+            var relative = message with
+            {
+                LowerDir = JobDirectory.LowerName, UpperDir = JobDirectory.UpperName, WorkDir = JobDirectory.WorkName,
+                RootDir = JobDirectory.RootName, StdinPath = directory.StdinFile is null ? null : JobDirectory.StdinName,
+            };
+            int[] fds = spec.Workspace is { } workspace ? [rootFsMount, jobDirectory, workspace.MountFd] : [rootFsMount, jobDirectory];
+            await run.Init.SendAsync(relative, fds, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            Native.Libc.Close(jobDirectory);
+            if (rootFsMount != -1)
+                Native.Libc.Close(rootFsMount);
+        }
     }
 
     /// <summary>Removes what a failed start created; returns what could not be removed, or null.</summary>
@@ -183,9 +219,15 @@ public sealed class Sandbox : IAsyncDisposable
         foreach (var name in InitEnvironment.PassThrough)
             if (System.Environment.GetEnvironmentVariable(name) is { } value)
                 environment.Add($"{name}={value}");
-        IReadOnlyList<string> arguments = options.WithoutSeccompForTests
-            ? [.. options.InitArguments, ContainerInit.WithoutSeccompArgument]
-            : options.InitArguments;
-        return new InitLaunch(options.InitProgram, arguments, environment);
+        var arguments = new List<string>(options.InitArguments);
+        if (options.WithoutSeccompForTests)
+            arguments.Add(ContainerInit.WithoutSeccompArgument);
+        if (options.UserNamespaces is not null)
+            arguments.Add(ContainerInit.UserNamespaceArgument);
+        if (options.UserNamespaces is not { } userNamespaces)
+            return new InitLaunch(options.InitProgram, arguments, environment);
+        var program = Native.Libc.Open(options.InitProgram, Native.Libc.O_PATH | Native.Libc.O_CLOEXEC, 0);
+        return new InitLaunch(options.InitProgram, arguments, environment, new Security.IdRanges(userNamespaces),
+            new SafeFileHandle(Native.Errno.Check(program, "open", options.InitProgram), ownsHandle: true));
     }
 }

@@ -18,8 +18,17 @@ public sealed record SandboxOptions
     /// <summary>Where the cgroup hierarchies are mounted.</summary>
     public string CgroupRoot { get; init; } = "/sys/fs/cgroup";
 
+    /// <summary>The most inits that may wait ahead of jobs.</summary>
+    public const int MostPrestartedInits = 64;
+
     /// <summary>Inits started ahead of jobs, waiting in fresh namespaces; 0 starts each on demand.</summary>
     public int PrestartedInits { get; init; } = 2;
+
+    /// <summary>
+    /// Each container in a user namespace of its own, its root mapped onto a block of unprivileged host ids (on by
+    /// default); null runs containers as host root, confined by capabilities, seccomp and the mounts alone.
+    /// </summary>
+    public UserNamespaceOptions? UserNamespaces { get; init; } = new();
 
     /// <summary>Tests only: jobs run without the seccomp filter, so a test can look at what the filter hides.</summary>
     internal bool WithoutSeccompForTests { get; init; }

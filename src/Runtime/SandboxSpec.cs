@@ -36,4 +36,10 @@ public sealed record SandboxSpec
 
     /// <summary>Past it a stream gets one marker line, the rest is discarded, and the job goes on.</summary>
     public long OutputCapBytes { get; init; } = 16 << 20;
+
+    /// <summary>
+    /// Mounted at /work, the job's working directory; the caller owns it (fills it before, reads it after,
+    /// disposes it). Null: no /work, and the job starts in /.
+    /// </summary>
+    public Workspace? Workspace { get; init; }
 }

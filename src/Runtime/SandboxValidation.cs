@@ -26,8 +26,37 @@ internal static partial class SandboxValidation
             throw new ArgumentException($"cgroup parent \"{o.CgroupParent}\" must be a relative path of [A-Za-z0-9._-] names");
         if (!Directory.Exists(o.CgroupRoot))
             throw new ArgumentException($"cgroup root {o.CgroupRoot} does not exist");
-        if (o.PrestartedInits is < 0 or > 64)
-            throw new ArgumentException($"prestarted inits {o.PrestartedInits} must be 0-64");
+        if (o.PrestartedInits is < 0 or > SandboxOptions.MostPrestartedInits)
+            throw new ArgumentException($"prestarted inits {o.PrestartedInits} must be 0-{SandboxOptions.MostPrestartedInits}");
+        if (o.UserNamespaces is { } u)
+            Check(u, o);
+    }
+
+    /// <summary>The id blocks must lie above the host's users, and the init, unprivileged on the host, must be able to execute its program.</summary>
+    private static void Check(UserNamespaceOptions u, SandboxOptions o)
+    {
+        if (u.FirstHostId < UserNamespaceOptions.LowestFirstHostId)
+            throw new ArgumentException($"user namespaces: first host id {u.FirstHostId} is below {UserNamespaceOptions.LowestFirstHostId}, among the host's own users");
+        if (u.IdsPerContainer == 0 || u.MaxContainers < 1)
+            throw new ArgumentException($"user namespaces: {u.IdsPerContainer} ids per container and {u.MaxContainers} containers must both be at least 1");
+        if (u.EndHostId > uint.MaxValue)
+            throw new ArgumentException($"user namespaces: {u.MaxContainers} blocks of {u.IdsPerContainer} ids from {u.FirstHostId} go past the last host id {uint.MaxValue - 1}");
+        RequireOthersExecute(o.InitProgram, "execute the init program");
+    }
+
+    /// <summary>
+    /// The file executable by others. The directories above it need not be: the init executes it through an fd the
+    /// daemon opened (a program that loads files beside it, like a framework-dependent apphost, needs them readable).
+    /// </summary>
+    private static void RequireOthersExecute(string path, string what)
+    {
+        const uint othersExecute = 0x1; // S_IXOTH
+        if (Native.Libc.TryStat(Path.GetFullPath(path), 0, out var mode, out _) != 0)
+            return; // missing: the existence check says so
+        if ((mode & othersExecute) == 0)
+            throw new ArgumentException(
+                $"with user namespaces a container's root is an unprivileged host id, which must {what}: {path} is mode {Convert.ToString(mode & 0xFFF, 8)}; " +
+                "chmod o+x it, or turn user namespaces off");
     }
 
     public static void Check(SandboxSpec s)

@@ -5,30 +5,47 @@ namespace Lcluster.Runtime;
 /// <summary>
 /// Calls back once a wall-time limit has passed, never before: the timer's clock
 /// is coarser than Stopwatch's, so a tick that comes early re-arms for the rest.
+/// A System.Threading.Timer takes at most ~49.7 days at once, so a longer limit
+/// is waited out in steps of at most <see cref="LongestStep"/>.
 /// </summary>
 internal sealed class WallTimeDeadline : IDisposable
 {
+    /// <summary>The longest single wait: one day, well inside the timer's 2^32-2 ms.</summary>
+    public static readonly TimeSpan LongestStep = TimeSpan.FromDays(1);
+
     private readonly long started;
     private readonly TimeSpan limit;
+    private readonly TimeSpan step;
     private readonly Action expired;
     private readonly Timer timer;
 
     public WallTimeDeadline(long startedTimestamp, TimeSpan limit, Action expired)
+        : this(startedTimestamp, limit, expired, LongestStep)
     {
+    }
+
+    /// <summary>With a shorter longest step, so a test can watch a limit waited out in several.</summary>
+    internal WallTimeDeadline(long startedTimestamp, TimeSpan limit, Action expired, TimeSpan longestStep)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(longestStep, TimeSpan.Zero);
         started = startedTimestamp;
         this.limit = limit;
+        step = longestStep;
         this.expired = expired;
         timer = new Timer(Tick);
-        timer.Change(limit, Timeout.InfiniteTimeSpan);
+        Arm(limit);
     }
 
     public void Dispose() => timer.Dispose();
+
+    private void Arm(TimeSpan left) => timer.Change(left < step ? left : step, Timeout.InfiniteTimeSpan);
 
     private void Tick(object? state)
     {
         var left = limit - Stopwatch.GetElapsedTime(started);
         if (left > TimeSpan.Zero)
-            timer.Change(left + TimeSpan.FromMilliseconds(1), Timeout.InfiniteTimeSpan);
+            Arm(left + TimeSpan.FromMilliseconds(1));
         else
             expired();
     }

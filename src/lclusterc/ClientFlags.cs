@@ -5,7 +5,7 @@ using Lcluster.V1;
 namespace Lcluster.Client;
 
 /// <summary>What the user asked for, parsed from the command line.</summary>
-internal enum Verb { AddJob, CheckJob, RemoveJob, ListJobs, Output, Nodes, Dashboard, Help, Version }
+internal enum Verb { AddJob, CheckJob, RemoveJob, ListJobs, Output, Download, Nodes, Dashboard, Help, Version }
 
 /// <summary>A command flag (exactly one per call) and the options that may come with it.</summary>
 internal sealed record CommandFlag(Verb Verb, Flag Flag, IReadOnlyList<Flag> Options);
@@ -32,6 +32,7 @@ internal static class ClientFlags
     public static readonly Flag<string> Output = Flag.Of("--output", "the job's captured stdout", FlagValues.Text("UUID"));
     public static readonly Flag<bool> Nodes = Flag.Switch("--nodes", "live nodes, which is prime, slots used/free");
     public static readonly Flag<bool> Dashboard = Flag.Switch("--dashboard", "a link that opens the node's web dashboard signed in as you, for an hour");
+    public static readonly Flag<string> Download = Flag.Of("--download", "the artifacts a finished job left (--artifact), into --to", FlagValues.Text("UUID"));
     public static readonly Flag<bool> Help = Flag.Switch("--help", "this text", "-h");
     public static readonly Flag<bool> Version = Flag.Switch("--version", "lclusterc's version");
 
@@ -51,6 +52,15 @@ internal static class ClientFlags
 
     public static readonly Flag<string> Stdin = Flag.Of("--stdin",
         $"feed FILE (or this program's stdin, -) to the job, {Units.FormatBytes(RequestBounds.MaxStdinBytes)} at most", FlagValues.Text("FILE|-"));
+
+    public static readonly Flag<IReadOnlyList<string>> Input = Flag.Repeated("--input",
+        $"put PATH (a file, or a directory and all below it) into the job's {FilePaths.Work}/, its working directory (repeatable)", FlagValues.Text("PATH"));
+
+    public static readonly Flag<IReadOnlyList<string>> Artifact = Flag.Repeated("--artifact",
+        $"collect PATH or GLOB (relative to {FilePaths.Work}) when the job ends, for --download (repeatable)", FlagValues.Text("PATH"));
+
+    public static readonly Flag<string?> To = Flag.Of("--to", "where the files go (made if missing; files there with the same names are replaced)",
+        new FlagValue<string?>("DIR", path => path, path => path ?? ""), null, "./UUID");
 
     public static readonly Flag<int> Retries = Flag.Of("--retries",
         $"run again (up to N times, at most {RequestBounds.MaxRetries}) if its node dies under it", FlagValues.WholeNumber(0, RequestBounds.MaxRetries), 0);
@@ -88,11 +98,12 @@ internal static class ClientFlags
     /// <summary>Each command and the options it takes; --server goes with any.</summary>
     public static readonly IReadOnlyList<CommandFlag> Commands =
     [
-        new(Verb.AddJob, AddJob, [Name, Memory, Cpus, Pids, Time, Disk, Env, Stdin, Retries, Priority, Array, Wait]),
+        new(Verb.AddJob, AddJob, [Name, Memory, Cpus, Pids, Time, Disk, Env, Stdin, Input, Artifact, Retries, Priority, Array, Wait]),
         new(Verb.CheckJob, CheckJob, [Json]),
         new(Verb.RemoveJob, RemoveJob, []),
         new(Verb.ListJobs, ListJobs, [Json, State, Limit, Owner, Name, Watch]),
         new(Verb.Output, Output, [Stderr, Follow]),
+        new(Verb.Download, Download, [To]),
         new(Verb.Nodes, Nodes, [Json]),
         new(Verb.Dashboard, Dashboard, []),
         new(Verb.Help, Help, []),

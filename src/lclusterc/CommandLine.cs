@@ -18,6 +18,10 @@ internal sealed record Invocation(Verb Verb, string Server, bool Json)
     public int Limit { get; init; }
     public bool Stderr { get; init; }
     public bool Follow { get; init; }
+    /// <summary>--input paths, as given.</summary>
+    public IReadOnlyList<string> Inputs { get; init; } = [];
+    /// <summary>--to of --download; null: ./UUID.</summary>
+    public string? To { get; init; }
 }
 
 /// <summary>
@@ -53,7 +57,9 @@ internal static class CommandLine
                 AddJob = AddJobRequest(flags),
                 StdinFile = flags.Has(ClientFlags.Stdin) ? flags.Get(ClientFlags.Stdin) : null,
                 Wait = flags.Get(ClientFlags.Wait),
+                Inputs = flags.Get(ClientFlags.Input),
             },
+            Verb.Download => invocation with { JobId = flags.Get(ClientFlags.Download), To = flags.Get(ClientFlags.To) },
             Verb.CheckJob => invocation with { JobId = flags.Get(ClientFlags.CheckJob) },
             Verb.RemoveJob => invocation with { JobId = flags.Get(ClientFlags.RemoveJob) },
             Verb.Output => invocation with
@@ -107,6 +113,7 @@ internal static class CommandLine
         };
         foreach (var (key, value) in flags.Get(ClientFlags.Env))
             request.Env[key] = value;
+        request.Artifacts.AddRange(FilePaths.CheckPatterns(flags.Get(ClientFlags.Artifact), why => new UsageException($"{ClientFlags.Artifact.Name}: {why}")));
         return request;
     }
 }

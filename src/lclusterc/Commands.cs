@@ -42,6 +42,8 @@ internal sealed class Commands(Lclusterd.LclusterdClient client, TextWriter stdo
                 // The stream asked for goes to stdout either way, so it can be piped.
                 await CopyOutputAsync(invocation.JobId, stream, invocation.Follow, Console.OpenStandardOutput(), ct);
                 return ExitCodes.Ok;
+            case Verb.Download:
+                return await ArtifactDownload.RunAsync(client, invocation.JobId, invocation.To, stdout, stderr, ct);
             case Verb.Nodes:
                 var nodes = await client.ListNodesAsync(new ListNodesRequest(), options);
                 stdout.Write(invocation.Json ? JsonOutput.Nodes(nodes.Nodes) + "\n" : HumanOutput.Nodes(nodes.Nodes, DateTimeOffset.UtcNow));
@@ -63,6 +65,8 @@ internal sealed class Commands(Lclusterd.LclusterdClient client, TextWriter stdo
         request.RequestId = Guid.NewGuid().ToString("N");
         if (invocation.StdinFile is { } file)
             request.Stdin = ByteString.CopyFrom(await ReadStdinAsync(file, ct));
+        if (invocation.Inputs.Count > 0)
+            request.Inputs = await InputUpload.SendAsync(client, invocation.Inputs, ct);
         // Watching from a revision read before the submission: the job's end cannot slip through.
         using var ends = invocation.Wait
             ? client.WatchJobs(new WatchJobsRequest { StartRevision = (await client.ListJobsAsync(new ListJobsRequest { PageSize = 1 }, options)).Revision + 1 }, cancellationToken: ct)

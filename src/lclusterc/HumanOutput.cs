@@ -47,6 +47,11 @@ internal static class HumanOutput
             rows.Add(("cpu time", Units.FormatSeconds(job.CpuSeconds)));
         }
         rows.Add(("output", $"stdout {Units.FormatBytes(job.StdoutBytes)}, stderr {Units.FormatBytes(job.StderrBytes)}"));
+        if (job.InputFiles > 0)
+            rows.Add(("inputs", $"{job.InputFiles} file(s), {Units.FormatBytes(job.InputBytes)}"));
+        if (job.Artifacts.Count > 0)
+            rows.Add(("artifacts", PrintableText.Escape(string.Join(" ", job.Artifacts)) +
+                (JobStates.IsFinished(job.State) ? $" ({job.ArtifactFiles} file(s), {Units.FormatBytes(job.ArtifactBytes)})" : "")));
         foreach (var (key, value) in job.Env.OrderBy(e => e.Key, StringComparer.Ordinal))
             rows.Add(("env", PrintableText.Escape($"{key}={value}")));
         var width = rows.Max(r => r.Item1.Length) + 1;

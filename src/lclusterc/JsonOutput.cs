@@ -91,6 +91,14 @@ internal static class JsonOutput
         w.WriteNumber("stderr_bytes", job.StderrBytes);
         w.WriteNumber("peak_memory_bytes", job.PeakMemoryBytes);
         w.WriteNumber("cpu_seconds", job.CpuSeconds);
+        w.WriteNumber("input_bytes", job.InputBytes);
+        w.WriteNumber("input_files", job.InputFiles);
+        w.WriteStartArray("artifacts");
+        foreach (var pattern in job.Artifacts)
+            w.WriteStringValue(pattern);
+        w.WriteEndArray();
+        w.WriteNumber("artifact_files", job.ArtifactFiles);
+        w.WriteNumber("artifact_bytes", job.ArtifactBytes);
         w.WriteStartObject("env");
         foreach (var (key, value) in job.Env.OrderBy(e => e.Key, StringComparer.Ordinal))
             w.WriteString(key, value);

@@ -69,6 +69,18 @@ public sealed class ClientFlagTests
         Assert.Equal(new Dictionary<string, string> { ["A"] = "2", ["B"] = "x=y" }, added.AddJob.Env);
     }
 
+    [Fact]
+    public void Input_and_artifact_are_repeatable_artifacts_take_one_spelling_and_download_takes_a_destination()
+    {
+        var added = Parse("--addjob=true", "--input=a", "--input", "b dir", "--artifact=./out//*.txt", "--artifact=logs/");
+
+        Assert.Equal(["a", "b dir"], added.Inputs);
+        Assert.Equal(["out/*.txt", "logs"], added.AddJob.Artifacts);
+        Assert.Equal(new Invocation(Verb.Download, LocalSocket, false) { JobId = "abc", To = "dir" }, Parse("--download=abc", "--to=dir"));
+        Assert.Null(Parse("--download=abc").To);
+        Assert.Equal("--artifact: artifact '../x' climbs with '..': nothing outside /work can be reached", Refused("--addjob=true", "--artifact=../x"));
+    }
+
     [Theory]
     [InlineData("--name")]
     [InlineData("--wait")]
@@ -85,7 +97,7 @@ public sealed class ClientFlagTests
     {
         Assert.Equal("--nodes given twice", Refused("--nodes", "--nodes"));
         Assert.Equal("one command at a time, not --nodes and --checkjob", Refused("--nodes", "--json", "--checkjob=x"));
-        Assert.Equal("no command: give one of --addjob, --checkjob, --removejob, --listjobs, --output, --nodes, --dashboard", Refused("--json"));
+        Assert.Equal("no command: give one of --addjob, --checkjob, --removejob, --listjobs, --output, --download, --nodes, --dashboard", Refused("--json"));
     }
 
     public static TheoryData<string, string> OptionsWithTheWrongCommand()
@@ -103,7 +115,7 @@ public sealed class ClientFlagTests
     [MemberData(nameof(OptionsWithTheWrongCommand))]
     public void An_option_with_a_command_that_does_not_take_it_is_refused(string command, string option)
     {
-        var commandArgs = command is "--addjob" or "--checkjob" or "--removejob" or "--output" ? new[] { command, "x" } : [command];
+        var commandArgs = command is "--addjob" or "--checkjob" or "--removejob" or "--output" or "--download" ? new[] { command, "x" } : [command];
         var optionFlag = ClientFlags.All.Flags.Single(f => f.Name == option);
         var optionArgs = optionFlag.IsSwitch ? new[] { option } : [option, option == "--env" ? "A=1" : "1"];
 

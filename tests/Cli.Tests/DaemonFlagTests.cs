@@ -29,6 +29,7 @@ public sealed class DaemonFlagTests
             "--node-name=n-1", "--data-dir=/d", "--slots=3", "--memory=2G", "--default-memory=64M", "--default-cpus=0.5",
             "--default-pids=10", "--default-time=1m", "--max-memory=1G", "--max-cpus=2", "--max-pids=20", "--max-time=1h",
             "--output-cap=1M", "--retention=2h", "--lease-ttl=3s", "--fence-timeout=9s", "--embedded-etcd-port=7001",
+            "--default-disk=100M", "--max-disk=1G", "--user-max-queued=7", "--user-max-bytes=5M", "--userns-first-id=70000",
         ];
         var joined = Parse(given);
         var separate = Parse(given.SelectMany(a => a.Split('=', 2)).ToArray());
@@ -39,9 +40,9 @@ public sealed class DaemonFlagTests
         {
             RootFs = "/r", EtcdEndpoints = joined.EtcdEndpoints, NetworkNamespace = "n1", Listen = IPEndPoint.Parse("10.0.0.1:7000"),
             Advertise = "node1:7000", NodeName = "n-1", DataDir = "/d", Slots = 3, MemoryBytes = 2L << 30,
-            DefaultLimits = new JobLimits(64L << 20, 0.5, 10, 60), MaxLimits = new JobLimits(1L << 30, 2, 20, 3600),
+            DefaultLimits = new JobLimits(64L << 20, 0.5, 10, 60, 100L << 20), MaxLimits = new JobLimits(1L << 30, 2, 20, 3600, 1L << 30),
             OutputCapBytes = 1L << 20, Retention = TimeSpan.FromHours(2), LeaseTtl = TimeSpan.FromSeconds(3),
-            FenceTimeout = TimeSpan.FromSeconds(9), EmbeddedEtcdPort = 7001,
+            FenceTimeout = TimeSpan.FromSeconds(9), EmbeddedEtcdPort = 7001, Quotas = new UserQuotas(7, 5L << 20), UserNamespaceFirstId = 70000,
         }, joined);
     }
 
@@ -79,6 +80,7 @@ public sealed class DaemonFlagTests
     [InlineData("--embedded-etcd-port=70000", "--embedded-etcd-port: '70000' is not a whole number from 1 to 65535")]
     [InlineData("--default-cpus=0", "--default-cpus: '0' is not a positive number of cores")]
     [InlineData("--output-cap=big", "--output-cap: 'big' is not a size")]
+    [InlineData("--userns-first-id=1000", "--userns-first-id: '1000' is not a host id from 65536 to 4294967295")]
     public void A_bad_value_is_refused_naming_the_flag(string flag, string message)
     {
         Assert.StartsWith(message, Refused("--rootfs=/r", flag));
@@ -91,6 +93,19 @@ public sealed class DaemonFlagTests
         Assert.Equal("--default-cpus 4 is over --max-cpus 2", Refused("--rootfs=/r", "--default-cpus=4", "--max-cpus=2"));
         Assert.Equal("--default-pids 9 is over --max-pids 8", Refused("--rootfs=/r", "--default-pids=9", "--max-pids=8"));
         Assert.Equal("--default-memory 2 GiB is over --max-memory 1 GiB", Refused("--rootfs=/r", "--default-memory=2G", "--max-memory=1G"));
+        Assert.Equal("--userns-first-id does not go with --no-userns", Refused("--rootfs=/r", "--userns-first-id=70000", "--no-userns"));
+        Assert.StartsWith("--userns-first-id 4294000000: the 72 id blocks of --slots 4 go past host id 4294967294",
+            Refused("--rootfs=/r", "--userns-first-id=4294000000", "--slots=4"));
+    }
+
+    [Fact]
+    public void Jobs_get_a_user_namespace_unless_the_node_says_no()
+    {
+        var blocks = Parse("--rootfs=/r", "--slots=3").UserNamespaces(3)!;
+        Assert.Equal(1u << 30, blocks.FirstHostId);
+        Assert.Equal(2 * 3 + 64, blocks.MaxContainers);
+        Assert.Equal(70000u, Parse("--rootfs=/r", "--userns-first-id=70000").UserNamespaces(1)!.FirstHostId);
+        Assert.Null(Parse("--rootfs=/r", "--no-userns").UserNamespaces(1));
     }
 
     [Fact]

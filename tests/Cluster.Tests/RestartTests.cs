@@ -32,7 +32,11 @@ public sealed class RestartTests(ITestOutputHelper output)
         Assert.Contains(victimName, settled.GetProperty("reason").GetString());
         Assert.Empty(HostProcesses.Under($"lcluster/{victimName}"));
         Assert.All(leftovers, pid => Assert.False(HostProcesses.StillRuns(pid), $"leftover pid {pid} still runs"));
-        Assert.Contains("leftover container", cluster.Nodes[victim].LogText()); // their cgroups and directories, reaped
+        // Their cgroups and directories, reaped: by the agent, which starts after the API serves, so the prime may settle first.
+        var reapedBy = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!cluster.Nodes[victim].LogText().Contains("leftover container") && DateTime.UtcNow < reapedBy)
+            await Task.Delay(100);
+        Assert.Contains("leftover container", cluster.Nodes[victim].LogText());
         var nodes = JsonDocument.Parse((await cluster.RunAsync(prime, "--nodes", "--json")).Stdout).RootElement.EnumerateArray().Select(n => n.GetProperty("name").GetString()).ToList();
         Assert.Equal(3, nodes.Count);
         Assert.Contains(victimName, nodes);

@@ -23,6 +23,8 @@ public sealed record DaemonSettings
     public string? CertificateAuthority { get; init; }
     /// <summary>--http-listen on a free port of <see cref="Host"/> (the HTTP socket is always there).</summary>
     public bool HttpListen { get; init; }
+    /// <summary>The daemon binary to run; null = the repository's bin/lclusterd.</summary>
+    public string? Program { get; init; }
     public IReadOnlyList<string> ExtraArgs { get; init; } = [];
 }
 
@@ -40,6 +42,8 @@ public sealed class DaemonProcess : IAsyncDisposable
     private Process? _process;
 
     private static readonly string RunId = Guid.NewGuid().ToString("N")[..4];
+    private const long FirstUserNamespaceId = 1L << 30, UserNamespaceSpan = 1L << 23; // 128 blocks of 65536: 2 * 32 slots + 64
+    private const int UserNamespaceSpans = 380; // up to 2^32 - 2^23
     private static int _unnamed;
 
     private DaemonProcess(DaemonSettings settings, string dataDir, int port, int etcdPort, bool ownsDataDir, int httpPort = 0)
@@ -48,7 +52,10 @@ public sealed class DaemonProcess : IAsyncDisposable
         _settings = settings;
         // Node names are host-wide (the node's cgroups are lcluster/NAME, and a starting daemon reaps what it finds
         // there), so two test runs on one machine, or two tests, never share one.
-        NodeName = $"{settings.NodeName ?? "node" + Interlocked.Increment(ref _unnamed)}-{RunId}";
+        var number = Interlocked.Increment(ref _unnamed);
+        NodeName = $"{settings.NodeName ?? "node" + number}-{RunId}";
+        // Job user namespaces map onto host id blocks a daemon hands out itself: daemons side by side get their own.
+        UserNamespaceFirstId = FirstUserNamespaceId + (long)((Environment.ProcessId * 17 + number) % UserNamespaceSpans) * UserNamespaceSpan;
         DataDir = dataDir;
         Port = port;
         EmbeddedEtcdPort = etcdPort;
@@ -57,6 +64,7 @@ public sealed class DaemonProcess : IAsyncDisposable
 
     public string DataDir { get; }
     public string NodeName { get; }
+    public long UserNamespaceFirstId { get; }
     public int Port { get; }
     public int EmbeddedEtcdPort { get; }
     /// <summary>The --http-listen port; 0 without <see cref="DaemonSettings.HttpListen"/>.</summary>
@@ -86,7 +94,7 @@ public sealed class DaemonProcess : IAsyncDisposable
     public static async Task<DaemonProcess> StartAsync(DaemonSettings settings)
     {
         Requires.Root();
-        var program = RepoPaths.Bin("lclusterd");
+        var program = settings.Program ?? RepoPaths.Bin("lclusterd");
         if (!File.Exists(program))
             throw new InvalidOperationException($"{program} is missing: run `make` first");
         // On the host the ports are picked free, then bound by the daemon: another process may take one in
@@ -145,11 +153,13 @@ public sealed class DaemonProcess : IAsyncDisposable
         if (_settings.Namespace is { } ns)
             args.Add($"--namespace={ns}");
         args.Add($"--node-name={NodeName}");
+        if (!_settings.ExtraArgs.Any(a => a.StartsWith("--userns-first-id", StringComparison.Ordinal) || a == "--no-userns"))
+            args.Add($"--userns-first-id={UserNamespaceFirstId}");
         args.AddRange(_settings.ExtraArgs);
         File.AppendAllText(LogPath, $"--- test: starting lclusterd {string.Join(' ', args)}{Environment.NewLine}");
         var info = new ProcessStartInfo("/bin/sh")
         {
-            ArgumentList = { "-c", $"exec {Quote(RepoPaths.Bin("lclusterd"))} {string.Join(' ', args.Select(Quote))} >>{Quote(LogPath)} 2>&1" },
+            ArgumentList = { "-c", $"exec {Quote(_settings.Program ?? RepoPaths.Bin("lclusterd"))} {string.Join(' ', args.Select(Quote))} >>{Quote(LogPath)} 2>&1" },
             UseShellExecute = false,
         };
         _process = Process.Start(info) ?? throw new InvalidOperationException("could not start lclusterd");

@@ -16,7 +16,9 @@ public sealed class OpenApiTests(WebNode node)
         var mapped = HttpRoutes.All.Select(r => $"{r.Method} {r.Path}").Order().ToList();
         Assert.Equal(mapped, described);
 
-        var id = await node.AddAsync("""{"command": "true"}""");
+        var upload = await FileRouteTests.PostArchiveAsync(node, FileRouteTests.Archive(("in.txt", "in", UnixFileMode.UserRead)));
+        var inputs = upload.Json.GetProperty("id").GetString();
+        var id = await node.AddAsync($$"""{"command": "cp in.txt out.txt", "inputs": "{{inputs}}", "artifacts": ["out.txt"]}""");
         await node.WaitForStateAsync(id, TimeSpan.FromSeconds(30), "JOB_STATE_SUCCEEDED");
         foreach (var route in HttpRoutes.All.Where(r => r.Method == "GET" && r.Path != "/v1/events"))
         {
@@ -37,6 +39,8 @@ public sealed class OpenApiTests(WebNode node)
         var answers = new List<(string Operation, HttpAnswer Answer)>
         {
             ("POST /v1/jobs", added),
+            ("POST /v1/inputs", await FileRouteTests.PostArchiveAsync(node, FileRouteTests.Archive(("a", "b", UnixFileMode.UserRead)))),
+            ("POST /v1/inputs", await FileRouteTests.PostArchiveAsync(node, [1, 2, 3])),
             ("GET /v1/jobs/{id}", await Http.SendAsync(node.Socket, HttpMethod.Get, $"/v1/jobs/{id}")),
             ("GET /v1/jobs", await Http.SendAsync(node.Socket, HttpMethod.Get, "/v1/jobs?page_size=3")),
             ("GET /v1/nodes", await Http.SendAsync(node.Socket, HttpMethod.Get, "/v1/nodes")),

@@ -12,13 +12,14 @@ internal static class RootFilesystem
     /// <summary>
     /// The rootfs read-only below a per-job writable layer; nodev so no job-made device node opens.
     /// "volatile" (Linux 5.10+) because the layer is thrown away: its unmount, in the job's exit, skips syncing the disk.
+    /// In a user namespace overlayfs may not write its trusted.* attributes: "userxattr" keeps them as user.overlay.*.
     /// </summary>
-    public static void MountOverlay(string lower, string upper, string work, string target, long? capBytes)
+    public static void MountOverlay(string lower, string upper, string work, string target, long? capBytes, bool inUserNamespace)
     {
         if (capBytes is { } cap)
             (upper, work) = CappedLayer(upper, cap);
         // string.Concat, not interpolation: the handler pulls ArrayPool and cgroup probing into the init.
-        var options = string.Concat("lowerdir=", lower, ",upperdir=", upper, ",workdir=" + work);
+        var options = string.Concat("lowerdir=", lower, ",upperdir=", upper, ",workdir=" + work, inUserNamespace ? ",userxattr" : "");
         if (Libc.Mount("overlay", target, "overlay", Libc.MS_NODEV, options + ",volatile") == 0)
             return;
         if (Errno.Last != Errno.EINVAL)

@@ -6,6 +6,7 @@ namespace Lcluster.Runtime.Mounts;
 internal static class SpecialFilesystems
 {
     private const ulong NoSuidExecDev = Libc.MS_NOSUID | Libc.MS_NOEXEC | Libc.MS_NODEV;
+    private const uint NodeMode = 0x1B6; // 0666
 
     private static readonly (string Name, uint Major, uint Minor)[] Devices =
         [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
@@ -23,8 +24,12 @@ internal static class SpecialFilesystems
         Errno.Check(Libc.Mount("proc", target, "proc", NoSuidExecDev, null), "mount", "/proc");
     }
 
-    /// <summary>A tmpfs /dev with the standard nodes, a private devpts, /dev/shm and the std links.</summary>
-    public static void MountDev(string root)
+    /// <summary>
+    /// A tmpfs /dev with the standard nodes, a private devpts, /dev/shm and the std links. In a user namespace mknod is
+    /// refused and nodes on a filesystem mounted there never open, so the host's own nodes are bound onto empty files,
+    /// as rootless runtimes do (root in the job is nobody to them: it can use them, not change them).
+    /// </summary>
+    public static void MountDev(string root, bool inUserNamespace)
     {
         var dev = root + "/dev";
         RootFilesystem.EnsureDirectory(dev);
@@ -32,8 +37,14 @@ internal static class SpecialFilesystems
         foreach (var (name, major, minor) in Devices)
         {
             var path = dev + "/" + name;
-            Errno.Check(Libc.Mknod(path, Libc.S_IFCHR | 0x1B6, (major << 8) | minor), "mknod", "/dev/" + name);
-            Errno.Check(Libc.Chmod(path, 0x1B6 /* 0666 */), "chmod", "/dev/" + name);
+            if (inUserNamespace)
+            {
+                Libc.Close(Errno.Check(Libc.Open(path, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC, (int)NodeMode), "create", "/dev/" + name));
+                Errno.Check(Libc.Mount("/dev/" + name, path, null, Libc.MS_BIND, null), "bind the host's", "/dev/" + name);
+                continue;
+            }
+            Errno.Check(Libc.Mknod(path, Libc.S_IFCHR | NodeMode, (major << 8) | minor), "mknod", "/dev/" + name);
+            Errno.Check(Libc.Chmod(path, NodeMode), "chmod", "/dev/" + name);
         }
         RootFilesystem.EnsureDirectory(dev + "/pts");
         Errno.Check(Libc.Mount("devpts", dev + "/pts", "devpts", Libc.MS_NOSUID | Libc.MS_NOEXEC,

@@ -9,7 +9,7 @@ internal static unsafe partial class Libc
 
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_TRUNC = 0x200,
         O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000;
-    public const int F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, FD_CLOEXEC = 1;
+    public const int F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, FD_CLOEXEC = 1, F_DUPFD_CLOEXEC = 1030;
     public const int CLOSE_RANGE_CLOEXEC = 4;
     public const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200;
     public const uint S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFCHR = 0x2000, S_IFLNK = 0xA000, S_IFREG = 0x8000;
@@ -64,6 +64,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, EntryPoint = "chdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Chdir(string path);
+
+    [LibraryImport(Lib, EntryPoint = "fchdir", SetLastError = true)]
+    public static partial int Fchdir(int fd);
 
     [LibraryImport(Lib, EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Chmod(string path, uint mode);
@@ -140,7 +143,7 @@ internal static unsafe partial class Libc
 [StructLayout(LayoutKind.Sequential, Size = 256)]
 internal struct StatxBuffer
 {
-    public const uint STATX_TYPE = 1, STATX_MODE = 2;
+    public const uint STATX_TYPE = 1, STATX_MODE = 2, STATX_UID = 8, STATX_GID = 0x10;
     public uint Mask, BlockSize;
     public ulong Attributes;
     public uint Links, Uid, Gid;

@@ -2,15 +2,33 @@ using System.Runtime.InteropServices;
 
 namespace Lcluster.Runtime.Native;
 
-/// <summary>libc: the little networking the init needs (bringing loopback up).</summary>
+/// <summary>libc: the little networking the runtime needs (loopback up in the init; the control socket that carries a mount fd).</summary>
 internal static unsafe partial class Libc
 {
-    public const int AF_INET = 2, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000;
+    public const int AF_UNIX = 1, AF_INET = 2, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000;
+    public const int SOL_SOCKET = 1, SCM_RIGHTS = 1, MSG_CMSG_CLOEXEC = 0x40000000;
     public const ulong SIOCGIFFLAGS = 0x8913, SIOCSIFFLAGS = 0x8914;
     public const short IFF_UP = 1;
 
     [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
     public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport(Lib, EntryPoint = "socketpair", SetLastError = true)]
+    public static partial int SocketPair(int domain, int type, int protocol, int* fds);
+
+    [LibraryImport(Lib, EntryPoint = "sendmsg", SetLastError = true)]
+    public static partial nint SendMsg(int fd, MessageHeader* message, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "recvmsg", SetLastError = true)]
+    public static partial nint RecvMsg(int fd, MessageHeader* message, int flags);
+
+    /// <summary>A connected pair of Unix stream sockets, both close-on-exec; returns (one end, the other end).</summary>
+    public static (int First, int Second) MakeSocketPair(string purpose)
+    {
+        int* fds = stackalloc int[2];
+        Errno.Check(SocketPair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), "socketpair", purpose);
+        return (fds[0], fds[1]);
+    }
 
     [LibraryImport(Lib, EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(int fd, ulong request, InterfaceRequest* request2);
@@ -27,7 +45,7 @@ internal unsafe struct InterfaceRequest
 /// <summary>libc: who is at the other end of a Unix socket.</summary>
 internal static unsafe partial class Libc
 {
-    public const int SOL_SOCKET = 1, SO_PEERCRED = 17;
+    public const int SO_PEERCRED = 17;
 
     [LibraryImport(Lib, EntryPoint = "getsockopt", SetLastError = true)]
     public static partial int GetSockOpt(int fd, int level, int name, void* value, uint* length);
@@ -74,4 +92,38 @@ internal unsafe struct Passwd
     public byte* Gecos;
     public byte* Dir;
     public byte* Shell;
+}
+
+/// <summary>struct msghdr (64-bit).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct MessageHeader
+{
+    public void* Name;
+    public uint NameLength;
+    public IoVector* Vectors;
+    public nuint VectorCount;
+    public void* Control;
+    public nuint ControlLength;
+    public int Flags;
+}
+
+/// <summary>struct iovec.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct IoVector
+{
+    public void* Base;
+    public nuint Length;
+}
+
+/// <summary>A control message carrying up to three fds (struct cmsghdr + int[3]: CMSG_SPACE(3 * sizeof(int)) = 32).</summary>
+[StructLayout(LayoutKind.Sequential, Size = Space)]
+internal unsafe struct FdControlMessage
+{
+    public const int Space = 32, HeaderBytes = 16, MaxFds = 3;
+    public nuint MessageLength;
+    public int Level, Type;
+    public fixed int Fds[MaxFds];
+
+    /// <summary>CMSG_LEN for <paramref name="count"/> fds.</summary>
+    public static int Length(int count) => HeaderBytes + count * sizeof(int);
 }

@@ -7,12 +7,13 @@ internal static unsafe partial class Libc
 {
     public const int CLONE_NEWNS = 0x20000, CLONE_NEWCGROUP = 0x02000000, CLONE_NEWUTS = 0x04000000,
         CLONE_NEWIPC = 0x08000000, CLONE_NEWPID = 0x20000000, CLONE_NEWNET = 0x40000000;
-    public const int SIGKILL = 9, SIGPIPE = 13, SIGTERM = 15, SIGCHLD = 17;
+    public const int SIGKILL = 9, SIGPIPE = 13, SIGTERM = 15, SIGCHLD = 17, SIGSTOP = 19;
+    public const int SIG_SETMASK = 2;
     public const int WNOHANG = 1;
-    public const int PR_SET_PDEATHSIG = 1, PR_CAPBSET_READ = 23, PR_CAPBSET_DROP = 24, PR_SET_NO_NEW_PRIVS = 38,
+    public const int PR_SET_PDEATHSIG = 1, PR_SET_NAME = 15, PR_CAPBSET_READ = 23, PR_CAPBSET_DROP = 24, PR_SET_NO_NEW_PRIVS = 38,
         PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_CLEAR_ALL = 4;
     public const int KEYCTL_JOIN_SESSION_KEYRING = 1, SECCOMP_SET_MODE_FILTER = 1;
-    private const long SYS_rt_sigaction = 13, SYS_rt_sigprocmask = 14, SYS_keyctl = 250, SYS_seccomp = 317, SYS_pidfd_open = 434;
+    private const long SYS_rt_sigprocmask = 14, SYS_keyctl = 250, SYS_seccomp = 317, SYS_pidfd_open = 434;
 
     [LibraryImport(Lib, EntryPoint = "unshare", SetLastError = true)]
     public static partial int Unshare(int flags);
@@ -92,4 +93,34 @@ internal struct CapHeader
 internal struct CapData
 {
     public uint Effective, Permitted, Inheritable;
+}
+
+/// <summary>libc: resource limits.</summary>
+internal static unsafe partial class Libc
+{
+    public const int RLIMIT_NOFILE = 7;
+
+    [LibraryImport(Lib, EntryPoint = "getrlimit", SetLastError = true)]
+    public static partial int GetRlimit(int resource, ResourceLimit* limit);
+
+    [LibraryImport(Lib, EntryPoint = "setrlimit", SetLastError = true)]
+    public static partial int SetRlimit(int resource, ResourceLimit* limit);
+}
+
+/// <summary>struct rlimit.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct ResourceLimit
+{
+    public ulong Current;
+    public ulong Maximum;
+}
+
+/// <summary>libc: the parent, and exec by path.</summary>
+internal static unsafe partial class Libc
+{
+    [LibraryImport(Lib, EntryPoint = "getppid")]
+    public static partial int Getppid();
+
+    [LibraryImport(Lib, EntryPoint = "execv", SetLastError = true)]
+    public static partial int Execv(byte* path, byte** argv);
 }

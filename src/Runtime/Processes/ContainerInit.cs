@@ -21,6 +21,8 @@ public static unsafe class ContainerInit
     internal const int SetupFailedExitCode = 121;
     /// <summary>Init argument of test sandboxes only: the job runs without the seccomp filter (to look at what it hides).</summary>
     internal const string WithoutSeccompArgument = "--test-without-seccomp";
+    /// <summary>Init argument: it was started as root of its own user namespace, and its rootfs comes as an idmapped mount fd.</summary>
+    internal const string UserNamespaceArgument = "--user-namespace";
 
     /// <summary>Call first thing in Main when <c>args[0] == Verb</c>; returns only when the pool closed.</summary>
     public static int Run(string[] args)
@@ -32,11 +34,17 @@ public static unsafe class ContainerInit
             return 2;
         }
         Security.SeccompFilter? seccomp;
+        var inUserNamespace = Array.IndexOf(args, UserNamespaceArgument) >= 0;
         try
         {
             // Dies with the daemon: our parent is its spawner thread, which lives as long as the daemon does. A daemon
-            // that died before this line cannot have sent a job (that waits for "ready"): the control pipe reads EOF.
+            // that died before this line cannot have sent a job (that waits for "ready"): the control socket reads EOF.
             Errno.Check(Libc.Prctl(Libc.PR_SET_PDEATHSIG, Libc.SIGKILL, 0, 0, 0), "prctl", "PR_SET_PDEATHSIG");
+            if (inUserNamespace)
+            {
+                RequireNamespaceRoot();
+                NameAfterProgram();
+            }
             Processes.InitWarmup.Run();
             seccomp = Array.IndexOf(args, WithoutSeccompArgument) >= 0 ? null : Security.SeccompFilter.DockerDefault();
         }
@@ -47,12 +55,20 @@ public static unsafe class ContainerInit
         }
         if (!TryReport([Processes.InitReport.Ready]))
             return 1; // the daemon is gone
-        var message = Receive();
-        if (message is null)
-            return 0; // the pool was closed before a job came
         try
         {
-            Build(message, seccomp);
+            // In a user namespace the daemon first sends the job's idmapped rootfs mount, its job directory, and its
+            // workspace mount when it has one.
+            Span<int> fds = stackalloc int[3];
+            var count = inUserNamespace ? Processes.FdPassing.Receive(ControlFd, fds, least: 2) : -1;
+            if (count == 0)
+                return 0; // the pool was closed before a job came
+            var message = Receive();
+            if (message is null)
+                return 0;
+            if (count == 3)
+                message = message with { WorkspaceSource = string.Concat("/proc/self/fd/", fds[2].ToString(System.Globalization.CultureInfo.InvariantCulture)) };
+            Build(message, seccomp, inUserNamespace ? new JobFds(fds[0], fds[1]) : null);
         }
         catch (Exception e)
         {
@@ -63,25 +79,40 @@ public static unsafe class ContainerInit
         return SetupFailedExitCode;
     }
 
-    private static void Build(Processes.InitMessage m, Security.SeccompFilter? seccomp)
+    /// <summary>What an init in a user namespace gets before its message: the idmapped rootfs, and its job directory to enter.</summary>
+    private readonly record struct JobFds(int RootFsMount, int JobDirectory);
+
+    private static void Build(Processes.InitMessage m, Security.SeccompFilter? seccomp, JobFds? fds)
     {
         // After the daemon moved us into the job's cgroups, so the job sees its own cgroup as "/".
         Errno.Check(Libc.Unshare(Libc.CLONE_NEWCGROUP), "unshare", "cgroup namespace");
-        RootFilesystem.MountOverlay(m.LowerDir, m.UpperDir, m.WorkDir, m.RootDir, m.DiskBytes);
+        var inUserNamespace = fds is not null;
+        if (fds is { } received)
+        {
+            // The message's paths are then relative to the job directory: the directories above it are not ours to enter.
+            Errno.Check(Libc.Fchdir(received.JobDirectory), "enter the job directory", "fd " + received.JobDirectory.ToString());
+            Libc.Close(received.JobDirectory);
+            IdmappedRootFs.Attach(received.RootFsMount, m.LowerDir);
+        }
+        RootFilesystem.MountOverlay(m.LowerDir, m.UpperDir, m.WorkDir, m.RootDir, m.DiskBytes, inUserNamespace);
         var root = m.RootDir;
         SpecialFilesystems.MountProc(root);
-        SpecialFilesystems.MountDev(root);
+        SpecialFilesystems.MountDev(root, inUserNamespace);
         SpecialFilesystems.MountSys(root);
         SpecialFilesystems.MountTmp(root, m.DiskBytes);
         ProcMasks.Mask(root);
         ProcMasks.MakeReadOnly(root);
         SpecialFilesystems.SealDev(root);
+        if (m.WorkspaceSource is { } workspace)
+            WorkMount.Attach(root, workspace);
         if (m.StdinPath is { } stdin)
             AttachStdin(stdin); // a host path: open it before pivot_root
         // Everything that could load an assembly happens before pivot_root: the runtime's files are gone after it.
         var exec = new PreparedExec(m.Command, m.Environment);
         var hostname = Encoding.ASCII.GetBytes(m.Hostname);
         RootFilesystem.Pivot(root);
+        if (m.WorkspaceSource is not null)
+            WorkMount.Enter();
         if (m.StdinPath is null)
             AttachStdin("/dev/null"); // the container's own, not the host's the init was spawned with
         SetHostname(hostname);
@@ -109,6 +140,33 @@ public static unsafe class ContainerInit
             Libc.Execve((byte*)shell, (byte**)argv, (byte**)envp);
             throw Errno.Fail("execve", "/bin/sh");
         }
+    }
+
+    /// <summary>
+    /// Executed through an fd, the kernel names the process after the fd ("3"): it takes its program's name back, as
+    /// ps and the daemon's own checks show it (the basename of argv[0], at most 15 bytes).
+    /// </summary>
+    private static unsafe void NameAfterProgram()
+    {
+        var commandLine = File.ReadAllBytes("/proc/self/cmdline");
+        var first = commandLine.AsSpan(0, Math.Max(0, Array.IndexOf(commandLine, (byte)0)));
+        var name = first[(first.LastIndexOf((byte)'/') + 1)..];
+        Span<byte> comm = stackalloc byte[16];
+        name[..Math.Min(name.Length, 15)].CopyTo(comm);
+        fixed (byte* pointer = comm)
+            Errno.Check(Libc.Prctl(Libc.PR_SET_NAME, (ulong)pointer, 0, 0, 0), "prctl", "PR_SET_NAME");
+    }
+
+    /// <summary>
+    /// Root of its user namespace, without the daemon's groups: the spawn's call chain switched its ids after the
+    /// daemon wrote the maps, and cannot check that it worked (an unmapped id reads as the overflow id, 65534).
+    /// </summary>
+    private static void RequireNamespaceRoot()
+    {
+        var (uid, gid, groups) = (Libc.Getuid(), Libc.Getgid(), Libc.Getgroups(0, null));
+        if (uid != 0 || gid != 0 || groups != 0)
+            throw new InvalidOperationException(string.Concat("the init is uid ", uid.ToString(), ", gid ", gid.ToString(),
+                " with ", groups.ToString(), " supplementary groups in its user namespace, not root: its uid_map or gid_map was not written"));
     }
 
     private static void AttachStdin(string path)

@@ -6,14 +6,13 @@ namespace Lcluster.Runtime.Processes;
 internal static unsafe class ExecPreparation
 {
     private const nint SIG_DFL = 0, SIG_IGN = 1;
-    private const int SIG_SETMASK = 2;
 
     /// <summary>execve keeps ignored signals ignored (.NET ignores SIGPIPE) and keeps the mask: reset both.</summary>
     public static void ResetSignals()
     {
         for (var signal = 1; signal <= 64; signal++)
         {
-            if (signal is Libc.SIGKILL or 19 /* SIGSTOP */)
+            if (signal is Libc.SIGKILL or Libc.SIGSTOP)
                 continue;
             KernelSigaction old;
             if (Libc.SignalAction(signal, null, &old) == -1)
@@ -24,7 +23,7 @@ internal static unsafe class ExecPreparation
             Errno.Check(Libc.SignalAction(signal, &action, null), "reset signal", signal.ToString());
         }
         ulong empty = 0;
-        Errno.Check(Libc.SignalMask(SIG_SETMASK, &empty, null), "unblock signals");
+        Errno.Check(Libc.SignalMask(Libc.SIG_SETMASK, &empty, null), "unblock signals");
     }
 
     public static void SetNoNewPrivileges() =>

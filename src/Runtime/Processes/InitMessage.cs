@@ -20,13 +20,16 @@ internal sealed record InitMessage(
 {
     public const int MaxBytes = 4 << 20;
     /// <summary>The fields before the environment's entries.</summary>
-    private const int FixedFields = 8;
+    private const int FixedFields = 9;
+
+    /// <summary>Where the init opens the job's /work mount (the daemon's descriptor of it); null: no /work.</summary>
+    public string? WorkspaceSource { get; init; }
 
     /// <summary>The whole frame: a 4-byte little-endian length, then the fields.</summary>
     public byte[] Encode()
     {
         var disk = DiskBytes is > 0 ? DiskBytes.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) : "";
-        var fields = new List<string> { Hostname, LowerDir, UpperDir, WorkDir, RootDir, StdinPath ?? "", Command, disk };
+        var fields = new List<string> { Hostname, LowerDir, UpperDir, WorkDir, RootDir, StdinPath ?? "", Command, disk, WorkspaceSource ?? "" };
         fields.AddRange(Environment);
         var size = 4 + 4;
         foreach (var field in fields)
@@ -62,7 +65,10 @@ internal sealed record InitMessage(
         }
         return new InitMessage(fields[0], fields[1], fields[2], fields[3], fields[4],
             fields[5].Length == 0 ? null : fields[5], fields[6],
-            fields[7].Length == 0 ? null : long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture), fields[FixedFields..]);
+            fields[7].Length == 0 ? null : long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture), fields[FixedFields..])
+        {
+            WorkspaceSource = fields[8].Length == 0 ? null : fields[8],
+        };
     }
 
     // Hand-rolled instead of BinaryPrimitives: that type loads System.Memory.dll into the init.

@@ -123,7 +123,7 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
 
     private async Task<InitProcess> SpawnReadyAsync(CancellationToken ct)
     {
-        var init = await InitSpawner.SpawnAsync(launch, ct).ConfigureAwait(false);
+        var init = await InitSpawner.SpawnAsync(launch).ConfigureAwait(false);
         string? failure;
         try
         {
@@ -149,6 +149,8 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
             why.Append(": ").Append(failure);
         if (stderr.Length > 0)
             why.Append("; its stderr: ").Append(stderr.Trim());
+        if (init.Ids is { } ids && status.Code == UserNamespaceSpawnRequest.ExecFailedExitCode && failure.Length == 0)
+            why.Append($"; it could not be executed as the container's root (host uid {ids.First}): the program, its runtime files and every directory above them must be readable and executable by others");
         throw new IOException(why.ToString());
     }
 

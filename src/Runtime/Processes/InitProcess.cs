@@ -1,14 +1,16 @@
 using System.IO.Pipes;
 using System.Text;
 using Lcluster.Runtime.Native;
+using Lcluster.Runtime.Security;
 using Microsoft.Win32.SafeHandles;
 
 namespace Lcluster.Runtime.Processes;
 
 /// <summary>
-/// The daemon's handle on one spawned init: its pid and exit, the control pipe
+/// The daemon's handle on one spawned init: its pid and exit, the control socket
 /// it waits on, the report pipe it answers on, and the read ends of the job's
 /// stdout and stderr (pipes read asynchronously through the runtime's epoll loop).
+/// In a user namespace it holds its block of host ids until it has been reaped.
 /// </summary>
 internal sealed class InitProcess : IAsyncDisposable
 {
@@ -16,17 +18,22 @@ internal sealed class InitProcess : IAsyncDisposable
     private readonly PipeStream control;
     private readonly PipeStream report;
 
-    public InitProcess(int pid, int controlWrite, int reportRead, int stdoutRead, int stderrRead)
+    public InitProcess(int pid, int controlSocket, int reportRead, int stdoutRead, int stderrRead, IdRanges.IdLease? ids)
     {
         Pid = pid;
-        Exit = ChildExits.WatchAsync(pid);
-        control = Wrap(controlWrite, PipeDirection.Out);
+        Ids = ids?.Range;
+        Exit = ReapAsync(pid, ids);
+        control = Wrap(controlSocket, PipeDirection.Out);
         report = Wrap(reportRead, PipeDirection.In);
         Stdout = Wrap(stdoutRead, PipeDirection.In);
         Stderr = Wrap(stderrRead, PipeDirection.In);
     }
 
     public int Pid { get; }
+
+    /// <summary>The host ids its user namespace maps 0.. onto; null when it runs without one (as host root).</summary>
+    public HostIdRange? Ids { get; }
+
     public Task<ExitStatus> Exit { get; }
     public PipeStream Stdout { get; }
     public PipeStream Stderr { get; }
@@ -74,9 +81,14 @@ internal sealed class InitProcess : IAsyncDisposable
         return n == 1 && tag[0] == InitReport.Failed ? Encoding.UTF8.GetString(rest) : "";
     }
 
-    /// <summary>Hands the init its job; the pipe is closed after it, the init reads no more.</summary>
-    public async Task SendAsync(InitMessage message, CancellationToken ct)
+    /// <summary>
+    /// Hands the init its job, after the fds an init in a user namespace takes first (its idmapped rootfs mount and
+    /// its job directory); the socket is closed after it, the init reads no more.
+    /// </summary>
+    public async Task SendAsync(InitMessage message, int[]? fds, CancellationToken ct)
     {
+        if (fds is not null)
+            FdPassing.Send(control.SafePipeHandle, fds, "init control socket");
         await control.WriteAsync(message.Encode(), ct).ConfigureAwait(false);
         await control.DisposeAsync().ConfigureAwait(false);
     }
@@ -112,6 +124,14 @@ internal sealed class InitProcess : IAsyncDisposable
         await report.DisposeAsync().ConfigureAwait(false);
         await Stdout.DisposeAsync().ConfigureAwait(false);
         await Stderr.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Completes once the init is reaped: its whole PID namespace is gone then, so its ids can serve another.</summary>
+    private static async Task<ExitStatus> ReapAsync(int pid, IdRanges.IdLease? ids)
+    {
+        var status = await ChildExits.WatchAsync(pid).ConfigureAwait(false);
+        ids?.Dispose();
+        return status;
     }
 
     private static PipeStream Wrap(int fd, PipeDirection direction) =>

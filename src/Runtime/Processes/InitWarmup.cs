@@ -14,7 +14,7 @@ internal static unsafe class InitWarmup
     {
         RootFilesystem.MakePrivate();
         Loopback.Up();
-        var sample = new InitMessage("warm", "/", "/", "/", "/", null, "true", 1 << 20, ["PATH=/bin"]).Encode();
+        var sample = new InitMessage("warm", "/", "/", "/", "/", null, "true", 1 << 20, ["PATH=/bin"]) { WorkspaceSource = "/proc/1/fd/0" }.Encode();
         _ = InitMessage.Decode(sample.AsSpan(4));
         _ = InitMessage.ReadInt32(sample);
         // Each of these fails at once on an empty path or a bad fd and changes nothing.
@@ -28,6 +28,8 @@ internal static unsafe class InitWarmup
         Libc.Chmod("", 0);
         Libc.Symlink("", "");
         Libc.Chdir("");
+        Libc.Fchdir(-1);
+        Libc.MoveMount(-1, "", -1, "", 0);
         Libc.Open("", Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
         Libc.Dup2(-1, -1);
         Libc.Close(-1);
@@ -38,6 +40,8 @@ internal static unsafe class InitWarmup
         Libc.Capset(null, null);
         Libc.CloseRange(1, 0, 0);
         Libc.Umask(Libc.Umask(0x12));
+        Libc.MoveMount(-1, ""); // the idmapped rootfs of a job in a user namespace is attached with it
+        FdPassing.Warm();
         Security.Keyring.Warm();
         Security.SeccompFilter.Warm();
         KernelSigaction old;

@@ -8,20 +8,21 @@ namespace Lcluster.Runtime.Processes;
 /// The one thread of the process that spawns inits, for the process's whole life.
 /// A child's PR_SET_PDEATHSIG fires when the thread that forked it exits, so
 /// with a thread per spawn it fired at once; with this one it fires only when
-/// the daemon dies. For each spawn it unshares fresh namespaces (they are
-/// per-thread), posix_spawn's from there, and goes back to the daemon's own.
+/// the daemon dies. Without user namespaces it unshares fresh namespaces for each
+/// spawn (they are per-thread), posix_spawn's from there, and goes back to the
+/// daemon's own; with them, one clone makes the child's namespaces.
 /// </summary>
 internal static class SpawnerThread
 {
     private const int Namespaces = Libc.CLONE_NEWNS | Libc.CLONE_NEWPID | Libc.CLONE_NEWUTS | Libc.CLONE_NEWIPC | Libc.CLONE_NEWNET;
     private const int StackBytes = 256 << 10;
-    private static readonly BlockingCollection<InitSpawner.SpawnRequest> Requests = new();
+    private static readonly BlockingCollection<SpawnRequest> Requests = new();
     private static readonly Lazy<OwnNamespaces> Own = new(OwnNamespaces.Open);
     private static readonly Lock Gate = new();
     private static Thread? thread;
     private static string? broken;
 
-    public static void Enqueue(InitSpawner.SpawnRequest request)
+    public static void Enqueue(SpawnRequest request)
     {
         var own = Own.Value; // opened here: a failure is the caller's exception, not the thread's
         lock (Gate)
@@ -41,7 +42,10 @@ internal static class SpawnerThread
     {
         foreach (var request in Requests.GetConsumingEnumerable())
         {
-            Spawn(request, own);
+            if (request is UserNamespaceSpawnRequest clone)
+                Clone(clone);
+            else
+                Spawn((PosixSpawnRequest)request, own);
             if (request.RestoreFailed)
             {
                 // In another namespace now, maybe unable to start threads: this thread may spawn nothing more.
@@ -51,6 +55,8 @@ internal static class SpawnerThread
                 {
                     waiting.Error = request.Error;
                     waiting.FailedCall = request.FailedCall;
+                    if (waiting is UserNamespaceSpawnRequest unborn)
+                        CloseAlive(unborn); // its handshake waits on this pipe first
                     SpawnCalls.Close(waiting.DoneFd);
                 }
             }
@@ -59,7 +65,7 @@ internal static class SpawnerThread
 
     // Runs with the PID namespace unshared: only raw native calls until it is restored, nothing that could start a thread.
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static unsafe void Spawn(InitSpawner.SpawnRequest r, OwnNamespaces own)
+    private static unsafe void Spawn(PosixSpawnRequest r, OwnNamespaces own)
     {
         if (SpawnCalls.Unshare(Namespaces) != 0)
         {
@@ -95,8 +101,40 @@ internal static class SpawnerThread
         SpawnCalls.Close(r.DoneFd);
     }
 
+    /// <summary>
+    /// One clone into a new user namespace. The child shares this process's memory until it execs (CLONE_VM, and
+    /// this thread waits meanwhile: CLONE_VFORK), so every signal stays blocked from here until its chain unblocks
+    /// them at the execve: no handler of the runtime may run in it.
+    /// </summary>
+    private static unsafe void Clone(UserNamespaceSpawnRequest r)
+    {
+        ulong all = ulong.MaxValue, previous;
+        Libc.SignalMask(Libc.SIG_SETMASK, &all, &previous);
+        var pid = CloneCalls.Clone(CloneCalls.SetContext, r.CloneStackTop, UserNamespaceSpawnRequest.Flags, r.FirstContext, r.ChildPid, null, null);
+        var error = *SpawnCalls.ErrnoLocation();
+        Libc.SignalMask(Libc.SIG_SETMASK, &previous, null);
+        if (pid == -1)
+        {
+            r.Error = error;
+            r.FailedCall = "clone into a new user namespace";
+        }
+        else
+        {
+            r.Pid = pid;
+        }
+        CloseAlive(r); // the child exec'd or died by now
+        SpawnCalls.Close(r.DoneFd);
+    }
+
+    /// <summary>EOF on the alive pipe tells the handshake no child will say it is alive (it already did, or never will).</summary>
+    private static unsafe void CloseAlive(UserNamespaceSpawnRequest r)
+    {
+        SpawnCalls.Close(r.AliveWrite);
+        r.AliveWrite = -1;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static unsafe void Restore(InitSpawner.SpawnRequest r, int fd, int type, string what)
+    private static unsafe void Restore(SpawnRequest r, int fd, int type, string what)
     {
         if (SpawnCalls.Setns(fd, type) == 0)
             return;

@@ -9,7 +9,17 @@ namespace Lcluster.Daemon.Api;
 /// <summary>A validated AddJob request with the node's defaults filled in.</summary>
 internal sealed record JobRequest(
     string Command, string Name, IReadOnlyDictionary<string, string> Env, byte[] Stdin,
-    JobLimits Limits, int Retries, int Priority, ArrayRange? Array, string? RequestId);
+    JobLimits Limits, int Retries, int Priority, ArrayRange? Array, string? RequestId)
+{
+    /// <summary>The upload AddJobRequest.inputs names (docs/files.md); null: no inputs.</summary>
+    public string? InputsId { get; init; }
+
+    /// <summary>The upload once found on this node: what the jobs' specs record.</summary>
+    public InputSet? Inputs { get; init; }
+
+    /// <summary>Artifact paths and patterns, each in its one spelling.</summary>
+    public IReadOnlyList<string> Artifacts { get; init; } = [];
+}
 
 /// <summary>The limits a node applies: defaults for what a job leaves unset, and the most it accepts.</summary>
 internal sealed record LimitPolicy(JobLimits Defaults, JobLimits Maximum);
@@ -72,8 +82,15 @@ internal static partial class RequestRules
             throw Invalid($"array {array.First}-{array.Last} is not a range of at most {MaxArrayTasks} indexes from 0 up, like 1-100");
         if (request.RequestId.Length > MaxRequestIdLength || request.RequestId.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not '-' and not '_'))
             throw Invalid($"request_id '{Printable(request.RequestId)}' is not a request id: at most {MaxRequestIdLength} letters, digits, '-' and '_' (a UUID does)");
+        if (request.Inputs.Length > 0 && !Node.InputStore.IsId(request.Inputs))
+            throw Invalid($"inputs '{Printable(request.Inputs)}' is not an upload id: give the id UploadInputs answered (32 hex digits)");
+        var artifacts = FilePaths.CheckPatterns(request.Artifacts, Invalid);
         return new JobRequest(command, request.Name, new Dictionary<string, string>(request.Env), request.Stdin.ToByteArray(),
-            limits, request.Retries, request.Priority, request.Array, request.RequestId.Length > 0 ? request.RequestId : null);
+            limits, request.Retries, request.Priority, request.Array, request.RequestId.Length > 0 ? request.RequestId : null)
+        {
+            InputsId = request.Inputs.Length > 0 ? request.Inputs : null,
+            Artifacts = artifacts,
+        };
     }
 
     public static JobLimits ValidateLimits(JobLimits asked, LimitPolicy policy)

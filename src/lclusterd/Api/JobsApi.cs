@@ -12,7 +12,7 @@ namespace Lcluster.Daemon.Api;
 /// caller's right to the job, then reads and fenced writes through the job store. Any node
 /// answers any call.
 /// </summary>
-internal sealed class JobsApi(NodeContext node, LimitPolicy policy)
+internal sealed class JobsApi(NodeContext node, LimitPolicy policy, UsageView usage)
 {
     private static readonly TimeSpan CancelWait = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ChangedUnderUs = TimeSpan.FromMilliseconds(20);
@@ -21,7 +21,13 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy)
     {
         var caller = Caller.Of(context);
         var valid = RequestRules.ValidateAddJob(request, policy);
+        if (valid.InputsId is { } upload)
+            valid = valid with { Inputs = JobInputs.Find(node, upload, caller) };
         var jobs = NewJobs.Build(valid, caller, valid.RequestId ?? Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow);
+        if (!caller.IsAdmin)
+            await CheckQuotasAsync(caller.User, jobs, context.CancellationToken);
+        if (valid.Inputs is { } inputs)
+            JobInputs.Claim(node, inputs, jobs);
         var created = await Etcd(() => node.Store.CreateAsync(jobs, context.CancellationToken));
         var first = jobs[0].Record.Job;
         var what = $"{(first.Name.Length > 0 ? first.Name + ": " : "")}{PrintableText.Shorten(valid.Command)}";
@@ -32,6 +38,23 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy)
         var response = new AddJobResponse { Id = first.Id };
         response.Ids.AddRange(jobs.Select(j => j.Record.Job.Id));
         return response;
+    }
+
+    /// <summary>
+    /// A user's queued jobs and the bytes their jobs hold in etcd stay within the node's quotas (admins have none):
+    /// over either, the whole request is refused with RESOURCE_EXHAUSTED and nothing is written.
+    /// </summary>
+    private async Task CheckQuotasAsync(string user, IReadOnlyList<NewJob> jobs, CancellationToken ct)
+    {
+        var quotas = node.Options.Quotas;
+        var queued = await Etcd(() => node.Store.CountQueuedAsync(user, ct));
+        if (queued + jobs.Count > quotas.QueuedJobs)
+            throw Statuses.Exhausted($"{user} has {queued} job(s) queued; {jobs.Count} more would pass the quota of {quotas.QueuedJobs} queued jobs per user");
+        var held = await usage.BytesOfAsync(user, ct);
+        var adding = jobs.Sum(j => j.StoredBytes);
+        if (held + adding > quotas.StoredBytes)
+            throw Statuses.Exhausted($"{user}'s jobs hold {Units.FormatBytes(held)} of commands, environment and stdin; {Units.FormatBytes(adding)} more " +
+                $"would pass the quota of {Units.FormatBytes(quotas.StoredBytes)} per user (finished jobs give theirs back when they are removed after retention)");
     }
 
     public async Task<Job> CheckJobAsync(CheckJobRequest request, ServerCallContext context)

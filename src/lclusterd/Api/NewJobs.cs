@@ -17,9 +17,10 @@ internal static class NewJobs
     public static IReadOnlyList<NewJob> Build(JobRequest request, Caller caller, string requestId, DateTimeOffset now)
     {
         var indexes = request.Array is { } array ? Enumerable.Range(array.First, array.Last - array.First + 1) : [0];
-        var spec = new JobSpec { Command = request.Command };
+        var spec = new JobSpec { Command = request.Command, Inputs = request.Inputs };
         foreach (var (key, value) in request.Env)
             spec.Env[key] = value;
+        spec.Artifacts.AddRange(request.Artifacts);
         var stdin = ByteString.CopyFrom(request.Stdin);
         var jobs = new List<NewJob>();
         string? arrayId = null;
@@ -41,6 +42,8 @@ internal static class NewJobs
                 Owner = caller.User,
                 ArrayId = arrayId,
                 ArrayIndex = request.Array is null ? 0 : index,
+                InputBytes = request.Inputs?.ContentBytes ?? 0,
+                InputFiles = request.Inputs?.Files ?? 0,
             };
             var entry = new QueueEntry { Priority = request.Priority, Limits = job.Limits, ArrayIndex = job.ArrayIndex };
             jobs.Add(new NewJob(new JobRecord { Job = job, HasStdin = !stdin.IsEmpty }, spec, stdin, entry));

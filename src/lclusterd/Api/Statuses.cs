@@ -9,7 +9,11 @@ internal static class Statuses
 
     public static RpcException NotFound(string id) => new(new Status(StatusCode.NotFound, $"no job {id} (it never existed, or it was removed)"));
 
+    public static RpcException Exhausted(string message) => new(new Status(StatusCode.ResourceExhausted, message));
+
     public static RpcException Unavailable(string message) => new(new Status(StatusCode.Unavailable, message));
 
     public static RpcException Internal(string message) => new(new Status(StatusCode.Internal, message));
+
+    public static RpcException FailedPrecondition(string message) => new(new Status(StatusCode.FailedPrecondition, message));
 }

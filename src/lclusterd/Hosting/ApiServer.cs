@@ -48,14 +48,18 @@ internal sealed class ApiServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            // A connection with no stream open is closed after this; one still in its TLS handshake after Kestrel's 10 s.
+            kestrel.Limits.KeepAliveTimeout = ConnectionLimits.IdleTimeout;
             kestrel.ListenUnixSocket(security.SocketPath, endpoint =>
             {
                 endpoint.Protocols = HttpProtocols.Http2;
                 endpoint.Use(Identity.FromPeerCredentials(log));
+                endpoint.Use(new ConnectionLimits("socket", ConnectionLimits.SocketTotal, ConnectionLimits.PerPeer, log).Middleware);
             });
             kestrel.Listen(listen, endpoint =>
             {
                 endpoint.Protocols = HttpProtocols.Http2;
+                endpoint.Use(new ConnectionLimits("TCP", ConnectionLimits.TcpTotal, ConnectionLimits.PerPeer, log).Middleware);
                 if (tls is not null)
                 {
                     endpoint.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions

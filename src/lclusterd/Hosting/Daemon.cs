@@ -29,10 +29,14 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
                 "give it one (--tls-ca, --tls-cert, --tls-key; `lclusterd ca` makes them) or, on a network nobody else can reach, --insecure");
         if (HttpEndpoints.Refusal(options.Web, options.Security) is { } refusal)
             throw new DaemonStartException(refusal);
+        var openFiles = OpenFileLimit.Raise(ConnectionLimits.DescriptorLimit);
+        if (openFiles < ConnectionLimits.DescriptorLimit)
+            log.Warn($"open files limited to {openFiles} (wanted {ConnectionLimits.DescriptorLimit}): fewer connections and jobs fit");
         await using var embedded = options.EtcdEndpoints.Count == 0
             ? new EmbeddedEtcd(options.DataDir, name, options.EmbeddedEtcdPort, log)
             : null;
-        embedded?.Start();
+        if (embedded is not null)
+            await embedded.StartAsync();
         var endpoints = embedded is null ? options.EtcdEndpoints : [embedded.ClientUrl];
         var etcdTls = LoadTls(embedded?.ClientTls ?? options.Security.EtcdTls)?.ClientOptions();
         await using var etcd = EtcdClient.Connect(endpoints, new EtcdClientOptions { Log = line => log.Warn($"etcd client: {line}"), Tls = etcdTls });
@@ -46,6 +50,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
             InitProgram = Environment.ProcessPath ?? throw new DaemonStartException("cannot tell the path of this program (needed to start containers)"),
             WorkDirectory = Path.Combine(options.DataDir, "sandbox"),
             CgroupParent = $"lcluster/{name}",
+            UserNamespaces = options.UserNamespaces(options.Slots),
         });
         var record = new NodeRecord
         {
@@ -57,16 +62,21 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
             StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
         await using var registration = await Registration.RegisterAsync(etcd, record, options.LeaseTtl, log, stop);
-        var node = new NodeContext(name, options, store, registration, sandbox, new OutputFiles(options.DataDir), log);
-        var agent = new NodeAgent(node);
-        var prime = new PrimeRole(node);
         var tls = LoadTls(options.Security.Tls);
         using var channels = new NodeChannels(tls);
+        var files = new JobFiles(options.DataDir, name, options.ArtifactCapBytes, store, channels, log);
+        if (files.ReapLeftovers() is > 0 and var reaped)
+            log.Warn($"node {name}: removed {reaped} half-stored upload(s) or /work director(ies) of an earlier run");
+        var node = new NodeContext(name, options, store, registration, sandbox, new OutputFiles(options.DataDir), log) { Files = files };
+        var agent = new NodeAgent(node);
+        var prime = new PrimeRole(node);
         var health = new HealthServiceImpl();
         var nodeHealth = new NodeHealth(health);
-        var (jobsApi, listingApi, outputApi) = (new JobsApi(node, policy), new ListingApi(node), new OutputApi(node, agent, channels));
-        using var web = new WebSurface(options, tls, jobsApi, listingApi, outputApi, store, log);
-        var service = new LclusterdService(jobsApi, listingApi, outputApi, web.DashboardApi);
+        var usage = new UsageView(etcd, log);
+        var api = new ApiMethods(new JobsApi(node, policy, usage), new ListingApi(node), new OutputApi(node, agent, channels),
+            new InputsApi(node), new ArtifactsApi(node, channels));
+        using var web = new WebSurface(options, tls, api, store, log);
+        var service = new LclusterdService(api, web.DashboardApi);
         await using var server = ApiServer.Create(options.Listen, options.Security, tls, service, health, web, log);
         try
         {
@@ -86,6 +96,8 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
             Guard("node agent", () => agent.RunAsync(work.Token, jobWork.Token)),
             Guard("prime", () => prime.RunAsync(work.Token)),
             Guard("liveness", () => new Liveness(node, agent, nodeHealth).RunAsync(work.Token)),
+            Guard("usage view", () => usage.RunAsync(work.Token)),
+            Guard("input sweep", () => new InputSweep(node).RunAsync(work.Token)),
         };
         var failed = await Task.WhenAny(tasks.Append(Task.Delay(Timeout.Infinite, stop)));
         if (!stop.IsCancellationRequested && failed.IsFaulted)

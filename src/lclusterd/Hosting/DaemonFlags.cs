@@ -1,8 +1,10 @@
+using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Lcluster.Daemon.Api;
 using Lcluster.Daemon.Store;
 using Lcluster.Daemon.Web;
+using Lcluster.Runtime;
 using Lcluster.Shared;
 
 namespace Lcluster.Daemon.Hosting;
@@ -78,14 +80,20 @@ internal static partial class DaemonFlags
     public static readonly Flag<double> MaxTime = Flag.Of("--max-time", "the longest wall-clock limit a job may ask for",
         FlagValues.Duration, Defaults.MaxLimits.TimeSeconds, "none");
 
-    public static readonly Flag<long> DefaultDisk = Flag.Of("--default-disk", "writable-layer limit of a job that gives none (the layer lives in memory)",
-        FlagValues.Bytes, Defaults.DefaultLimits.DiskBytes, "none: the layer is on the data dir's disk");
+    public static readonly Flag<long> DefaultDisk = Flag.Of("--default-disk", "writable-layer limit of a job that gives none: the layer lives in memory and counts toward the job's memory limit; 0 puts it uncapped on the data dir's disk",
+        FlagValues.Bytes, Defaults.DefaultLimits.DiskBytes);
 
     public static readonly Flag<long> MaxDisk = Flag.Of("--max-disk", "the largest writable-layer limit a job may ask for",
         FlagValues.Bytes, Defaults.MaxLimits.DiskBytes, "none");
 
     public static readonly Flag<long> OutputCap = Flag.Of("--output-cap", "cap of each of a job's stdout and stderr",
         FlagValues.Bytes, Defaults.OutputCapBytes);
+
+    public static readonly Flag<long> MaxInput = Flag.Of("--max-input", "the largest input archive a job may bring (--input), headers included",
+        FlagValues.Bytes, Defaults.MaxInputBytes);
+
+    public static readonly Flag<long> ArtifactCap = Flag.Of("--artifact-cap", "what a job's collected artifacts may hold; files past it are left out",
+        FlagValues.Bytes, Defaults.ArtifactCapBytes);
 
     public static readonly Flag<double> Retention = Flag.Of("--retention", "finished jobs and their output are deleted after this",
         FlagValues.Duration, Defaults.Retention.TotalSeconds);
@@ -132,6 +140,19 @@ internal static partial class DaemonFlags
 
     public static readonly Flag<string?> HttpSocket = Flag.Of("--http-socket", "HTTP/JSON API, dashboard and /metrics on a Unix socket, as --socket",
         new FlagValue<string?>("PATH", path => path, path => path ?? ""), Defaults.Web.SocketPath, $"beside {Socket.Name}: NAME-http.sock");
+    public static readonly Flag<int> UserMaxQueued = Flag.Of("--user-max-queued", "the most jobs one user (not an admin) may have queued at once",
+        FlagValues.WholeNumber(1, int.MaxValue), checked((int)Defaults.Quotas.QueuedJobs));
+
+    public static readonly Flag<long> UserMaxBytes = Flag.Of("--user-max-bytes",
+        "the most bytes of command, environment and stdin one user's (not an admin's) stored jobs may hold in etcd",
+        FlagValues.Bytes, Defaults.Quotas.StoredBytes);
+
+    public static readonly Flag<long> UsernsFirstId = Flag.Of("--userns-first-id",
+        "the first host uid/gid of the blocks job user namespaces map onto (65536 ids per job); two daemons on one host need disjoint blocks",
+        new FlagValue<long>("ID", ReadFirstHostId, id => id.ToString(CultureInfo.InvariantCulture)), Defaults.UserNamespaceFirstId ?? 0);
+
+    public static readonly Flag<bool> NoUserns = Flag.Switch("--no-userns",
+        "jobs run as host root, confined by capabilities, seccomp and mounts alone (for kernels before 5.19 or a rootfs that cannot be idmapped)");
 
     public static readonly Flag<bool> Help = Flag.Switch("--help", "this text", "-h");
 
@@ -139,8 +160,9 @@ internal static partial class DaemonFlags
     [
         RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
         DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
-        OutputCap, Retention, LeaseTtl, FenceTimeout, EmbeddedEtcdPort,
-        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, HttpListen, HttpSocket, Help,
+        OutputCap, MaxInput, ArtifactCap, Retention, LeaseTtl, FenceTimeout, EmbeddedEtcdPort,
+        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UsernsFirstId, NoUserns,
+        HttpListen, HttpSocket, Help,
     ]);
 
     /// <summary>The node's configuration from its command line; null when it asks for --help, which goes alone.</summary>
@@ -168,10 +190,14 @@ internal static partial class DaemonFlags
             DefaultLimits = defaults,
             MaxLimits = max,
             OutputCapBytes = flags.Get(OutputCap),
+            MaxInputBytes = flags.Get(MaxInput),
+            ArtifactCapBytes = flags.Get(ArtifactCap),
             Retention = TimeSpan.FromSeconds(flags.Get(Retention)),
             LeaseTtl = TimeSpan.FromSeconds(Math.Max(MinLeaseTtl.TotalSeconds, flags.Get(LeaseTtl))),
             FenceTimeout = TimeSpan.FromSeconds(flags.Get(FenceTimeout)),
             EmbeddedEtcdPort = flags.Get(EmbeddedEtcdPort),
+            Quotas = new UserQuotas(flags.Get(UserMaxQueued), flags.Get(UserMaxBytes)),
+            UserNamespaceFirstId = flags.Has(NoUserns) ? null : (uint)flags.Get(UsernsFirstId),
             Security = new SecurityOptions
             {
                 SocketPath = flags.Get(Socket),
@@ -188,6 +214,10 @@ internal static partial class DaemonFlags
         };
         if (options.Security.Tls is not null && options.Security.Insecure)
             throw new UsageException($"{Insecure.Name} does not go with {TlsCert.Name}: a node with a certificate takes only mutual TLS");
+        if (flags.Has(NoUserns) && flags.Has(UsernsFirstId))
+            throw new UsageException($"{UsernsFirstId.Name} does not go with {NoUserns.Name}");
+        if (options.UserNamespaces(options.Slots) is { } userns && userns.EndHostId > uint.MaxValue)
+            throw new UsageException($"{UsernsFirstId.Name} {userns.FirstHostId}: the {userns.MaxContainers} id blocks of {Slots.Name} {options.Slots} go past host id {uint.MaxValue - 1}");
         if (options.FenceTimeout < options.LeaseTtl)
             throw new UsageException($"{FenceTimeout.Name} ({Units.FormatDuration(options.FenceTimeout.TotalSeconds)}) must not be shorter than {LeaseTtl.Name} ({Units.FormatDuration(options.LeaseTtl.TotalSeconds)})");
         if (defaults.Cpus > 0 && max.Cpus > 0 && defaults.Cpus > max.Cpus)
@@ -230,6 +260,13 @@ internal static partial class DaemonFlags
         var defaults = options.DefaultLimits with { MemoryBytes = Math.Min(options.DefaultLimits.MemoryBytes, max.MemoryBytes) };
         return new LimitPolicy(defaults, max);
     }
+
+    /// <summary>A first host id: above the host's own users, and leaving room for this node's blocks below 2^32.</summary>
+    private static long ReadFirstHostId(string value) =>
+        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            && id >= UserNamespaceOptions.LowestFirstHostId && id <= uint.MaxValue
+            ? id
+            : throw new UsageException($"'{value}' is not a host id from {UserNamespaceOptions.LowestFirstHostId} to {uint.MaxValue}");
 
     private static IPEndPoint ReadEndPoint(string value) =>
         IPEndPoint.TryParse(value, out var endpoint) && endpoint.Port > 0 && value.Contains(':')

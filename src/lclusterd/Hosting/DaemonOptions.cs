@@ -25,23 +25,46 @@ internal sealed record DaemonOptions
     public int Slots { get; init; } = Environment.ProcessorCount;
     /// <summary>Memory the node offers to jobs; 0 = the machine's total.</summary>
     public long MemoryBytes { get; init; }
-    /// <summary>The limits of a job that gives none; a time of 0 is no time limit.</summary>
-    public JobLimits DefaultLimits { get; init; } = new(512L << 20, 1, 4096, 0);
+    /// <summary>
+    /// The limits of a job that gives none; a time of 0 is no time limit. A disk of 0 puts the writable layer on the
+    /// data dir's disk, uncapped; the default caps it at 256 MiB (in memory, counted toward the job's memory limit, so
+    /// under the default 512 MiB).
+    /// </summary>
+    public JobLimits DefaultLimits { get; init; } = new(512L << 20, 1, 4096, 0, 256L << 20);
     /// <summary>The largest limits a job may ask for; a memory of 0 is the node's memory, a time of 0 no limit.</summary>
     public JobLimits MaxLimits { get; init; } = new(0, Environment.ProcessorCount, 32768, 0);
     public long OutputCapBytes { get; init; } = 16L << 20;
+    /// <summary>The largest input archive one upload may bring (docs/files.md).</summary>
+    public long MaxInputBytes { get; init; } = 64L << 20;
+    /// <summary>What a job's collected artifacts may hold; files past it are left out.</summary>
+    public long ArtifactCapBytes { get; init; } = 256L << 20;
     public TimeSpan Retention { get; init; } = TimeSpan.FromHours(24);
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>How long a node that cannot reach etcd keeps its jobs running before it kills them.</summary>
     public TimeSpan FenceTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Client port of the embedded etcd (loopback, inside the node's network namespace).</summary>
     public int EmbeddedEtcdPort { get; init; } = 64052;
+    /// <summary>Where this node's blocks of job user-namespace ids start on the host; null runs jobs without a user namespace.</summary>
+    public uint? UserNamespaceFirstId { get; init; } = new Lcluster.Runtime.UserNamespaceOptions().FirstHostId;
+
+    /// <summary>What one user (not an admin) may hold at once.</summary>
+    public UserQuotas Quotas { get; init; } = new(20_000, 1L << 30);
 
     /// <summary>Who may reach the node, and how it proves itself (docs/security.md).</summary>
     public SecurityOptions Security { get; init; } = new();
 
     /// <summary>The HTTP/JSON API, dashboard and metrics endpoints (docs/http.md).</summary>
     public WebOptions Web { get; init; } = new();
+    /// <summary>
+    /// The user-namespace id blocks of a node running <paramref name="slots"/> jobs: one per job, per waiting init, and
+    /// per container still being torn down, so twice the slots plus the most waiting inits there can be.
+    /// </summary>
+    public Lcluster.Runtime.UserNamespaceOptions? UserNamespaces(int slots) => UserNamespaceFirstId is { } first
+        ? new() { FirstHostId = first, MaxContainers = 2 * slots + Lcluster.Runtime.SandboxOptions.MostPrestartedInits }
+        : null;
 
     public string AdvertiseAddress => Advertise ?? $"{Listen.Address}:{Listen.Port}";
 }
+
+/// <summary>A user's quotas: jobs queued at once, and bytes of command, environment and stdin their stored jobs hold in etcd.</summary>
+internal sealed record UserQuotas(long QueuedJobs, long StoredBytes);

@@ -23,6 +23,7 @@ internal sealed class JobRunner
     private Container? _container;
     private volatile KillCause _killCause;
     private readonly long _pickedUp = System.Diagnostics.Stopwatch.GetTimestamp();
+    private readonly CancellationTokenSource _killed = new();
 
     public JobRunner(NodeContext node, string id, long incarnation)
     {
@@ -90,6 +91,7 @@ internal sealed class JobRunner
     {
         if (_killCause == KillCause.None)
             _killCause = cause;
+        await _killed.CancelAsync(); // stops a fetch of its inputs still under way
         if (_container is { } container)
             await container.KillAsync();
     }
@@ -113,6 +115,41 @@ internal sealed class JobRunner
         {
             return JobOutcome.CouldNotStart($"cannot read its command and stdin from etcd: {e.Message}");
         }
+        Workspace? workspace = null;
+        if (JobFiles.Wanted(what))
+        {
+            try
+            {
+                using var prepare = CancellationTokenSource.CreateLinkedTokenSource(ct, _killed.Token);
+                workspace = await _node.Files.PrepareAsync(_id, what, job.Limits.DiskBytes, prepare.Token);
+            }
+            catch (JobFilesException e)
+            {
+                return JobOutcome.CouldNotStart(e.Message);
+            }
+            catch (OperationCanceledException) when (_killed.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                return new JobOutcome(null, 0, false, false, Cancelled: _killCause == KillCause.Cancelled, null, 0, 0, 0, 0)
+                {
+                    InfrastructureFailure = InfrastructureFailure(),
+                };
+            }
+        }
+        try
+        {
+            var outcome = await RunSandboxAsync(job, what, stdin, workspace, ct);
+            return workspace is null ? outcome : await _node.Files.CollectAsync(outcome, what, workspace, _node.Output.ArtifactsPath(_id), ct);
+        }
+        finally
+        {
+            if (workspace is not null)
+                _node.Files.Release(_id, workspace);
+        }
+    }
+
+    /// <summary>The job's container, from its spec to its outcome.</summary>
+    private async Task<JobOutcome> RunSandboxAsync(Job job, JobSpec what, byte[] stdin, Workspace? workspace, CancellationToken ct)
+    {
         var env = new Dictionary<string, string>(what.Env);
         if (job.ArrayId.Length > 0)
             env[ArrayIndexVariable] = job.ArrayIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -135,6 +172,7 @@ internal sealed class JobRunner
             StdoutPath = _node.Output.StreamPath(_id, stderr: false),
             StderrPath = _node.Output.StreamPath(_id, stderr: true),
             OutputCapBytes = _node.Options.OutputCapBytes,
+            Workspace = workspace,
         };
         ContainerResult result;
         try
@@ -154,18 +192,21 @@ internal sealed class JobRunner
             Cancelled: _killCause == KillCause.Cancelled, StartFailure: result.StartFailure,
             result.PeakMemoryBytes, result.CpuTime.TotalSeconds, result.StdoutBytes, result.StderrBytes)
         {
-            InfrastructureFailure = _killCause switch
-            {
-                KillCause.Fenced => $"node {_node.Name} could not reach etcd for {_node.Options.FenceTimeout.TotalSeconds:0.#}s and killed it",
-                KillCause.Shutdown => $"node {_node.Name} shut down",
-                KillCause.Orphaned => $"node {_node.Name} lost the job to a newer incarnation",
-                _ => null,
-            },
+            InfrastructureFailure = InfrastructureFailure(),
             NodeProblem = result.InfrastructureFailure,
             StdoutTruncated = result.StdoutTruncated,
             StderrTruncated = result.StderrTruncated,
         };
     }
+
+    /// <summary>Why the daemon killed the job when that was not the job's doing; null otherwise.</summary>
+    private string? InfrastructureFailure() => _killCause switch
+    {
+        KillCause.Fenced => $"node {_node.Name} could not reach etcd for {_node.Options.FenceTimeout.TotalSeconds:0.#}s and killed it",
+        KillCause.Shutdown => $"node {_node.Name} shut down",
+        KillCause.Orphaned => $"node {_node.Name} lost the job to a newer incarnation",
+        _ => null,
+    };
 
     /// <summary>Writes the outcome: kept on disk first, so a daemon restarted before etcd took it can still record it.</summary>
     private async Task RecordAsync(JobOutcome outcome, CancellationToken ct)

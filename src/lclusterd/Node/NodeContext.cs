@@ -6,4 +6,8 @@ namespace Lcluster.Daemon.Node;
 
 /// <summary>What the node's parts share: who it is, where state lives, how jobs run.</summary>
 internal sealed record NodeContext(
-    string Name, DaemonOptions Options, JobStore Store, Registration Registration, Sandbox Sandbox, OutputFiles Output, Log Log);
+    string Name, DaemonOptions Options, JobStore Store, Registration Registration, Sandbox Sandbox, OutputFiles Output, Log Log)
+{
+    /// <summary>Inputs this node keeps, and the jobs' /work (docs/files.md).</summary>
+    public required JobFiles Files { get; init; }
+}

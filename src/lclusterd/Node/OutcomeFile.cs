@@ -24,6 +24,9 @@ internal static class OutcomeFile
             NodeProblem = outcome.NodeProblem ?? "",
             StdoutTruncated = outcome.StdoutTruncated,
             StderrTruncated = outcome.StderrTruncated,
+            ArtifactFiles = outcome.ArtifactFiles,
+            ArtifactBytes = outcome.ArtifactBytes,
+            ArtifactNote = outcome.ArtifactNote ?? "",
             Incarnation = incarnation,
         };
         var temp = path + ".tmp";
@@ -56,6 +59,9 @@ internal static class OutcomeFile
             NodeProblem = r.NodeProblem.Length > 0 ? r.NodeProblem : null,
             StdoutTruncated = r.StdoutTruncated,
             StderrTruncated = r.StderrTruncated,
+            ArtifactFiles = r.ArtifactFiles,
+            ArtifactBytes = r.ArtifactBytes,
+            ArtifactNote = r.ArtifactNote.Length > 0 ? r.ArtifactNote : null,
         };
         return (outcome, r.Incarnation);
     }

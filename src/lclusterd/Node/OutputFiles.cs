@@ -2,7 +2,7 @@ namespace Lcluster.Daemon.Node;
 
 /// <summary>
 /// Where a node keeps the output of the jobs it ran: DATA_DIR/output/ID/
-/// {stdout,stderr}, plus `outcome` while a finished job's result is not yet in
+/// {stdout,stderr}, `artifacts.tar` when the job asked for artifacts, plus `outcome` while a finished job's result is not yet in
 /// etcd (so a restarted daemon can still record it).
 /// </summary>
 internal sealed class OutputFiles(string dataDir)
@@ -16,6 +16,9 @@ internal sealed class OutputFiles(string dataDir)
     public string StreamPath(string id, bool stderr) => Path.Combine(DirectoryOf(id), stderr ? "stderr" : "stdout");
 
     public string OutcomePath(string id) => Path.Combine(DirectoryOf(id), "outcome");
+
+    /// <summary>The artifacts collected from the job's /work when it ended (docs/files.md).</summary>
+    public string ArtifactsPath(string id) => Path.Combine(DirectoryOf(id), "artifacts.tar");
 
     public void Prepare(string id)
     {

@@ -17,6 +17,12 @@ internal sealed partial class JobStore(EtcdClient etcd)
     /// <summary>Most Txn operations etcd takes by default (--max-txn-ops): creations are split to stay under it.</summary>
     private const int MaxTxnOps = 128;
 
+    /// <summary>
+    /// The most bytes of new jobs one Txn carries: etcd refuses a request over 1.5 MiB by default (--max-request-bytes),
+    /// and the largest job a request may make (64 KiB command, 64 variables of 4 KiB, 1 MiB stdin) is under it alone.
+    /// </summary>
+    private const long MaxTxnJobBytes = 1L << 20;
+
     public async Task<StoredJob?> GetAsync(string id, CancellationToken ct)
     {
         var response = await etcd.GetAsync(Keys.Job(id), cancellationToken: ct);
@@ -67,10 +73,9 @@ internal sealed partial class JobStore(EtcdClient etcd)
     public async Task<IReadOnlyList<string>> CreateAsync(IReadOnlyList<NewJob> jobs, CancellationToken ct)
     {
         var created = new List<string>();
-        var perTxn = Math.Max(1, MaxTxnOps / (NewJob.MaxOps + 1));
-        foreach (var chunk in jobs.Chunk(perTxn))
+        foreach (var chunk in TxnSized(jobs))
         {
-            var pending = chunk.ToList();
+            var pending = chunk;
             while (pending.Count > 0)
             {
                 var txn = Txn.If([.. pending.Select(j => Cmp.CreateRevision(Keys.Job(j.Record.Job.Id)) == 0)])
@@ -87,6 +92,28 @@ internal sealed partial class JobStore(EtcdClient etcd)
             }
         }
         return created;
+    }
+
+    /// <summary>The jobs in Txn-sized groups, in order: within etcd's op count and request size, at least one job each.</summary>
+    private static IEnumerable<List<NewJob>> TxnSized(IReadOnlyList<NewJob> jobs)
+    {
+        var perTxn = Math.Max(1, MaxTxnOps / (NewJob.MaxOps + 1));
+        var group = new List<NewJob>();
+        long bytes = 0;
+        foreach (var job in jobs)
+        {
+            var size = job.StoredBytes;
+            if (group.Count > 0 && (group.Count == perTxn || bytes + size > MaxTxnJobBytes))
+            {
+                yield return group;
+                group = [];
+                bytes = 0;
+            }
+            group.Add(job);
+            bytes += size;
+        }
+        if (group.Count > 0)
+            yield return group;
     }
 
     /// <summary>
@@ -119,6 +146,7 @@ internal sealed partial class JobStore(EtcdClient etcd)
             Op.Delete(Keys.Spec(id)),
             Op.Delete(Keys.Stdin(id)),
             Op.Delete(Keys.Tails(id), prefix: true),
+            Op.Delete(Keys.UsageEntry(read.Job.Owner, id)),
         };
         ops.AddRange(JobIndex.Listed(read.Record).Select(key => Op.Delete(key)));
         if (JobIndex.Expiry(read.Record) is { } expiry)
@@ -139,6 +167,13 @@ internal sealed partial class JobStore(EtcdClient etcd)
     {
         var response = await etcd.GetAsync(Keys.Tail(id, stderr), cancellationToken: ct);
         return response.Kvs.Count == 0 ? null : response.Kvs[0].Value.ToByteArray();
+    }
+
+    /// <summary>How many of a user's jobs are queued now (an exact count, read from the owner index).</summary>
+    public async Task<long> CountQueuedAsync(string owner, CancellationToken ct)
+    {
+        var response = await etcd.GetAsync(JobIndex.OwnerStatePrefix(owner, JobState.Queued), new GetOptions { Prefix = true, CountOnly = true }, ct);
+        return response.Count;
     }
 
     /// <summary>Finished jobs that finished before <paramref name="cutoff"/>, oldest first, at most <paramref name="limit"/>.</summary>
@@ -165,8 +200,11 @@ internal sealed partial class JobStore(EtcdClient etcd)
 /// <summary>A job about to be recorded: its record, spec, stdin and queue entry.</summary>
 internal sealed record NewJob(JobRecord Record, JobSpec Spec, ByteString Stdin, QueueEntry Entry)
 {
-    /// <summary>The most ops one creation takes: record, spec, stdin, queue entry, two index keys.</summary>
-    public const int MaxOps = 6;
+    /// <summary>The most ops one creation takes: record, spec, stdin, queue entry, two index keys, usage entry.</summary>
+    public const int MaxOps = 7;
+
+    /// <summary>What the job holds in etcd on its owner's account: its command, environment and stdin.</summary>
+    public long StoredBytes => Spec.CalculateSize() + Stdin.Length;
 
     public IEnumerable<Op> Ops()
     {
@@ -179,6 +217,7 @@ internal sealed record NewJob(JobRecord Record, JobSpec Spec, ByteString Stdin, 
         yield return Op.Put(Keys.QueueEntry(id), Entry.ToByteString());
         foreach (var key in JobIndex.Listed(Record))
             yield return Op.Put(key, value);
+        yield return Op.Put(Keys.UsageEntry(Record.Job.Owner, id), Keys.UsageValue(StoredBytes));
     }
 }
 
@@ -193,6 +232,8 @@ internal static class JobSpecs
         job.Command = spec.Command;
         job.Env.Clear();
         job.Env.Add(spec.Env);
+        job.Artifacts.Clear();
+        job.Artifacts.Add(spec.Artifacts);
     }
 
     /// <summary>The command as a record keeps it: its first <see cref="PreviewBytes"/> bytes of UTF-8, and "…" when cut.</summary>

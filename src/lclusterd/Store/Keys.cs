@@ -15,6 +15,9 @@ internal static class Keys
     public const string Prime = Root + "prime";
     public const string Index = Root + "index/";
 
+    /// <summary>The usage ledger: one key per stored job, under its owner, holding the bytes its command, environment and stdin take.</summary>
+    public const string Usage = Root + "usage/";
+
     public static string Job(string id) => Jobs + id;
     public static string Spec(string id) => Root + "spec/" + id;
     public static string Stdin(string id) => Root + "stdin/" + id;
@@ -30,6 +33,18 @@ internal static class Keys
     /// <summary>One key per job whose output a node keeps: deleted with the job, which tells the node to delete the files.</summary>
     public static string OutPrefix(string node) => Outputs + node + "/";
     public static string Out(string node, string id) => OutPrefix(node) + id;
+
+    public static string UsageEntry(string owner, string id) => Usage + JobIndex.Escape(owner) + "/" + id;
+
+    /// <summary>The (escaped) owner of a usage key.</summary>
+    public static string UsageOwner(string key) => key[Usage.Length..key.LastIndexOf('/')];
+
+    /// <summary>A usage value: the byte count in decimal ASCII (0 when unreadable).</summary>
+    public static long UsageBytes(ReadOnlySpan<byte> value) =>
+        long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes) ? bytes : 0;
+
+    public static Google.Protobuf.ByteString UsageValue(long bytes) =>
+        Google.Protobuf.ByteString.CopyFromUtf8(bytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>The last path segment: the job id of a jobs/, queue/, run/ or out/ key; the node of a members/ key.</summary>
     public static string Last(string key) => key[(key.LastIndexOf('/') + 1)..];

@@ -22,6 +22,11 @@ internal sealed record JobOutcome(
     public bool StdoutTruncated { get; init; }
     public bool StderrTruncated { get; init; }
 
+    /// <summary>What was collected from its /work, and what was left out (docs/files.md).</summary>
+    public int ArtifactFiles { get; init; }
+    public long ArtifactBytes { get; init; }
+    public string? ArtifactNote { get; init; }
+
     /// <summary>The job never ran: the reason is its failure.</summary>
     public static JobOutcome CouldNotStart(string why) => new(null, 0, false, false, false, why, 0, 0, 0, 0);
 }
@@ -67,6 +72,8 @@ internal static class Transitions
         j.CpuSeconds = outcome.CpuSeconds;
         j.StdoutBytes = outcome.StdoutBytes;
         j.StderrBytes = outcome.StderrBytes;
+        j.ArtifactFiles = outcome.ArtifactFiles;
+        j.ArtifactBytes = outcome.ArtifactBytes;
         (j.State, j.Reason) = outcome switch
         {
             { Cancelled: true } => (JobState.Cancelled, "cancelled by a user; the container was killed"),
@@ -82,6 +89,8 @@ internal static class Transitions
         var cut = new[] { outcome.StdoutTruncated ? "stdout" : null, outcome.StderrTruncated ? "stderr" : null }.OfType<string>().ToList();
         if (cut.Count > 0)
             j.Reason += $"; its {string.Join(" and ", cut)} went over the output cap and {(cut.Count > 1 ? "were" : "was")} cut";
+        if (outcome.ArtifactNote is { } note)
+            j.Reason += $"; artifacts: {note}";
         if (outcome.NodeProblem is { } problem)
             j.Reason += $"; on node {j.Node}: {problem}";
         return next;

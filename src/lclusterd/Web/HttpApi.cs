@@ -13,14 +13,14 @@ namespace Lcluster.Daemon.Web;
 /// same errors (as HTTP statuses with a JSON body) and the same ownership rules. Only the HTTP endpoints serve
 /// these; on the gRPC endpoints they do not exist.
 /// </summary>
-internal sealed class HttpApi(JobsApi jobs, ListingApi listing, OutputApi output, DashboardApi dashboard, WebIdentity identity, Hosting.Log log)
+internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentity identity, Hosting.Log log)
 {
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
 
     public void Map(IEndpointRouteBuilder app)
     {
         Map(app, HttpRoutes.AddJob, async (http, call) =>
-            await JsonMessages.WriteAsync(http, await jobs.AddJobAsync(await JsonMessages.ReadAsync<AddJobRequest>(http), call)));
+            await JsonMessages.WriteAsync(http, await api.Jobs.AddJobAsync(await JsonMessages.ReadAsync<AddJobRequest>(http), call)));
         Map(app, HttpRoutes.ListJobs, async (http, call) =>
         {
             var query = new Query(http.Request.Query, HttpRoutes.ListJobs);
@@ -32,18 +32,29 @@ internal sealed class HttpApi(JobsApi jobs, ListingApi listing, OutputApi output
                 PageSize = query.Int32("page_size"),
                 PageToken = query.Text("page_token"),
             };
-            await JsonMessages.WriteAsync(http, await listing.ListJobsAsync(request, call));
+            await JsonMessages.WriteAsync(http, await api.Listing.ListJobsAsync(request, call));
         });
         Map(app, HttpRoutes.CheckJob, async (http, call) =>
-            await JsonMessages.WriteAsync(http, await jobs.CheckJobAsync(new CheckJobRequest { Id = JobId(http) }, call)));
+            await JsonMessages.WriteAsync(http, await api.Jobs.CheckJobAsync(new CheckJobRequest { Id = JobId(http) }, call)));
         Map(app, HttpRoutes.RemoveJob, async (http, call) =>
-            await JsonMessages.WriteAsync(http, await jobs.RemoveJobAsync(new RemoveJobRequest { Id = JobId(http) }, call)));
+            await JsonMessages.WriteAsync(http, await api.Jobs.RemoveJobAsync(new RemoveJobRequest { Id = JobId(http) }, call)));
         Map(app, HttpRoutes.GetOutput, GetOutputAsync);
         Map(app, HttpRoutes.ListNodes, async (http, call) =>
-            await JsonMessages.WriteAsync(http, await listing.ListNodesAsync(new ListNodesRequest(), call)));
+            await JsonMessages.WriteAsync(http, await api.Listing.ListNodesAsync(new ListNodesRequest(), call)));
         Map(app, HttpRoutes.WatchJobs, WatchJobsAsync);
         Map(app, HttpRoutes.CreateDashboardToken, async (http, call) =>
             await JsonMessages.WriteAsync(http, await dashboard.CreateTokenAsync(await JsonMessages.ReadAsync<CreateDashboardTokenRequest>(http), call)));
+        Map(app, HttpRoutes.UploadInputs, async (http, call) =>
+        {
+            // The node's --max-input bounds the archive (UploadAsync counts it as it comes), not Kestrel's 30 MB.
+            if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+                limit.MaxRequestBodySize = null;
+            await JsonMessages.WriteAsync(http, await api.Inputs.UploadAsync(new ArchiveBodyReader(http.Request, http.RequestAborted), call));
+        });
+        Map(app, HttpRoutes.GetInputs, async (http, call) =>
+            await api.Inputs.GetInputsAsync(new GetInputsRequest { Id = JobId(http) }, new ArchiveBodyWriter(http.Response, http.RequestAborted), call));
+        Map(app, HttpRoutes.GetArtifacts, async (http, call) =>
+            await api.Artifacts.GetArtifactsAsync(new GetArtifactsRequest { Id = JobId(http) }, new ArchiveBodyWriter(http.Response, http.RequestAborted), call));
         Map(app, HttpRoutes.OpenApi, async (http, _) =>
         {
             http.Response.ContentType = "application/json";
@@ -125,10 +136,10 @@ internal sealed class HttpApi(JobsApi jobs, ListingApi listing, OutputApi output
             Follow = query.Bool("follow"),
         };
         // The same checks GetOutput makes, made first: a refusal is an HTTP status, not a cut stream.
-        await jobs.CheckJobAsync(new CheckJobRequest { Id = request.Id }, call);
+        await api.Jobs.CheckJobAsync(new CheckJobRequest { Id = request.Id }, call);
         http.Response.ContentType = "application/octet-stream";
         await http.Response.StartAsync(http.RequestAborted);
-        await output.GetOutputAsync(request, new OutputBodyWriter(http.Response, http.RequestAborted), call);
+        await api.Output.GetOutputAsync(request, new OutputBodyWriter(http.Response, http.RequestAborted), call);
     }
 
     private async Task WatchJobsAsync(HttpContext http, ServerCallContext call)
@@ -143,7 +154,7 @@ internal sealed class HttpApi(JobsApi jobs, ListingApi listing, OutputApi output
         }
         using var events = new EventStreamWriter(http.Response, http.RequestAborted);
         using var done = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        var watch = listing.WatchJobsAsync(request, events, call);
+        var watch = api.Listing.WatchJobsAsync(request, events, call);
         // WatchJobs checks the request before it first waits: a refusal is already here, and answered as an HTTP status.
         if (watch.IsFaulted)
         {

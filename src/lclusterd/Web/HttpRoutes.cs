@@ -21,6 +21,8 @@ internal sealed record HttpRoute(string Method, string Path, string Operation, s
     public Func<MessageDescriptor>? AnswerType { get; init; }
     public MessageDescriptor? Body => BodyType?.Invoke();
     public MessageDescriptor? Answer => AnswerType?.Invoke();
+    /// <summary>The media type of a body that is not one JSON message (a tar archive).</summary>
+    public string? BodyMediaType { get; init; }
     /// <summary>The media type answered when it is not one JSON message: a byte stream, server-sent events, text.</summary>
     public string? AnswerMediaType { get; init; }
     /// <summary>Served to anyone, signed in or not (the dashboard's own files, the API's description).</summary>
@@ -29,6 +31,7 @@ internal sealed record HttpRoute(string Method, string Path, string Operation, s
 
 internal static class HttpRoutes
 {
+    private const string Tar = "application/x-tar";
     private static readonly IReadOnlyList<string> StateNames = [.. Shared.JobStates.All.Select(Shared.JobStates.Name)];
 
     public static readonly HttpRoute AddJob = new("POST", "/v1/jobs", "AddJob", "Queue a job (or an array of jobs)")
@@ -92,6 +95,23 @@ internal static class HttpRoutes
         Rpc = "CreateDashboardToken", BodyType = () => CreateDashboardTokenRequest.Descriptor, AnswerType = () => DashboardToken.Descriptor,
     };
 
+    public static readonly HttpRoute UploadInputs = new("POST", "/v1/inputs", "UploadInputs",
+        "Store a job's inputs on this node: the body is one tar archive (directories and regular files, relative names); name the answered id in AddJob's inputs, through this same node")
+    {
+        Rpc = "UploadInputs", BodyMediaType = Tar, AnswerType = () => UploadInputsResponse.Descriptor,
+    };
+
+    public static readonly HttpRoute GetInputs = new("GET", "/v1/jobs/{id}/inputs", "GetInputs", "The job's inputs, as one tar archive, from the node they were uploaded to")
+    {
+        Rpc = "GetInputs", AnswerMediaType = Tar,
+    };
+
+    public static readonly HttpRoute GetArtifacts = new("GET", "/v1/jobs/{id}/artifacts", "GetArtifacts",
+        "The files a finished job left (its artifacts), as one tar archive, through any node")
+    {
+        Rpc = "GetArtifacts", AnswerMediaType = Tar,
+    };
+
     public static readonly HttpRoute OpenApi = new("GET", "/v1/openapi.json", "OpenApi", "This description of the HTTP API (OpenAPI 3.1)")
     {
         AnswerMediaType = "application/json", Public = true,
@@ -103,5 +123,5 @@ internal static class HttpRoutes
     };
 
     public static readonly IReadOnlyList<HttpRoute> All =
-        [AddJob, ListJobs, CheckJob, RemoveJob, GetOutput, ListNodes, WatchJobs, CreateDashboardToken, OpenApi, Metrics];
+        [AddJob, ListJobs, CheckJob, RemoveJob, GetOutput, ListNodes, WatchJobs, CreateDashboardToken, UploadInputs, GetInputs, GetArtifacts, OpenApi, Metrics];
 }

@@ -76,7 +76,17 @@ internal static class OpenApiDocument
         foreach (var p in route.Query)
             WriteParameter(json, p.Name, "query", p.Type, p.Description, p.Values, required: false);
         json.WriteEndArray();
-        if (route.Body is { } body)
+        if (route.BodyMediaType is { } media)
+        {
+            json.WriteStartObject("requestBody");
+            json.WriteBoolean("required", true);
+            json.WriteStartObject("content");
+            json.WriteStartObject(media);
+            json.WriteEndObject();
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        else if (route.Body is { } body)
         {
             json.WriteStartObject("requestBody");
             json.WriteBoolean("required", false);

@@ -1,0 +1,131 @@
+using Lcluster.Runtime;
+
+namespace Lcluster.Daemon.Node;
+
+/// <summary>A regular file of /work that an artifact pattern matched.</summary>
+internal sealed record ArtifactFile(string Path, long Size, UnixFileMode Mode);
+
+/// <summary>
+/// Finds what a job's artifact patterns match in its workspace, after it ended: regular files, and
+/// everything below a matched directory. A symbolic link is never followed, whether a pattern goes
+/// through it or names it; each such thing, and each pattern that matched nothing, becomes a note for
+/// the job's reason. At most <see cref="MaxVisited"/> names are looked at.
+/// </summary>
+internal sealed class ArtifactWalk(Workspace workspace)
+{
+    public const int MaxVisited = 100_000;
+
+    private readonly SortedDictionary<string, ArtifactFile> _found = new(StringComparer.Ordinal);
+    private readonly List<string> _notes = [];
+    private int _visited;
+    private int _hits;
+
+    /// <summary>Every file matched, each once, in name order.</summary>
+    public IReadOnlyCollection<ArtifactFile> Found => _found.Values;
+
+    /// <summary>What was not collected, and why.</summary>
+    public IReadOnlyList<string> Notes => _notes;
+
+    public void Run(IEnumerable<string> patterns)
+    {
+        foreach (var text in patterns)
+        {
+            var before = _hits;
+            var pattern = new ArtifactPattern(text);
+            Visit(pattern, "", 0);
+            if (_hits == before)
+                Note($"'{Shown(pattern.Text)}' matched nothing");
+        }
+    }
+
+    private void Visit(ArtifactPattern pattern, string directory, int index)
+    {
+        if (index == pattern.Names.Count)
+        {
+            Tree(directory);
+            return;
+        }
+        var name = pattern.Names[index];
+        var last = index == pattern.Names.Count - 1;
+        if (name == ArtifactPattern.AnyDepth)
+        {
+            Visit(pattern, directory, index + 1);
+            foreach (var entry in List(directory).Where(e => e.Kind == WorkspaceEntryKind.Directory))
+                Visit(pattern, Join(directory, entry.Name), index);
+            return;
+        }
+        foreach (var entry in List(directory).Where(e => ArtifactPattern.Matches(name, e.Name)))
+        {
+            var path = Join(directory, entry.Name);
+            if (last)
+                Take(path, entry);
+            else if (entry.Kind == WorkspaceEntryKind.Directory)
+                Visit(pattern, path, index + 1);
+            else if (entry.Kind == WorkspaceEntryKind.SymbolicLink)
+            {
+                _hits++;
+                Note($"{Shown(path)} is a symbolic link, not followed ('{Shown(pattern.Text)}' goes through it)");
+            }
+        }
+    }
+
+    private void Take(string path, WorkspaceEntry entry)
+    {
+        _hits++;
+        switch (entry.Kind)
+        {
+            case WorkspaceEntryKind.File:
+                _found.TryAdd(path, new ArtifactFile(path, entry.Size, entry.Mode));
+                break;
+            case WorkspaceEntryKind.Directory:
+                Tree(path);
+                break;
+            case WorkspaceEntryKind.SymbolicLink:
+                Note($"{Shown(path)} is a symbolic link, not followed");
+                break;
+            case WorkspaceEntryKind.BadName:
+                Note($"{Shown(path)} has a name that is not UTF-8");
+                break;
+            default:
+                Note($"{Shown(path)} is not a regular file");
+                break;
+        }
+    }
+
+    /// <summary>Everything below a matched directory.</summary>
+    private void Tree(string directory)
+    {
+        foreach (var entry in List(directory))
+            Take(Join(directory, entry.Name), entry);
+    }
+
+    private IReadOnlyList<WorkspaceEntry> List(string directory)
+    {
+        if (_visited >= MaxVisited)
+            return [];
+        IReadOnlyList<WorkspaceEntry> entries;
+        try
+        {
+            entries = workspace.List(directory);
+        }
+        catch (IOException e)
+        {
+            Note($"{(directory.Length == 0 ? "/work" : Shown(directory))} could not be read ({e.Message})");
+            return [];
+        }
+        _visited += entries.Count;
+        if (_visited >= MaxVisited)
+            Note($"looked at {MaxVisited} names and stopped: make the artifact patterns narrower");
+        return entries;
+    }
+
+    private void Note(string note)
+    {
+        if (!_notes.Contains(note))
+            _notes.Add(note);
+    }
+
+    private static string Join(string directory, string name) => directory.Length == 0 ? name : directory + "/" + name;
+
+    private static string Shown(string path) => Shared.PrintableText.Shorten(path, 120);
+}

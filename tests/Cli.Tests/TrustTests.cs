@@ -1,0 +1,310 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Lcluster.TestSupport;
+
+namespace Lcluster.Cli.Tests;
+
+/// <summary>
+/// Who may do what, tried by callers who should not: other users on the node's socket, a TCP caller without the
+/// cluster's certificate, a local user at the embedded etcd, and what a job's root is on the host.
+/// </summary>
+public sealed class TrustTests : IAsyncLifetime
+{
+    /// <summary>Two ordinary users of the node and the group its socket is open to.</summary>
+    private const string Alice = "nobody", Bob = "daemon", SocketGroup = "users";
+
+    /// <summary>A third user, for the quotas (what it holds stays held until retention).</summary>
+    private const string Carol = "mail";
+
+    private const int MaxQueued = 50;
+
+    private DaemonProcess daemon = null!;
+    private string authority = null!;
+
+    public async Task InitializeAsync()
+    {
+        authority = CertificateTool.NewAuthority();
+        daemon = await DaemonProcess.StartAsync(new DaemonSettings
+        {
+            NodeName = "trust",
+            SocketGroup = SocketGroup,
+            CertificateAuthority = authority,
+            ExtraArgs = ["--slots=2", "--default-memory=128M", $"--user-max-queued={MaxQueued}", "--user-max-bytes=1536K"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await daemon.DisposeAsync();
+        Directory.Delete(Path.GetDirectoryName(authority)!, recursive: true);
+    }
+
+    private Task<CliResult> As(string user, params string[] args) => TestSupport.Cli.RunAsUserAsync(user, SocketGroup, daemon.Server, args);
+
+    private static string IdOf(CliResult added)
+    {
+        Assert.True(added.ExitCode == 0, $"addjob failed: {added}");
+        return added.Stdout.Trim();
+    }
+
+    [Fact]
+    public async Task A_user_on_the_socket_sees_and_removes_only_their_own_jobs()
+    {
+        var alices = IdOf(await As(Alice, "--addjob=sleep 60"));
+        var bobs = IdOf(await As(Bob, "--addjob=sleep 60"));
+
+        var mine = await As(Alice, $"--checkjob={alices}", "--json");
+        Assert.True(mine.ExitCode == 0, mine.ToString());
+        Assert.Equal(Alice, JsonDocument.Parse(mine.Stdout).RootElement.GetProperty("owner").GetString());
+
+        foreach (var attempt in new[] { $"--checkjob={bobs}", $"--removejob={bobs}", $"--output={bobs}" })
+        {
+            var denied = await As(Alice, attempt);
+            Assert.True(denied.ExitCode != 0, $"{attempt} as {Alice}: {denied}");
+            Assert.Contains("belongs to another user", denied.Stderr);
+        }
+        var listed = await As(Alice, "--listjobs", "--json");
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        Assert.Contains(alices, listed.Stdout);
+        Assert.DoesNotContain(bobs, listed.Stdout);
+        var others = await As(Alice, "--listjobs", $"--owner={Bob}");
+        Assert.True(others.ExitCode != 0, others.ToString());
+        Assert.Contains("only an admin may list another user's jobs", others.Stderr);
+
+        // Bob's job was not touched; root (an admin on the socket) sees both owners; each removes their own.
+        var bobsState = JsonDocument.Parse((await As(Bob, $"--checkjob={bobs}", "--json")).Stdout).RootElement;
+        Assert.NotEqual("cancelled", bobsState.GetProperty("state").GetString());
+        var all = await TestSupport.Cli.OkAsync(daemon.Server, null, "--listjobs", "--json");
+        Assert.Contains(alices, all);
+        Assert.Contains(bobs, all);
+        Assert.True((await As(Alice, $"--removejob={alices}")).ExitCode == 0);
+        Assert.True((await As(Bob, $"--removejob={bobs}")).ExitCode == 0);
+    }
+
+    [Fact]
+    public async Task A_user_past_a_quota_is_refused_with_resource_exhausted_and_nothing_is_written()
+    {
+        // More queued jobs than the quota in one request: refused whole.
+        var many = await As(Carol, "--addjob=true", $"--array=1-{MaxQueued + 1}");
+        Assert.True(many.ExitCode == 1, many.ToString());
+        Assert.Contains($"would pass the quota of {MaxQueued} queued jobs per user", many.Stderr);
+        Assert.DoesNotContain("\"owner\":\"mail\"", await TestSupport.Cli.OkAsync(daemon.Server, null, "--listjobs", "--json", $"--owner={Carol}"));
+
+        // Bytes held in etcd: a 1 MiB stdin fits, a second does not (the first is still stored).
+        var stdin = new byte[1 << 20];
+        var first = await TestSupport.Cli.RunInAsync(daemon.Server, null, stdin, "--addjob=wc -c", "--stdin=-");
+        Assert.True(first.ExitCode == 0, first.ToString()); // root: an admin, no quota; now as Carol:
+        var path = Path.Combine("/tmp", $"lcluster-quota-{Guid.NewGuid():N}");
+        File.WriteAllBytes(path, stdin);
+        File.SetUnixFileMode(path, (UnixFileMode)0x1A4); // 0644
+        try
+        {
+            IdOf(await As(Carol, "--addjob=wc -c", $"--stdin={path}"));
+            var second = await As(Carol, "--addjob=wc -c", $"--stdin={path}");
+            Assert.True(second.ExitCode == 1, second.ToString());
+            Assert.Contains("would pass the quota of 1.5 MiB per user", second.Stderr);
+            // Small jobs of another user are not held back by Carol's.
+            IdOf(await As(Bob, "--addjob=true"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task A_user_outside_the_socket_group_cannot_reach_the_node()
+    {
+        var outsider = await TestSupport.Cli.RunAsUserAsync(Alice, null, daemon.Server, "--listjobs");
+        Assert.True(outsider.ExitCode == 4, outsider.ToString());
+        Assert.Contains("Permission denied", outsider.Stderr, StringComparison.OrdinalIgnoreCase);
+        var socket = new FileInfo(daemon.SocketPath);
+        Assert.Equal((UnixFileMode)0x1B0, socket.UnixFileMode & (UnixFileMode)0x1FF); // 0660
+    }
+
+    [Fact]
+    public async Task The_tcp_endpoint_takes_only_callers_with_a_certificate_of_the_cluster()
+    {
+        var ca = Path.Combine(authority, "ca.crt");
+        var plain = await TestSupport.Cli.RunAsync(daemon.Address, "--listjobs");
+        Assert.True(plain.ExitCode == 4, plain.ToString());
+        // TLS that trusts the node but shows no certificate of its own: the node ends the connection unanswered.
+        var anonymous = await RunAsAsync("root", "/usr/bin/python3", ["-c", $$"""
+            import socket, ssl
+            context = ssl.create_default_context(cafile="{{ca}}")
+            context.check_hostname = False
+            context.set_alpn_protocols(["h2"])
+            with socket.create_connection(("{{daemon.Address.Split(':')[0]}}", {{daemon.Port}}), timeout=10) as raw:
+                try:
+                    with context.wrap_socket(raw) as tls:
+                        tls.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+                        print("answered" if tls.recv(1) else "closed")
+                except (ssl.SSLError, ConnectionError) as e:
+                    print("refused:", e)
+            """]);
+        Assert.True(anonymous.ExitCode == 0, anonymous.ToString());
+        Assert.True(anonymous.Stdout.StartsWith("closed", StringComparison.Ordinal) || anonymous.Stdout.StartsWith("refused:", StringComparison.Ordinal), anonymous.ToString());
+
+        // A certificate of another CA, however well made, is refused too.
+        var stranger = CertificateTool.NewAuthority();
+        try
+        {
+            CertificateTool.Run("ca", "user", "--name=mallory", $"--dir={stranger}", "--admin");
+            var forged = await TestSupport.Cli.RunAsync(daemon.Address, "--listjobs", $"--cacert={ca}",
+                $"--cert={stranger}/users/mallory/user.crt", $"--key={stranger}/users/mallory/user.key");
+            Assert.True(forged.ExitCode == 4, forged.ToString());
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(stranger)!, recursive: true);
+        }
+
+        // The cluster's own user certificate works, and its jobs are recorded under its name.
+        CertificateTool.Run("ca", "user", "--name=carol", $"--dir={authority}");
+        string[] carol = [$"--cacert={ca}", $"--cert={authority}/users/carol/user.crt", $"--key={authority}/users/carol/user.key"];
+        var added = await TestSupport.Cli.RunAsync(daemon.Address, ["--addjob=true", .. carol]);
+        var id = IdOf(added);
+        var job = await TestSupport.Cli.RunAsync(daemon.Address, [$"--checkjob={id}", "--json", .. carol]);
+        Assert.True(job.ExitCode == 0, job.ToString());
+        Assert.Equal("carol", JsonDocument.Parse(job.Stdout).RootElement.GetProperty("owner").GetString());
+        var nodes = await TestSupport.Cli.RunAsync(daemon.Address, ["--listjobs", $"--owner={Alice}", .. carol]);
+        Assert.Contains("only an admin may list another user's jobs", nodes.Stderr);
+    }
+
+    [Fact]
+    public async Task A_local_user_cannot_read_or_write_the_embedded_etcd()
+    {
+        var etcdctl = Requires.Program("etcdctl");
+        var endpoint = $"127.0.0.1:{daemon.EmbeddedEtcdPort}";
+        // Without a client certificate, over TLS or not, as another user: refused.
+        foreach (var args in new[]
+        {
+            new[] { $"--endpoints=https://{endpoint}", "--insecure-skip-tls-verify", "get", "--prefix", "/lcluster/" },
+            new[] { $"--endpoints=http://{endpoint}", "get", "--prefix", "/lcluster/" },
+            new[] { $"--endpoints=https://{endpoint}", "--insecure-skip-tls-verify", "put", "/lcluster/prime/x", "y" },
+        })
+        {
+            var result = await RunAsAsync(Alice, etcdctl, args);
+            Assert.True(result.ExitCode != 0, $"etcdctl {string.Join(' ', args)} as {Alice}: {result}");
+            Assert.DoesNotContain("/lcluster/", result.Stdout);
+        }
+        // The certificates that would let it in are root's alone.
+        var key = Path.Combine(daemon.DataDir, "etcd-tls", "client.key");
+        Assert.True(File.Exists(key), key);
+        var read = await RunAsAsync(Alice, "/bin/cat", [key]);
+        Assert.True(read.ExitCode != 0 && read.Stdout.Length == 0, read.ToString());
+    }
+
+    [Fact]
+    public async Task A_jobs_root_is_an_unprivileged_host_id_from_the_nodes_block()
+    {
+        var id = IdOf(await TestSupport.Cli.RunAsync(daemon.Server, "--addjob=id -u; cat /proc/self/uid_map; touch /tmp/mine; stat -c %u /tmp/mine"));
+        await FinishedAsync(daemon.Server, id);
+        var output = (await TestSupport.Cli.OkAsync(daemon.Server, null, $"--output={id}")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("0", output[0]);
+        var map = output[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(long.Parse).ToArray();
+        Assert.Equal(0, map[0]);
+        Assert.InRange(map[1], daemon.UserNamespaceFirstId, daemon.UserNamespaceFirstId + (1L << 23));
+        Assert.Equal(65536, map[2]);
+        Assert.Equal("0", output[2]);
+    }
+
+    [Fact]
+    public async Task A_time_limit_longer_than_a_timer_can_wait_at_once_holds_the_job_and_removing_it_frees_the_slot()
+    {
+        var id = IdOf(await TestSupport.Cli.RunAsync(daemon.Server, "--addjob=sleep 600", "--time=1200h"));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JsonElement job;
+        do
+        {
+            await Task.Delay(50);
+            job = JsonDocument.Parse(await TestSupport.Cli.OkAsync(daemon.Server, null, $"--checkjob={id}", "--json")).RootElement;
+        }
+        while (job.GetProperty("state").GetString() is "queued" or "scheduled" && DateTime.UtcNow < deadline);
+        Assert.Equal("running", job.GetProperty("state").GetString());
+        Assert.Equal(1200 * 3600.0, job.GetProperty("limits").GetProperty("time_seconds").GetDouble());
+        Assert.True((await TestSupport.Cli.RunAsync(daemon.Server, $"--removejob={id}")).ExitCode == 0);
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            await Task.Delay(50);
+            job = JsonDocument.Parse(await TestSupport.Cli.OkAsync(daemon.Server, null, $"--checkjob={id}", "--json")).RootElement;
+        }
+        while (job.GetProperty("state").GetString() == "running" && DateTime.UtcNow < deadline);
+        Assert.Equal("cancelled", job.GetProperty("state").GetString());
+        // Past the longest limit a job may ask for: refused at the edge.
+        var tooLong = await TestSupport.Cli.RunAsync(daemon.Server, "--addjob=true", "--time=366d");
+        Assert.True(tooLong.ExitCode != 0, tooLong.ToString());
+        Assert.Contains("365", tooLong.Stderr);
+    }
+
+    [Fact]
+    public async Task A_job_writing_3_gb_to_its_root_gets_enospc_at_its_disk_limit_and_the_default_caps_it_too()
+    {
+        var id = IdOf(await TestSupport.Cli.RunAsync(daemon.Server, "--disk=64M", "--memory=256M",
+            "--addjob=dd if=/dev/zero of=/big bs=1M count=3000 2>&1; echo dd=$?; stat -c %s /big"));
+        await FinishedAsync(daemon.Server, id);
+        var output = await TestSupport.Cli.OkAsync(daemon.Server, null, $"--output={id}");
+        Assert.Contains("No space left on device", output);
+        Assert.Contains("dd=1", output);
+        Assert.InRange(long.Parse(output.Trim().Split('\n')[^1]), 1L << 20, 64L << 20);
+
+        // No --disk: the node's default cap, 256 MiB, is what the root filesystem offers.
+        var sized = IdOf(await TestSupport.Cli.RunAsync(daemon.Server, "--addjob=df -k / | tail -n 1"));
+        await FinishedAsync(daemon.Server, sized);
+        var df = (await TestSupport.Cli.OkAsync(daemon.Server, null, $"--output={sized}")).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("262144", df[1]);
+    }
+
+    [Fact]
+    public async Task A_daemon_binary_in_a_directory_only_root_may_enter_still_runs_jobs()
+    {
+        var closed = Directory.CreateTempSubdirectory("lcluster-closed-").FullName; // 0700
+        var program = Path.Combine(closed, "lclusterd");
+        File.Copy(RepoPaths.Bin("lclusterd"), program);
+        try
+        {
+            await using var hidden = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "closed", Program = program, ExtraArgs = ["--slots=1"] });
+            var id = IdOf(await TestSupport.Cli.RunAsync(hidden.Server, "--addjob=echo from a closed directory"));
+            await FinishedAsync(hidden.Server, id);
+            Assert.Equal("from a closed directory", (await TestSupport.Cli.OkAsync(hidden.Server, null, $"--output={id}")).Trim());
+        }
+        finally
+        {
+            Directory.Delete(closed, recursive: true);
+        }
+    }
+
+    private static async Task FinishedAsync(string server, string id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        JsonElement job;
+        do
+        {
+            job = JsonDocument.Parse(await TestSupport.Cli.OkAsync(server, null, $"--checkjob={id}", "--json")).RootElement;
+            if (job.GetProperty("state").GetString() is "succeeded")
+                return;
+            await Task.Delay(50);
+        }
+        while (DateTime.UtcNow < deadline && job.GetProperty("state").GetString() is "queued" or "scheduled" or "running");
+        Assert.Fail($"job {id} did not succeed: {job}");
+    }
+
+    private static async Task<CliResult> RunAsAsync(string user, string program, string[] args)
+    {
+        var info = new ProcessStartInfo(Requires.Program("setpriv"))
+        {
+            ArgumentList = { $"--reuid={user}", $"--regid={(user == "root" ? "root" : "nogroup")}", "--clear-groups", "--", program },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+        return new CliResult(process.ExitCode, await stdout, await stderr);
+    }
+}

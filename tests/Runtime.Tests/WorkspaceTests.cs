@@ -1,0 +1,57 @@
+using System.Text;
+
+namespace Lcluster.Runtime.Tests;
+
+/// <summary>
+/// A workspace is the job's /work and working directory: filled before the start, read after the
+/// end (the container's mounts are gone by then), never in the host's mount table, never read
+/// through a link the job planted.
+/// </summary>
+public sealed class WorkspaceTests(SandboxFixture fixture) : IClassFixture<SandboxFixture>
+{
+    [Fact]
+    public async Task A_job_starts_in_work_finds_what_was_put_there_and_what_it_wrote_is_readable_after_it_ended()
+    {
+        var directory = Path.Combine(fixture.Work, "ws-" + Guid.NewGuid().ToString("N")[..8]);
+        using var workspace = Workspace.OnDisk(directory);
+        workspace.CreateDirectory("in dir", (UnixFileMode)0x1ED);
+        await using (var file = workspace.CreateFile("in dir/run é.sh", (UnixFileMode)0x1ED))
+            await file.WriteAsync(Encoding.UTF8.GetBytes("#!/bin/sh\necho ran\n"));
+
+        var run = await fixture.RunAsync(fixture.Spec("pwd; './in dir/run é.sh'; stat -c %a 'in dir/run é.sh'; echo made > out.txt; ln -s /etc evil")
+            with { Workspace = workspace });
+
+        Assert.True(run.Result.ExitCode == 0, run.Evidence);
+        Assert.Equal(["/work", "ran", "755"], run.Lines);
+        Assert.DoesNotContain(directory, File.ReadAllText("/proc/self/mountinfo"));
+        var top = workspace.List("").ToDictionary(e => e.Name);
+        Assert.Equal(WorkspaceEntryKind.SymbolicLink, top["evil"].Kind);
+        Assert.Equal(WorkspaceEntryKind.Directory, top["in dir"].Kind);
+        using (var reader = new StreamReader(workspace.OpenFile("out.txt")))
+            Assert.Equal("made\n", await reader.ReadToEndAsync());
+        var refused = Assert.ThrowsAny<IOException>(() => workspace.OpenFile("evil/shadow"));
+        Assert.Contains("symbolic link", refused.Message);
+        workspace.Dispose();
+        Assert.False(Directory.Exists(directory), $"{directory} is left after Dispose");
+    }
+
+    [Fact]
+    public async Task An_in_memory_workspace_outlives_the_container_and_fills_up_at_its_size()
+    {
+        using var workspace = Workspace.InMemory(4 << 20);
+        await using (var file = workspace.CreateFile("input", (UnixFileMode)0x1A4))
+            await file.WriteAsync(new byte[1 << 20]);
+
+        var run = await fixture.RunAsync(fixture.Spec("pwd; test -e /work && echo work || echo no-work"));
+        var withWork = await fixture.RunAsync(fixture.Spec(
+            "wc -c < input; dd if=/dev/zero of=big bs=1M count=16 2>&1; echo dd=$?; rm big; echo kept > kept.txt") with { Workspace = workspace });
+
+        Assert.Equal(["/", "no-work"], run.Lines); // without a workspace nothing changes
+        Assert.True(withWork.Result.ExitCode == 0, withWork.Evidence);
+        Assert.Equal("1048576", withWork.Lines[0]);
+        Assert.Contains("No space left on device", withWork.Stdout);
+        Assert.Contains("dd=1", withWork.Lines);
+        using var reader = new StreamReader(workspace.OpenFile("kept.txt"));
+        Assert.Equal("kept\n", await reader.ReadToEndAsync());
+    }
+}

@@ -1,0 +1,120 @@
+using System.Formats.Tar;
+using Lcluster.Daemon.Node;
+using Lcluster.Shared;
+
+namespace Lcluster.Unit.Tests;
+
+/// <summary>The rules files travel by (docs/files.md): names, artifact patterns, and what an input archive may hold.</summary>
+public sealed class FileRulesTests
+{
+    [Theory]
+    [InlineData("a/b.txt", "a/b.txt")]
+    [InlineData("./a//b/", "a/b")]
+    [InlineData(".", "")]
+    [InlineData("name with spaces/ünï 日本", "name with spaces/ünï 日本")]
+    public void A_relative_path_has_one_spelling(string given, string normal)
+    {
+        Assert.Equal(normal, FilePaths.Normalize(given, out var why));
+        Assert.Equal("", why);
+    }
+
+    [Theory]
+    [InlineData("../x", "climbs with '..'")]
+    [InlineData("a/../../x", "climbs with '..'")]
+    [InlineData("a/..", "climbs with '..'")]
+    [InlineData("/etc/shadow", "is absolute")]
+    [InlineData("/work/out", "is absolute: paths are relative to /work (write out)")]
+    [InlineData("", "is empty")]
+    [InlineData("a\0b", "NUL")]
+    public void A_path_that_escapes_or_cannot_be_a_name_is_refused_with_the_reason(string given, string why)
+    {
+        Assert.Null(FilePaths.Normalize(given, out var reason));
+        Assert.Contains(why, reason);
+    }
+
+    [Fact]
+    public void A_name_longer_than_255_bytes_is_refused()
+    {
+        Assert.Null(FilePaths.Normalize("a/" + new string('é', 128), out var why));
+        Assert.Contains("longer than 255 bytes", why);
+    }
+
+    [Theory]
+    [InlineData("*.txt", "a.txt", true)]
+    [InlineData("*.txt", ".hidden.txt", true)]
+    [InlineData("*.txt", "a.txt.gz", false)]
+    [InlineData("data-?.csv", "data-1.csv", true)]
+    [InlineData("data-?.csv", "data-10.csv", false)]
+    [InlineData("[ab]*", "beta", true)]
+    [InlineData("[!ab]*", "beta", false)]
+    [InlineData("[a-c]x", "bx", true)]
+    [InlineData("[a-c]x", "dx", false)]
+    [InlineData("plain", "plain", true)]
+    [InlineData("[unclosed", "[unclosed", true)]
+    [InlineData("*a*b*c*d", "aXbXcXd", true)]
+    public void An_artifact_pattern_matches_a_name_as_a_shell_glob_does_except_that_star_takes_dot_files(string pattern, string name, bool matches)
+    {
+        Assert.Equal(matches, ArtifactPattern.Matches(pattern, name));
+    }
+
+    [Fact]
+    public void A_pattern_full_of_stars_against_a_long_name_answers_at_once()
+    {
+        var started = DateTime.UtcNow;
+        Assert.False(ArtifactPattern.Matches(string.Concat(Enumerable.Repeat("*a", 100)) + "b", new string('a', 255)));
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(1), "wildcard matching backtracked without bound");
+    }
+
+    [Fact]
+    public async Task An_input_archive_of_directories_and_files_is_measured()
+    {
+        var contents = await InputArchive.CheckAsync(await ArchiveAsync(
+            (TarEntryType.Directory, "d/", null), (TarEntryType.RegularFile, "d/a b.txt", "12345"), (TarEntryType.RegularFile, "top", "x")), CancellationToken.None);
+
+        Assert.Equal(new InputContents(6, 2), contents);
+    }
+
+    [Theory]
+    [InlineData(TarEntryType.SymbolicLink, "link", "is a symbolic link")]
+    [InlineData(TarEntryType.HardLink, "hard", "is a hard link")]
+    [InlineData(TarEntryType.Fifo, "pipe", "is a named pipe")]
+    [InlineData(TarEntryType.RegularFile, "../up", "climbs with '..'")]
+    [InlineData(TarEntryType.RegularFile, "/abs", "is absolute")]
+    public async Task An_input_archive_with_anything_but_directories_and_files_under_relative_names_is_refused(TarEntryType type, string name, string why)
+    {
+        var archive = await ArchiveAsync((type, name, type == TarEntryType.RegularFile ? "x" : null));
+
+        var refused = await Assert.ThrowsAsync<InvalidDataException>(() => InputArchive.CheckAsync(archive, CancellationToken.None));
+
+        Assert.Contains(why, refused.Message);
+    }
+
+    [Fact]
+    public async Task An_input_archive_that_names_a_file_twice_or_puts_one_below_a_file_is_refused()
+    {
+        var twice = await ArchiveAsync((TarEntryType.RegularFile, "a", "1"), (TarEntryType.RegularFile, "./a", "2"));
+        var below = await ArchiveAsync((TarEntryType.RegularFile, "a", "1"), (TarEntryType.RegularFile, "a/b", "2"));
+
+        Assert.Contains("is given twice", (await Assert.ThrowsAsync<InvalidDataException>(() => InputArchive.CheckAsync(twice, CancellationToken.None))).Message);
+        Assert.Contains("is below 'a', which is a file", (await Assert.ThrowsAsync<InvalidDataException>(() => InputArchive.CheckAsync(below, CancellationToken.None))).Message);
+    }
+
+    private static async Task<MemoryStream> ArchiveAsync(params (TarEntryType Type, string Name, string? Content)[] entries)
+    {
+        var archive = new MemoryStream();
+        await using (var writer = new TarWriter(archive, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            foreach (var (type, name, content) in entries)
+            {
+                var entry = new PaxTarEntry(type, name);
+                if (type is TarEntryType.SymbolicLink or TarEntryType.HardLink)
+                    entry.LinkName = "/etc/shadow";
+                if (content is not null)
+                    entry.DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(content));
+                await writer.WriteEntryAsync(entry);
+            }
+        }
+        archive.Position = 0;
+        return archive;
+    }
+}
