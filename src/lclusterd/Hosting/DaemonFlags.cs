@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Lcluster.Daemon.Api;
 using Lcluster.Daemon.Store;
+using Lcluster.Daemon.Web;
 using Lcluster.Runtime;
 using Lcluster.Shared;
 
@@ -133,6 +134,12 @@ internal static partial class DaemonFlags
     public static readonly Flag<string?> EtcdKey = Flag.Of("--etcd-key", "the key of --etcd-cert",
         new FlagValue<string?>("FILE", path => path, path => path ?? ""), null, "none");
 
+    public static readonly Flag<IPEndPoint?> HttpListen = Flag.Of("--http-listen",
+        "HTTP/JSON API, dashboard and /metrics on TCP, under the TLS and --insecure rules of --listen (docs/http.md)",
+        new FlagValue<IPEndPoint?>("ADDR:PORT", ReadEndPoint, endpoint => endpoint?.ToString() ?? ""), Defaults.Web.Listen, "none");
+
+    public static readonly Flag<string?> HttpSocket = Flag.Of("--http-socket", "HTTP/JSON API, dashboard and /metrics on a Unix socket, as --socket",
+        new FlagValue<string?>("PATH", path => path, path => path ?? ""), Defaults.Web.SocketPath, $"beside {Socket.Name}: NAME-http.sock");
     public static readonly Flag<int> UserMaxQueued = Flag.Of("--user-max-queued", "the most jobs one user (not an admin) may have queued at once",
         FlagValues.WholeNumber(1, int.MaxValue), checked((int)Defaults.Quotas.QueuedJobs));
 
@@ -154,7 +161,8 @@ internal static partial class DaemonFlags
         RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
         DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
         OutputCap, MaxInput, ArtifactCap, Retention, LeaseTtl, FenceTimeout, EmbeddedEtcdPort,
-        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UsernsFirstId, NoUserns, Help,
+        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UsernsFirstId, NoUserns,
+        HttpListen, HttpSocket, Help,
     ]);
 
     /// <summary>The node's configuration from its command line; null when it asks for --help, which goes alone.</summary>
@@ -197,6 +205,11 @@ internal static partial class DaemonFlags
                 Tls = Files(flags, TlsCa, TlsCert, TlsKey),
                 Insecure = flags.Has(Insecure),
                 EtcdTls = Files(flags, EtcdCa, EtcdCert, EtcdKey),
+            },
+            Web = new WebOptions
+            {
+                Listen = flags.Get(HttpListen),
+                SocketPath = flags.Get(HttpSocket) ?? WebOptions.SocketBeside(flags.Get(Socket)),
             },
         };
         if (options.Security.Tls is not null && options.Security.Insecure)

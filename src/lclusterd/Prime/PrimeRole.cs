@@ -24,6 +24,7 @@ internal sealed class PrimeRole(NodeContext node)
             {
                 await election.CampaignAsync(node.Name, term.Token);
                 isPrime = true;
+                Metrics.DaemonMetrics.BecamePrime();
                 node.Log.Info($"node {node.Name} is prime (election key {election.Key}, revision {election.Revision})");
                 var fence = Cmp.CreateRevision(election.Key!) == election.Revision;
                 await new Reconciler(node, fence).RunAsync(term.Token);
