@@ -83,7 +83,7 @@ internal static partial class DaemonFlags
     public static readonly Flag<long> DefaultDisk = Flag.Of("--default-disk", "writable-layer limit of a job that gives none: the layer lives in memory and counts toward the job's memory limit; 0 puts it uncapped on the data dir's disk",
         FlagValues.Bytes, Defaults.DefaultLimits.DiskBytes);
 
-    public static readonly Flag<long> MaxDisk = Flag.Of("--max-disk", "the largest writable-layer limit a job may ask for",
+    public static readonly Flag<long> MaxDisk = Flag.Of("--max-disk", "the largest writable-layer limit a job may ask for; jobs that give none get at most this",
         FlagValues.Bytes, Defaults.MaxLimits.DiskBytes, "none");
 
     public static readonly Flag<long> OutputCap = Flag.Of("--output-cap", "cap of each of a job's stdout and stderr",
@@ -226,10 +226,15 @@ internal static partial class DaemonFlags
             throw new UsageException($"{DefaultPids.Name} {defaults.Pids} is over {MaxPids.Name} {max.Pids}");
         if (defaults.MemoryBytes > 0 && max.MemoryBytes > 0 && defaults.MemoryBytes > max.MemoryBytes)
             throw new UsageException($"{DefaultMemory.Name} {Units.FormatBytes(defaults.MemoryBytes)} is over {MaxMemory.Name} {Units.FormatBytes(max.MemoryBytes)}");
-        // A node with a largest time limit gives it to jobs that ask for none, so none runs longer than it allows.
+        if (flags.Has(DefaultDisk) && defaults.DiskBytes > 0 && max.DiskBytes > 0 && defaults.DiskBytes > max.DiskBytes)
+            throw new UsageException($"{DefaultDisk.Name} {Units.FormatBytes(defaults.DiskBytes)} is over {MaxDisk.Name} {Units.FormatBytes(max.DiskBytes)}");
+        // A node with a largest time or disk limit gives it to jobs that ask for none (or whose default is larger and
+        // was not asked for), so none runs longer or writes more than it allows, and none waits for a node that cannot take it.
         if (max.TimeSeconds > 0 && (defaults.TimeSeconds == 0 || defaults.TimeSeconds > max.TimeSeconds))
-            options = options with { DefaultLimits = defaults with { TimeSeconds = max.TimeSeconds } };
-        return options;
+            defaults = defaults with { TimeSeconds = max.TimeSeconds };
+        if (max.DiskBytes > 0 && (defaults.DiskBytes == 0 || defaults.DiskBytes > max.DiskBytes))
+            defaults = defaults with { DiskBytes = max.DiskBytes };
+        return options with { DefaultLimits = defaults };
     }
 
     /// <summary>The three files of a TLS identity, all or none; paths made absolute (the daemon may change directory).</summary>
