@@ -12,6 +12,7 @@ const view = {
   tokens: [''],      // page_token of each page seen; the last is the current page's
   jobs: new Map(),   // the current page, id → job
   selected: null,    // the job shown in the details
+  eventShown: null,  // the selected job, once an event has shown it: a slower GET of it must not overwrite that
   stream: 'stdout',
   output: null,      // AbortController of the output being followed
   events: null,      // the EventSource
@@ -68,6 +69,7 @@ function apply(event) {
   }
   renderJobs();
   if (job.id === view.selected) {
+    view.eventShown = job.id;
     if (event.deleted) closeDetails();
     else showDetails(job);
   }
@@ -119,9 +121,14 @@ function report(e) {
 
 async function select(id) {
   view.selected = id;
+  view.eventShown = null;
   renderJobs();
   try {
-    showDetails(await api(`/v1/jobs/${encodeURIComponent(id)}`));
+    const job = await api(`/v1/jobs/${encodeURIComponent(id)}`);
+    if (view.selected !== id) return; // another job was chosen meanwhile
+    // Events come in order, a GET's answer whenever it does: one read before a change the stream already showed
+    // would put the job back in its older state until its next change (a running job: until it ends).
+    if (view.eventShown !== id) showDetails(job);
     followOutput();
   } catch (e) {
     report(e);
