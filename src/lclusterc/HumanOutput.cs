@@ -115,6 +115,7 @@ internal static class HumanOutput
             "cpus " + (limits.Cpus > 0 ? limits.Cpus.ToString(CultureInfo.InvariantCulture) : "unlimited"),
             "pids " + (limits.Pids > 0 ? limits.Pids.ToString(CultureInfo.InvariantCulture) : "unlimited"),
             "time " + (limits.TimeSeconds > 0 ? Units.FormatSeconds(limits.TimeSeconds) : "unlimited"),
+            "disk " + (limits.DiskBytes > 0 ? Units.FormatBytes(limits.DiskBytes) : "unlimited"),
         };
         return string.Join(", ", parts);
     }
