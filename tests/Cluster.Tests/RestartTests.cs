@@ -19,7 +19,8 @@ public sealed class RestartTests(ITestOutputHelper output)
         var plain = await BulkSubmit.AddAsync(ns, server, 3, "sleep 60");
         var running = await cluster.WaitRunningAsync(prime, plain);
         var victimJob = running.Single(j => j.Value == victimName).Key;
-        var leftovers = HostProcesses.Under($"lcluster/{victimName}");
+        // "running" is recorded before the container starts (the node commits to the job first): wait for its processes.
+        var leftovers = await WaitProcessesAsync(victimName, TimeSpan.FromSeconds(15));
         Assert.NotEmpty(leftovers);
 
         await cluster.Nodes[victim].KillAsync(); // the daemon only: its containers die with it
@@ -72,6 +73,16 @@ public sealed class RestartTests(ITestOutputHelper output)
         Assert.True(goneBy < retryStarted, $"the retry started at {retryStarted:O}, before the dead node's containers were seen gone at {goneBy:O}\n{cluster.Logs()}");
         foreach (var id in retried)
             await cluster.RunAsync(prime, $"--removejob={id}");
+    }
+
+    /// <summary>The processes in the node's cgroups, once there are some (or none, after <paramref name="within"/>).</summary>
+    private static async Task<IReadOnlyList<int>> WaitProcessesAsync(string node, TimeSpan within)
+    {
+        var deadline = DateTimeOffset.UtcNow + within;
+        IReadOnlyList<int> found;
+        while ((found = HostProcesses.Under($"lcluster/{node}")).Count == 0 && DateTimeOffset.UtcNow < deadline)
+            await Task.Delay(50);
+        return found;
     }
 
     /// <summary>Waits until nothing runs in the node's cgroups; returns when that was seen.</summary>

@@ -21,6 +21,8 @@ public sealed class FileRouteTests(WebNode node)
             {"command": "mkdir out && tr a-z A-Z < \"{{Name}}\" > out/upper.txt && chmod 640 out/upper.txt",
              "inputs": "{{inputs}}", "artifacts": ["out/*"]}
             """);
+        // The node keeps inputs while a job that names them has not ended: this one holds them for GET .../inputs.
+        var holder = await node.AddAsync($$"""{"command": "sleep 300", "inputs": "{{inputs}}"}""");
         await node.WaitForStateAsync(id, TimeSpan.FromSeconds(60), "JOB_STATE_SUCCEEDED");
 
         var artifacts = await GetArchiveAsync($"/v1/jobs/{id}/artifacts");
@@ -28,7 +30,8 @@ public sealed class FileRouteTests(WebNode node)
         Assert.Equal("HELLO FROM HTTP\n", upper.Text);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead, upper.Mode);
 
-        var given = await GetArchiveAsync($"/v1/jobs/{id}/inputs");
+        var given = await GetArchiveAsync($"/v1/jobs/{holder}/inputs");
+        Assert.Equal(200, (await Http.SendAsync(node.Socket, HttpMethod.Delete, $"/v1/jobs/{holder}")).Status);
         var input = Assert.Single(given, e => e.Name.EndsWith(Name, StringComparison.Ordinal));
         Assert.Equal("hello from http\n", input.Text);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, input.Mode);
