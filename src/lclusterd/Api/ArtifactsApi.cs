@@ -17,8 +17,9 @@ internal sealed class ArtifactsApi(NodeContext node, NodeChannels channels)
     {
         var id = RequestRules.JobId(request.Id);
         var ct = context.CancellationToken;
+        var caller = Caller.Of(context);
         var job = (await JobsApi.Etcd(() => node.Store.GetAsync(id, ct)))?.Job ?? throw Statuses.NotFound(id);
-        JobsApi.Authorize(Caller.Of(context), job);
+        JobsApi.Authorize(caller, job);
         if (!JobStates.IsFinished(job.State))
             throw Statuses.FailedPrecondition($"job {id} is {JobStates.Name(job.State)}: its artifacts are collected when it ends; download them then (--wait waits for the end)");
         if (job.Node == node.Name)

@@ -62,8 +62,9 @@ internal sealed class InputsApi(NodeContext node)
     {
         var id = RequestRules.JobId(request.Id);
         var ct = context.CancellationToken;
+        var caller = Caller.Of(context);
         var job = (await JobsApi.Etcd(() => node.Store.GetAsync(id, ct)))?.Job ?? throw Statuses.NotFound(id);
-        JobsApi.Authorize(Caller.Of(context), job);
+        JobsApi.Authorize(caller, job);
         var spec = await JobsApi.Etcd(() => node.Store.GetSpecAsync(id, ct));
         if (spec.Inputs is not { } set)
             throw Statuses.FailedPrecondition($"job {id} has no inputs");

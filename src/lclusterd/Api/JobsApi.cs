@@ -60,8 +60,9 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy, UsageView us
     public async Task<Job> CheckJobAsync(CheckJobRequest request, ServerCallContext context)
     {
         var id = RequestRules.JobId(request.Id);
+        var caller = Caller.Of(context); // before the lookup: a caller nobody knows learns nothing, not even that the job exists
         var job = await Etcd(() => node.Store.GetWholeAsync(id, context.CancellationToken)) ?? throw Statuses.NotFound(id);
-        Authorize(Caller.Of(context), job);
+        Authorize(caller, job);
         return job;
     }
 

@@ -25,8 +25,9 @@ internal sealed class OutputApi(NodeContext node, NodeAgent agent, NodeChannels 
             throw Statuses.Invalid($"stream {(int)request.Stream} is not stdout (0) or stderr (1)");
         var stderr = request.Stream == OutputStream.Stderr;
         var ct = context.CancellationToken;
+        var caller = Caller.Of(context);
         var job = (await JobsApi.Etcd(() => node.Store.GetAsync(id, ct)))?.Job ?? throw Statuses.NotFound(id);
-        JobsApi.Authorize(Caller.Of(context), job);
+        JobsApi.Authorize(caller, job);
         if (request.Follow && job.Node.Length == 0 && !JobStates.IsFinished(job.State))
         {
             var placed = await JobsApi.Etcd(() => JobWatch.UntilAsync(node.Store, id, j => j is null || j.Job.Node.Length > 0 || JobStates.IsFinished(j.Job.State), ct));
