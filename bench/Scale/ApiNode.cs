@@ -19,6 +19,8 @@ internal sealed class ApiNode : IAsyncDisposable
     public const string Verb = "api-node";
     private const string RunFlag = "--hollow-run-ms=";
     private const string StartedFlag = "--started-file=";
+    /// <summary>Its jobs end only once a line comes on its stdin (<see cref="OpenGateAsync"/>).</summary>
+    private const string GatedFlag = "--gated";
     private static readonly TimeSpan ServeTimeout = TimeSpan.FromSeconds(60);
 
     private readonly Process _process;
@@ -44,7 +46,8 @@ internal sealed class ApiNode : IAsyncDisposable
     public Lclusterd.LclusterdClient Client { get; }
 
     /// <summary>Starts one (this program again, in <see cref="Verb"/> mode) and returns once it serves.</summary>
-    public static async Task<ApiNode> StartAsync(string name, string etcdUrl, IReadOnlyList<string> daemonFlags, TimeSpan runTime, string directory, CancellationToken ct)
+    public static async Task<ApiNode> StartAsync(string name, string etcdUrl, IReadOnlyList<string> daemonFlags, TimeSpan runTime, bool gated,
+        string directory, CancellationToken ct)
     {
         var dataDir = Path.Combine(directory, name);
         Directory.CreateDirectory(dataDir);
@@ -52,8 +55,8 @@ internal sealed class ApiNode : IAsyncDisposable
         var log = dataDir + ".log";
         var started = dataDir + ".started";
         var (program, first) = Self();
-        var info = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardError = false };
-        foreach (var a in first.Concat([Verb, $"{RunFlag}{(long)runTime.TotalMilliseconds}", $"{StartedFlag}{started}"]).Concat(daemonFlags)
+        var info = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardInput = true };
+        foreach (var a in first.Concat([Verb, $"{RunFlag}{(long)runTime.TotalMilliseconds}", $"{StartedFlag}{started}"]).Concat(gated ? [GatedFlag] : []).Concat(daemonFlags)
                      .Concat([$"--etcd={etcdUrl}", $"--node-name={name}", $"--data-dir={dataDir}", $"--socket={socket}", $"--listen=127.0.0.1:{FreePort()}"]))
             info.ArgumentList.Add(a);
         info.Environment["LCLUSTER_SCALE_LOG"] = log;
@@ -90,17 +93,19 @@ internal sealed class ApiNode : IAsyncDisposable
     {
         var runMs = long.Parse(args.First(a => a.StartsWith(RunFlag, StringComparison.Ordinal))[RunFlag.Length..]);
         var startedPath = args.First(a => a.StartsWith(StartedFlag, StringComparison.Ordinal))[StartedFlag.Length..];
-        var options = DaemonFlags.Parse(args.Where(a => !a.StartsWith(RunFlag, StringComparison.Ordinal) && !a.StartsWith(StartedFlag, StringComparison.Ordinal)).ToList())
+        var gated = args.Contains(GatedFlag);
+        var options = DaemonFlags.Parse(args.Where(a => !a.StartsWith(RunFlag, StringComparison.Ordinal) && !a.StartsWith(StartedFlag, StringComparison.Ordinal) && a != GatedFlag).ToList())
             ?? throw new UsageException("api-node: --help is not for this mode");
         using var logFile = new StreamWriter(Environment.GetEnvironmentVariable("LCLUSTER_SCALE_LOG") ?? throw new UsageException("api-node: LCLUSTER_SCALE_LOG is not set"), append: true);
         var log = new Log(logFile);
         using var started = new StreamWriter(startedPath, append: true);
         var startedLock = new Lock();
+        var gate = gated ? Task.Run(() => Console.In.ReadLine()) : null;
         var executor = new HollowExecutor(TimeSpan.FromMilliseconds(runMs), job =>
         {
             lock (startedLock)
                 started.WriteLine(job);
-        });
+        }, gate);
         using var stop = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
@@ -123,6 +128,13 @@ internal sealed class ApiNode : IAsyncDisposable
             context.Cancel = true;
             stop.Cancel();
         }
+    }
+
+    /// <summary>Lets the jobs of a gated node end (those waiting, and all after).</summary>
+    public async Task OpenGateAsync()
+    {
+        await _process.StandardInput.WriteLineAsync("open");
+        await _process.StandardInput.FlushAsync();
     }
 
     /// <summary>The job ids this node started (read once it stopped).</summary>

@@ -7,9 +7,11 @@ namespace Lcluster.Scale;
 /// The executor of a hollow node: nothing is started. A job "runs" for <paramref name="runTime"/> (zero: it ends at
 /// once) and ends with exit code 0; a kill ends it at once as SIGKILL would. The node agent around it is the
 /// daemon's own, so every etcd read and fenced write of a job's life happens as on a real node. Each start is told
-/// to <paramref name="started"/> (the simulator's ledger: which node ran which job, how often).
+/// to <paramref name="started"/> (the simulator's ledger: which node ran which job, how often). With a
+/// <paramref name="gate"/>, no job ends before the gate opens: the simulator holds an API node's slots with it while
+/// it measures acceptance alone.
 /// </summary>
-internal sealed class HollowExecutor(TimeSpan runTime, Action<string>? started = null) : IJobExecutor
+internal sealed class HollowExecutor(TimeSpan runTime, Action<string>? started = null, Task? gate = null) : IJobExecutor
 {
     private long _started;
 
@@ -20,7 +22,7 @@ internal sealed class HollowExecutor(TimeSpan runTime, Action<string>? started =
     {
         Interlocked.Increment(ref _started);
         started?.Invoke(spec.JobId);
-        if (runTime <= TimeSpan.Zero)
+        if (runTime <= TimeSpan.Zero && (gate is null || gate.IsCompleted))
         {
             var done = Task.FromResult(Result(killed: false, TimeSpan.Zero));
             return Task.FromResult(new ExecutingJob(done, () => done));
@@ -39,7 +41,10 @@ internal sealed class HollowExecutor(TimeSpan runTime, Action<string>? started =
         var started = TimeProvider.System.GetTimestamp();
         try
         {
-            await Task.Delay(runTime, killed);
+            if (gate is not null)
+                await gate.WaitAsync(killed);
+            if (runTime > TimeSpan.Zero)
+                await Task.Delay(runTime, killed);
             return Result(killed: false, runTime);
         }
         catch (OperationCanceledException) when (killed.IsCancellationRequested)

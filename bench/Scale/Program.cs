@@ -40,17 +40,31 @@ internal static class Program
                 failed = true;
             }
         }
+        if (parsed.Only is null or "daemons")
+        {
+            try
+            {
+                var result = await RealDaemons.RunAsync(parsed.Daemons, line => Console.Error.WriteLine($"scale: {line}"), CancellationToken.None);
+                table.AddRange(ScaleFigures.Of(result));
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or Grpc.Core.RpcException)
+            {
+                table.Add(new Figure("real daemons", "failed", "", "", e.Message));
+                failed = true;
+            }
+        }
         table.Print(Console.Out);
         return failed || table.AnyFailed ? 1 : 0;
     }
 }
 
 /// <summary>The command line of `make scale`.</summary>
-internal sealed record ScaleArguments(SimulationSettings Simulation, string? Only)
+internal sealed record ScaleArguments(SimulationSettings Simulation, DaemonsSettings Daemons, string? Only)
 {
     public static ScaleArguments Parse(string[] args)
     {
         var simulation = new SimulationSettings();
+        var daemons = new DaemonsSettings();
         string? only = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -61,12 +75,14 @@ internal sealed record ScaleArguments(SimulationSettings Simulation, string? Onl
                 case "--jobs": simulation = simulation with { Jobs = Number(value) }; break;
                 case "--clients": simulation = simulation with { Clients = Number(value) }; break;
                 case "--run-ms": simulation = simulation with { RunTime = TimeSpan.FromMilliseconds(Number(value, 0)) }; break;
+                case "--daemons": daemons = daemons with { Daemons = Number(value) }; break;
+                case "--daemon-jobs": daemons = daemons with { Jobs = Number(value) }; break;
                 case "--only" when value is "simulator" or "daemons": only = value; break;
                 default: throw new ArgumentException($"unknown argument {args[i]} {value}");
             }
             i++;
         }
-        return new ScaleArguments(simulation, only);
+        return new ScaleArguments(simulation, daemons, only);
     }
 
     private static int Number(string value, int least = 1) =>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -33,6 +32,9 @@ internal sealed record SimulationResult
     public required SimulationSettings Settings { get; init; }
     public TimeSpan HollowRegistration { get; init; }
     public double AcceptedPerSecond { get; init; }
+    /// <summary>etcd revisions per job while the jobs were accepted (and nothing else happened).</summary>
+    public double AcceptWritesPerJob { get; init; }
+    public double EtcdCpuMsPerAccepted { get; init; }
     public double PlacedPerSecond { get; init; }
     public double WritesPerJob { get; init; }
     public double PrimeCpuMsPerJob { get; init; }
@@ -70,32 +72,32 @@ internal static class Simulation
 {
     public static async Task<SimulationResult> RunAsync(SimulationSettings settings, Action<string> say, CancellationToken ct)
     {
-        var scratch = Directory.CreateTempSubdirectory("lcluster-scale-").FullName;
+        // The simulated nodes' data dirs (each job's output directory and outcome file) in memory when the machine
+        // has a tmpfs for it: they stand for a thousand machines' disks, not this one's. etcd keeps its data on disk.
+        var scratch = Directory.Exists("/dev/shm")
+            ? Directory.CreateDirectory(Path.Combine("/dev/shm", "lcluster-scale-" + Guid.NewGuid().ToString("N")[..8])).FullName
+            : Directory.CreateTempSubdirectory("lcluster-scale-").FullName;
         var prefix = "scale-" + Guid.NewGuid().ToString("N")[..5];
         try
         {
             await using var etcd = await EtcdServer.StartNewAsync(cancellationToken: ct);
             await using var watcher = EtcdClient.Connect([etcd.ClientUrl]);
-            // Every node, hollow or not, offers the same: memory never binds, only slots do.
-            string[] flags = [$"--rootfs={scratch}", $"--slots={settings.SlotsPerNode}", "--memory=64G", "--retention=86400", "--lease-ttl=10", "--fence-timeout=20"];
+            // Every node offers the same: memory never binds, only slots do. An API node has one slot, held (gated)
+            // while acceptance is measured, so that nothing else happens meanwhile.
+            string[] common = [$"--rootfs={scratch}", "--memory=64G", "--retention=86400", "--lease-ttl=10", "--fence-timeout=20"];
             var api = new List<ApiNode>();
             try
             {
                 say($"etcd at {etcd.ClientUrl}; starting {settings.ApiNodes} API node(s)");
                 for (var i = 0; i < settings.ApiNodes; i++)
                 {
-                    api.Add(await ApiNode.StartAsync($"{prefix}-api{i}", etcd.ClientUrl, flags, settings.RunTime, scratch, ct));
+                    api.Add(await ApiNode.StartAsync($"{prefix}-api{i}", etcd.ClientUrl, [.. common, "--slots=1"], settings.RunTime, gated: true, scratch, ct));
                     if (i == 0)
                         await WaitAsync(async () => await new JobStore(watcher).PrimeAsync(ct) == api[0].Name, TimeSpan.FromSeconds(30), () => "the first API node to become prime", ct);
                 }
-                var ledger = new Ledger();
-                say($"registering {settings.HollowNodes} hollow node(s)");
-                await using var hollow = await HollowNodes.StartAsync(etcd.ClientUrl, settings.HollowNodes, prefix, flags, settings.RunTime, ledger, scratch, ct);
-                var expected = settings.HollowNodes + settings.ApiNodes;
-                await WaitAsync(async () => (await api[0].Client.ListNodesAsync(new ListNodesRequest(), cancellationToken: ct)).Nodes.Count == expected,
-                    TimeSpan.FromSeconds(60), () => $"{expected} nodes listed", ct);
-                say($"{expected} nodes registered (hollow ones in {hollow.RegistrationTime.TotalSeconds:F1} s); submitting {settings.Jobs} jobs from {settings.Clients} clients");
-                return await MeasureAsync(settings, etcd, watcher, api, hollow, ledger, say, ct);
+                await WaitAsync(async () => (await api[0].Client.ListNodesAsync(new ListNodesRequest(), cancellationToken: ct)).Nodes.Count == settings.ApiNodes,
+                    TimeSpan.FromSeconds(30), () => $"{settings.ApiNodes} API nodes listed", ct);
+                return await MeasureAsync(settings, etcd, watcher, api, [.. common, $"--slots={settings.SlotsPerNode}"], prefix, scratch, say, ct);
             }
             finally
             {
@@ -109,35 +111,44 @@ internal static class Simulation
         }
     }
 
-    private static async Task<SimulationResult> MeasureAsync(SimulationSettings settings, EtcdServer etcd, EtcdClient watcher, List<ApiNode> api,
-        HollowNodes hollow, Ledger ledger, Action<string> say, CancellationToken ct)
+    /// <summary>CPU used so far by the prime, the other API nodes, etcd, this process and the machine.</summary>
+    private sealed record CpuSnapshot(TimeSpan Prime, TimeSpan OtherApi, TimeSpan Etcd, TimeSpan Self, TimeSpan Machine, long Revision)
     {
-        var startRevision = (await watcher.GetAsync(Keys.Prime, cancellationToken: ct)).Header.Revision;
-        var primeCpu = ProcessCpu.Of(api[0].Pid);
-        var apiCpu = api.Skip(1).Select(a => ProcessCpu.Of(a.Pid)).ToList();
-        var etcdCpu = ProcessCpu.Of(etcd.Pid);
-        var selfCpu = ProcessCpu.Of(Environment.ProcessId);
-        var machineCpu = ProcessCpu.Machine();
+        public static async Task<CpuSnapshot> TakeAsync(List<ApiNode> api, EtcdServer etcd, EtcdClient watcher, CancellationToken ct) => new(
+            ProcessCpu.Of(api[0].Pid), api.Skip(1).Aggregate(TimeSpan.Zero, (sum, a) => sum + ProcessCpu.Of(a.Pid)), ProcessCpu.Of(etcd.Pid),
+            ProcessCpu.Of(Environment.ProcessId), ProcessCpu.Machine(), (await watcher.GetAsync(Keys.Prime, cancellationToken: ct)).Header.Revision);
+    }
+
+    /// <summary>
+    /// Two phases. Acceptance: the clients submit every job while the API nodes' only slots are held, so the cluster
+    /// does nothing but accept (the prime follows the queue and finds no room). Placement: the hollow nodes register
+    /// and the held slots open; the prime places the whole queue while the nodes run and record every job.
+    /// </summary>
+    private static async Task<SimulationResult> MeasureAsync(SimulationSettings settings, EtcdServer etcd, EtcdClient watcher, List<ApiNode> api,
+        string[] hollowFlags, string prefix, string scratch, Action<string> say, CancellationToken ct)
+    {
+        var atStart = await CpuSnapshot.TakeAsync(api, etcd, watcher, ct);
 
         // Placements as etcd records them: a job's run key created (the prime's Txn that schedules it).
         using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var placements = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        var placements = new Dictionary<string, int>(StringComparer.Ordinal);
+        var placedAt = new List<TimeSpan>();
         var placedCount = 0;
         var clock = Stopwatch.StartNew();
-        var lastPlacedAt = TimeSpan.Zero;
         var watching = Task.Run(async () =>
         {
             try
             {
-                await foreach (var batch in watcher.WatchAsync(Keys.Runs, new WatchOptions { Prefix = true, StartRevision = startRevision + 1 }, stopWatching.Token))
+                await foreach (var batch in watcher.WatchAsync(Keys.Runs, new WatchOptions { Prefix = true, StartRevision = atStart.Revision + 1 }, stopWatching.Token))
                 {
                     foreach (var e in batch.Events)
                     {
                         if (e.Type != Event.Types.EventType.Put || e.Kv.CreateRevision != e.Kv.ModRevision)
                             continue;
-                        placements.AddOrUpdate(Keys.Last(e.Kv.KeyText), 1, (_, n) => n + 1);
+                        var id = Keys.Last(e.Kv.KeyText);
+                        placements[id] = placements.GetValueOrDefault(id) + 1;
+                        placedAt.Add(clock.Elapsed);
                         Interlocked.Increment(ref placedCount);
-                        lastPlacedAt = clock.Elapsed;
                     }
                 }
             }
@@ -147,9 +158,10 @@ internal static class Simulation
             }
         }, CancellationToken.None);
 
+        say($"acceptance: {settings.Jobs} jobs from {settings.Clients} clients over {api.Count} API nodes");
         var ids = new string[settings.Jobs];
         var next = -1;
-        clock.Restart();
+        var submitting = Stopwatch.StartNew();
         var channels = Enumerable.Range(0, settings.Clients).Select(i => NodeChannel.Open("unix:" + api[i % api.Count].Socket)).ToList();
         try
         {
@@ -166,9 +178,16 @@ internal static class Simulation
             foreach (var channel in channels)
                 channel.Dispose();
         }
-        var accepting = clock.Elapsed;
-        say($"accepted {settings.Jobs} in {accepting.TotalSeconds:F1} s; {Volatile.Read(ref placedCount)} placed so far");
+        var accepting = submitting.Elapsed;
+        var accepted = await CpuSnapshot.TakeAsync(api, etcd, watcher, ct);
+        say($"accepted {settings.Jobs} in {accepting.TotalSeconds:F1} s; placement: registering {settings.HollowNodes} hollow node(s)");
 
+        var phaseB = clock.Elapsed;
+        var ledger = new Ledger();
+        await using var hollow = await HollowNodes.StartAsync(etcd.ClientUrl, settings.HollowNodes, prefix, hollowFlags, settings.RunTime, ledger, scratch, ct);
+        foreach (var node in api)
+            await node.OpenGateAsync();
+        say($"{settings.HollowNodes} hollow nodes registered in {hollow.RegistrationTime.TotalSeconds:F1} s; waiting for every job to be placed and to succeed");
         var succeededPrefix = JobIndex.StatePrefix(JobState.Succeeded);
         long succeeded = 0;
         await WaitAsync(async () =>
@@ -176,27 +195,24 @@ internal static class Simulation
             succeeded = (await watcher.GetAsync(succeededPrefix, new GetOptions { Prefix = true, CountOnly = true }, ct)).Count;
             return succeeded >= settings.Jobs && Volatile.Read(ref placedCount) >= settings.Jobs;
         }, settings.Deadline, () => $"all {settings.Jobs} jobs placed and succeeded (placed {Volatile.Read(ref placedCount)}, succeeded {succeeded})", ct);
-        var placing = lastPlacedAt;
-        var endRevision = (await watcher.GetAsync(Keys.Prime, cancellationToken: ct)).Header.Revision;
-        var primeUsed = ProcessCpu.Of(api[0].Pid) - primeCpu;
-        var apiUsed = api.Skip(1).Select((a, i) => ProcessCpu.Of(a.Pid) - apiCpu[i]).ToList();
-        var etcdUsed = ProcessCpu.Of(etcd.Pid) - etcdCpu;
-        var selfUsed = ProcessCpu.Of(Environment.ProcessId) - selfCpu;
-        var machineUsed = ProcessCpu.Machine() - machineCpu;
+        var done = await CpuSnapshot.TakeAsync(api, etcd, watcher, ct);
         await stopWatching.CancelAsync();
         await watching;
-        say($"all placed in {placing.TotalSeconds:F1} s and succeeded; measuring reads with {settings.Jobs} jobs retained");
+        var placedInB = placedAt.Where(t => t >= phaseB).ToList();
+        var placing = placedInB.Count < 2 ? TimeSpan.Zero : placedInB[^1] - placedInB[0];
+        say($"{placedInB.Count} placed in {placing.TotalSeconds:F1} s; all succeeded; measuring reads with {settings.Jobs} jobs retained");
 
-        var (listP50, listP99) = await LatencyAsync(settings.ListSamples, _ =>
-            api[1 % api.Count].Client.ListJobsAsync(new ListJobsRequest(), cancellationToken: ct).ResponseAsync);
+        var reader = api[1 % api.Count].Client;
+        var (listP50, listP99) = await LatencyAsync(settings.ListSamples, _ => reader.ListJobsAsync(new ListJobsRequest(), cancellationToken: ct).ResponseAsync);
         var random = new Random(7);
         var (checkP50, checkP99) = await LatencyAsync(settings.CheckSamples, _ =>
-            api[1 % api.Count].Client.CheckJobAsync(new CheckJobRequest { Id = ids[random.Next(ids.Length)] }, cancellationToken: ct).ResponseAsync);
+            reader.CheckJobAsync(new CheckJobRequest { Id = ids[random.Next(ids.Length)] }, cancellationToken: ct).ResponseAsync);
 
         // Who ran what: the hollow nodes' ledger, and the API nodes' files once they stopped.
         var ranOn = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var (job, node) in ledger.RanOn)
             Add(ranOn, job, node);
+        var repeats = ledger.Repeats;
         var errors = hollow.Errors().ToList();
         foreach (var node in api)
         {
@@ -206,20 +222,21 @@ internal static class Simulation
             errors.AddRange(File.ReadLines(node.LogPath).Where(l => l.Contains(" error ", StringComparison.Ordinal)).Take(10));
         }
         var perNode = ranOn.Values.Where(n => n.Count == 1).GroupBy(n => n[0]).Select(g => g.Count()).ToList();
-        var apiShare = api.Count > 1 ? apiUsed.Average(t => t.TotalMilliseconds) : 0;
         var jobs = (double)settings.Jobs;
         return new SimulationResult
         {
             Settings = settings,
             HollowRegistration = hollow.RegistrationTime,
             AcceptedPerSecond = jobs / accepting.TotalSeconds,
-            PlacedPerSecond = jobs / placing.TotalSeconds,
-            WritesPerJob = (endRevision - startRevision) / jobs,
-            PrimeCpuMsPerJob = primeUsed.TotalMilliseconds / jobs,
-            ApiCpuMsPerAccepted = apiShare / (jobs / api.Count),
-            EtcdCpuMsPerJob = etcdUsed.TotalMilliseconds / jobs,
-            SimulatorCpuMsPerJob = selfUsed.TotalMilliseconds / jobs,
-            MachineCpuMsPerJob = machineUsed.TotalMilliseconds / jobs,
+            AcceptWritesPerJob = (accepted.Revision - atStart.Revision) / jobs,
+            ApiCpuMsPerAccepted = api.Count > 1 ? (accepted.OtherApi - atStart.OtherApi).TotalMilliseconds / (jobs * (api.Count - 1) / api.Count) : 0,
+            EtcdCpuMsPerAccepted = (accepted.Etcd - atStart.Etcd).TotalMilliseconds / jobs,
+            PlacedPerSecond = placing > TimeSpan.Zero ? placedInB.Count / placing.TotalSeconds : 0,
+            PrimeCpuMsPerJob = (done.Prime - accepted.Prime).TotalMilliseconds / Math.Max(1, placedInB.Count),
+            WritesPerJob = (done.Revision - atStart.Revision) / jobs,
+            EtcdCpuMsPerJob = (done.Etcd - atStart.Etcd).TotalMilliseconds / jobs,
+            SimulatorCpuMsPerJob = (done.Self - accepted.Self).TotalMilliseconds / jobs,
+            MachineCpuMsPerJob = (done.Machine - atStart.Machine).TotalMilliseconds / jobs,
             ListP50Ms = listP50,
             ListP99Ms = listP99,
             CheckP50Ms = checkP50,
@@ -228,7 +245,7 @@ internal static class Simulation
             PlacedOnce = ids.Count(id => placements.GetValueOrDefault(id) == 1),
             PlacedAgain = placements.Values.Sum(n => Math.Max(0, n - 1)),
             RanOnce = ids.Count(id => ranOn.TryGetValue(id, out var nodes) && nodes.Count == 1),
-            RanAgain = ranOn.Values.Sum(n => Math.Max(0, n.Count - 1)),
+            RanAgain = ranOn.Values.Sum(n => Math.Max(0, n.Count - 1)) + repeats,
             Succeeded = (int)succeeded,
             NodesUsed = perNode.Count,
             MostJobsOnANode = perNode.Count == 0 ? 0 : perNode.Max(),
