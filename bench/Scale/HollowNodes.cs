@@ -122,6 +122,13 @@ internal sealed class HollowNodes : IAsyncDisposable
         return File.ReadLines(_logPath).Where(l => l.Contains(" error ", StringComparison.Ordinal)).Take(20).ToList();
     }
 
+    /// <summary>Times a hollow node registered again because etcd said its lease was gone (it stalled past the TTL).</summary>
+    public int LeasesLost()
+    {
+        _logFile.Flush();
+        return File.ReadLines(_logPath).Count(l => l.Contains(" registered again as incarnation ", StringComparison.Ordinal));
+    }
+
     /// <summary>Stops as the daemon does: no new work, running jobs settled, then every lease revoked.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -34,7 +34,7 @@ internal static class Program
                 table.AddRange(ScaleFigures.Of(result));
                 failed |= !ScaleFigures.Sound(result);
             }
-            catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or Grpc.Core.RpcException)
+            catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or Grpc.Core.RpcException or Etcd.EtcdException)
             {
                 table.Add(new Figure("simulator", "failed", "", "", e.Message));
                 failed = true;
@@ -47,7 +47,7 @@ internal static class Program
                 var result = await RealDaemons.RunAsync(parsed.Daemons, line => Console.Error.WriteLine($"scale: {line}"), CancellationToken.None);
                 table.AddRange(ScaleFigures.Of(result));
             }
-            catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or Grpc.Core.RpcException)
+            catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or Grpc.Core.RpcException or Etcd.EtcdException)
             {
                 table.Add(new Figure("real daemons", "failed", "", "", e.Message));
                 failed = true;

@@ -128,7 +128,7 @@ internal static class RealDaemons
                 var rssAfter = up.Select(d => ProcessCpu.Rss(d.Pid) / 1048576.0).ToList();
                 var submitted = ids.ToHashSet();
                 var mine = jobs.Where(j => submitted.Contains(j.Id)).ToList();
-                var lastStart = mine.Max(j => j.StartedAt.ToDateTimeOffset());
+                var lastStart = mine.Where(j => j.StartedAt is not null).Max(j => j.StartedAt.ToDateTimeOffset());
                 var lastEnd = mine.Max(j => j.FinishedAt.ToDateTimeOffset());
                 var perNode = mine.GroupBy(j => j.Node).Select(g => g.Count()).ToList();
                 return new DaemonsResult

@@ -16,11 +16,14 @@ internal static class ScaleFigures
             new($"jobs placed/s (queue of {s.Jobs}, nodes running them meanwhile)", $"{r.PlacedPerSecond:F0}/s", "", "≥ 2000/s", FigureTable.Verdict(r.PlacedPerSecond >= 2000)),
             new("  prime CPU per placed job", $"{r.PrimeCpuMsPerJob:F3} ms", "", "", ""),
             new("etcd writes (revisions) per job, submitted to succeeded", $"{r.WritesPerJob:F2}", "", "", ""),
+            new("  keys put or deleted / range reads per job (etcd's counters)", $"{r.KeysWrittenPerJob:F1} / {r.KeysReadPerJob:F1}", "", "", ""),
             new("  etcd CPU / hollow nodes' process CPU / machine CPU per job", $"{r.EtcdCpuMsPerJob:F2} / {r.SimulatorCpuMsPerJob:F2} / {r.MachineCpuMsPerJob:F2} ms", "", "", ""),
             new($"ListJobs, one page, {s.Jobs} retained, p50 / p99", $"{r.ListP50Ms:F1} / {r.ListP99Ms:F1} ms", "", "p99 ≤ 50 ms", FigureTable.Verdict(r.ListP99Ms <= 50)),
             new($"CheckJob, {s.Jobs} retained, p50 / p99", $"{r.CheckP50Ms:F1} / {r.CheckP99Ms:F1} ms", "", "p99 ≤ 10 ms", FigureTable.Verdict(r.CheckP99Ms <= 10)),
-            new("jobs placed once / ran once / succeeded", $"{r.PlacedOnce} / {r.RanOnce} / {r.Succeeded} of {r.Submitted}", "", $"all {s.Jobs}, none twice",
-                Sound(r) ? "met" : $"FAILED (placed again {r.PlacedAgain}, ran again {r.RanAgain}, {r.Errors.Count} error line(s))"),
+            new("jobs ran once / succeeded", $"{r.RanOnce} / {r.Succeeded} of {r.Submitted}", "", $"all {s.Jobs}, none twice",
+                Sound(r) ? "met" : $"FAILED (ran again {r.RanAgain}, {r.Errors.Count} error line(s))"),
+            new("jobs placed once; placed again after their node's lease expired", $"{r.PlacedOnce}; {r.PlacedAgain}", "", "", ""),
+            new("hollow nodes' leases lost (etcd did not renew within the TTL)", $"{r.LeasesLost}", "", "0", r.LeasesLost == 0 ? "met" : "MISSED"),
             new("nodes that ran jobs; jobs per node fewest–most", $"{r.NodesUsed} of {s.HollowNodes + s.ApiNodes}; {r.FewestJobsOnAUsedNode}–{r.MostJobsOnANode}", "", "", ""),
         ];
     }
@@ -44,7 +47,8 @@ internal static class ScaleFigures
         ];
     }
 
+    /// <summary>Every job ran exactly once and succeeded, and no node logged an error. (A job may be placed again when
+    /// the node it was placed on lost its lease before starting it: that is the design, and is reported apart.)</summary>
     public static bool Sound(SimulationResult r) =>
-        r.Submitted == r.Settings.Jobs && r.PlacedOnce == r.Settings.Jobs && r.PlacedAgain == 0 && r.RanOnce == r.Settings.Jobs
-        && r.RanAgain == 0 && r.Succeeded == r.Settings.Jobs && r.Errors.Count == 0;
+        r.Submitted == r.Settings.Jobs && r.RanOnce == r.Settings.Jobs && r.RanAgain == 0 && r.Succeeded == r.Settings.Jobs && r.Errors.Count == 0;
 }

@@ -37,6 +37,10 @@ internal sealed record SimulationResult
     public double EtcdCpuMsPerAccepted { get; init; }
     public double PlacedPerSecond { get; init; }
     public double WritesPerJob { get; init; }
+    /// <summary>Keys put or deleted per job (a write is a Txn of several), from etcd's own counters.</summary>
+    public double KeysWrittenPerJob { get; init; }
+    /// <summary>Range operations per job (single gets, and each get inside a Txn), from etcd's counters.</summary>
+    public double KeysReadPerJob { get; init; }
     public double PrimeCpuMsPerJob { get; init; }
     public double ApiCpuMsPerAccepted { get; init; }
     public double EtcdCpuMsPerJob { get; init; }
@@ -59,6 +63,8 @@ internal sealed record SimulationResult
     public int MostJobsOnANode { get; init; }
     public int FewestJobsOnAUsedNode { get; init; }
     public IReadOnlyList<string> Errors { get; init; } = [];
+    /// <summary>Times a hollow node found its lease expired (etcd did not renew it within the TTL) and registered again.</summary>
+    public int LeasesLost { get; init; }
 }
 
 /// <summary>
@@ -128,6 +134,7 @@ internal static class Simulation
         string[] hollowFlags, string prefix, string scratch, Action<string> say, CancellationToken ct)
     {
         var atStart = await CpuSnapshot.TakeAsync(api, etcd, watcher, ct);
+        var metricsAtStart = await EtcdMetrics.ReadAsync(etcd.ClientUrl, ct);
 
         // Placements as etcd records them: a job's run key created (the prime's Txn that schedules it).
         using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -135,28 +142,18 @@ internal static class Simulation
         var placedAt = new List<TimeSpan>();
         var placedCount = 0;
         var clock = Stopwatch.StartNew();
-        var watching = Task.Run(async () =>
+        var watching = Task.Run(() => WatchCreationsAsync(watcher, Keys.Runs, atStart.Revision, key =>
         {
-            try
-            {
-                await foreach (var batch in watcher.WatchAsync(Keys.Runs, new WatchOptions { Prefix = true, StartRevision = atStart.Revision + 1 }, stopWatching.Token))
-                {
-                    foreach (var e in batch.Events)
-                    {
-                        if (e.Type != Event.Types.EventType.Put || e.Kv.CreateRevision != e.Kv.ModRevision)
-                            continue;
-                        var id = Keys.Last(e.Kv.KeyText);
-                        placements[id] = placements.GetValueOrDefault(id) + 1;
-                        placedAt.Add(clock.Elapsed);
-                        Interlocked.Increment(ref placedCount);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (stopWatching.IsCancellationRequested)
-            {
-                // Done counting.
-            }
-        }, CancellationToken.None);
+            var id = Keys.Last(key);
+            placements[id] = placements.GetValueOrDefault(id) + 1;
+            placedAt.Add(clock.Elapsed);
+            Interlocked.Increment(ref placedCount);
+        }, stopWatching.Token), CancellationToken.None);
+        // Jobs that succeeded: their key in the succeeded index created (watched, not counted by polling: a count of
+        // a large prefix costs etcd a walk over all of it).
+        var succeededCount = 0;
+        var watchingEnds = Task.Run(() => WatchCreationsAsync(watcher, JobIndex.StatePrefix(JobState.Succeeded), atStart.Revision,
+            _ => Interlocked.Increment(ref succeededCount), stopWatching.Token), CancellationToken.None);
 
         say($"acceptance: {settings.Jobs} jobs from {settings.Clients} clients over {api.Count} API nodes");
         var ids = new string[settings.Jobs];
@@ -188,16 +185,13 @@ internal static class Simulation
         foreach (var node in api)
             await node.OpenGateAsync();
         say($"{settings.HollowNodes} hollow nodes registered in {hollow.RegistrationTime.TotalSeconds:F1} s; waiting for every job to be placed and to succeed");
-        var succeededPrefix = JobIndex.StatePrefix(JobState.Succeeded);
-        long succeeded = 0;
-        await WaitAsync(async () =>
-        {
-            succeeded = (await watcher.GetAsync(succeededPrefix, new GetOptions { Prefix = true, CountOnly = true }, ct)).Count;
-            return succeeded >= settings.Jobs && Volatile.Read(ref placedCount) >= settings.Jobs;
-        }, settings.Deadline, () => $"all {settings.Jobs} jobs placed and succeeded (placed {Volatile.Read(ref placedCount)}, succeeded {succeeded})", ct);
+        await WaitAsync(() => Task.FromResult(Volatile.Read(ref succeededCount) >= settings.Jobs && Volatile.Read(ref placedCount) >= settings.Jobs),
+            settings.Deadline, () => $"all {settings.Jobs} jobs placed and succeeded (placed {Volatile.Read(ref placedCount)}, succeeded {Volatile.Read(ref succeededCount)})", ct);
         var done = await CpuSnapshot.TakeAsync(api, etcd, watcher, ct);
+        var keys = await EtcdMetrics.ReadAsync(etcd.ClientUrl, ct) - metricsAtStart;
         await stopWatching.CancelAsync();
-        await watching;
+        await Task.WhenAll(watching, watchingEnds);
+        var succeeded = (await watcher.GetAsync(JobIndex.StatePrefix(JobState.Succeeded), new GetOptions { Prefix = true, CountOnly = true }, ct)).Count;
         var placedInB = placedAt.Where(t => t >= phaseB).ToList();
         var placing = placedInB.Count < 2 ? TimeSpan.Zero : placedInB[^1] - placedInB[0];
         say($"{placedInB.Count} placed in {placing.TotalSeconds:F1} s; all succeeded; measuring reads with {settings.Jobs} jobs retained");
@@ -214,6 +208,7 @@ internal static class Simulation
             Add(ranOn, job, node);
         var repeats = ledger.Repeats;
         var errors = hollow.Errors().ToList();
+        var leasesLost = hollow.LeasesLost();
         foreach (var node in api)
         {
             await node.DisposeAsync();
@@ -234,6 +229,8 @@ internal static class Simulation
             PlacedPerSecond = placing > TimeSpan.Zero ? placedInB.Count / placing.TotalSeconds : 0,
             PrimeCpuMsPerJob = (done.Prime - accepted.Prime).TotalMilliseconds / Math.Max(1, placedInB.Count),
             WritesPerJob = (done.Revision - atStart.Revision) / jobs,
+            KeysWrittenPerJob = (keys.Puts + keys.Deletes) / jobs,
+            KeysReadPerJob = keys.Ranges / jobs,
             EtcdCpuMsPerJob = (done.Etcd - atStart.Etcd).TotalMilliseconds / jobs,
             SimulatorCpuMsPerJob = (done.Self - accepted.Self).TotalMilliseconds / jobs,
             MachineCpuMsPerJob = (done.Machine - atStart.Machine).TotalMilliseconds / jobs,
@@ -251,6 +248,7 @@ internal static class Simulation
             MostJobsOnANode = perNode.Count == 0 ? 0 : perNode.Max(),
             FewestJobsOnAUsedNode = perNode.Count == 0 ? 0 : perNode.Min(),
             Errors = errors,
+            LeasesLost = leasesLost,
         };
 
         static void Add(Dictionary<string, List<string>> ranOn, string job, string node)
@@ -258,6 +256,26 @@ internal static class Simulation
             if (!ranOn.TryGetValue(job, out var nodes))
                 ranOn[job] = nodes = [];
             nodes.Add(node);
+        }
+    }
+
+    /// <summary>Calls <paramref name="created"/> with the key of every key created under the prefix after the revision, until cancelled.</summary>
+    private static async Task WatchCreationsAsync(EtcdClient etcd, string prefix, long after, Action<string> created, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var batch in etcd.WatchAsync(prefix, new WatchOptions { Prefix = true, StartRevision = after + 1 }, ct))
+            {
+                foreach (var e in batch.Events)
+                {
+                    if (e.Type == Event.Types.EventType.Put && e.Kv.CreateRevision == e.Kv.ModRevision)
+                        created(e.Kv.KeyText);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Done counting.
         }
     }
 
