@@ -20,7 +20,7 @@ internal static class ScaleFigures
             new("  etcd CPU / hollow nodes' process CPU / machine CPU per job", $"{r.EtcdCpuMsPerJob:F2} / {r.SimulatorCpuMsPerJob:F2} / {r.MachineCpuMsPerJob:F2} ms", "", "", ""),
             new($"ListJobs, one page, {s.Jobs} retained, p50 / p99", $"{r.ListP50Ms:F1} / {r.ListP99Ms:F1} ms", "", "p99 ≤ 50 ms", FigureTable.Verdict(r.ListP99Ms <= 50)),
             new($"CheckJob, {s.Jobs} retained, p50 / p99", $"{r.CheckP50Ms:F1} / {r.CheckP99Ms:F1} ms", "", "p99 ≤ 10 ms", FigureTable.Verdict(r.CheckP99Ms <= 10)),
-            new("jobs ran once / succeeded", $"{r.RanOnce} / {r.Succeeded} of {r.Submitted}", "", $"all {s.Jobs}, none twice",
+            new("jobs ran once / succeeded", $"{r.RanOnce} / {r.Succeeded} of {r.Submitted}{(r.NotSucceeded.Count > 0 ? " (" + string.Join(", ", r.NotSucceeded) + ")" : "")}", "", $"all {s.Jobs}, none twice",
                 Sound(r) ? "met" : $"FAILED (ran again {r.RanAgain}, {r.Errors.Count} error line(s))"),
             new("jobs placed once; placed again after their node's lease expired", $"{r.PlacedOnce}; {r.PlacedAgain}", "", "", ""),
             new("hollow nodes' leases lost (etcd did not renew within the TTL)", $"{r.LeasesLost}", "", "0", r.LeasesLost == 0 ? "met" : "MISSED"),

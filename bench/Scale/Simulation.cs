@@ -65,6 +65,8 @@ internal sealed record SimulationResult
     public IReadOnlyList<string> Errors { get; init; } = [];
     /// <summary>Times a hollow node found its lease expired (etcd did not renew it within the TTL) and registered again.</summary>
     public int LeasesLost { get; init; }
+    /// <summary>Jobs in other states at the end, as "COUNT STATE" (failed ones say why in their records).</summary>
+    public IReadOnlyList<string> NotSucceeded { get; init; } = [];
 }
 
 /// <summary>
@@ -149,11 +151,12 @@ internal static class Simulation
             placedAt.Add(clock.Elapsed);
             Interlocked.Increment(ref placedCount);
         }, stopWatching.Token), CancellationToken.None);
-        // Jobs that succeeded: their key in the succeeded index created (watched, not counted by polling: a count of
-        // a large prefix costs etcd a walk over all of it).
-        var succeededCount = 0;
-        var watchingEnds = Task.Run(() => WatchCreationsAsync(watcher, JobIndex.StatePrefix(JobState.Succeeded), atStart.Revision,
-            _ => Interlocked.Increment(ref succeededCount), stopWatching.Token), CancellationToken.None);
+        // Jobs that ended, in whatever state: their key in that state's index created (watched, not counted by
+        // polling: a count of a large prefix costs etcd a walk over all of it).
+        var endedCount = 0;
+        var watchingEnds = Task.WhenAll(JobIndex.States.Where(StoredJob.IsFinished).Select(state => Task.Run(() =>
+            WatchCreationsAsync(watcher, JobIndex.StatePrefix(state), atStart.Revision, _ => Interlocked.Increment(ref endedCount), stopWatching.Token),
+            CancellationToken.None)));
 
         say($"acceptance: {settings.Jobs} jobs from {settings.Clients} clients over {api.Count} API nodes");
         var ids = new string[settings.Jobs];
@@ -185,16 +188,23 @@ internal static class Simulation
         foreach (var node in api)
             await node.OpenGateAsync();
         say($"{settings.HollowNodes} hollow nodes registered in {hollow.RegistrationTime.TotalSeconds:F1} s; waiting for every job to be placed and to succeed");
-        await WaitAsync(() => Task.FromResult(Volatile.Read(ref succeededCount) >= settings.Jobs && Volatile.Read(ref placedCount) >= settings.Jobs),
-            settings.Deadline, () => $"all {settings.Jobs} jobs placed and succeeded (placed {Volatile.Read(ref placedCount)}, succeeded {Volatile.Read(ref succeededCount)})", ct);
+        await WaitAsync(() => Task.FromResult(Volatile.Read(ref endedCount) >= settings.Jobs && Volatile.Read(ref placedCount) >= settings.Jobs),
+            settings.Deadline, () => $"all {settings.Jobs} jobs placed and ended (placed {Volatile.Read(ref placedCount)}, ended {Volatile.Read(ref endedCount)})", ct);
         var done = await CpuSnapshot.TakeAsync(api, etcd, watcher, ct);
         var keys = await EtcdMetrics.ReadAsync(etcd.ClientUrl, ct) - metricsAtStart;
         await stopWatching.CancelAsync();
         await Task.WhenAll(watching, watchingEnds);
         var succeeded = (await watcher.GetAsync(JobIndex.StatePrefix(JobState.Succeeded), new GetOptions { Prefix = true, CountOnly = true }, ct)).Count;
+        var notSucceeded = new List<string>();
+        foreach (var state in JobIndex.States.Where(st => st != JobState.Succeeded))
+        {
+            var count = (await watcher.GetAsync(JobIndex.StatePrefix(state), new GetOptions { Prefix = true, CountOnly = true }, ct)).Count;
+            if (count > 0)
+                notSucceeded.Add($"{count} {JobIndex.Name(state)}");
+        }
         var placedInB = placedAt.Where(t => t >= phaseB).ToList();
         var placing = placedInB.Count < 2 ? TimeSpan.Zero : placedInB[^1] - placedInB[0];
-        say($"{placedInB.Count} placed in {placing.TotalSeconds:F1} s; all succeeded; measuring reads with {settings.Jobs} jobs retained");
+        say($"{placedInB.Count} placed in {placing.TotalSeconds:F1} s; all ended; measuring reads with {settings.Jobs} jobs retained");
 
         var reader = api[1 % api.Count].Client;
         var (listP50, listP99) = await LatencyAsync(settings.ListSamples, _ => reader.ListJobsAsync(new ListJobsRequest(), cancellationToken: ct).ResponseAsync);
@@ -249,6 +259,7 @@ internal static class Simulation
             FewestJobsOnAUsedNode = perNode.Count == 0 ? 0 : perNode.Min(),
             Errors = errors,
             LeasesLost = leasesLost,
+            NotSucceeded = notSucceeded,
         };
 
         static void Add(Dictionary<string, List<string>> ranOn, string job, string node)
