@@ -33,6 +33,8 @@ internal static class Program
                 var result = await Simulation.RunAsync(parsed.Simulation, line => Console.Error.WriteLine($"scale: {line}"), CancellationToken.None);
                 table.AddRange(ScaleFigures.Of(result));
                 failed |= !ScaleFigures.Sound(result);
+                foreach (var line in result.Errors.Take(10))
+                    Console.Error.WriteLine($"scale: a node logged: {line}");
             }
             catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or Grpc.Core.RpcException or Etcd.EtcdException)
             {
