@@ -16,7 +16,7 @@ internal static class ScaleFigures
             new($"jobs placed/s (queue of {s.Jobs}, nodes running them meanwhile)", $"{r.PlacedPerSecond:F0}/s", "", "≥ 2000/s", FigureTable.Verdict(r.PlacedPerSecond >= 2000)),
             new("  prime CPU per placed job", $"{r.PrimeCpuMsPerJob:F3} ms", "", "", ""),
             new("etcd writes (revisions) per job, submitted to succeeded", $"{r.WritesPerJob:F2}", "", "", ""),
-            new("  keys put or deleted / range reads per job (etcd's counters)", $"{r.KeysWrittenPerJob:F1} / {r.KeysReadPerJob:F1}", "", "", ""),
+            new("  keys put or deleted / range operations per job (etcd's counters)", $"{r.KeysWrittenPerJob:F1} / {r.KeysReadPerJob:F1}", "", "", ""),
             new("  etcd CPU / hollow nodes' process CPU / machine CPU per job", $"{r.EtcdCpuMsPerJob:F2} / {r.SimulatorCpuMsPerJob:F2} / {r.MachineCpuMsPerJob:F2} ms", "", "", ""),
             new($"ListJobs, one page, {s.Jobs} retained, p50 / p99", $"{r.ListP50Ms:F1} / {r.ListP99Ms:F1} ms", "", "p99 ≤ 50 ms", FigureTable.Verdict(r.ListP99Ms <= 50)),
             new($"CheckJob, {s.Jobs} retained, p50 / p99", $"{r.CheckP50Ms:F1} / {r.CheckP99Ms:F1} ms", "", "p99 ≤ 10 ms", FigureTable.Verdict(r.CheckP99Ms <= 10)),
