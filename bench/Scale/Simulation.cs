@@ -39,7 +39,7 @@ internal sealed record SimulationResult
     public double WritesPerJob { get; init; }
     /// <summary>Keys put or deleted per job (a write is a Txn of several), from etcd's own counters.</summary>
     public double KeysWrittenPerJob { get; init; }
-    /// <summary>Range operations per job (single gets, and each get inside a Txn), from etcd's counters.</summary>
+    /// <summary>Range operations per job (gets, gets inside a Txn, and the compares of a Txn), from etcd's counters.</summary>
     public double KeysReadPerJob { get; init; }
     public double PrimeCpuMsPerJob { get; init; }
     public double ApiCpuMsPerAccepted { get; init; }
