@@ -10,7 +10,7 @@ DEB_PACKAGES = clang zlib1g-dev systemd libseccomp2 keyutils etcd-server etcd-cl
 # Only the bench needs these: a throwaway Slurm is its anchor for jobs completed per second.
 BENCH_DEB_PACKAGES = slurm-wlm munge
 
-.PHONY: all build test deps bench-deps rootfs bench run install clean
+.PHONY: all build test deps bench-deps rootfs bench scale run install clean
 
 all: build
 
@@ -55,6 +55,11 @@ test: deps build rootfs
 # The bench's containers start the daemon's own binary as their init, as the daemon does.
 bench: deps bench-deps build rootfs
 	$(DOTNET) run --project bench/Bench.csproj -c $(CONFIG) -- --repo $(CURDIR) --init $(CURDIR)/bin/lclusterd
+
+# The control plane at scale (docs/performance.md, "Scale"): a thousand hollow nodes and 100,000 jobs around a
+# real etcd, then a hundred real daemons, each in a network namespace of its own, running real containers.
+scale: deps build rootfs
+	$(DOTNET) run --project bench/Scale/Scale.csproj -c $(CONFIG)
 
 run: deps build rootfs
 	./bin/lclusterd --rootfs=$(CURDIR)/rootfs

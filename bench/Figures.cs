@@ -3,13 +3,6 @@ namespace Lcluster.Bench;
 /// <summary>One measured figure against its anchor and target; Verdict says "met", "MISSED", "skipped" or why it failed.</summary>
 internal sealed record Figure(string Name, string Ours, string Anchor, string Target, string Verdict);
 
-internal interface IBenchmark
-{
-    string Name { get; }
-
-    Task<IReadOnlyList<Figure>> RunAsync(BenchContext context, CancellationToken ct);
-}
-
 /// <summary>The table `make bench` prints.</summary>
 internal sealed class FigureTable
 {

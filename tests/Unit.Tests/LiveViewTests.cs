@@ -38,4 +38,25 @@ public sealed class LiveViewTests
         Assert.Equal(0, view.Capacity().Single().SlotsUsed);
         Assert.Single(Orphans.Find(view.Runs, view.Members));
     }
+
+    [Fact]
+    public void The_prime_is_told_only_what_entered_or_left_the_queue_since_it_last_asked()
+    {
+        var view = new LiveView(new ClusterSnapshot([Node("a", 1)], [], [Item("first", 0, 5)], Revision: 10));
+        Assert.Equal(["first"], view.TakeQueuedSinceLastTake().Select(j => j.Id));
+
+        view.Apply(new LiveChange.Queued(11, Item("second", 0, 6)));
+        view.Apply(new LiveChange.Queued(12, Item("brief", 0, 7)));
+        view.Apply(new LiveChange.Unqueued(13, "brief"));
+        view.Apply(new LiveChange.Unqueued(14, "first"));
+
+        Assert.Equal(["second"], view.TakeQueuedSinceLastTake().Select(j => j.Id));
+        Assert.Equal(["brief", "first"], view.TakeUnqueuedSinceLastTake().Order());
+        Assert.Empty(view.TakeQueuedSinceLastTake());
+        Assert.Empty(view.TakeUnqueuedSinceLastTake());
+
+        view.Apply(new LiveChange.Queued(15, Item("second", 1, 6))); // queued again, with another priority
+        Assert.Equal(["second"], view.TakeQueuedSinceLastTake().Select(j => j.Id));
+        Assert.Equal(["second"], view.TakeUnqueuedSinceLastTake());
+    }
 }

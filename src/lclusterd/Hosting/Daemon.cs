@@ -17,7 +17,9 @@ namespace Lcluster.Daemon.Hosting;
 /// the node agent, the prime role, the gRPC service; and the order in which
 /// they stop so that no record is left wrong.
 /// </summary>
-internal sealed class Daemon(DaemonOptions options, string name, Log log)
+/// <param name="executor">What runs the jobs; null (the daemon) is the container runtime. The scale
+/// simulator (bench/Scale) gives one that runs nothing, so a whole node is measured without containers.</param>
+internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobExecutor? executor = null)
 {
     private static readonly TimeSpan EtcdStartWait = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(15);
@@ -45,7 +47,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         var memory = options.MemoryBytes > 0 ? options.MemoryBytes : MachineMemory();
         var policy = DaemonFlags.Policy(options, memory);
         var store = new JobStore(etcd);
-        await using var sandbox = new Sandbox(new SandboxOptions
+        await using var sandbox = executor is not null ? null : new Sandbox(new SandboxOptions
         {
             InitProgram = Environment.ProcessPath ?? throw new DaemonStartException("cannot tell the path of this program (needed to start containers)"),
             WorkDirectory = Path.Combine(options.DataDir, "sandbox"),
@@ -67,7 +69,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         var files = new JobFiles(options.DataDir, name, options.ArtifactCapBytes, store, channels, log);
         if (files.ReapLeftovers() is > 0 and var reaped)
             log.Warn($"node {name}: removed {reaped} half-stored upload(s) or /work director(ies) of an earlier run");
-        var node = new NodeContext(name, options, store, registration, sandbox, new OutputFiles(options.DataDir), log) { Files = files };
+        var node = new NodeContext(name, options, store, registration, executor ?? new SandboxExecutor(sandbox!), new OutputFiles(options.DataDir), log) { Files = files };
         var agent = new NodeAgent(node);
         var prime = new PrimeRole(node);
         var health = new HealthServiceImpl();

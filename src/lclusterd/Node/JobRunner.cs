@@ -11,7 +11,7 @@ namespace Lcluster.Daemon.Node;
 /// <summary>
 /// One job on this node, from its scheduled record to its final record: marks
 /// it running (fenced) before the container starts, so a job is never run by
-/// two nodes; runs it through the Sandbox; records the outcome, retrying the
+/// two nodes; runs it through the node's executor; records the outcome, retrying the
 /// write until etcd takes it or says the job is no longer this node's.
 /// </summary>
 internal sealed class JobRunner
@@ -20,7 +20,7 @@ internal sealed class JobRunner
     private readonly string _id;
     private readonly long _incarnation;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Container? _container;
+    private ExecutingJob? _execution;
     private volatile KillCause _killCause;
     private readonly long _pickedUp = System.Diagnostics.Stopwatch.GetTimestamp();
     private readonly CancellationTokenSource _killed = new();
@@ -42,7 +42,8 @@ internal sealed class JobRunner
     /// <summary>Completes when the job's container has ended and the runner stopped (recorded or not).</summary>
     public Task Done => _done.Task;
 
-    public bool HasContainer => _container is not null;
+    /// <summary>The executor has started it (a container, for the daemon).</summary>
+    public bool HasStarted => _execution is not null;
 
     /// <summary>
     /// Marks the scheduled job running (fenced). Returns the record written, or
@@ -92,8 +93,8 @@ internal sealed class JobRunner
         if (_killCause == KillCause.None)
             _killCause = cause;
         await _killed.CancelAsync(); // stops a fetch of its inputs still under way
-        if (_container is { } container)
-            await container.KillAsync();
+        if (_execution is { } execution)
+            await execution.KillAsync();
     }
 
     private async Task<JobOutcome> RunContainerAsync(JobRecord record, CancellationToken ct)
@@ -177,11 +178,11 @@ internal sealed class JobRunner
         ContainerResult result;
         try
         {
-            _container = await _node.Sandbox.StartAsync(spec, ct);
+            _execution = await _node.Executor.StartAsync(spec, ct);
             Metrics.DaemonMetrics.ContainerStarted(_pickedUp);
             if (_killCause != KillCause.None)
-                await _container.KillAsync();
-            result = await _container.Completion;
+                await _execution.KillAsync();
+            result = await _execution.Completion;
         }
         catch (SandboxException e)
         {

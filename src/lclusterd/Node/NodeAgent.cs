@@ -75,7 +75,7 @@ internal sealed class NodeAgent(NodeContext node)
     /// <summary>Containers a crashed predecessor left: killed now; their records are settled from their run keys.</summary>
     private async Task ReapLeftoversAsync(CancellationToken ct)
     {
-        var reaped = await node.Sandbox.ReapLeftoversAsync(ct);
+        var reaped = await node.Executor.ReapLeftoversAsync(ct);
         if (reaped.Count > 0)
             node.Log.Warn($"node {node.Name}: killed {reaped.Count} leftover container(s) of an earlier run: {string.Join(", ", reaped)}");
     }
@@ -214,7 +214,7 @@ internal sealed class NodeAgent(NodeContext node)
         JobRunner? runner;
         lock (_lock)
             _runners.TryGetValue(id, out runner);
-        if (runner is { HasContainer: true })
+        if (runner is { HasStarted: true })
             await runner.KillAsync(KillCause.Orphaned);
     }
 

@@ -1,12 +1,11 @@
 using Lcluster.Daemon.Hosting;
 using Lcluster.Daemon.Store;
-using Lcluster.Runtime;
 
 namespace Lcluster.Daemon.Node;
 
-/// <summary>What the node's parts share: who it is, where state lives, how jobs run.</summary>
+/// <summary>What the node's parts share: who it is, where state lives, what runs its jobs.</summary>
 internal sealed record NodeContext(
-    string Name, DaemonOptions Options, JobStore Store, Registration Registration, Sandbox Sandbox, OutputFiles Output, Log Log)
+    string Name, DaemonOptions Options, JobStore Store, Registration Registration, IJobExecutor Executor, OutputFiles Output, Log Log)
 {
     /// <summary>Inputs this node keeps, and the jobs' /work (docs/files.md).</summary>
     public required JobFiles Files { get; init; }

@@ -50,7 +50,7 @@ internal static class Settle
     /// </summary>
     public static async Task OrphanAsync(NodeContext node, string id, string why, CancellationToken ct)
     {
-        await node.Sandbox.KillLeftoverAsync(id, ct);
+        await node.Executor.KillLeftoverAsync(id, ct);
         await RetryAsync(node, $"settling job {id} of an earlier incarnation", async () =>
         {
             var job = await node.Store.GetAsync(id, ct);

@@ -14,6 +14,8 @@ internal sealed class LiveView
     private readonly Dictionary<string, RunKey> _runs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, QueuedJob> _queued = new(StringComparer.Ordinal);
     private readonly SortedSet<QueuedJob> _order = new(Placement.Order);
+    private readonly HashSet<string> _queuedSince = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _unqueuedSince = new(StringComparer.Ordinal);
 
     public LiveView(ClusterSnapshot snapshot)
     {
@@ -89,17 +91,37 @@ internal sealed class LiveView
         }).ToList();
     }
 
+    /// <summary>The jobs queued (or queued again) since the last call that are still queued, and forgets them.</summary>
+    public IReadOnlyList<QueuedJob> TakeQueuedSinceLastTake()
+    {
+        var fresh = _queuedSince.Select(id => _queued.GetValueOrDefault(id)).OfType<QueuedJob>().ToList();
+        _queuedSince.Clear();
+        return fresh;
+    }
+
+    /// <summary>The ids that left the queue since the last call (placed, cancelled, deleted), and forgets them.</summary>
+    public IReadOnlyList<string> TakeUnqueuedSinceLastTake()
+    {
+        var gone = _unqueuedSince.ToList();
+        _unqueuedSince.Clear();
+        return gone;
+    }
+
     private void Enqueue(QueueItem item)
     {
         var job = new QueuedJob(item.Id, item.Entry.Priority, item.Sequence, JobLimits.From(item.Entry.Limits), item.Entry.ArrayIndex);
         _queued[item.Id] = job;
         _order.Add(job);
+        _queuedSince.Add(item.Id);
     }
 
     private void Dequeue(string id)
     {
         if (_queued.Remove(id, out var job))
+        {
             _order.Remove(job);
+            _unqueuedSince.Add(id);
+        }
     }
 
     private static string RunId(string node, string id) => node + "/" + id;

@@ -53,11 +53,12 @@ internal static class Placement
         foreach (var job in queue)
         {
             Room? best = null;
+            var seed = Room.Seed(job.Id);
             foreach (var room in live)
             {
                 if (room.FreeSlots <= 0 || room.FreeMemory < job.Limits.MemoryBytes || !CouldEverRun(room.Node, job.Limits))
                     continue;
-                if (best is null || room.IsBetterFor(job.Id, best))
+                if (best is null || room.IsBetterFor(seed, best))
                     best = room;
             }
             if (best is null)
@@ -135,7 +136,7 @@ internal static class Placement
 
         // Lower share of slots in use wins; then more free memory; then a hash of job and node,
         // so equally loaded nodes share the work without the prime remembering anything.
-        public bool IsBetterFor(string jobId, Room other)
+        public bool IsBetterFor(ulong jobSeed, Room other)
         {
             var mine = (double)(Node.Slots - FreeSlots) / Node.Slots;
             var theirs = (double)(other.Node.Slots - other.FreeSlots) / other.Node.Slots;
@@ -143,15 +144,19 @@ internal static class Placement
                 return mine < theirs;
             if (FreeMemory != other.FreeMemory)
                 return FreeMemory > other.FreeMemory;
-            var (a, b) = (Affinity(jobId, Node.Name), Affinity(jobId, other.Node.Name));
+            var (a, b) = (Affinity(jobSeed, Node.Name), Affinity(jobSeed, other.Node.Name));
             return a != b ? a < b : string.CompareOrdinal(Node.Name, other.Node.Name) < 0;
         }
 
-        private static ulong Affinity(string jobId, string node)
+        // FNV-1a of "JOB/NODE" (stable across processes, as string.GetHashCode is not), in two steps: the job's part
+        // once per job, each node's part per comparison, so choosing among a thousand nodes allocates nothing.
+        public static ulong Seed(string jobId) => Continue(Continue(14695981039346656037UL, jobId), "/");
+
+        private static ulong Affinity(ulong jobSeed, string node) => Continue(jobSeed, node);
+
+        private static ulong Continue(ulong hash, string text)
         {
-            // FNV-1a: stable across processes (string.GetHashCode is not).
-            var hash = 14695981039346656037UL;
-            foreach (var c in jobId + "/" + node)
+            foreach (var c in text)
                 hash = (hash ^ c) * 1099511628211UL;
             return hash;
         }

@@ -21,6 +21,7 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan OutageBackoff = TimeSpan.FromSeconds(1);
     private const int RetentionBatch = 500;
+    private const int PlacingAtOnce = 64;
 
     private readonly Dictionary<string, DateTimeOffset> _orphanSince = new();
     private readonly Dictionary<string, string> _reasons = new();
@@ -158,7 +159,9 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         if (assignments.Count == 0)
             return;
         var jobs = (await node.Store.GetManyAsync(assignments.Select(a => a.JobId).ToList(), ct)).ToDictionary(j => j.Id);
-        await Task.WhenAll(assignments.Select(async a =>
+        // A round may place as many jobs as the cluster has free slots (thousands): a bounded number of Txns in flight
+        // keeps etcd's apply queue short, so the nodes' lease renewals are not starved behind a burst of placements.
+        await Parallel.ForEachAsync(assignments, new ParallelOptions { MaxDegreeOfParallelism = PlacingAtOnce, CancellationToken = ct }, async (a, _) =>
         {
             if (!jobs.TryGetValue(a.JobId, out var job) || job.State != JobState.Queued)
             {
@@ -174,19 +177,21 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
                 [fence, Cmp.Lease(Keys.Member(a.Node)) == target.Incarnation, Cmp.CreateRevision(Keys.QueueEntry(a.JobId)) > 0],
                 [Op.Delete(Keys.QueueEntry(a.JobId)), Op.Put(Keys.Run(a.Node, a.JobId), Google.Protobuf.MessageExtensions.ToByteString(run))], ct);
             if (placed)
-            {
-                _reasons.Remove(a.JobId);
                 node.Log.Info($"job {a.JobId} scheduled on {a.Node}");
-            }
-        }));
+        });
     }
 
     /// <summary>Jobs no live node could ever run get the reason in their record: looked at when they arrive or the nodes change.</summary>
     private async Task MarkUnfittableAsync(LiveView view, IReadOnlyCollection<NodeCapacity> capacity, CancellationToken ct)
     {
-        foreach (var gone in _reasons.Keys.Where(id => !view.IsQueued(id)).ToList())
+        // Only the jobs queued since the last round are looked at (all of them when the nodes changed), so a round
+        // does not cost the length of the queue.
+        var everything = view.TakeMembersChanged();
+        var fresh = view.TakeQueuedSinceLastTake();
+        var unqueued = view.TakeUnqueuedSinceLastTake();
+        foreach (var gone in everything ? _reasons.Keys.Where(id => !view.IsQueued(id)).ToList() : unqueued)
             _reasons.Remove(gone);
-        var candidates = view.TakeMembersChanged() ? view.Queue : view.Queue.Where(j => !_reasons.ContainsKey(j.Id));
+        var candidates = everything ? view.Queue : fresh;
         var unfittable = Placement.Unfittable(candidates, capacity);
         foreach (var job in candidates)
             _reasons.TryAdd(job.Id, ""); // looked at: fits some node (or is marked below)
