@@ -97,6 +97,32 @@ internal sealed class JobRunner
             await execution.KillAsync();
     }
 
+    /// <summary>How often the spec is asked for again while etcd does not answer.</summary>
+    private static readonly TimeSpan SpecRetry = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// The job's command, environment and stdin. An etcd that does not answer is asked again until the node's
+    /// fence timeout, as long as the job is not killed: past it the node kills its jobs anyway, and a stall shorter
+    /// than that (a leader election, a loaded disk) must not fail a job that was only waiting to start.
+    /// </summary>
+    private async Task<(JobSpec What, byte[] Stdin)> ReadWhatToRunAsync(JobRecord record, CancellationToken ct)
+    {
+        var giveUp = DateTime.UtcNow + _node.Options.FenceTimeout;
+        while (true)
+        {
+            try
+            {
+                var what = await _node.Store.GetSpecAsync(_id, ct);
+                var stdin = record.HasStdin ? await _node.Store.GetStdinAsync(_id, ct) : [];
+                return (what, stdin);
+            }
+            catch (EtcdUnavailableException) when (DateTime.UtcNow < giveUp && !_killed.IsCancellationRequested)
+            {
+                await Task.Delay(SpecRetry, ct);
+            }
+        }
+    }
+
     private async Task<JobOutcome> RunContainerAsync(JobRecord record, CancellationToken ct)
     {
         var job = record.Job;
@@ -105,8 +131,7 @@ internal sealed class JobRunner
         try
         {
             _node.Output.Prepare(_id);
-            what = await _node.Store.GetSpecAsync(_id, ct);
-            stdin = record.HasStdin ? await _node.Store.GetStdinAsync(_id, ct) : [];
+            (what, stdin) = await ReadWhatToRunAsync(record, ct);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
