@@ -4,7 +4,7 @@ PREFIX  ?= /usr/local
 CONFIG  ?= Release
 # NativeAOT: each program is one self-contained native file (clang links it).
 PUBLISH  = $(DOTNET) publish -c $(CONFIG) -r linux-x64 -p:PublishAot=true --nologo -v quiet
-DEB_PACKAGES = clang zlib1g-dev libseccomp2 keyutils etcd-server etcd-client busybox-static iproute2 runc python3-grpcio python3-grpc-tools
+DEB_PACKAGES = clang zlib1g-dev systemd libseccomp2 keyutils etcd-server etcd-client busybox-static iproute2 runc python3-grpcio python3-grpc-tools
 # Only the bench needs these: a throwaway Slurm is its anchor for jobs completed per second.
 BENCH_DEB_PACKAGES = slurm-wlm munge
 
@@ -57,9 +57,19 @@ bench: deps bench-deps build rootfs
 run: deps build rootfs
 	./bin/lclusterd --rootfs=$(CURDIR)/rootfs
 
-install: build
-	install -m 0755 bin/lclusterd $(PREFIX)/bin/lclusterd
-	install -m 0755 bin/lclusterc $(PREFIX)/bin/lclusterc
+# The programs, the busybox rootfs, and a systemd unit (Restart=on-failure) whose flags live in
+# /etc/default/lclusterd (kept when it is there). DESTDIR stages it all elsewhere (packaging, tests).
+install: build rootfs
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/lcluster $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/default
+	install -m 0755 bin/lclusterd $(DESTDIR)$(PREFIX)/bin/lclusterd
+	install -m 0755 bin/lclusterc $(DESTDIR)$(PREFIX)/bin/lclusterc
+	rm -rf $(DESTDIR)$(PREFIX)/share/lcluster/rootfs
+	cp -a rootfs $(DESTDIR)$(PREFIX)/share/lcluster/rootfs
+	rm -f $(DESTDIR)$(PREFIX)/share/lcluster/rootfs/build.sh
+	sed 's|@PREFIX@|$(PREFIX)|g' dist/lclusterd.service > $(DESTDIR)/etc/systemd/system/lclusterd.service
+	[ -e $(DESTDIR)/etc/default/lclusterd ] || sed 's|@PREFIX@|$(PREFIX)|g' dist/lclusterd.default > $(DESTDIR)/etc/default/lclusterd
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; \
+		echo "install: start it with: systemctl enable --now lclusterd"; fi
 
 clean:
 	rm -rf bin

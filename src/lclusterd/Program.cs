@@ -42,6 +42,8 @@ internal static class Program
         // A container's init is this same binary: nothing heavy may run before it execs the job.
         if (args.Length > 0 && args[0] == ContainerInit.Verb)
             return ContainerInit.Run(args);
+        if (args.Length > 0 && args[0] == BoundChild.Verb)
+            return BoundChild.Run(args);
         if (args.Length > 0 && args[0] == CaFlags.Verb)
             return RunCa(args[1..]);
 

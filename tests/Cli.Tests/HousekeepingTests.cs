@@ -56,4 +56,21 @@ public sealed class HousekeepingTests
         Assert.Equal(0, await daemon.TerminateAsync(TimeSpan.FromSeconds(20)));
         Assert.False(HostProcesses.StillRuns(second), "the embedded etcd outlived the daemon");
     }
+
+    [Fact]
+    public async Task A_daemon_killed_with_sigkill_takes_its_embedded_etcd_with_it_even_after_the_thread_that_started_it_could_have_ended()
+    {
+        await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "takes-etcd" });
+        var etcd = int.Parse(await File.ReadAllTextAsync(Path.Combine(daemon.DataDir, "etcd.pid")));
+        // The thread pool retires idle threads after some seconds: a death signal tied to one would fire by now.
+        await Task.Delay(TimeSpan.FromSeconds(25));
+        Assert.True(HostProcesses.StillRuns(etcd), "the embedded etcd died while its daemon ran");
+        Assert.Equal(0, (await Lcluster.TestSupport.Cli.RunAsync(daemon.Server, "--listjobs")).ExitCode);
+
+        await daemon.KillAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (HostProcesses.StillRuns(etcd) && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        Assert.False(HostProcesses.StillRuns(etcd), "the embedded etcd outlived its daemon's SIGKILL");
+    }
 }

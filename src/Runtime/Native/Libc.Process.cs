@@ -114,3 +114,13 @@ internal struct ResourceLimit
     public ulong Current;
     public ulong Maximum;
 }
+
+/// <summary>libc: the parent, and exec by path.</summary>
+internal static unsafe partial class Libc
+{
+    [LibraryImport(Lib, EntryPoint = "getppid")]
+    public static partial int Getppid();
+
+    [LibraryImport(Lib, EntryPoint = "execv", SetLastError = true)]
+    public static partial int Execv(byte* path, byte** argv);
+}

@@ -32,7 +32,8 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         await using var embedded = options.EtcdEndpoints.Count == 0
             ? new EmbeddedEtcd(options.DataDir, name, options.EmbeddedEtcdPort, log)
             : null;
-        embedded?.Start();
+        if (embedded is not null)
+            await embedded.StartAsync();
         var endpoints = embedded is null ? options.EtcdEndpoints : [embedded.ClientUrl];
         var etcdTls = LoadTls(embedded?.ClientTls ?? options.Security.EtcdTls)?.ClientOptions();
         await using var etcd = EtcdClient.Connect(endpoints, new EtcdClientOptions { Log = line => log.Warn($"etcd client: {line}"), Tls = etcdTls });

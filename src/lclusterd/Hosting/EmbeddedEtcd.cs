@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Lcluster.Runtime;
 using Lcluster.Daemon.Security;
 
 namespace Lcluster.Daemon.Hosting;
@@ -42,31 +43,25 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
 
     private string PidFile => Path.Combine(_dataDir, "etcd.pid");
 
-    public void Start()
+    public async Task StartAsync()
     {
         var program = FindEtcd() ?? throw new DaemonStartException(
             "no etcd to run: install it (apt-get install etcd-server, or `make deps`) or join an existing cluster with --etcd=URL");
         StopLeftover();
         MakeCertificates();
-        _process = Launch(program);
+        _process = await LaunchAsync(program);
         _supervisor = SuperviseAsync(program);
     }
 
-    private Process Launch(string program)
+    /// <summary>Starts etcd bound to this daemon: it dies with the daemon, even one killed with SIGKILL.</summary>
+    private async Task<Process> LaunchAsync(string program)
     {
         // A one-member cluster on loopback: no peer ever dials it, so the kernel picks the peer port
         // (a fixed one could be taken, e.g. as some connection's ephemeral port, and etcd would not start).
         const string peerUrl = "https://127.0.0.1:0";
         var server = ServerTls;
-        var info = new ProcessStartInfo(program)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = false,
-            RedirectStandardOutput = false,
-            RedirectStandardError = false,
-        };
-        foreach (var arg in new[]
-        {
+        string[] arguments =
+        [
             "--name", _name,
             "--data-dir", Path.Combine(_dataDir, "etcd"),
             "--listen-client-urls", ClientUrl,
@@ -82,11 +77,16 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
             // Clients and peers alike must show a certificate of the embedded CA; the daemon holds the only client one.
             "--cert-file", server.CertFile, "--key-file", server.KeyFile, "--client-cert-auth", "--trusted-ca-file", server.CaFile,
             "--peer-cert-file", server.CertFile, "--peer-key-file", server.KeyFile, "--peer-client-cert-auth", "--peer-trusted-ca-file", server.CaFile,
-        })
+        ];
+        Process process;
+        try
         {
-            info.ArgumentList.Add(arg);
+            process = await BoundChild.StartAsync(program, arguments);
         }
-        var process = Process.Start(info) ?? throw new DaemonStartException($"could not start {program}");
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            throw new DaemonStartException($"could not start {program}: {e.Message}");
+        }
         File.WriteAllText(PidFile, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         _log.Info($"embedded etcd started (pid {process.Id}, {ClientUrl}, log {Path.Combine(_dataDir, "etcd.log")})");
         return process;
@@ -116,7 +116,7 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
             }
             backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             _process.Dispose();
-            _process = Launch(program);
+            _process = await LaunchAsync(program);
         }
     }
 
