@@ -75,7 +75,7 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
             {
                 var endpoint = _client.Transport.Endpoints.InTryOrder().First();
                 string? broken = null;
-                using (var call = endpoint.Lease.LeaseKeepAlive(new CallOptions(cancellationToken: token)))
+                using (var call = endpoint.Lease.LeaseKeepAlive(new CallOptions(EtcdErrors.RequireLeader, cancellationToken: token)))
                 {
                     while (broken == null)
                     {
