@@ -42,13 +42,13 @@ public sealed record ChaosReport(
 /// <summary>
 /// A Jepsen-style run against real parts: daemons each in its own network namespace around a three-member etcd,
 /// clients submitting short jobs (some with --retries) and reading them back, a nemesis driven by a seeded RNG
-/// that SIGKILLs and restarts daemons, cuts a node's link, SIGSTOPs and SIGCONTs a daemon, and kills the etcd
-/// leader and starts it again; then every fault is healed, every acknowledged job is waited for, and
+/// that SIGKILLs and restarts daemons, cuts a node's link, SIGSTOPs and SIGCONTs a daemon, kills the etcd
+/// leader and starts it again, and cuts an etcd member from its peers; then every fault is healed, every acknowledged job is waited for, and
 /// <see cref="ChaosChecker"/> judges the history with the nodes' own container logs.
 /// </summary>
 public static class ChaosRun
 {
-    private static readonly string[] FaultKinds = ["kill-daemon", "partition", "pause", "kill-etcd-leader"];
+    private static readonly string[] FaultKinds = ["kill-daemon", "partition", "pause", "kill-etcd-leader", "isolate-etcd-member"];
 
     public static async Task<ChaosReport> RunAsync(ChaosOptions options)
     {
@@ -287,6 +287,7 @@ public static class ChaosRun
                 "partition" => TimeSpan.FromSeconds(1 + random.NextDouble() * (options.FenceTimeout.TotalSeconds + 4)),
                 // A pause stays under the fence timeout: past it, a stopped daemon's jobs may run twice (docs/failures.md, 5).
                 "pause" => TimeSpan.FromSeconds(0.5 + random.NextDouble() * (options.FenceTimeout.TotalSeconds / 2 - 0.5)),
+                "isolate-etcd-member" => TimeSpan.FromSeconds(2 + random.NextDouble() * 8),
                 _ => TimeSpan.FromSeconds(1 + random.NextDouble() * 5),
             };
             try
@@ -326,6 +327,15 @@ public static class ChaosRun
                     await Task.Delay(hold);
                     await SignalAsync(node.Pid, "CONT");
                     Record(node.NodeName, "heal");
+                    break;
+                case "isolate-etcd-member":
+                    // Cut from its peers only: its clients still reach it, and it answers them nothing new.
+                    var isolated = target % etcd.Members.Count;
+                    Record(etcd.Members[isolated].Name, "start");
+                    await lab.CutPeersAsync(lab.EtcdMembers[isolated]);
+                    await Task.Delay(hold);
+                    await lab.ReconnectPeersAsync(lab.EtcdMembers[isolated]);
+                    Record(etcd.Members[isolated].Name, "heal");
                     break;
                 default:
                     var leader = await etcd.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
