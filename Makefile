@@ -4,7 +4,9 @@ PREFIX  ?= /usr/local
 CONFIG  ?= Release
 # NativeAOT: each program is one self-contained native file (clang links it).
 PUBLISH  = $(DOTNET) publish -c $(CONFIG) -r linux-x64 -p:PublishAot=true --nologo -v quiet
-DEB_PACKAGES = clang zlib1g-dev systemd libseccomp2 keyutils etcd-server etcd-client busybox-static iproute2 runc python3-grpcio python3-grpc-tools
+# chromium: the dashboard's browser test; python3-prometheus-client: the metrics test's parser; curl: the HTTP API as the README shows it.
+DEB_PACKAGES = clang zlib1g-dev systemd libseccomp2 keyutils etcd-server etcd-client busybox-static iproute2 runc python3-grpcio python3-grpc-tools \
+	chromium python3-prometheus-client curl
 # Only the bench needs these: a throwaway Slurm is its anchor for jobs completed per second.
 BENCH_DEB_PACKAGES = slurm-wlm munge
 

@@ -25,17 +25,23 @@ internal sealed class TlsIdentity
     /// <summary>Loads the files; throws InvalidOperationException naming the file and what to do.</summary>
     public static TlsIdentity Load(string caFile, string certFile, string keyFile)
     {
-        foreach (var path in new[] { caFile, certFile, keyFile })
-        {
-            if (!File.Exists(path))
-                throw new InvalidOperationException($"{path} does not exist: certificates come from `lclusterd ca …` (docs/security.md)");
-        }
         try
         {
             var certificate = X509Certificate2.CreateFromPemFile(certFile, keyFile);
             // Loaded through PKCS#12 so the key stays usable by TLS on every platform.
             certificate = X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
             return new TlsIdentity(certificate, X509CertificateLoader.LoadCertificateFromFile(caFile));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new InvalidOperationException($"{e.Message} (of --cacert {caFile}, --cert {certFile}, --key {keyFile}): " +
+                "certificates come from `lclusterd ca …` (docs/security.md)");
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            // A key issued as root (0600, in root's directory) and not yet handed over to its user, most often.
+            throw new InvalidOperationException($"cannot read the certificate {certFile}, its key {keyFile} or the CA {caFile}: {e.Message} " +
+                "(a user's key and its directory must be theirs to read: chown them to the user)");
         }
         catch (System.Security.Cryptography.CryptographicException e)
         {

@@ -5,7 +5,7 @@ using Lcluster.V1;
 namespace Lcluster.Client;
 
 /// <summary>What the user asked for, parsed from the command line.</summary>
-internal enum Verb { AddJob, CheckJob, RemoveJob, ListJobs, Output, Download, Nodes, Help, Version }
+internal enum Verb { AddJob, CheckJob, RemoveJob, ListJobs, Output, Download, Nodes, Dashboard, Help, Version }
 
 /// <summary>A command flag (exactly one per call) and the options that may come with it.</summary>
 internal sealed record CommandFlag(Verb Verb, Flag Flag, IReadOnlyList<Flag> Options);
@@ -31,6 +31,7 @@ internal static class ClientFlags
     public static readonly Flag<bool> ListJobs = Flag.Switch("--listjobs", "jobs, newest first");
     public static readonly Flag<string> Output = Flag.Of("--output", "the job's captured stdout", FlagValues.Text("UUID"));
     public static readonly Flag<bool> Nodes = Flag.Switch("--nodes", "live nodes, which is prime, slots used/free");
+    public static readonly Flag<bool> Dashboard = Flag.Switch("--dashboard", "a link that opens the node's web dashboard signed in as you, for an hour");
     public static readonly Flag<string> Download = Flag.Of("--download", "the artifacts a finished job left (--artifact), into --to", FlagValues.Text("UUID"));
     public static readonly Flag<bool> Help = Flag.Switch("--help", "this text", "-h");
     public static readonly Flag<bool> Version = Flag.Switch("--version", "lclusterc's version");
@@ -104,6 +105,7 @@ internal static class ClientFlags
         new(Verb.Output, Output, [Stderr, Follow]),
         new(Verb.Download, Download, [To]),
         new(Verb.Nodes, Nodes, [Json]),
+        new(Verb.Dashboard, Dashboard, []),
         new(Verb.Help, Help, []),
         new(Verb.Version, Version, []),
     ];

@@ -48,6 +48,11 @@ internal sealed class Commands(Lclusterd.LclusterdClient client, TextWriter stdo
                 var nodes = await client.ListNodesAsync(new ListNodesRequest(), options);
                 stdout.Write(invocation.Json ? JsonOutput.Nodes(nodes.Nodes) + "\n" : HumanOutput.Nodes(nodes.Nodes, DateTimeOffset.UtcNow));
                 return ExitCodes.Ok;
+            case Verb.Dashboard:
+                var link = await client.CreateDashboardTokenAsync(new CreateDashboardTokenRequest(), options);
+                stdout.WriteLine(link.Url);
+                stderr.WriteLine($"lclusterc: the link signs {PrintableText.Escape(link.User)} in until {link.ExpiresAt.ToDateTimeOffset():yyyy-MM-dd HH:mm}Z; keep it to yourself");
+                return ExitCodes.Ok;
             default:
                 throw new UsageException($"{invocation.Verb} is not a command");
         }

@@ -97,7 +97,7 @@ public sealed class ClientFlagTests
     {
         Assert.Equal("--nodes given twice", Refused("--nodes", "--nodes"));
         Assert.Equal("one command at a time, not --nodes and --checkjob", Refused("--nodes", "--json", "--checkjob=x"));
-        Assert.Equal("no command: give one of --addjob, --checkjob, --removejob, --listjobs, --output, --download, --nodes", Refused("--json"));
+        Assert.Equal("no command: give one of --addjob, --checkjob, --removejob, --listjobs, --output, --download, --nodes, --dashboard", Refused("--json"));
     }
 
     public static TheoryData<string, string> OptionsWithTheWrongCommand()

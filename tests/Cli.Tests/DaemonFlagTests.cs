@@ -93,6 +93,7 @@ public sealed class DaemonFlagTests
         Assert.Equal("--default-cpus 4 is over --max-cpus 2", Refused("--rootfs=/r", "--default-cpus=4", "--max-cpus=2"));
         Assert.Equal("--default-pids 9 is over --max-pids 8", Refused("--rootfs=/r", "--default-pids=9", "--max-pids=8"));
         Assert.Equal("--default-memory 2 GiB is over --max-memory 1 GiB", Refused("--rootfs=/r", "--default-memory=2G", "--max-memory=1G"));
+        Assert.Equal("--default-disk 512 MiB is over --max-disk 128 MiB", Refused("--rootfs=/r", "--default-disk=512M", "--max-disk=128M"));
         Assert.Equal("--userns-first-id does not go with --no-userns", Refused("--rootfs=/r", "--userns-first-id=70000", "--no-userns"));
         Assert.StartsWith("--userns-first-id 4294000000: the 72 id blocks of --slots 4 go past host id 4294967294",
             Refused("--rootfs=/r", "--userns-first-id=4294000000", "--slots=4"));
@@ -109,10 +110,14 @@ public sealed class DaemonFlagTests
     }
 
     [Fact]
-    public void A_largest_time_limit_becomes_the_default_of_jobs_that_give_none()
+    public void A_largest_time_or_disk_limit_bounds_the_default_of_jobs_that_give_none()
     {
         Assert.Equal(600, Parse("--rootfs=/r", "--max-time=10m").DefaultLimits.TimeSeconds);
         Assert.Equal(60, Parse("--rootfs=/r", "--max-time=10m", "--default-time=1m").DefaultLimits.TimeSeconds);
+        // So does a largest disk limit, under the default one (256 MiB) or instead of an uncapped layer: no job waits for ever.
+        Assert.Equal(128L << 20, Parse("--rootfs=/r", "--max-disk=128M").DefaultLimits.DiskBytes);
+        Assert.Equal(1L << 30, Parse("--rootfs=/r", "--max-disk=1G", "--default-disk=0").DefaultLimits.DiskBytes);
+        Assert.Equal(256L << 20, Parse("--rootfs=/r", "--max-disk=1G").DefaultLimits.DiskBytes);
         Assert.Equal(TimeSpan.FromSeconds(1), Parse("--rootfs=/r", "--lease-ttl=0").LeaseTtl);
     }
 

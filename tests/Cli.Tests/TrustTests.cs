@@ -82,6 +82,23 @@ public sealed class TrustTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Terminal_escapes_and_bidi_characters_in_a_job_reach_neither_the_listing_nor_the_log_raw()
+    {
+        var id = IdOf(await As(Alice, "--addjob=echo hi # \u001b[2J\u001b]0;owned\u0007", "--name=safe\u202egnp.exe"));
+        var listing = await As(Alice, "--listjobs");
+        var check = await As(Alice, $"--checkjob={id}");
+        foreach (var shown in new[] { listing.Stdout, check.Stdout, daemon.LogText() })
+        {
+            Assert.DoesNotContain('\u001b', shown);
+            Assert.DoesNotContain('\u0007', shown);
+            Assert.DoesNotContain('\u202e', shown);
+        }
+        Assert.Contains("\\x1b[2J", listing.Stdout + check.Stdout);
+        Assert.Contains("safe\\u202egnp.exe", check.Stdout);
+        Assert.Contains($"job {id} queued by {Alice} (safe\\u202egnp.exe: echo hi # \\x1b[2J", daemon.LogText());
+    }
+
+    [Fact]
     public async Task A_user_past_a_quota_is_refused_with_resource_exhausted_and_nothing_is_written()
     {
         // More queued jobs than the quota in one request: refused whole.
@@ -169,6 +186,12 @@ public sealed class TrustTests : IAsyncLifetime
         Assert.Equal("carol", JsonDocument.Parse(job.Stdout).RootElement.GetProperty("owner").GetString());
         var nodes = await TestSupport.Cli.RunAsync(daemon.Address, ["--listjobs", $"--owner={Alice}", .. carol]);
         Assert.Contains("only an admin may list another user's jobs", nodes.Stderr);
+
+        // Another local user given carol's file names, but not her key (root's, 0600 as issued): a clear refusal, no trace.
+        var thief = await TestSupport.Cli.RunAsUserAsync("nobody", null, daemon.Address, ["--listjobs", .. carol]);
+        Assert.True(thief.ExitCode == 1, thief.ToString());
+        Assert.Contains("cannot read the certificate", thief.Stderr);
+        Assert.DoesNotContain("   at ", thief.Stderr);
     }
 
     [Fact]

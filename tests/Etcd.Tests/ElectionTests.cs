@@ -21,7 +21,7 @@ public sealed class ElectionTests(SharedEtcd etcd)
 
         await first.CampaignAsync("a", bound.Token).Within("the first campaign");
         var waiting = second.CampaignAsync("b", bound.Token);
-        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        await CandidatesAsync(2);
         var leaderBefore = await first.LeaderAsync();
         var secondLedEarly = waiting.IsCompleted;
 
@@ -49,10 +49,10 @@ public sealed class ElectionTests(SharedEtcd etcd)
         var middle = new Election(b, _name).CampaignAsync("b", bound.Token);
         var last = new Election(c, _name);
         var lastCampaign = last.CampaignAsync("c", bound.Token);
-        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        await CandidatesAsync(3);
 
         await _client.RevokeLeaseAsync(b.LeaseId); // c's predecessor goes, the leader stays
-        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        await Task.Delay(WrongOutcomeWindow); // c now waits on a; were it to lead wrongly, it would by now
         var lastLedEarly = lastCampaign.IsCompleted;
         await leader.ResignAsync();
         await lastCampaign.Within("the last candidate's leadership after the leader resigned");
@@ -124,7 +124,7 @@ public sealed class ElectionTests(SharedEtcd etcd)
             Assert.StartsWith($"leader {_name}/", line);
             var ours = new Election(session, _name);
             var campaign = ours.CampaignAsync("ours", bound.Token);
-            await Task.Delay(TimeSpan.FromMilliseconds(300));
+            await CandidatesAsync(2);
             var ledEarly = campaign.IsCompleted;
             var before = await ours.LeaderAsync();
 
@@ -155,7 +155,7 @@ public sealed class ElectionTests(SharedEtcd etcd)
         var ours = new Election(session, _name);
         var leaderSeen = await ours.LeaderAsync();
         var campaign = ours.CampaignAsync("our-value", bound.Token);
-        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        await CandidatesAsync(2);
         var ledEarly = campaign.IsCompleted;
 
         await Signal("-INT", theirs); // etcdctl resigns on interrupt
@@ -188,6 +188,34 @@ public sealed class ElectionTests(SharedEtcd etcd)
     {
         using var kill = Process.Start("/bin/kill", [signal, process.Id.ToString()]);
         await kill.WaitForExitAsync();
+    }
+
+    /// <summary>
+    /// A negative check's window: how long a candidate that wrongly took the lead would need to show it (one
+    /// round trip to a local etcd is about a millisecond).
+    /// </summary>
+    private static readonly TimeSpan WrongOutcomeWindow = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>
+    /// Waits until <paramref name="count"/> candidates have put their keys under the election, then for
+    /// <see cref="WrongOutcomeWindow"/>: the last one has then either wrongly led or is waiting, as it should.
+    /// </summary>
+    private async Task CandidatesAsync(int count)
+    {
+        await WaitUntilAsync(async () => (await _client.GetAsync(_name + "/", new GetOptions { Prefix = true, CountOnly = true })).Count == count,
+            $"{count} candidates' keys under {_name}/");
+        await Task.Delay(WrongOutcomeWindow);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Waits.Long;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{what} did not happen within {Waits.Long.TotalSeconds} s");
+            await Task.Delay(20);
+        }
     }
 
     private static async Task WaitUntil(Func<bool> condition, string what)

@@ -20,8 +20,7 @@ public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<Sandbox
     {
         for (var i = 0; i < 5; i++)
             await fixture.RunAsync("true"); // warm: the pool, the thread pool, the SIGCHLD registration
-        await Task.Delay(500);
-        var before = Snapshot.Take(fixture);
+        var before = await SettledAsync(fixture, null);
         for (var i = 0; i < 200; i++)
         {
             var run = await fixture.RunAsync("true");
@@ -29,8 +28,7 @@ public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<Sandbox
             File.Delete(run.Spec.StdoutPath);
             File.Delete(run.Spec.StderrPath);
         }
-        await Task.Delay(1000); // let the last spawn thread finish exiting
-        var after = Snapshot.Take(fixture);
+        var after = await SettledAsync(fixture, before);
         // Other tests on this machine mount things too (network namespaces): only mounts of ours count.
         var newMounts = after.Mounts.Except(before.Mounts).ToArray();
         Assert.True(newMounts.All(m => !m.Contains(fixture.Work) && !m.Contains(" - overlay ")),
@@ -194,6 +192,25 @@ public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<Sandbox
         catch (IOException)
         {
             return "";
+        }
+    }
+
+    /// <summary>
+    /// A snapshot once the last job's leftovers are gone: its cgroups and directory removed, the init pool refilled
+    /// (no more children than waiting inits), and no more fds than <paramref name="before"/> had — or, after 10 s,
+    /// the snapshot as it is, for the assertions to say what stayed.
+    /// </summary>
+    private static async Task<Snapshot> SettledAsync(SandboxFixture fixture, Snapshot? before)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var now = Snapshot.Take(fixture);
+            var settled = now.JobCgroups.Length == 0 && now.JobDirectories.Length == 0 && now.SpawnThreads == 1
+                && now.WatchedChildren <= fixture.Options().PrestartedInits && (before is null || now.Fds <= before.Fds);
+            if (settled || DateTime.UtcNow > deadline)
+                return now;
+            await Task.Delay(10);
         }
     }
 

@@ -21,6 +21,8 @@ public sealed record DaemonSettings
     public string? SocketGroup { get; init; }
     /// <summary>A cluster CA (made by `lclusterd ca init`): the node gets a certificate from it and serves TCP with mutual TLS.</summary>
     public string? CertificateAuthority { get; init; }
+    /// <summary>--http-listen on a free port of <see cref="Host"/> (the HTTP socket is always there).</summary>
+    public bool HttpListen { get; init; }
     /// <summary>The daemon binary to run; null = the repository's bin/lclusterd.</summary>
     public string? Program { get; init; }
     public IReadOnlyList<string> ExtraArgs { get; init; } = [];
@@ -44,8 +46,9 @@ public sealed class DaemonProcess : IAsyncDisposable
     private const int UserNamespaceSpans = 380; // up to 2^32 - 2^23
     private static int _unnamed;
 
-    private DaemonProcess(DaemonSettings settings, string dataDir, int port, int etcdPort, bool ownsDataDir)
+    private DaemonProcess(DaemonSettings settings, string dataDir, int port, int etcdPort, bool ownsDataDir, int httpPort = 0)
     {
+        HttpPort = httpPort;
         _settings = settings;
         // Node names are host-wide (the node's cgroups are lcluster/NAME, and a starting daemon reaps what it finds
         // there), so two test runs on one machine, or two tests, never share one.
@@ -64,6 +67,9 @@ public sealed class DaemonProcess : IAsyncDisposable
     public long UserNamespaceFirstId { get; }
     public int Port { get; }
     public int EmbeddedEtcdPort { get; }
+    /// <summary>The --http-listen port; 0 without <see cref="DaemonSettings.HttpListen"/>.</summary>
+    public int HttpPort { get; }
+    public string HttpAddress => $"{_settings.Host}:{HttpPort}";
     /// <summary>Where lclusterc reaches the node in tests: its Unix socket (as root, an admin).</summary>
     public string Server => "unix:" + SocketPath;
 
@@ -72,6 +78,9 @@ public sealed class DaemonProcess : IAsyncDisposable
 
     /// <summary>Beside the data dir, not in it: the data dir is root's only, and other users' tests reach the socket.</summary>
     public string SocketPath => Path.Combine(Path.GetDirectoryName(DataDir)!, Path.GetFileName(DataDir) + ".sock");
+
+    /// <summary>The HTTP socket the daemon puts beside its gRPC socket.</summary>
+    public string HttpSocketPath => Path.Combine(Path.GetDirectoryName(DataDir)!, Path.GetFileName(DataDir) + "-http.sock");
 
     /// <summary>The node's certificate files, when it has a CA.</summary>
     public (string Ca, string Cert, string Key)? Tls => _settings.CertificateAuthority is { } ca
@@ -96,7 +105,8 @@ public sealed class DaemonProcess : IAsyncDisposable
             var dataDir = settings.DataDir ?? Directory.CreateTempSubdirectory("lcluster-node-").FullName;
             var port = settings.Namespace is null ? FreePort() : 64051;
             var etcdPort = settings.Namespace is null ? FreePort() : 64052;
-            var daemon = new DaemonProcess(settings, dataDir, port, etcdPort, owns);
+            var httpPort = settings.HttpListen ? (settings.Namespace is null ? FreePort() : 64080) : 0;
+            var daemon = new DaemonProcess(settings, dataDir, port, etcdPort, owns, httpPort);
             try
             {
                 daemon.Start();
@@ -128,6 +138,8 @@ public sealed class DaemonProcess : IAsyncDisposable
             $"--embedded-etcd-port={EmbeddedEtcdPort}",
             $"--socket={SocketPath}",
         };
+        if (HttpPort > 0)
+            args.Add($"--http-listen={_settings.Host}:{HttpPort}");
         if (_settings.SocketGroup is { } group)
             args.Add($"--socket-group={group}");
         if (Tls is { } tls)
@@ -243,6 +255,7 @@ public sealed class DaemonProcess : IAsyncDisposable
             Directory.Delete(DataDir, recursive: true);
             File.Delete(LogPath);
             File.Delete(SocketPath); // a killed daemon leaves it
+            File.Delete(HttpSocketPath);
         }
     }
 

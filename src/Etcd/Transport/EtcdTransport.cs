@@ -26,6 +26,24 @@ internal sealed class EtcdTransport : IDisposable
     public async Task<TResponse> UnaryAsync<TResponse>(Func<Endpoint, CallOptions, AsyncUnaryCall<TResponse>> call,
         bool idempotent, string what, CancellationToken cancellationToken, long leaseId = 0)
     {
+        // Timed and counted as a whole (failover included): what the caller waited for (EtcdMetrics).
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            var response = await UnaryOnEndpointsAsync(call, idempotent, what, cancellationToken, leaseId);
+            EtcdMetrics.Record(EtcdMetrics.Op<TResponse>(), started, null);
+            return response;
+        }
+        catch (EtcdException e)
+        {
+            EtcdMetrics.Record(EtcdMetrics.Op<TResponse>(), started, e);
+            throw;
+        }
+    }
+
+    private async Task<TResponse> UnaryOnEndpointsAsync<TResponse>(Func<Endpoint, CallOptions, AsyncUnaryCall<TResponse>> call,
+        bool idempotent, string what, CancellationToken cancellationToken, long leaseId)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var failures = new List<(Endpoint, string)>();
         RpcException? last = null;

@@ -1,20 +1,17 @@
 namespace Lcluster.Runtime.Cgroups;
 
 /// <summary>
-/// Kill without cgroup.kill: freeze the cgroup so nothing can fork, SIGKILL every
-/// process listed, thaw so the signals are delivered.
+/// Kill without cgroup.kill: freeze the cgroup so that (once frozen) nothing can fork, SIGKILL every process
+/// listed, thaw so the signals are delivered. It does not wait for the freeze to complete (that would block a
+/// thread, and it runs on timers): a task that forks before it is frozen leaves a child this pass misses, so
+/// callers that must see the cgroup empty check it and pass again (Leftovers does), and a container's own kill
+/// first takes its PID 1, whose death ends every process of its PID namespace.
 /// </summary>
 internal static class Freezing
 {
-    private static readonly TimeSpan FreezeWait = TimeSpan.FromSeconds(5);
-
-    public static void KillFrozen(CgroupFs fs, Action freeze, Func<bool> isFrozen, Action thaw, string procsFile)
+    public static void KillFrozen(CgroupFs fs, Action freeze, Action thaw, string procsFile)
     {
         freeze();
-        var deadline = DateTime.UtcNow + FreezeWait;
-        // A freezing cgroup can take a moment; after the deadline we kill anyway and rely on repeated passes.
-        while (!isFrozen() && DateTime.UtcNow < deadline)
-            Thread.Sleep(1);
         try
         {
             foreach (var pid in fs.ReadPids(procsFile))

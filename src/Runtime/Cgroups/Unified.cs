@@ -10,10 +10,8 @@ internal static class Unified
 
     public static void Freeze(CgroupFs fs, string dir, bool frozen) => fs.Write(Path.Combine(dir, "cgroup.freeze"), frozen ? "1" : "0");
 
-    public static bool IsFrozen(CgroupFs fs, string dir) => fs.ReadKey(Path.Combine(dir, "cgroup.events"), "frozen") == 1;
-
     /// <summary>The cgroup-per-job kill used when cgroup.kill is absent.</summary>
     public static void KillByFreezing(CgroupFs fs, string dir) =>
-        Freezing.KillFrozen(fs, () => Freeze(fs, dir, true), () => IsFrozen(fs, dir), () => Freeze(fs, dir, false),
+        Freezing.KillFrozen(fs, () => Freeze(fs, dir, true), () => Freeze(fs, dir, false),
             Path.Combine(dir, "cgroup.procs"));
 }

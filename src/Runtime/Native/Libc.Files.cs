@@ -108,13 +108,6 @@ internal static unsafe partial class Libc
         }
     }
 
-    /// <summary>lstat-like: type bits and device of a path, never following a final symlink.</summary>
-    public static (uint Mode, ulong Device) StatNoFollow(string path)
-    {
-        var error = TryStat(path, AT_SYMLINK_NOFOLLOW, out var mode, out var device);
-        return error == 0 ? (mode, device) : throw new NativeCallException("statx", path, error);
-    }
-
     /// <summary>statx without exceptions (the init avoids their first-throw cost); returns 0 or the errno.</summary>
     public static int TryStat(string path, int flags, out uint mode, out ulong device)
     {

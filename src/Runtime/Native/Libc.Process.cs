@@ -13,7 +13,7 @@ internal static unsafe partial class Libc
     public const int PR_SET_PDEATHSIG = 1, PR_SET_NAME = 15, PR_CAPBSET_READ = 23, PR_CAPBSET_DROP = 24, PR_SET_NO_NEW_PRIVS = 38,
         PR_CAP_AMBIENT = 47, PR_CAP_AMBIENT_CLEAR_ALL = 4;
     public const int KEYCTL_JOIN_SESSION_KEYRING = 1, SECCOMP_SET_MODE_FILTER = 1;
-    private const long SYS_rt_sigprocmask = 14, SYS_keyctl = 250, SYS_seccomp = 317, SYS_pidfd_open = 434;
+    private const long SYS_rt_sigprocmask = 14, SYS_keyctl = 250, SYS_seccomp = 317;
 
     [LibraryImport(Lib, EntryPoint = "unshare", SetLastError = true)]
     public static partial int Unshare(int flags);

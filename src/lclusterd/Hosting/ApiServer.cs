@@ -2,6 +2,7 @@ using System.Net;
 using Grpc.HealthCheck;
 using Lcluster.Daemon.Api;
 using Lcluster.Daemon.Security;
+using Lcluster.Daemon.Web;
 using Lcluster.Shared;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -25,15 +26,17 @@ internal sealed class ApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly SecurityOptions _security;
+    private readonly WebSurface _web;
 
-    private ApiServer(WebApplication app, SecurityOptions security)
+    private ApiServer(WebApplication app, SecurityOptions security, WebSurface web)
     {
         _app = app;
         _security = security;
+        _web = web;
     }
 
-    public static ApiServer Create(IPEndPoint listen, SecurityOptions security, TlsIdentity? tls,
-        LclusterdService service, HealthServiceImpl health, Log log)
+    public static ApiServer Create(IPEndPoint listen, SecurityOptions security, TlsIdentity? tls, LclusterdService service, HealthServiceImpl health,
+        WebSurface web, Log log)
     {
         // The empty builder: no configuration files or environment variables read, no default logging; only what is added here.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], EnvironmentName = Environments.Production });
@@ -67,6 +70,7 @@ internal sealed class ApiServer : IAsyncDisposable
                     });
                 }
             });
+            web.Listen(kestrel); // the HTTP/JSON API, dashboard and metrics: endpoints of their own (docs/http.md)
         });
         builder.Services.AddGrpc(grpc =>
         {
@@ -81,15 +85,18 @@ internal sealed class ApiServer : IAsyncDisposable
         app.MapGrpcService<LclusterdService>();
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcReflectionService();
-        return new ApiServer(app, security);
+        web.Map(app);
+        return new ApiServer(app, security, web);
     }
 
     /// <summary>Binds and serves, the socket file restricted; IOException when an address cannot be bound.</summary>
     public async Task StartAsync(CancellationToken ct)
     {
         LocalSocket.ClearLeftover(_security.SocketPath);
+        _web.BeforeStart();
         await _app.StartAsync(ct);
         LocalSocket.Restrict(_security.SocketPath, _security.SocketGroup);
+        _web.AfterStart();
     }
 
     /// <summary>Where it listens, as bound.</summary>

@@ -4,6 +4,7 @@ using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Prime;
 using Lcluster.Daemon.Security;
 using Lcluster.Daemon.Store;
+using Lcluster.Daemon.Web;
 using Lcluster.Etcd;
 using Lcluster.Runtime;
 using Lcluster.Shared;
@@ -26,6 +27,8 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         if (options.Security.Tls is null && !options.Security.Insecure && !Identity.IsLoopback(options.Listen))
             throw new DaemonStartException($"--listen {options.Listen} is not a loopback address, and the node has no certificate: " +
                 "give it one (--tls-ca, --tls-cert, --tls-key; `lclusterd ca` makes them) or, on a network nobody else can reach, --insecure");
+        if (HttpEndpoints.Refusal(options.Web, options.Security) is { } refusal)
+            throw new DaemonStartException(refusal);
         var openFiles = OpenFileLimit.Raise(ConnectionLimits.DescriptorLimit);
         if (openFiles < ConnectionLimits.DescriptorLimit)
             log.Warn($"open files limited to {openFiles} (wanted {ConnectionLimits.DescriptorLimit}): fewer connections and jobs fit");
@@ -72,16 +75,19 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         var health = new HealthServiceImpl();
         var nodeHealth = new NodeHealth(health);
         var usage = new UsageView(etcd, log);
-        var service = new LclusterdService(new JobsApi(node, policy, usage), new ListingApi(node), new OutputApi(node, agent, channels),
+        var api = new ApiMethods(new JobsApi(node, policy, usage), new ListingApi(node), new OutputApi(node, agent, channels),
             new InputsApi(node), new ArtifactsApi(node, channels));
-        await using var server = ApiServer.Create(options.Listen, options.Security, tls, service, health, log);
+        using var web = new WebSurface(options, tls, api, store, log);
+        var service = new LclusterdService(api, web.DashboardApi);
+        await using var server = ApiServer.Create(options.Listen, options.Security, tls, service, health, web, log);
         try
         {
             await server.StartAsync(stop);
         }
         catch (IOException e)
         {
-            throw new DaemonStartException($"cannot listen on {options.Listen} and {options.Security.SocketPath}: {e.Message}");
+            throw new DaemonStartException($"cannot listen on {options.Listen} and {options.Security.SocketPath}" +
+                $"{(options.Web.Listen is { } http ? $" (HTTP: {http})" : "")}: {e.Message}");
         }
         log.Info($"lclusterd {name} serving on {server.BoundAddresses} (advertised as {options.AdvertiseAddress}), etcd {string.Join(",", endpoints)}, rootfs {options.RootFs}");
 

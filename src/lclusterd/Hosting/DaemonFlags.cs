@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Lcluster.Daemon.Api;
 using Lcluster.Daemon.Store;
+using Lcluster.Daemon.Web;
 using Lcluster.Runtime;
 using Lcluster.Shared;
 
@@ -82,7 +83,7 @@ internal static partial class DaemonFlags
     public static readonly Flag<long> DefaultDisk = Flag.Of("--default-disk", "writable-layer limit of a job that gives none: the layer lives in memory and counts toward the job's memory limit; 0 puts it uncapped on the data dir's disk",
         FlagValues.Bytes, Defaults.DefaultLimits.DiskBytes);
 
-    public static readonly Flag<long> MaxDisk = Flag.Of("--max-disk", "the largest writable-layer limit a job may ask for",
+    public static readonly Flag<long> MaxDisk = Flag.Of("--max-disk", "the largest writable-layer limit a job may ask for; jobs that give none get at most this",
         FlagValues.Bytes, Defaults.MaxLimits.DiskBytes, "none");
 
     public static readonly Flag<long> OutputCap = Flag.Of("--output-cap", "cap of each of a job's stdout and stderr",
@@ -133,6 +134,12 @@ internal static partial class DaemonFlags
     public static readonly Flag<string?> EtcdKey = Flag.Of("--etcd-key", "the key of --etcd-cert",
         new FlagValue<string?>("FILE", path => path, path => path ?? ""), null, "none");
 
+    public static readonly Flag<IPEndPoint?> HttpListen = Flag.Of("--http-listen",
+        "HTTP/JSON API, dashboard and /metrics on TCP, under the TLS and --insecure rules of --listen (docs/http.md)",
+        new FlagValue<IPEndPoint?>("ADDR:PORT", ReadEndPoint, endpoint => endpoint?.ToString() ?? ""), Defaults.Web.Listen, "none");
+
+    public static readonly Flag<string?> HttpSocket = Flag.Of("--http-socket", "HTTP/JSON API, dashboard and /metrics on a Unix socket, as --socket",
+        new FlagValue<string?>("PATH", path => path, path => path ?? ""), Defaults.Web.SocketPath, $"beside {Socket.Name}: NAME-http.sock");
     public static readonly Flag<int> UserMaxQueued = Flag.Of("--user-max-queued", "the most jobs one user (not an admin) may have queued at once",
         FlagValues.WholeNumber(1, int.MaxValue), checked((int)Defaults.Quotas.QueuedJobs));
 
@@ -154,7 +161,8 @@ internal static partial class DaemonFlags
         RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
         DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
         OutputCap, MaxInput, ArtifactCap, Retention, LeaseTtl, FenceTimeout, EmbeddedEtcdPort,
-        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UsernsFirstId, NoUserns, Help,
+        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UsernsFirstId, NoUserns,
+        HttpListen, HttpSocket, Help,
     ]);
 
     /// <summary>The node's configuration from its command line; null when it asks for --help, which goes alone.</summary>
@@ -198,6 +206,11 @@ internal static partial class DaemonFlags
                 Insecure = flags.Has(Insecure),
                 EtcdTls = Files(flags, EtcdCa, EtcdCert, EtcdKey),
             },
+            Web = new WebOptions
+            {
+                Listen = flags.Get(HttpListen),
+                SocketPath = flags.Get(HttpSocket) ?? WebOptions.SocketBeside(flags.Get(Socket)),
+            },
         };
         if (options.Security.Tls is not null && options.Security.Insecure)
             throw new UsageException($"{Insecure.Name} does not go with {TlsCert.Name}: a node with a certificate takes only mutual TLS");
@@ -213,10 +226,15 @@ internal static partial class DaemonFlags
             throw new UsageException($"{DefaultPids.Name} {defaults.Pids} is over {MaxPids.Name} {max.Pids}");
         if (defaults.MemoryBytes > 0 && max.MemoryBytes > 0 && defaults.MemoryBytes > max.MemoryBytes)
             throw new UsageException($"{DefaultMemory.Name} {Units.FormatBytes(defaults.MemoryBytes)} is over {MaxMemory.Name} {Units.FormatBytes(max.MemoryBytes)}");
-        // A node with a largest time limit gives it to jobs that ask for none, so none runs longer than it allows.
+        if (flags.Has(DefaultDisk) && defaults.DiskBytes > 0 && max.DiskBytes > 0 && defaults.DiskBytes > max.DiskBytes)
+            throw new UsageException($"{DefaultDisk.Name} {Units.FormatBytes(defaults.DiskBytes)} is over {MaxDisk.Name} {Units.FormatBytes(max.DiskBytes)}");
+        // A node with a largest time or disk limit gives it to jobs that ask for none (or whose default is larger and
+        // was not asked for), so none runs longer or writes more than it allows, and none waits for a node that cannot take it.
         if (max.TimeSeconds > 0 && (defaults.TimeSeconds == 0 || defaults.TimeSeconds > max.TimeSeconds))
-            options = options with { DefaultLimits = defaults with { TimeSeconds = max.TimeSeconds } };
-        return options;
+            defaults = defaults with { TimeSeconds = max.TimeSeconds };
+        if (max.DiskBytes > 0 && (defaults.DiskBytes == 0 || defaults.DiskBytes > max.DiskBytes))
+            defaults = defaults with { DiskBytes = max.DiskBytes };
+        return options with { DefaultLimits = defaults };
     }
 
     /// <summary>The three files of a TLS identity, all or none; paths made absolute (the daemon may change directory).</summary>

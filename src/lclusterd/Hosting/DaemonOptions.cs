@@ -1,5 +1,6 @@
 using System.Net;
 using Lcluster.Daemon.Store;
+using Lcluster.Daemon.Web;
 using Lcluster.Shared;
 
 namespace Lcluster.Daemon.Hosting;
@@ -52,6 +53,8 @@ internal sealed record DaemonOptions
     /// <summary>Who may reach the node, and how it proves itself (docs/security.md).</summary>
     public SecurityOptions Security { get; init; } = new();
 
+    /// <summary>The HTTP/JSON API, dashboard and metrics endpoints (docs/http.md).</summary>
+    public WebOptions Web { get; init; } = new();
     /// <summary>
     /// The user-namespace id blocks of a node running <paramref name="slots"/> jobs: one per job, per waiting init, and
     /// per container still being torn down, so twice the slots plus the most waiting inits there can be.

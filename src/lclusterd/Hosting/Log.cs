@@ -2,7 +2,9 @@ namespace Lcluster.Daemon.Hosting;
 
 /// <summary>
 /// The daemon's log: one line per event on stderr, "TIME LEVEL message",
-/// written whole so lines from different threads never interleave.
+/// written whole so lines from different threads never interleave. Every message is escaped
+/// (<see cref="Shared.PrintableText"/>): text a user or a job gave can neither forge a line nor
+/// reach a terminal as control or bidi characters, and an exception's trace stays on its line.
 /// </summary>
 internal sealed class Log(TextWriter output)
 {
@@ -18,7 +20,7 @@ internal sealed class Log(TextWriter output)
 
     private void Write(string level, string message)
     {
-        var line = $"{DateTime.UtcNow:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} {level,-5} {message}";
+        var line = $"{DateTime.UtcNow:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} {level,-5} {Shared.PrintableText.Escape(message)}";
         lock (_lock)
         {
             output.WriteLine(line);

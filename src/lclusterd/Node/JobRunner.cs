@@ -22,6 +22,7 @@ internal sealed class JobRunner
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Container? _container;
     private volatile KillCause _killCause;
+    private readonly long _pickedUp = System.Diagnostics.Stopwatch.GetTimestamp();
     private readonly CancellationTokenSource _killed = new();
 
     public JobRunner(NodeContext node, string id, long incarnation)
@@ -178,6 +179,7 @@ internal sealed class JobRunner
         try
         {
             _container = await _node.Sandbox.StartAsync(spec, ct);
+            Metrics.DaemonMetrics.ContainerStarted(_pickedUp);
         }
         catch (SandboxException e)
         {

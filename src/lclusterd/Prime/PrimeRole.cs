@@ -12,10 +12,6 @@ namespace Lcluster.Daemon.Prime;
 /// </summary>
 internal sealed class PrimeRole(NodeContext node)
 {
-    private volatile bool _isPrime;
-
-    public bool IsPrime => _isPrime;
-
     public async Task RunAsync(CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
@@ -23,10 +19,12 @@ internal sealed class PrimeRole(NodeContext node)
             var session = node.Registration.Session;
             var election = new Election(session, Keys.Prime);
             using var term = CancellationTokenSource.CreateLinkedTokenSource(ct, session.Lost);
+            var isPrime = false;
             try
             {
                 await election.CampaignAsync(node.Name, term.Token);
-                _isPrime = true;
+                isPrime = true;
+                Metrics.DaemonMetrics.BecamePrime();
                 node.Log.Info($"node {node.Name} is prime (election key {election.Key}, revision {election.Revision})");
                 var fence = Cmp.CreateRevision(election.Key!) == election.Revision;
                 await new Reconciler(node, fence).RunAsync(term.Token);
@@ -49,9 +47,8 @@ internal sealed class PrimeRole(NodeContext node)
             }
             finally
             {
-                if (_isPrime)
+                if (isPrime)
                     node.Log.Info($"node {node.Name} is no longer prime");
-                _isPrime = false;
             }
             await ResignAsync(election);
             if (!ct.IsCancellationRequested)

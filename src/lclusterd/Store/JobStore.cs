@@ -83,6 +83,7 @@ internal sealed partial class JobStore(EtcdClient etcd)
                 if ((await etcd.TxnAsync(txn, ct)).Succeeded)
                 {
                     created.AddRange(pending.Select(j => j.Record.Job.Id));
+                    Metrics.DaemonMetrics.JobsSubmitted(pending.Count);
                     break;
                 }
                 // Some exist already (a retried request): create the others.
@@ -128,6 +129,8 @@ internal sealed partial class JobStore(EtcdClient etcd)
         all.AddRange(IndexOps(read.Record, changed, value));
         all.AddRange(ops);
         var response = await etcd.TxnAsync(Txn.If([.. compares]).Then([.. all]), ct);
+        if (response.Succeeded)
+            Metrics.DaemonMetrics.Moved(read.Record, changed); // counted where committed: once in the cluster
         return response.Succeeded;
     }
 

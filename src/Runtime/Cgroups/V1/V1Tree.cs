@@ -134,7 +134,6 @@ internal sealed class V1JobCgroup(CgroupFs fs, string jobId, V1Directories dirs,
         else if (dirs.Freezer is { } freezer)
             Freezing.KillFrozen(fs,
                 () => fs.Write(Path.Combine(freezer, "freezer.state"), "FROZEN"),
-                () => fs.Read(Path.Combine(freezer, "freezer.state")).Trim() == "FROZEN",
                 () => fs.Write(Path.Combine(freezer, "freezer.state"), "THAWED"),
                 Path.Combine(freezer, "cgroup.procs"));
         else

@@ -1,0 +1,43 @@
+using System.Net;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Lcluster.Daemon.Api;
+using Lcluster.V1;
+
+namespace Lcluster.Daemon.Web;
+
+/// <summary>
+/// CreateDashboardToken: a token naming the caller, and the URL of this node's dashboard with it. Only a caller
+/// the connection itself proves may have one: a token does not mint the next, so a leaked link dies with its token.
+/// </summary>
+internal sealed class DashboardApi(DashboardTokens tokens, IPEndPoint? httpListen, bool tls, string advertise)
+{
+    public Task<DashboardToken> CreateTokenAsync(CreateDashboardTokenRequest request, ServerCallContext context)
+    {
+        var caller = Caller.Of(context);
+        if (context.GetHttpContext().Features.Get<TokenSession>() is not null)
+            throw new RpcException(new Status(StatusCode.PermissionDenied,
+                "a dashboard token cannot get another: run `lclusterc --dashboard` on the node (or with your certificate) for a new one"));
+        if (httpListen is null)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                "this node serves no dashboard on TCP: start lclusterd with --http-listen=127.0.0.1:64080 (or another address), then ask again"));
+        var expires = DateTimeOffset.UtcNow + DashboardTokens.Lifetime;
+        var token = tokens.Issue(caller, expires);
+        return Task.FromResult(new DashboardToken
+        {
+            Token = token,
+            ExpiresAt = Timestamp.FromDateTimeOffset(expires),
+            Url = $"{(tls ? "https" : "http")}://{Authority(httpListen, advertise)}/ui/?token={token}",
+            User = caller.User,
+        });
+    }
+
+    /// <summary>host:port of the listen address; for a wildcard address, the host the node advertises to the cluster.</summary>
+    private static string Authority(IPEndPoint listen, string advertise)
+    {
+        if (!listen.Address.Equals(IPAddress.Any) && !listen.Address.Equals(IPAddress.IPv6Any))
+            return listen.ToString();
+        var host = advertise[..advertise.LastIndexOf(':')];
+        return $"{host}:{listen.Port}";
+    }
+}

@@ -1,0 +1,114 @@
+using System.Globalization;
+using System.Text;
+using Grpc.Core;
+using Lcluster.V1;
+using Microsoft.AspNetCore.Http;
+
+namespace Lcluster.Daemon.Web;
+
+/// <summary>GetOutput's chunks as the response body itself: the job's bytes, each chunk flushed as it comes.</summary>
+internal sealed class OutputBodyWriter(HttpResponse response, CancellationToken ct) : IServerStreamWriter<OutputChunk>
+{
+    public WriteOptions? WriteOptions { get; set; }
+
+    public Task WriteAsync(OutputChunk message) => WriteAsync(message, ct);
+
+    public async Task WriteAsync(OutputChunk message, CancellationToken cancellationToken)
+    {
+        await response.Body.WriteAsync(message.Data.Memory, cancellationToken);
+        await response.Body.FlushAsync(cancellationToken);
+    }
+}
+
+/// <summary>A file stream's chunks (one tar archive) as the response body.</summary>
+internal sealed class ArchiveBodyWriter(HttpResponse response, CancellationToken ct) : IServerStreamWriter<FileChunk>
+{
+    public WriteOptions? WriteOptions { get; set; }
+
+    public Task WriteAsync(FileChunk message) => WriteAsync(message, ct);
+
+    public async Task WriteAsync(FileChunk message, CancellationToken cancellationToken)
+    {
+        if (!response.HasStarted)
+            response.ContentType = "application/x-tar";
+        await response.Body.WriteAsync(message.Data.Memory, cancellationToken);
+    }
+}
+
+/// <summary>The request body (one tar archive) as the chunks an upload reads, never more than one chunk in memory.</summary>
+internal sealed class ArchiveBodyReader(HttpRequest request, CancellationToken ct) : IAsyncStreamReader<FileChunk>
+{
+    private const int ChunkBytes = 64 * 1024;
+    private readonly byte[] _buffer = new byte[ChunkBytes];
+
+    public FileChunk Current { get; private set; } = new();
+
+    public async Task<bool> MoveNext(CancellationToken cancellationToken)
+    {
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(ct, cancellationToken);
+        var read = await request.Body.ReadAsync(_buffer, both.Token);
+        if (read == 0)
+            return false;
+        Current = new FileChunk { Data = Google.Protobuf.ByteString.CopyFrom(_buffer, 0, read) };
+        return true;
+    }
+}
+
+/// <summary>
+/// WatchJobs' events as server-sent events (docs/http.md): "id: REVISION", "event: job", "data: JOBEVENT-JSON";
+/// a browser's EventSource that reconnects sends the last id back (Last-Event-ID) and resumes after it. An error
+/// once the stream has begun is an "event: error" whose data is the usual error body. The headers go out when the
+/// stream begins (<see cref="BeginAsync"/>) or with the first event, whichever comes first; writes are serialized,
+/// so keep-alive comments may come from another task.
+/// </summary>
+internal sealed class EventStreamWriter(HttpResponse response, CancellationToken ct) : IServerStreamWriter<JobEvent>, IDisposable
+{
+    /// <summary>How long a browser waits before it reconnects a broken stream.</summary>
+    private const int RetryMilliseconds = 2000;
+
+    private readonly SemaphoreSlim _write = new(1, 1);
+    private bool _begun;
+
+    public WriteOptions? WriteOptions { get; set; }
+
+    public Task BeginAsync() => SendAsync("");
+
+    public Task WriteAsync(JobEvent message) => WriteAsync(message, ct);
+
+    /// <summary>The stream's own token governs every write (the request's): the caller's token is that same one.</summary>
+    public Task WriteAsync(JobEvent message, CancellationToken cancellationToken) =>
+        SendAsync($"id: {message.Revision.ToString(CultureInfo.InvariantCulture)}\nevent: job\ndata: {JsonMessages.Format(message)}\n\n");
+
+    /// <summary>A comment line: keeps proxies and browsers from closing an idle stream.</summary>
+    public Task KeepAliveAsync() => SendAsync(": keep-alive\n\n");
+
+    public Task FailAsync(StatusCode code, string message) =>
+        SendAsync($"event: error\ndata: {Encoding.UTF8.GetString(HttpErrors.Body(code, message))}\n\n");
+
+    public bool Begun => Volatile.Read(ref _begun);
+
+    private async Task SendAsync(string text)
+    {
+        await _write.WaitAsync(ct);
+        try
+        {
+            if (!_begun)
+            {
+                response.StatusCode = StatusCodes.Status200OK;
+                response.ContentType = "text/event-stream";
+                response.Headers.CacheControl = "no-cache";
+                response.Headers["X-Accel-Buffering"] = "no";
+                text = $"retry: {RetryMilliseconds}\n\n" + text;
+                Volatile.Write(ref _begun, true);
+            }
+            await response.WriteAsync(text, ct);
+            await response.Body.FlushAsync(ct);
+        }
+        finally
+        {
+            _write.Release();
+        }
+    }
+
+    public void Dispose() => _write.Dispose();
+}

@@ -1,0 +1,106 @@
+using Lcluster.Daemon.Api;
+using Lcluster.Daemon.Web;
+
+namespace Lcluster.Web.Tests;
+
+/// <summary>The dashboard's tokens: who they name, how long they last, and what they may not do.</summary>
+[Collection("web node")]
+public sealed class DashboardTokenTests(WebNode node)
+{
+    [Fact]
+    public void A_token_names_its_user_until_it_expires_and_any_change_to_it_is_refused()
+    {
+        var tokens = new DashboardTokens();
+        var now = DateTimeOffset.UtcNow;
+        var token = tokens.Issue(new Caller("alice\nadmin", IsAdmin: false), now.AddMinutes(5));
+
+        Assert.Equal(new Caller("alice\nadmin", false), tokens.Check(token, now).Caller);
+        Assert.Contains("expired", tokens.Check(token, now.AddMinutes(5)).Problem);
+        var parts = token.Split('.');
+        var forged = $"{parts[0]}.{Convert.ToBase64String("9999999999\n1\nalice"u8).TrimEnd('=').Replace('+', '-').Replace('/', '_')}.{parts[2]}";
+        Assert.Null(tokens.Check(forged, now).Caller);
+        Assert.Null(new DashboardTokens().Check(token, now).Caller); // another node's (or a restarted node's) key
+        Assert.Null(tokens.Check("garbage", now).Caller);
+    }
+
+    [Fact]
+    public async Task The_link_lclusterc_prints_signs_the_browser_in_as_the_caller_and_the_token_cannot_mint_another()
+    {
+        var link = await Cli.OkAsync(node.Daemon.Server, null, "--dashboard");
+        var url = new Uri(link.Trim());
+        Assert.Equal(("http", node.Daemon.HttpAddress, "/ui/"), (url.Scheme, url.Authority, url.AbsolutePath));
+        var token = url.Query["?token=".Length..];
+        using var tcp = Http.OverTcp(node.Daemon.HttpAddress);
+
+        var added = await Http.SendAsync(tcp, HttpMethod.Post, "/v1/jobs", """{"command": "true"}""", bearer: token);
+        var job = await Http.SendAsync(tcp, HttpMethod.Get, $"/v1/jobs/{added.Json.GetProperty("id").GetString()}", bearer: token);
+        var another = await Http.SendAsync(tcp, HttpMethod.Post, "/v1/dashboard/tokens", "{}", bearer: token);
+        var tampered = await Http.SendAsync(tcp, HttpMethod.Get, "/v1/nodes", bearer: token[..^2] + "AA");
+
+        Assert.Equal("root", job.Json.GetProperty("owner").GetString());
+        Assert.Equal((403, "PERMISSION_DENIED"), (another.Status, another.Json.GetProperty("code").GetString()));
+        Assert.Equal(401, tampered.Status);
+        Assert.Contains("not one this node issued", tampered.Json.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task The_cookie_reads_but_changes_nothing_without_the_dashboards_own_header()
+    {
+        var token = new Uri((await Cli.OkAsync(node.Daemon.Server, null, "--dashboard")).Trim()).Query["?token=".Length..];
+        using var tcp = Http.OverTcp(node.Daemon.HttpAddress);
+        HttpRequestMessage WithCookie(HttpMethod method, string path, bool header)
+        {
+            var request = new HttpRequestMessage(method, path);
+            request.Headers.Add("Cookie", $"{WebIdentity.Cookie}={token}");
+            if (header)
+                request.Headers.Add(WebIdentity.ScriptHeader, "1");
+            if (method == HttpMethod.Post)
+                request.Content = new StringContent("""{"command": "true"}""", System.Text.Encoding.UTF8, "application/json");
+            return request;
+        }
+
+        using var read = await tcp.SendAsync(WithCookie(HttpMethod.Get, "/v1/nodes", header: false));
+        using var forged = await tcp.SendAsync(WithCookie(HttpMethod.Post, "/v1/jobs", header: false));
+        using var fromDashboard = await tcp.SendAsync(WithCookie(HttpMethod.Post, "/v1/jobs", header: true));
+
+        Assert.Equal(200, (int)read.StatusCode);
+        Assert.Equal(401, (int)forged.StatusCode);
+        Assert.Contains(WebIdentity.ScriptHeader, await forged.Content.ReadAsStringAsync());
+        Assert.Equal(200, (int)fromDashboard.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_node_without_http_listen_says_how_to_turn_the_dashboard_on()
+    {
+        await using var bare = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "no-http" });
+
+        var link = await Cli.RunAsync(bare.Server, "--dashboard");
+
+        Assert.Equal(1, link.ExitCode);
+        Assert.Contains("--http-listen", link.Stderr);
+        Assert.Equal("", link.Stdout);
+    }
+
+    [Fact]
+    public async Task Http_listen_off_loopback_without_a_certificate_or_insecure_refuses_to_start()
+    {
+        var data = Directory.CreateTempSubdirectory("lcluster-web-refused-").FullName;
+        try
+        {
+            var info = new System.Diagnostics.ProcessStartInfo(RepoPaths.Bin("lclusterd")) { RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var a in new[] { $"--rootfs={RepoPaths.RootFs}", $"--data-dir={data}/d", $"--socket={data}/s.sock", "--http-listen=0.0.0.0:1" })
+                info.ArgumentList.Add(a);
+            using var process = System.Diagnostics.Process.Start(info)!;
+            var stderr = await process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.Equal(1, process.ExitCode);
+            Assert.Equal("lclusterd: --http-listen 0.0.0.0:1 is not a loopback address, and the node has no certificate: give it one (--tls-ca, --tls-cert, --tls-key) " +
+                         "or, on a network nobody else can reach, --insecure\n", stderr);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+}
