@@ -60,6 +60,44 @@ public sealed class MemberPartitionTests(ITestOutputHelper output)
             output.WriteLine(line);
     }
 
+    [Fact]
+    public async Task A_two_second_lease_kept_alive_on_a_member_cut_from_its_peers_is_renewed_through_the_majority_in_time()
+    {
+        await using var lab = await NetworkLab.CreateAsync(1, etcdMembers: 3);
+        await using var cluster = await EtcdCluster.StartInLabAsync(lab);
+        using var dialer = new NamespaceDialer(lab.Nodes[0].Namespace);
+        var leader = await cluster.WaitForLeaderAsync(Waits.Long);
+        var cut = (leader + 1) % 3;
+        var log = new ConcurrentQueue<string>();
+        await using var client = EtcdClient.Connect([cluster.ClientUrls[cut], cluster.ClientUrls[(cut + 1) % 3], cluster.ClientUrls[(cut + 2) % 3]], new EtcdClientOptions
+        {
+            ConnectCallback = dialer.ConnectAsync,
+            Log = line => log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {line}"),
+        });
+        // The shortest lease this etcd grants (1.5 election timeouts, whole seconds), as daemons with --lease-ttl=2s hold.
+        var lease = await client.GrantLeaseAsync(TimeSpan.FromSeconds(2));
+        await using var keepAlive = client.KeepAlive(lease.ID, TimeSpan.FromSeconds(lease.TTL));
+        // Cut right after a renewal went through the member about to be cut: the next one will find it silent.
+        var renewedBy = DateTime.UtcNow + Waits.Long;
+        while (keepAlive.SinceLastRenewal > TimeSpan.FromSeconds(0.2))
+        {
+            Assert.True(DateTime.UtcNow < renewedBy, $"no renewal\n{string.Join("\n", log)}");
+            await Task.Delay(20);
+        }
+
+        await lab.CutPeersAsync(lab.EtcdMembers[cut]);
+        log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} test: cut {cluster.Members[cut].Name} from its peers");
+        // Several TTLs after the cut, the lease must never have run out, in the client's view or in etcd's.
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(8);
+        while (DateTime.UtcNow < until && !keepAlive.Lost.IsCancellationRequested)
+            await Task.Delay(100);
+
+        Assert.False(keepAlive.Lost.IsCancellationRequested, $"lease lost: {keepAlive.LostReason}\n{string.Join("\n", log)}");
+        Assert.True((await client.LeaseTimeToLiveAsync(lease.ID)).TTL > 0, string.Join("\n", log));
+        foreach (var line in log)
+            output.WriteLine(line);
+    }
+
     private static async Task WaitForAsync(Func<bool> condition, string what, ConcurrentQueue<string> log, TimeSpan? within = null)
     {
         var deadline = DateTime.UtcNow + (within ?? Waits.Long);
