@@ -37,7 +37,7 @@ internal sealed class ClusterThroughput : IBenchmark
         await using (var daemon = await BenchDaemon.StartAsync(context, "accept", "--slots=1"))
         {
             // One long job holds the only slot, so what is measured is acceptance, not running.
-            await daemon.Client.AddJobAsync(new AddJobRequest { Command = "sleep 600" });
+            await daemon.Client.AddJobAsync(new AddJobRequest { Command = "sleep 600" }, cancellationToken: ct);
             var accepted = await AcceptedPerSecondAsync(daemon, ct);
             figures.Add(new Figure($"jobs accepted/s ({Accepted}, {InFlight} in flight)", $"{accepted:F0}/s", "", "≥ 1000/s", FigureTable.Verdict(accepted >= 1000)));
         }
@@ -62,12 +62,12 @@ internal sealed class ClusterThroughput : IBenchmark
         for (var i = 0; i < LatencySamples + 5; i++)
         {
             var submitted = DateTimeOffset.UtcNow;
-            var id = (await daemon.Client.AddJobAsync(new AddJobRequest { Command = "true" })).Id;
+            var id = (await daemon.Client.AddJobAsync(new AddJobRequest { Command = "true" }, cancellationToken: ct)).Id;
             Job job;
             do
             {
                 await Task.Delay(5, ct);
-                job = await daemon.Client.CheckJobAsync(new CheckJobRequest { Id = id });
+                job = await daemon.Client.CheckJobAsync(new CheckJobRequest { Id = id }, cancellationToken: ct);
             }
             while (job.State is JobState.Queued or JobState.Scheduled || job.StartedAt is null);
             if (i >= 5)
@@ -75,7 +75,7 @@ internal sealed class ClusterThroughput : IBenchmark
             while (job.State is JobState.Running)
             {
                 await Task.Delay(5, ct);
-                job = await daemon.Client.CheckJobAsync(new CheckJobRequest { Id = id });
+                job = await daemon.Client.CheckJobAsync(new CheckJobRequest { Id = id }, cancellationToken: ct);
             }
         }
         var sorted = samples.Order().ToArray();
@@ -88,14 +88,14 @@ internal sealed class ClusterThroughput : IBenchmark
         {
             var ids = new List<string>();
             for (var i = 0; i < RunningJobs; i++)
-                ids.Add((await daemon.Client.AddJobAsync(new AddJobRequest { Command = "sleep 600" })).Id);
-            while ((await daemon.Client.ListJobsAsync(new ListJobsRequest { State = JobState.Running })).Jobs.Count < RunningJobs)
+                ids.Add((await daemon.Client.AddJobAsync(new AddJobRequest { Command = "sleep 600" }, cancellationToken: ct)).Id);
+            while ((await daemon.Client.ListJobsAsync(new ListJobsRequest { State = JobState.Running }, cancellationToken: ct)).Jobs.Count < RunningJobs)
                 await Task.Delay(100, ct);
             await Task.Delay(1000, ct);
             var rss = daemon.RssBytes();
             foreach (var id in ids)
-                await daemon.Client.RemoveJobAsync(new RemoveJobRequest { Id = id });
-            while ((await daemon.Client.ListJobsAsync(new ListJobsRequest { State = JobState.Running })).Jobs.Count > 0)
+                await daemon.Client.RemoveJobAsync(new RemoveJobRequest { Id = id }, cancellationToken: ct);
+            while ((await daemon.Client.ListJobsAsync(new ListJobsRequest { State = JobState.Running }, cancellationToken: ct)).Jobs.Count > 0)
                 await Task.Delay(100, ct);
             return rss;
         }

@@ -21,16 +21,16 @@ internal sealed class Failover : IBenchmark
         await using var first = await BenchDaemon.StartAsync(context, "prime", common);
         await Task.Delay(1000, ct);
         await using var second = await BenchDaemon.StartAsync(context, "standby", common);
-        var nodes = await second.Client.ListNodesAsync(new ListNodesRequest());
+        var nodes = await second.Client.ListNodesAsync(new ListNodesRequest(), cancellationToken: ct);
         if (!nodes.Nodes.Any(n => n.Prime && n.Address == first.Server))
             throw new InvalidOperationException("the first daemon is not prime");
 
         var watch = Stopwatch.StartNew();
         first.Kill();
-        var id = (await second.Client.AddJobAsync(new AddJobRequest { Command = "true" })).Id;
+        var id = (await second.Client.AddJobAsync(new AddJobRequest { Command = "true" }, cancellationToken: ct)).Id;
         while (true)
         {
-            var job = await second.Client.CheckJobAsync(new CheckJobRequest { Id = id });
+            var job = await second.Client.CheckJobAsync(new CheckJobRequest { Id = id }, cancellationToken: ct);
             if (job.State is not (JobState.Queued))
                 break;
             if (watch.Elapsed > TimeSpan.FromSeconds(60))

@@ -13,8 +13,10 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
     OutputCapture stdout, OutputCapture stderr)
 {
     private static readonly TimeSpan OutputDrainWait = TimeSpan.FromSeconds(10);
-    private const int NotKilled = 0, ByKill = 1, ByTimeout = 2;
-    private int killedBy;
+    /// <summary>Why the container was killed: the first reason given wins.</summary>
+    private enum KillReason { None, Kill, Timeout }
+
+    private int killedBy; // a KillReason, set once through Interlocked
     private volatile string? killFailure;
 
     public string JobId => jobId;
@@ -29,7 +31,7 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
     {
         var started = Stopwatch.GetTimestamp();
         using var deadline = wallTime is { } limit && limit > TimeSpan.Zero
-            ? new WallTimeDeadline(started, limit, () => Kill(ByTimeout))
+            ? new WallTimeDeadline(started, limit, () => Kill(KillReason.Timeout))
             : null;
         var status = await init.Exit.ConfigureAwait(false);
         var wall = Stopwatch.GetElapsedTime(started);
@@ -39,17 +41,17 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
     /// <summary>The init reported it could not build the container; it exits by itself.</summary>
     public async Task<ContainerResult> FailedStartAsync(string reason)
     {
-        Kill(NotKilled);
+        Kill(KillReason.None);
         var status = await init.Exit.ConfigureAwait(false);
         return await FinishAsync(status, TimeSpan.Zero, reason).ConfigureAwait(false);
     }
 
-    public void Kill() => Kill(ByKill);
+    public void Kill() => Kill(KillReason.Kill);
 
-    private void Kill(int reason)
+    private void Kill(KillReason reason)
     {
-        if (reason != NotKilled)
-            Interlocked.CompareExchange(ref killedBy, reason, NotKilled);
+        if (reason != KillReason.None)
+            Interlocked.CompareExchange(ref killedBy, (int)reason, (int)KillReason.None);
         // PID 1 first: its death takes the whole PID namespace with it, even if the cgroup kill below fails.
         ChildExits.SignalIfAlive(init.Pid, Native.Libc.SIGKILL);
         try
@@ -92,13 +94,13 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
         await init.DisposeAsync().ConfigureAwait(false);
         if (startFailure is not null && usage.OomKilled)
             startFailure += ": the OOM killer struck before exec, the memory limit is too small to start a container";
-        var killed = Volatile.Read(ref killedBy);
+        var killed = (KillReason)Volatile.Read(ref killedBy);
         return new ContainerResult(
             ExitCode: startFailure is null ? status.Code : null,
             Signal: startFailure is null ? status.Signal : null,
             OomKilled: usage.OomKilled,
-            TimedOut: killed == ByTimeout,
-            Killed: killed == ByKill,
+            TimedOut: killed == KillReason.Timeout,
+            Killed: killed == KillReason.Kill,
             StartFailure: startFailure,
             PeakMemoryBytes: usage.PeakMemoryBytes,
             CpuTime: usage.CpuTime,

@@ -42,7 +42,7 @@ internal sealed class JobDirectory
         try
         {
             foreach (var dir in new[] { directory.Upper, directory.Work, directory.Root })
-                Errno.Check(Libc.Mkdir(dir, 0x1ED), "mkdir", dir);
+                Errno.Check(Libc.Mkdir(dir, Libc.Mode0755), "mkdir", dir);
             if (directory.StdinFile is { } file)
                 File.WriteAllBytes(file, stdin.ToArray());
         }
@@ -60,7 +60,7 @@ internal sealed class JobDirectory
     /// </summary>
     public void GiveTo(HostIdRange owner)
     {
-        Errno.Check(Libc.Mkdir(Lower, 0x1ED), "mkdir", Lower);
+        Errno.Check(Libc.Mkdir(Lower, Libc.Mode0755), "mkdir", Lower);
         string[] paths = StdinFile is { } stdin ? [Path, Upper, Work, Root, Lower, stdin] : [Path, Upper, Work, Root, Lower];
         foreach (var path in paths)
             Errno.Check(Libc.Lchown(path, owner.First, owner.First), "chown", path);

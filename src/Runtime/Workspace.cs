@@ -102,7 +102,7 @@ public sealed class Workspace : IDisposable
                 : Errno.Fail("mkdir", directory);
         try
         {
-            Errno.Check(Libc.Chmod(directory, 0x1ED), "chmod", directory);
+            Errno.Check(Libc.Chmod(directory, Libc.Mode0755), "chmod", directory);
             var fd = Errno.Check(Libc.OpenTree(directory, Libc.OPEN_TREE_CLONE | Libc.OPEN_TREE_CLOEXEC), "open_tree", directory);
             var workspace = new Workspace(fd, directory, null);
             workspace.Harden();

@@ -1,3 +1,4 @@
+using Lcluster.Shared;
 using Google.Protobuf.WellKnownTypes;
 using Lcluster.Daemon.Store;
 using Lcluster.V1;
@@ -17,7 +18,7 @@ internal static class JobRecords
             {
                 Id = id, Command = "true", State = state, Node = node, Attempts = attempts, Retries = retries, Owner = owner,
                 SubmittedAt = Timestamp.FromDateTimeOffset(Submitted), Limits = new Limits { MemoryBytes = 64 << 20, Cpus = 1 },
-                FinishedAt = StoredJob.IsFinished(state) ? Timestamp.FromDateTimeOffset(Submitted.AddMinutes(1)) : null,
+                FinishedAt = JobStates.IsFinished(state) ? Timestamp.FromDateTimeOffset(Submitted.AddMinutes(1)) : null,
             },
             NodeIncarnation = incarnation,
             CancelRequested = cancelRequested,

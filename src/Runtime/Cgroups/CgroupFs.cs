@@ -15,7 +15,7 @@ internal class CgroupFs
     /// <summary>mkdir; an existing directory is accepted only when <paramref name="mayExist"/>.</summary>
     public virtual void MakeDirectory(string path, bool mayExist)
     {
-        if (Libc.Mkdir(path, 0x1ED) == 0)
+        if (Libc.Mkdir(path, Libc.Mode0755) == 0)
             return;
         var errno = Errno.Last;
         if (errno == Errno.EEXIST && mayExist)

@@ -52,7 +52,7 @@ internal static class RootFilesystem
     }
 
     /// <summary>mkdir that accepts an existing directory.</summary>
-    public static void EnsureDirectory(string path, uint mode = 0x1ED /* 0755 */)
+    public static void EnsureDirectory(string path, uint mode = Libc.Mode0755)
     {
         if (Libc.Mkdir(path, mode) == -1 && Errno.Last != Errno.EEXIST)
             throw Errno.Fail("mkdir", path);

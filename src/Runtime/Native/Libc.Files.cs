@@ -11,6 +11,9 @@ internal static unsafe partial class Libc
         O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000, O_PATH = 0x200000;
     public const int F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, FD_CLOEXEC = 1, F_DUPFD_CLOEXEC = 1030;
     public const int CLOSE_RANGE_CLOEXEC = 4;
+    /// <summary>rwxr-xr-x: directories the daemon makes for itself.</summary>
+    public const uint Mode0755 = 0b111_101_101;
+
     public const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200;
     public const uint S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFCHR = 0x2000, S_IFLNK = 0xA000, S_IFREG = 0x8000;
 

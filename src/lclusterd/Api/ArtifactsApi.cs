@@ -19,7 +19,7 @@ internal sealed class ArtifactsApi(NodeContext node, NodeChannels channels)
         var ct = context.CancellationToken;
         var job = (await JobsApi.Etcd(() => node.Store.GetAsync(id, ct)))?.Job ?? throw Statuses.NotFound(id);
         JobsApi.Authorize(Caller.Of(context), job);
-        if (!StoredJob.IsFinished(job.State))
+        if (!JobStates.IsFinished(job.State))
             throw Statuses.FailedPrecondition($"job {id} is {JobStates.Name(job.State)}: its artifacts are collected when it ends; download them then (--wait waits for the end)");
         if (job.Node == node.Name)
             await SendLocalAsync(job, writer, ct);

@@ -125,7 +125,7 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy, UsageView us
         wait.CancelAfter(CancelWait);
         try
         {
-            return await JobWatch.UntilAsync(node.Store, id, j => j is null || StoredJob.IsFinished(j.Job.State), wait.Token) is { } done
+            return await JobWatch.UntilAsync(node.Store, id, j => j is null || JobStates.IsFinished(j.Job.State), wait.Token) is { } done
                 ? done.Job.State
                 : JobState.Cancelled;
         }

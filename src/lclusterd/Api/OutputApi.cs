@@ -1,3 +1,4 @@
+using Lcluster.Shared;
 using Google.Protobuf;
 using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Store;
@@ -26,9 +27,9 @@ internal sealed class OutputApi(NodeContext node, NodeAgent agent, NodeChannels 
         var ct = context.CancellationToken;
         var job = (await JobsApi.Etcd(() => node.Store.GetAsync(id, ct)))?.Job ?? throw Statuses.NotFound(id);
         JobsApi.Authorize(Caller.Of(context), job);
-        if (request.Follow && job.Node.Length == 0 && !StoredJob.IsFinished(job.State))
+        if (request.Follow && job.Node.Length == 0 && !JobStates.IsFinished(job.State))
         {
-            var placed = await JobsApi.Etcd(() => JobWatch.UntilAsync(node.Store, id, j => j is null || j.Job.Node.Length > 0 || StoredJob.IsFinished(j.Job.State), ct));
+            var placed = await JobsApi.Etcd(() => JobWatch.UntilAsync(node.Store, id, j => j is null || j.Job.Node.Length > 0 || JobStates.IsFinished(j.Job.State), ct));
             if (placed is null)
                 return;
             job = placed.Job;
@@ -40,7 +41,7 @@ internal sealed class OutputApi(NodeContext node, NodeAgent agent, NodeChannels 
         }
         if (job.Node == node.Name)
         {
-            if (node.Output.Exists(id) || !StoredJob.IsFinished(job.State))
+            if (node.Output.Exists(id) || !JobStates.IsFinished(job.State))
                 await StreamLocalAsync(id, stderr, request.Follow, writer, ct);
             else
                 await SendTailAsync(id, stderr, writer, ct);
@@ -76,7 +77,7 @@ internal sealed class OutputApi(NodeContext node, NodeAgent agent, NodeChannels 
             {
                 lastCheck = DateTimeOffset.UtcNow;
                 var job = await JobsApi.Etcd(() => node.Store.GetAsync(id, ct));
-                if (job is null || StoredJob.IsFinished(job.State) || job.Job.Node != node.Name)
+                if (job is null || JobStates.IsFinished(job.State) || job.Job.Node != node.Name)
                 {
                     await SendFromAsync(path, offset, buffer, writer, ct);
                     return;
@@ -131,7 +132,7 @@ internal sealed class OutputApi(NodeContext node, NodeAgent agent, NodeChannels 
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && !sent)
         {
-            if (!StoredJob.IsFinished(job.State))
+            if (!JobStates.IsFinished(job.State))
                 throw Statuses.Unavailable($"the output of job {job.Id} is on node {job.Node} ({holder.Address}), which cannot be reached: {Shared.TransportFailure.Cause(e)}");
             await SendTailAsync(job.Id, request.Stream == OutputStream.Stderr, writer, ct);
         }

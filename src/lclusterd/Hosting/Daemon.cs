@@ -109,9 +109,10 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log)
         work.Cancel();
         nodeHealth.Set(false);
         var settle = agent.KillAllAsync(KillCause.Shutdown);
-        if (await Task.WhenAny(settle, Task.Delay(ShutdownGrace)) != settle)
+        if (await Task.WhenAny(settle, Task.Delay(ShutdownGrace, CancellationToken.None)) != settle) // stop is cancelled already
             log.Warn($"jobs not settled within {ShutdownGrace.TotalSeconds:0}s (etcd unreachable?); their outcomes stay on disk for the next start");
         jobWork.Cancel();
+        // Each task's failure was logged by its Guard, and the first one decided the exit code above: here they only end.
         await Task.WhenAll(tasks).ContinueWith(_ => { }, TaskScheduler.Default);
         return failed.IsFaulted && !stop.IsCancellationRequested ? 1 : 0;
     }

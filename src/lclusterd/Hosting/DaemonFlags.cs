@@ -138,8 +138,8 @@ internal static partial class DaemonFlags
         "HTTP/JSON API, dashboard and /metrics on TCP, under the TLS and --insecure rules of --listen (docs/http.md)",
         new FlagValue<IPEndPoint?>("ADDR:PORT", ReadEndPoint, endpoint => endpoint?.ToString() ?? ""), Defaults.Web.Listen, "none");
 
-    public static readonly Flag<string?> HttpSocket = Flag.Of("--http-socket", "HTTP/JSON API, dashboard and /metrics on a Unix socket, as --socket",
-        new FlagValue<string?>("PATH", path => path, path => path ?? ""), Defaults.Web.SocketPath, $"beside {Socket.Name}: NAME-http.sock");
+    public static readonly Flag<string> HttpSocket = Flag.Of("--http-socket", "HTTP/JSON API, dashboard and /metrics on a Unix socket, as --socket",
+        FlagValues.Text("PATH"), Defaults.Web.SocketPath, $"beside {Socket.Name}: NAME-http.sock");
     public static readonly Flag<int> UserMaxQueued = Flag.Of("--user-max-queued", "the most jobs one user (not an admin) may have queued at once",
         FlagValues.WholeNumber(1, int.MaxValue), checked((int)Defaults.Quotas.QueuedJobs));
 
@@ -209,7 +209,7 @@ internal static partial class DaemonFlags
             Web = new WebOptions
             {
                 Listen = flags.Get(HttpListen),
-                SocketPath = flags.Get(HttpSocket) ?? WebOptions.SocketBeside(flags.Get(Socket)),
+                SocketPath = flags.Has(HttpSocket) ? flags.Get(HttpSocket) : WebOptions.SocketBeside(flags.Get(Socket)),
             },
         };
         if (options.Security.Tls is not null && options.Security.Insecure)

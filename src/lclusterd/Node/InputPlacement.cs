@@ -10,7 +10,8 @@ namespace Lcluster.Daemon.Node;
 /// </summary>
 internal static class InputPlacement
 {
-    private static readonly UnixFileMode DirectoryDefault = (UnixFileMode)0x1ED;
+    private static readonly UnixFileMode DirectoryDefault = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+        UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
 
     public static async Task<InputContents> PlaceAsync(Stream archive, Workspace workspace, CancellationToken ct)
     {

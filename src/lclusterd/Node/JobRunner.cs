@@ -129,7 +129,7 @@ internal sealed class JobRunner
             }
             catch (OperationCanceledException) when (_killed.IsCancellationRequested && !ct.IsCancellationRequested)
             {
-                return new JobOutcome(null, 0, false, false, Cancelled: _killCause == KillCause.Cancelled, null, 0, 0, 0, 0)
+                return JobOutcome.StoppedBeforeStart(cancelled: _killCause == KillCause.Cancelled) with
                 {
                     InfrastructureFailure = InfrastructureFailure(),
                 };

@@ -1,3 +1,4 @@
+using Lcluster.Daemon.Hosting;
 using Lcluster.Etcd;
 
 namespace Lcluster.Daemon.Node;
@@ -25,7 +26,7 @@ internal sealed class Liveness(NodeContext node, NodeAgent agent, NodeHealth hea
             if (session.Lost.IsCancellationRequested)
             {
                 node.Log.Warn($"node {node.Name}: etcd says lease {session.LeaseId:x} is gone ({session.LostReason}); killing its jobs and registering again");
-                _ = agent.KillAllAsync(KillCause.Orphaned);
+                Background.Run(node.Log, $"node {node.Name}: killing the jobs of lost lease {session.LeaseId:x}", () => agent.KillAllAsync(KillCause.Orphaned));
                 await RegisterAgainAsync(ct);
                 agent.Resync();
                 fenced = false;
@@ -36,7 +37,7 @@ internal sealed class Liveness(NodeContext node, NodeAgent agent, NodeHealth hea
             {
                 fenced = true;
                 node.Log.Warn($"node {node.Name}: no contact with etcd for {silent.TotalSeconds:0}s (fence timeout {node.Options.FenceTimeout.TotalSeconds:0}s); killing its {agent.Running} job(s) so they cannot run twice");
-                _ = agent.KillAllAsync(KillCause.Fenced);
+                Background.Run(node.Log, $"node {node.Name}: killing its jobs at the fence timeout", () => agent.KillAllAsync(KillCause.Fenced));
             }
             else if (silent < node.Options.LeaseTtl)
             {

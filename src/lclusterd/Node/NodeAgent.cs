@@ -1,3 +1,4 @@
+using Lcluster.Daemon.Hosting;
 using Lcluster.Daemon.Store;
 using Lcluster.Etcd;
 using Lcluster.Etcd.Api;
@@ -139,7 +140,7 @@ internal sealed class NodeAgent(NodeContext node)
         if (assignment.NodeIncarnation != incarnation)
         {
             // Ours by name, not by incarnation: what is left of it here dies, and its record is settled.
-            _ = Track(id, async () =>
+            Background.Run(node.Log, $"job {id}: settling what an earlier incarnation left", async () =>
             {
                 if (runner is not null)
                 {
@@ -153,7 +154,7 @@ internal sealed class NodeAgent(NodeContext node)
         if (runner is not null)
         {
             if (assignment.Cancel)
-                _ = runner.KillAsync(KillCause.Cancelled);
+                Background.Run(node.Log, $"job {id}: cancelling", () => runner.KillAsync(KillCause.Cancelled));
             return;
         }
         if (_draining)
@@ -164,22 +165,18 @@ internal sealed class NodeAgent(NodeContext node)
             if (!_runners.TryAdd(id, fresh))
                 return;
         }
-        _ = Task.Run(async () =>
+        Background.Run(node.Log, $"job {id}", async () =>
         {
             try
             {
                 await StartAsync(fresh, assignment, ct);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                node.Log.Error($"job {id}: {e.Message}");
             }
             finally
             {
                 lock (_lock)
                     _runners.Remove(id);
             }
-        }, CancellationToken.None);
+        });
     }
 
     /// <summary>
@@ -243,18 +240,6 @@ internal sealed class NodeAgent(NodeContext node)
     }
 
     /// <summary>Runs settle work for a job id, one at a time per id, logging what fails.</summary>
-    private Task Track(string id, Func<Task> work) => Task.Run(async () =>
-    {
-        try
-        {
-            await work();
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            node.Log.Error($"job {id}: settling failed: {e.Message}");
-        }
-    });
-
     /// <summary>
     /// Kills every job running here for the given cause; the returned task
     /// ends when their runners have ended (records written, or left on disk

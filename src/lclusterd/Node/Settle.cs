@@ -1,3 +1,4 @@
+using Lcluster.Shared;
 using Lcluster.Daemon.Store;
 using Lcluster.Etcd;
 using Lcluster.V1;
@@ -20,7 +21,7 @@ internal static class Settle
         await RetryAsync(node, $"recording the end of job {id}", async () =>
         {
             var job = await node.Store.GetAsync(id, ct);
-            if (job is not null && IsOurs(node, job, incarnation) && StoredJob.IsFinished(job.State) && job.Job.FinishedAt is not null)
+            if (job is not null && IsOurs(node, job, incarnation) && JobStates.IsFinished(job.State) && job.Job.FinishedAt is not null)
             {
                 // Our own write, which etcd applied though we never heard back.
                 OutcomeFile.Delete(node.Output.OutcomePath(id));
@@ -54,7 +55,7 @@ internal static class Settle
         {
             var job = await node.Store.GetAsync(id, ct);
             var guard = node.Registration.Guard(node.Registration.Incarnation);
-            if (job is null || job.Job.Node != node.Name || job.Record.NodeIncarnation == node.Registration.Incarnation || StoredJob.IsFinished(job.State))
+            if (job is null || job.Job.Node != node.Name || job.Record.NodeIncarnation == node.Registration.Incarnation || JobStates.IsFinished(job.State))
             {
                 // Nothing to settle; only the stale run key (if any) is left to remove.
                 return await node.Store.DropRunAsync(node.Name, id, [guard], ct);

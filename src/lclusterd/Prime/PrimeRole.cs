@@ -69,12 +69,24 @@ internal sealed class PrimeRole(NodeContext node)
         }
     }
 
-    // After a lost session, campaign again once the node has its next incarnation.
+    /// <summary>How often a node that lost its session looks for the next one (Liveness registers it again).</summary>
+    private static readonly TimeSpan SessionPoll = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>A pause before campaigning again, so a node whose term just failed does not spin on etcd.</summary>
+    private static readonly TimeSpan CampaignPause = TimeSpan.FromMilliseconds(100);
+
+    // After a lost session, campaign again once the node has its next incarnation; returns early when stopping.
     private async Task WaitForLiveSessionAsync(CancellationToken ct)
     {
-        while (node.Registration.Session.Lost.IsCancellationRequested && !ct.IsCancellationRequested)
-            await Task.Delay(200, ct).ContinueWith(_ => { }, TaskScheduler.Default);
-        if (!ct.IsCancellationRequested)
-            await Task.Delay(100, ct).ContinueWith(_ => { }, TaskScheduler.Default);
+        try
+        {
+            while (node.Registration.Session.Lost.IsCancellationRequested)
+                await Task.Delay(SessionPoll, ct);
+            await Task.Delay(CampaignPause, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Stopping: RunAsync's loop ends.
+        }
     }
 }

@@ -1,3 +1,4 @@
+using Lcluster.Shared;
 using System.Threading.Channels;
 using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Store;
@@ -138,7 +139,7 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         foreach (var (run, why) in orphans)
         {
             var since = _orphanSince.TryGetValue(run.Id, out var first) ? first : _orphanSince[run.Id] = now;
-            if (!jobs.TryGetValue(run.Id, out var job) || job.Job.Node != run.Node || StoredJob.IsFinished(job.State))
+            if (!jobs.TryGetValue(run.Id, out var job) || job.Job.Node != run.Node || JobStates.IsFinished(job.State))
             {
                 // The record moved on without this run key: drop the key.
                 await node.Store.DropRunAsync(run.Node, run.Id, [fence, Cmp.ModRevision(Keys.Run(run.Node, run.Id)) == run.ModRevision], ct);
@@ -162,7 +163,7 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
             if (!jobs.TryGetValue(a.JobId, out var job) || job.State != JobState.Queued)
             {
                 // A queue entry without a queued record (a crash between writes cannot cause it; be safe anyway).
-                if (job is null || StoredJob.IsFinished(job.State))
+                if (job is null || JobStates.IsFinished(job.State))
                     await node.Store.DropQueueEntryAsync(a.JobId, [fence], ct);
                 return;
             }

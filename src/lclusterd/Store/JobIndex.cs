@@ -1,3 +1,4 @@
+using Lcluster.Shared;
 using System.Globalization;
 using System.Text;
 using Lcluster.V1;
@@ -42,7 +43,7 @@ internal static class JobIndex
 
     /// <summary>The retention key of a finished job; null while it has not finished.</summary>
     public static string? Expiry(JobRecord record) =>
-        StoredJob.IsFinished(record.Job.State) && record.Job.FinishedAt is { } finished
+        JobStates.IsFinished(record.Job.State) && record.Job.FinishedAt is { } finished
             ? Finished + ExpiryTime(finished.ToDateTimeOffset()) + "-" + record.Job.Id
             : null;
 

@@ -15,5 +15,4 @@ internal sealed record StoredJob(JobRecord Record, long ModRevision, long Create
     /// <summary>A copy of the record to change and write back.</summary>
     public JobRecord Edit() => Record.Clone();
 
-    public static bool IsFinished(JobState state) => Shared.JobStates.IsFinished(state);
 }

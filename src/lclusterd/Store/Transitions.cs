@@ -28,7 +28,12 @@ internal sealed record JobOutcome(
     public string? ArtifactNote { get; init; }
 
     /// <summary>The job never ran: the reason is its failure.</summary>
-    public static JobOutcome CouldNotStart(string why) => new(null, 0, false, false, false, why, 0, 0, 0, 0);
+    public static JobOutcome CouldNotStart(string why) => NeverRan with { StartFailure = why };
+
+    /// <summary>Stopped before its container started (removed, or the node stopping), nothing measured.</summary>
+    public static JobOutcome StoppedBeforeStart(bool cancelled) => NeverRan with { Cancelled = cancelled };
+
+    private static readonly JobOutcome NeverRan = new(null, 0, false, false, false, null, 0, 0, 0, 0);
 }
 
 /// <summary>

@@ -8,8 +8,8 @@ internal sealed record WebOptions
     /// <summary>The TCP endpoint (--http-listen), under the same TLS and --insecure rules as --listen; null: none.</summary>
     public IPEndPoint? Listen { get; init; }
 
-    /// <summary>The HTTP Unix socket (--http-socket) for local users; null: beside the gRPC socket (<see cref="SocketBeside"/>).</summary>
-    public string? SocketPath { get; init; }
+    /// <summary>The HTTP Unix socket (--http-socket) for local users; by default beside the gRPC socket (<see cref="SocketBeside"/>).</summary>
+    public string SocketPath { get; init; } = SocketBeside(Shared.NodeChannel.DefaultSocket);
 
     /// <summary>"/run/lclusterd.sock" → "/run/lclusterd-http.sock": each daemon's HTTP socket follows its own --socket.</summary>
     public static string SocketBeside(string grpcSocket) =>

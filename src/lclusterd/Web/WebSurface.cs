@@ -36,7 +36,7 @@ internal sealed class WebSurface : IDisposable
     /// <summary>CreateDashboardToken, for the gRPC service too.</summary>
     public DashboardApi DashboardApi { get; }
 
-    private string SocketPath => _options.Web.SocketPath ?? WebOptions.SocketBeside(_options.Security.SocketPath);
+    private string SocketPath => _options.Web.SocketPath;
 
     public void Listen(KestrelServerOptions kestrel) => HttpEndpoints.Listen(kestrel, _options.Web, SocketPath, _tls, _log);
 

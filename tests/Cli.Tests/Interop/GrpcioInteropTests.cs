@@ -58,7 +58,7 @@ public sealed class GrpcioInteropTests(SingleNode node, PythonClient python) : I
         var services = answer.GetProperty("services").EnumerateArray().Select(s => s.GetString()).ToList();
         Assert.Contains("lcluster.v1.Lclusterd", services);
         Assert.Contains("grpc.health.v1.Health", services);
-        Assert.Equal(["AddJob", "CheckJob", "GetArtifacts", "GetInputs", "GetOutput", "ListJobs", "ListNodes", "RemoveJob", "UploadInputs", "WatchJobs"],
+        Assert.Equal(["AddJob", "CheckJob", "CreateDashboardToken", "GetArtifacts", "GetInputs", "GetOutput", "ListJobs", "ListNodes", "RemoveJob", "UploadInputs", "WatchJobs"],
             answer.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!).ToArray());
     }
 

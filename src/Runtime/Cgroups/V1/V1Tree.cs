@@ -28,18 +28,8 @@ internal sealed class V1Tree : ICgroupTree
     /// <summary>Tests turn this off to prove the freezer path on a host that has cgroup.kill.</summary>
     internal bool UseUnifiedKill { get; init; } = true;
 
-    public IJobCgroup Create(string jobId, Limits limits)
-    {
-        try
-        {
-            return CreateOnce(jobId, limits);
-        }
-        catch (Native.NativeCallException e) when (e.ErrorNumber == Native.Errno.ENOENT)
-        {
-            parentReady = false; // another owner removed a shared ancestor meanwhile: build the path again
-            return CreateOnce(jobId, limits);
-        }
-    }
+    public IJobCgroup Create(string jobId, Limits limits) =>
+        AncestorRace.Create(() => CreateOnce(jobId, limits), () => parentReady = false);
 
     private IJobCgroup CreateOnce(string jobId, Limits limits)
     {

@@ -6,18 +6,8 @@ internal sealed class V2Tree(CgroupFs fs, string root, string parent) : ICgroupT
     private readonly string parentPath = Path.Combine(root, parent);
     private volatile bool parentReady;
 
-    public IJobCgroup Create(string jobId, Limits limits)
-    {
-        try
-        {
-            return CreateOnce(jobId, limits);
-        }
-        catch (Native.NativeCallException e) when (e.ErrorNumber == Native.Errno.ENOENT)
-        {
-            parentReady = false; // another owner removed a shared ancestor meanwhile: build the path again
-            return CreateOnce(jobId, limits);
-        }
-    }
+    public IJobCgroup Create(string jobId, Limits limits) =>
+        AncestorRace.Create(() => CreateOnce(jobId, limits), () => parentReady = false);
 
     private IJobCgroup CreateOnce(string jobId, Limits limits)
     {
