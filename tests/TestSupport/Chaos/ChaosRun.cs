@@ -300,6 +300,7 @@ public static class ChaosRun
             }
             counts[fault]++;
             var node = daemons[target];
+            // A fault once injected is always healed, even when the time is up: its hold ignores `stop`.
             void Record(string name, string phase)
             {
                 history.Enqueue(new NemesisOp(DateTimeOffset.UtcNow, fault, name, phase));
@@ -310,21 +311,21 @@ public static class ChaosRun
                 case "kill-daemon":
                     Record(node.NodeName, "start");
                     await node.KillAsync();
-                    await Task.Delay(hold);
+                    await Task.Delay(hold, CancellationToken.None);
                     await node.RestartAsync();
                     Record(node.NodeName, "heal");
                     break;
                 case "partition":
                     Record(node.NodeName, "start");
                     await lab.CutAsync(lab.Nodes[target]);
-                    await Task.Delay(hold);
+                    await Task.Delay(hold, CancellationToken.None);
                     await lab.ReconnectAsync(lab.Nodes[target]);
                     Record(node.NodeName, "heal");
                     break;
                 case "pause":
                     Record(node.NodeName, "start");
                     await SignalAsync(node.Pid, "STOP");
-                    await Task.Delay(hold);
+                    await Task.Delay(hold, CancellationToken.None);
                     await SignalAsync(node.Pid, "CONT");
                     Record(node.NodeName, "heal");
                     break;
@@ -333,7 +334,7 @@ public static class ChaosRun
                     var isolated = target % etcd.Members.Count;
                     Record(etcd.Members[isolated].Name, "start");
                     await lab.CutPeersAsync(lab.EtcdMembers[isolated]);
-                    await Task.Delay(hold);
+                    await Task.Delay(hold, CancellationToken.None);
                     await lab.ReconnectPeersAsync(lab.EtcdMembers[isolated]);
                     Record(etcd.Members[isolated].Name, "heal");
                     break;
@@ -342,8 +343,8 @@ public static class ChaosRun
                     var member = etcd.Members[leader];
                     Record(member.Name, "start");
                     await member.KillAsync();
-                    await Task.Delay(hold);
-                    await member.StartAsync();
+                    await Task.Delay(hold, CancellationToken.None);
+                    await member.StartAsync(CancellationToken.None);
                     Record(member.Name, "heal");
                     break;
             }
