@@ -90,7 +90,7 @@ public sealed class EtcdCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>The index of the member that leads now, as the members say (asked through a running one); null when none leads.</summary>
+    /// <summary>The index of the member that leads now, as the first running member that knows of a leader says; null when none does.</summary>
     public async Task<int?> LeaderAsync(CancellationToken cancellationToken = default)
     {
         foreach (var (member, i) in Members.Select((m, i) => (m, i)))
@@ -100,9 +100,10 @@ public sealed class EtcdCluster : IAsyncDisposable
             var status = await EtcdctlJsonAsync(i, cancellationToken, "endpoint", "status", "-w", "json");
             if (status is not { } json)
                 continue;
-            var leaderId = json[0].GetProperty("Status").GetProperty("leader").GetUInt64();
-            if (leaderId == 0)
-                return null;
+            // etcd's JSON leaves zero fields out: no "leader" means this member knows of none (electing, or cut off);
+            // another member may know better.
+            if (!json[0].GetProperty("Status").TryGetProperty("leader", out var leaderField) || leaderField.GetUInt64() is not (> 0 and var leaderId))
+                continue;
             var members = await EtcdctlJsonAsync(i, cancellationToken, "member", "list", "-w", "json");
             if (members is not { } list)
                 continue;
