@@ -10,7 +10,7 @@ DEB_PACKAGES = clang zlib1g-dev systemd libseccomp2 keyutils etcd-server etcd-cl
 # Only the bench needs these: a throwaway Slurm is its anchor for jobs completed per second.
 BENCH_DEB_PACKAGES = slurm-wlm munge
 
-.PHONY: all build test deps bench-deps rootfs bench scale run install clean
+.PHONY: all build test deps bench-deps rootfs bench scale chaos run install clean
 
 all: build
 
@@ -61,6 +61,16 @@ bench: deps bench-deps build rootfs
 scale: deps build rootfs
 	$(DOTNET) run --project bench/Scale/Scale.csproj -c $(CONFIG)
 
+# Faults against 5 daemons around a three-member etcd while clients submit jobs; then a checker holds the history
+# to the scheduler's promises (docs/testing.md). SEED replays a run's schedule; the rest change its size.
+SEED     ?=
+DURATION ?= 10m
+JOBS     ?= 2000
+DAEMONS  ?= 5
+KEEP     ?=
+chaos: deps build rootfs
+	$(DOTNET) run --project chaos/Chaos.csproj -c $(CONFIG) -- --seed=$(SEED) --duration=$(DURATION) --jobs=$(JOBS) --daemons=$(DAEMONS) --keep=$(KEEP)
+
 run: deps build rootfs
 	./bin/lclusterd --rootfs=$(CURDIR)/rootfs
 
@@ -80,4 +90,4 @@ install: build rootfs
 
 clean:
 	rm -rf bin
-	find src tests bench -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +
+	find src tests bench chaos -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +

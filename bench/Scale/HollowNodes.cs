@@ -94,7 +94,11 @@ internal sealed class HollowNodes : IAsyncDisposable
         var registration = await Registration.RegisterAsync(etcd, record, options.LeaseTtl, Log, ct);
         var files = new JobFiles(options.DataDir, name, options.ArtifactCapBytes, store, _channels, Log);
         var executor = new HollowExecutor(runTime, job => ledger.Started(name, job));
-        var node = new NodeContext(name, options, store, registration, executor, new OutputFiles(options.DataDir), Log) { Files = files };
+        // Every node keeps one; a hollow job is logged like a container, with pid 0.
+        var node = new NodeContext(name, options, store, registration, executor, new OutputFiles(options.DataDir), Log)
+        {
+            Files = files, ContainerLog = ContainerLog.Open(options.DataDir, name),
+        };
         return (node, new NodeAgent(node));
     }
 

@@ -1,3 +1,5 @@
+using System.Net.Http;
+
 namespace Lcluster.Etcd;
 
 /// <summary>How an <see cref="EtcdClient"/> talks to etcd.</summary>
@@ -14,4 +16,7 @@ public sealed record EtcdClientOptions
 
     /// <summary>How https:// endpoints are reached: the client certificate, and how etcd's certificate is checked. Null: the host's defaults.</summary>
     public System.Net.Security.SslClientAuthenticationOptions? Tls { get; init; }
+
+    /// <summary>How a connection to an endpoint is opened; null: a TCP connection from this process. (Tests dial from inside a network namespace.)</summary>
+    public Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? ConnectCallback { get; init; }
 }

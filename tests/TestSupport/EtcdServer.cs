@@ -15,12 +15,29 @@ public sealed record EtcdServerOptions
 
     /// <summary>How often etcd sends progress notifications to watches that ask for them (etcd's default is 10 min).</summary>
     public TimeSpan? WatchProgressNotifyInterval { get; init; }
+
+    /// <summary>
+    /// This server as one member of a cluster (<see cref="EtcdCluster"/> fills it in): its name, where it listens
+    /// for its peers, its ports, and every member's peer URL. Null: a single member on free ports.
+    /// </summary>
+    public EtcdMembership? Membership { get; init; }
+}
+
+/// <summary>One member's place in a multi-member etcd: its name, ports, peer address and the cluster it starts in.</summary>
+public sealed record EtcdMembership(string Name, int ClientPort, string PeerHost, int PeerPort, string InitialCluster, string Token)
+{
+    public string PeerUrl => $"http://{PeerHost}:{PeerPort}";
+
+    /// <summary>etcd's defaults (100 ms heartbeats, 1 s election timeout): short enough to fail over fast, long enough not to flap on a loaded machine.</summary>
+    public int HeartbeatMs { get; init; } = 100;
+    public int ElectionTimeoutMs { get; init; } = 1000;
 }
 
 /// <summary>
-/// A real single-member etcd (Debian's /usr/bin/etcd) on free ports with its own temporary
-/// data dir; it can be stopped, killed and started again on the same ports and data.
-/// Disposal kills it and removes the dir. Its output is in <see cref="LogPath"/>.
+/// A real etcd (Debian's /usr/bin/etcd): a single member on free ports, or one member of an
+/// <see cref="EtcdCluster"/>, with its own temporary data dir; it can be stopped, killed,
+/// paused and started again on the same ports and data. Disposal kills it and removes the
+/// dir. Its output is in <see cref="LogPath"/>.
 /// </summary>
 public sealed class EtcdServer : IAsyncDisposable
 {
@@ -42,6 +59,9 @@ public sealed class EtcdServer : IAsyncDisposable
 
     public string Host => _options.Host;
     public int ClientPort { get; private set; }
+
+    /// <summary>The member's name in its cluster.</summary>
+    public string Name => _options.Membership?.Name ?? $"test-{ClientPort}";
 
     /// <summary>What clients dial, e.g. http://127.0.0.1:40123.</summary>
     public string ClientUrl => $"http://{Host}:{ClientPort}";
@@ -65,14 +85,15 @@ public sealed class EtcdServer : IAsyncDisposable
             // Free ports are only free until someone else binds them: a few tries absorb that race.
             for (var attempt = 1; ; attempt++)
             {
-                // Inside a fresh namespace nothing else listens: the standard ports are free.
-                server.ClientPort = server._options.Namespace is null ? FreePort(server.Host) : 2379;
+                // Inside a fresh namespace nothing else listens: the standard ports are free. A cluster's member
+                // has the ports its cluster chose (and the cluster tries again on fresh ones).
+                server.ClientPort = server._options.Membership?.ClientPort ?? (server._options.Namespace is null ? FreePort(server.Host) : 2379);
                 try
                 {
                     await server.StartAsync(cancellationToken);
                     return server;
                 }
-                catch (InvalidOperationException) when (attempt < 3 && server.LogTail(20).Contains("address already in use"))
+                catch (InvalidOperationException) when (attempt < 3 && server._options.Membership is null && server.LogTail(20).Contains("address already in use"))
                 {
                     if (System.IO.Directory.Exists(server.DataDir))
                         System.IO.Directory.Delete(server.DataDir, recursive: true);
@@ -112,6 +133,22 @@ public sealed class EtcdServer : IAsyncDisposable
             await kill.WaitForExitAsync();
         await WaitExitAsync(_process);
         StopWatchdog();
+    }
+
+    /// <summary>Freezes etcd (SIGSTOP): its sockets stay open but nothing answers, as a stalled machine's would.</summary>
+    public void Pause() => Signal("STOP");
+
+    /// <summary>Lets a paused etcd run on (SIGCONT).</summary>
+    public void Resume() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        if (!IsRunning)
+            throw new InvalidOperationException($"etcd at {ClientUrl} is not running");
+        using var kill = Process.Start("/bin/kill", [$"-{signal}", _process!.Id.ToString()]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} failed ({kill.ExitCode})");
     }
 
     /// <summary>Kills etcd at once (SIGKILL), as a crash would, and waits for it to exit.</summary>
@@ -231,17 +268,18 @@ public sealed class EtcdServer : IAsyncDisposable
     private IEnumerable<string> Arguments()
     {
         var client = $"http://{Host}:{ClientPort}";
-        var peer = $"http://{Host}:0"; // one member: no peer dials it, so the kernel picks the port
-        var name = $"test-{ClientPort}";
+        var member = _options.Membership;
+        var peer = member?.PeerUrl ?? $"http://{Host}:0"; // one member: no peer dials it, so the kernel picks the port
         var arguments = new List<string>
         {
-            $"--name={name}", $"--data-dir={DataDir}",
+            $"--name={Name}", $"--data-dir={DataDir}",
             $"--listen-client-urls={client}", $"--advertise-client-urls={client}",
             $"--listen-peer-urls={peer}", $"--initial-advertise-peer-urls={peer}",
-            $"--initial-cluster={name}={peer}", "--initial-cluster-state=new",
-            $"--initial-cluster-token=lcluster-test-{Path.GetFileName(Directory)}",
+            // Read only when the data dir is new: a member started again rejoins from its data.
+            $"--initial-cluster={member?.InitialCluster ?? $"{Name}={peer}"}", "--initial-cluster-state=new",
+            $"--initial-cluster-token={member?.Token ?? $"lcluster-test-{Path.GetFileName(Directory)}"}",
             // A short election timeout makes a fresh single member lead (and answer) sooner.
-            "--heartbeat-interval=100", "--election-timeout=500",
+            $"--heartbeat-interval={member?.HeartbeatMs ?? 100}", $"--election-timeout={member?.ElectionTimeoutMs ?? 500}",
             "--logger=zap", "--log-outputs=stderr",
         };
         if (_options.WatchProgressNotifyInterval is { } interval)

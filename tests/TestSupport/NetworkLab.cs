@@ -4,10 +4,14 @@ namespace Lcluster.TestSupport;
 
 /// <summary>
 /// Several "machines" on one host for cluster tests: a hub network namespace
-/// holding a bridge (10.77.0.254/24, where etcd runs), and one namespace per
-/// node joined to the bridge by a veth pair (10.77.0.1, .2, ...). Every
-/// address lives inside a namespace this lab made; the host's own network is
-/// never touched. Disposal deletes the namespaces (and with them the links).
+/// holding a bridge (10.77.0.254/24, where a single etcd runs), and one
+/// namespace per node joined to the bridge by a veth pair (10.77.0.1, .2, ...).
+/// etcd members of a cluster get a namespace each, with two links: one to the
+/// clients' bridge (10.77.0.101, .102, ...) and one to a second bridge that
+/// carries only the members' own traffic (10.78.0.1, .2, ...), so a member can
+/// be cut from its peers while its clients still reach it. Every address lives
+/// inside a namespace this lab made; the host's own network is never touched.
+/// Disposal deletes the namespaces (and with them the links).
 /// </summary>
 public sealed class NetworkLab : IAsyncDisposable
 {
@@ -15,11 +19,13 @@ public sealed class NetworkLab : IAsyncDisposable
 
     private readonly string _id;
 
-    private NetworkLab(string id, int nodes)
+    private NetworkLab(string id, int nodes, int etcdMembers)
     {
         _id = id;
         Hub = $"lct-{id}-hub";
         Nodes = Enumerable.Range(0, nodes).Select(i => new LabNode($"lct-{id}-n{i}", $"10.77.0.{i + 1}", $"lc{id}h{i}")).ToList();
+        EtcdMembers = Enumerable.Range(0, etcdMembers)
+            .Select(i => new LabEtcdMember($"lct-{id}-e{i}", $"10.77.0.{101 + i}", $"10.78.0.{1 + i}", $"lc{id}c{i}", $"lc{id}p{i}")).ToList();
     }
 
     /// <summary>A short id unique to this lab (names of its namespaces and links carry it).</summary>
@@ -33,11 +39,14 @@ public sealed class NetworkLab : IAsyncDisposable
 
     public IReadOnlyList<LabNode> Nodes { get; }
 
-    public static async Task<NetworkLab> CreateAsync(int nodes)
+    /// <summary>The namespaces for the members of an etcd cluster (see <see cref="EtcdCluster"/>), if the lab was made with some.</summary>
+    public IReadOnlyList<LabEtcdMember> EtcdMembers { get; }
+
+    public static async Task<NetworkLab> CreateAsync(int nodes, int etcdMembers = 0)
     {
         Requires.Root();
         Requires.Program("ip");
-        var lab = new NetworkLab(Guid.NewGuid().ToString("N")[..5], nodes);
+        var lab = new NetworkLab(Guid.NewGuid().ToString("N")[..5], nodes, etcdMembers);
         try
         {
             lab.CertificateAuthority = CertificateTool.NewAuthority();
@@ -56,6 +65,28 @@ public sealed class NetworkLab : IAsyncDisposable
                 await IpAsync("-n", node.Namespace, "addr", "add", $"{node.Address}/24", "dev", "eth0");
                 await IpAsync("-n", node.Namespace, "link", "set", "eth0", "up");
             }
+            if (lab.EtcdMembers.Count > 0)
+            {
+                await IpAsync("-n", lab.Hub, "link", "add", "br1", "type", "bridge");
+                await IpAsync("-n", lab.Hub, "link", "set", "br1", "up");
+            }
+            foreach (var member in lab.EtcdMembers)
+            {
+                await IpAsync("netns", "add", member.Namespace);
+                await IpAsync("-n", member.Namespace, "link", "set", "lo", "up");
+                foreach (var (link, bridge, device, address) in new[]
+                         {
+                             (member.ClientLink, "br0", "eth0", member.ClientAddress + "/24"),
+                             (member.PeerLink, "br1", "eth1", member.PeerAddress + "/24"),
+                         })
+                {
+                    await IpAsync("-n", lab.Hub, "link", "add", link, "type", "veth", "peer", "name", device, "netns", member.Namespace);
+                    await IpAsync("-n", lab.Hub, "link", "set", link, "master", bridge);
+                    await IpAsync("-n", lab.Hub, "link", "set", link, "up");
+                    await IpAsync("-n", member.Namespace, "addr", "add", address, "dev", device);
+                    await IpAsync("-n", member.Namespace, "link", "set", device, "up");
+                }
+            }
             return lab;
         }
         catch
@@ -70,6 +101,24 @@ public sealed class NetworkLab : IAsyncDisposable
 
     public Task ReconnectAsync(LabNode node) => IpAsync("-n", Hub, "link", "set", node.HubLink, "up");
 
+    /// <summary>Cuts an etcd member off its peers only: its clients still reach it, but it can no longer be part of a quorum.</summary>
+    public Task CutPeersAsync(LabEtcdMember member) => IpAsync("-n", Hub, "link", "set", member.PeerLink, "down");
+
+    public Task ReconnectPeersAsync(LabEtcdMember member) => IpAsync("-n", Hub, "link", "set", member.PeerLink, "up");
+
+    /// <summary>Cuts an etcd member off everything: its peers and its clients.</summary>
+    public async Task CutAsync(LabEtcdMember member)
+    {
+        await IpAsync("-n", Hub, "link", "set", member.PeerLink, "down");
+        await IpAsync("-n", Hub, "link", "set", member.ClientLink, "down");
+    }
+
+    public async Task ReconnectAsync(LabEtcdMember member)
+    {
+        await IpAsync("-n", Hub, "link", "set", member.ClientLink, "up");
+        await IpAsync("-n", Hub, "link", "set", member.PeerLink, "up");
+    }
+
     /// <summary>A ProcessStartInfo that runs the program inside the namespace.</summary>
     public static ProcessStartInfo Inside(string @namespace, string program, params string[] args)
     {
@@ -81,7 +130,7 @@ public sealed class NetworkLab : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var ns in Nodes.Select(n => n.Namespace).Append(Hub))
+        foreach (var ns in Nodes.Select(n => n.Namespace).Concat(EtcdMembers.Select(m => m.Namespace)).Append(Hub))
             await IpAsync(ignoreFailure: true, "netns", "del", ns);
         if (CertificateAuthority.Length > 0)
             Directory.Delete(Path.GetDirectoryName(CertificateAuthority)!, recursive: true);
@@ -105,3 +154,6 @@ public sealed class NetworkLab : IAsyncDisposable
 
 /// <summary>One node's namespace, its address on the lab network, and its link's name on the hub side.</summary>
 public sealed record LabNode(string Namespace, string Address, string HubLink);
+
+/// <summary>One etcd member's namespace, its addresses on the clients' and the members' networks, and those links' names on the hub side.</summary>
+public sealed record LabEtcdMember(string Namespace, string ClientAddress, string PeerAddress, string ClientLink, string PeerLink);

@@ -75,7 +75,7 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
             {
                 var endpoint = _client.Transport.Endpoints.InTryOrder().First();
                 string? broken = null;
-                using (var call = endpoint.Lease.LeaseKeepAlive(new CallOptions(cancellationToken: token)))
+                using (var call = endpoint.Lease.LeaseKeepAlive(new CallOptions(EtcdErrors.RequireLeader, cancellationToken: token)))
                 {
                     while (broken == null)
                     {
@@ -129,9 +129,14 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
     private async Task<(long? Ttl, string? Broken)> RenewAsync(
         AsyncDuplexStreamingCall<LeaseKeepAliveRequest, LeaseKeepAliveResponse> call, Endpoint endpoint, CancellationToken token)
     {
-        var wait = Math.Min((long)_client.Transport.Options.RequestTimeout.TotalMilliseconds, Volatile.Read(ref _deadline) - Environment.TickCount64);
+        var requestTimeout = (long)_client.Transport.Options.RequestTimeout.TotalMilliseconds;
+        var wait = Math.Min(requestTimeout, Volatile.Read(ref _deadline) - Environment.TickCount64);
+        // With other members to ask, a silent one gets a third of the TTL, not all that is left of it: a member cut off
+        // from its peers never answers, and waiting it out left no time to renew through another before etcd expired the lease.
+        var perEndpoint = _client.Transport.Endpoints.Count > 1 ? Math.Max(Interlocked.Read(ref _ttlSeconds) * 1000 / 3, 200) : long.MaxValue;
+        wait = Math.Min(wait, perEndpoint);
         if (_untilEtcdSaysGone)
-            wait = Math.Max(wait, Math.Min(1000, (long)_client.Transport.Options.RequestTimeout.TotalMilliseconds));
+            wait = Math.Max(wait, Math.Min(Math.Min(1000, perEndpoint), requestTimeout));
         if (wait <= 0)
             return (null, NoTimeLeft);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);

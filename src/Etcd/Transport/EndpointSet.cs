@@ -11,7 +11,7 @@ internal sealed class EndpointSet : IDisposable
     private readonly Endpoint[] _endpoints;
     private int _preferred;
 
-    public EndpointSet(IReadOnlyList<string> addresses, TimeSpan connectTimeout, System.Net.Security.SslClientAuthenticationOptions? tls)
+    public EndpointSet(IReadOnlyList<string> addresses, EtcdClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(addresses);
         if (addresses.Count == 0)
@@ -22,7 +22,7 @@ internal sealed class EndpointSet : IDisposable
             foreach (var address in addresses)
             {
                 var normalized = Normalize(address);
-                endpoints.Add(new Endpoint(endpoints.Count, normalized, Open(normalized, connectTimeout, tls)));
+                endpoints.Add(new Endpoint(endpoints.Count, normalized, Open(normalized, options)));
             }
         }
         catch
@@ -62,14 +62,15 @@ internal sealed class EndpointSet : IDisposable
     /// A channel with no retry policy (Grpc.Net.Client retries nothing unless a service config asks it to):
     /// a write whose answer was lost must never be sent again behind the caller's back.
     /// </summary>
-    private static GrpcChannel Open(string address, TimeSpan connectTimeout, System.Net.Security.SslClientAuthenticationOptions? tls) =>
+    private static GrpcChannel Open(string address, EtcdClientOptions options) =>
         GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler
             {
-                SslOptions = tls ?? new System.Net.Security.SslClientAuthenticationOptions(),
+                SslOptions = options.Tls ?? new System.Net.Security.SslClientAuthenticationOptions(),
+                ConnectCallback = options.ConnectCallback,
                 EnableMultipleHttp2Connections = true,
-                ConnectTimeout = connectTimeout,
+                ConnectTimeout = options.ConnectTimeout,
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
                 // Finds a dead peer under an idle stream; etcd tolerates pings every 5 s or slower.
                 KeepAlivePingDelay = TimeSpan.FromSeconds(20),

@@ -7,6 +7,14 @@ namespace Lcluster.Etcd;
 /// <summary>Turns what a gRPC call to etcd threw into the etcd exception a caller can act on.</summary>
 internal static class EtcdErrors
 {
+    /// <summary>
+    /// Asks etcd to refuse a stream on a member that has no leader, and to cancel one when its member has had no
+    /// leader for three election timeouts (etcd's "hasleader" metadata, as etcd's own client's WithRequireLeader).
+    /// Without it a member cut off from its peers keeps a watch open and silent for as long as the cut lasts:
+    /// the owner never learns it should resume on another member.
+    /// </summary>
+    public static readonly Metadata RequireLeader = new() { { "hasleader", "true" } };
+
     /// <summary>A call the caller cancelled ends as RpcException(CANCELLED): it surfaces as the caller's OperationCanceledException.</summary>
     public static bool CancelledByCaller(RpcException ex, CancellationToken token) =>
         ex.StatusCode == StatusCode.Cancelled && token.IsCancellationRequested;

@@ -10,7 +10,7 @@ internal sealed class EtcdTransport : IDisposable
     public EtcdTransport(IReadOnlyList<string> endpoints, EtcdClientOptions options)
     {
         Options = options;
-        Endpoints = new EndpointSet(endpoints, options.ConnectTimeout, options.Tls);
+        Endpoints = new EndpointSet(endpoints, options);
     }
 
     public EtcdClientOptions Options { get; }

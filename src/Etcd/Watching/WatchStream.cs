@@ -27,7 +27,7 @@ internal sealed class WatchStream(EtcdClient client, string key, WatchOptions op
         {
             var endpoint = client.Transport.Endpoints.InTryOrder().First();
             string? broken;
-            using (var call = endpoint.Watch.Watch(new CallOptions(cancellationToken: token)))
+            using (var call = endpoint.Watch.Watch(new CallOptions(EtcdErrors.RequireLeader, cancellationToken: token)))
             {
                 broken = await CreateAsync(call, endpoint, token);
                 while (broken == null)

@@ -69,7 +69,9 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         var files = new JobFiles(options.DataDir, name, options.ArtifactCapBytes, store, channels, log);
         if (files.ReapLeftovers() is > 0 and var reaped)
             log.Warn($"node {name}: removed {reaped} half-stored upload(s) or /work director(ies) of an earlier run");
-        var node = new NodeContext(name, options, store, registration, executor ?? new SandboxExecutor(sandbox!), new OutputFiles(options.DataDir), log) { Files = files };
+        using var containerLog = ContainerLog.Open(options.DataDir, name);
+        containerLog.DaemonStarted(System.Diagnostics.Stopwatch.GetTimestamp(), DateTimeOffset.UtcNow);
+        var node = new NodeContext(name, options, store, registration, executor ?? new SandboxExecutor(sandbox!), new OutputFiles(options.DataDir), log) { Files = files, ContainerLog = containerLog };
         var agent = new NodeAgent(node);
         var prime = new PrimeRole(node);
         var health = new HealthServiceImpl();

@@ -24,8 +24,11 @@ internal interface IJobExecutor
 }
 
 /// <summary>A job an executor started: how it ends, and how to end it now.</summary>
-internal sealed class ExecutingJob(Task<ContainerResult> completion, Func<Task> kill)
+internal sealed class ExecutingJob(Task<ContainerResult> completion, Func<Task> kill, int pid = 0)
 {
+    /// <summary>The host pid of its first process (the container's init); 0 when nothing runs (a hollow executor).</summary>
+    public int Pid => pid;
+
     /// <summary>Completes once the job ended and everything of it is gone.</summary>
     public Task<ContainerResult> Completion => completion;
 
@@ -39,7 +42,7 @@ internal sealed class SandboxExecutor(Sandbox sandbox) : IJobExecutor
     public async Task<ExecutingJob> StartAsync(SandboxSpec spec, CancellationToken ct)
     {
         var container = await sandbox.StartAsync(spec, ct);
-        return new ExecutingJob(container.Completion, container.KillAsync);
+        return new ExecutingJob(container.Completion, container.KillAsync, container.Pid);
     }
 
     public Task<IReadOnlyList<string>> ReapLeftoversAsync(CancellationToken ct) => sandbox.ReapLeftoversAsync(ct);

@@ -200,18 +200,27 @@ internal sealed class JobRunner
             OutputCapBytes = _node.Options.OutputCapBytes,
             Workspace = workspace,
         };
-        ContainerResult result;
+        ContainerResult? result = null;
+        var (startedWall, startedMono) = (DateTimeOffset.UtcNow, System.Diagnostics.Stopwatch.GetTimestamp());
         try
         {
             _execution = await _node.Executor.StartAsync(spec, ct);
             Metrics.DaemonMetrics.ContainerStarted(_pickedUp);
-            if (_killCause != KillCause.None)
-                await _execution.KillAsync();
-            result = await _execution.Completion;
         }
         catch (SandboxException e)
         {
             return JobOutcome.CouldNotStart(e.Message);
+        }
+        AppendToContainerLog(log => log.Started(_id, job.Attempts, _incarnation, _execution.Pid, startedWall, startedMono));
+        try
+        {
+            if (_killCause != KillCause.None)
+                await _execution.KillAsync();
+            result = await _execution.Completion;
+        }
+        finally
+        {
+            AppendToContainerLog(log => log.Ended(_id, job.Attempts, _incarnation, _execution.Pid, result?.ExitCode, result?.Signal ?? 0));
         }
         return new JobOutcome(
             result.ExitCode, result.Signal ?? 0, result.OomKilled, result.TimedOut,
@@ -223,6 +232,19 @@ internal sealed class JobRunner
             StdoutTruncated = result.StdoutTruncated,
             StderrTruncated = result.StderrTruncated,
         };
+    }
+
+    /// <summary>A line in the node's container log; a failed append is told in the daemon's log, and the job goes on.</summary>
+    private void AppendToContainerLog(Action<ContainerLog> append)
+    {
+        try
+        {
+            append(_node.ContainerLog);
+        }
+        catch (IOException e)
+        {
+            _node.Log.Warn($"job {_id}: {e.Message}");
+        }
     }
 
     /// <summary>Why the daemon killed the job when that was not the job's doing; null otherwise.</summary>

@@ -76,6 +76,17 @@ internal sealed class NodeAgent(NodeContext node)
     private async Task ReapLeftoversAsync(CancellationToken ct)
     {
         var reaped = await node.Executor.ReapLeftoversAsync(ct);
+        foreach (var id in reaped)
+        {
+            try
+            {
+                node.ContainerLog.LeftoverReaped(id);
+            }
+            catch (IOException e)
+            {
+                node.Log.Warn($"job {id}: {e.Message}");
+            }
+        }
         if (reaped.Count > 0)
             node.Log.Warn($"node {node.Name}: killed {reaped.Count} leftover container(s) of an earlier run: {string.Join(", ", reaped)}");
     }

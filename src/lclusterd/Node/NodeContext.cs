@@ -9,4 +9,7 @@ internal sealed record NodeContext(
 {
     /// <summary>Inputs this node keeps, and the jobs' /work (docs/files.md).</summary>
     public required JobFiles Files { get; init; }
+
+    /// <summary>DATA_DIR/containers.log: a line per container start and end, appended only.</summary>
+    public required ContainerLog ContainerLog { get; init; }
 }

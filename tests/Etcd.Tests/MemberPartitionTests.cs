@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+using Lcluster.TestSupport;
+using Xunit.Abstractions;
+
+namespace Lcluster.Etcd.Tests;
+
+/// <summary>
+/// A member of a three-member etcd cut off from its peers (its clients still reach it): it stays up, accepts
+/// streams, and answers nothing new. A client whose watch and keep-alive sit on it moves to the majority.
+/// </summary>
+public sealed class MemberPartitionTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_watch_and_a_keep_alive_on_a_member_cut_from_its_peers_move_to_the_majority_and_miss_nothing()
+    {
+        await using var lab = await NetworkLab.CreateAsync(1, etcdMembers: 3);
+        await using var cluster = await EtcdCluster.StartInLabAsync(lab);
+        using var dialer = new NamespaceDialer(lab.Nodes[0].Namespace);
+        var leader = await cluster.WaitForLeaderAsync(Waits.Long);
+        var cut = (leader + 1) % 3;
+        var log = new ConcurrentQueue<string>();
+        EtcdClient Client(IEnumerable<int> members) => EtcdClient.Connect(members.Select(m => cluster.ClientUrls[m]).ToList(), new EtcdClientOptions
+        {
+            RequestTimeout = TimeSpan.FromSeconds(2),
+            ConnectCallback = dialer.ConnectAsync,
+            Log = line => log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {line}"),
+        });
+        // The watcher prefers the member about to be cut; the writer knows only the other two.
+        await using var watcher = Client([cut, (cut + 1) % 3, (cut + 2) % 3]);
+        await using var writer = Client([(cut + 1) % 3, (cut + 2) % 3]);
+        const string p = "/member-partition/";
+
+        var start = (await watcher.PutAsync(p + "k0", "before")).Header.Revision;
+        var lease = await watcher.GrantLeaseAsync(TimeSpan.FromSeconds(5));
+        await using var keepAlive = watcher.KeepAlive(lease.ID, TimeSpan.FromSeconds(lease.TTL));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var seen = new ConcurrentQueue<string>();
+        var watching = Task.Run(async () =>
+        {
+            await foreach (var batch in watcher.WatchAsync(p, new WatchOptions { Prefix = true, StartRevision = start }, stop.Token))
+                foreach (var e in batch.Events)
+                    seen.Enqueue(e.Kv.KeyText[p.Length..]);
+        });
+        await WaitForAsync(() => seen.Count == 1, "the first event", log);
+
+        await lab.CutPeersAsync(lab.EtcdMembers[cut]);
+        log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} test: cut {cluster.Members[cut].Name} from its peers");
+        for (var i = 1; i <= 5; i++)
+            await writer.PutAsync(p + $"k{i}", "after");
+        await WaitForAsync(() => seen.Count >= 6, "the events written by the majority", log, TimeSpan.FromSeconds(30));
+        // Past the lease's TTL since the cut: still alive, renewed through the majority.
+        await Task.Delay(TimeSpan.FromSeconds(lease.TTL + 1));
+
+        Assert.Equal(["k0", "k1", "k2", "k3", "k4", "k5"], seen);
+        Assert.False(keepAlive.Lost.IsCancellationRequested, $"lease lost: {keepAlive.LostReason}\n{string.Join("\n", log)}");
+        Assert.True((await writer.LeaseTimeToLiveAsync(lease.ID)).TTL > 0);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watching);
+        foreach (var line in log)
+            output.WriteLine(line);
+    }
+
+    [Fact]
+    public async Task A_two_second_lease_kept_alive_on_a_member_cut_from_its_peers_is_renewed_through_the_majority_in_time()
+    {
+        await using var lab = await NetworkLab.CreateAsync(1, etcdMembers: 3);
+        await using var cluster = await EtcdCluster.StartInLabAsync(lab);
+        using var dialer = new NamespaceDialer(lab.Nodes[0].Namespace);
+        var leader = await cluster.WaitForLeaderAsync(Waits.Long);
+        var cut = (leader + 1) % 3;
+        var log = new ConcurrentQueue<string>();
+        await using var client = EtcdClient.Connect([cluster.ClientUrls[cut], cluster.ClientUrls[(cut + 1) % 3], cluster.ClientUrls[(cut + 2) % 3]], new EtcdClientOptions
+        {
+            ConnectCallback = dialer.ConnectAsync,
+            Log = line => log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {line}"),
+        });
+        // The shortest lease this etcd grants (1.5 election timeouts, whole seconds), as daemons with --lease-ttl=2s hold.
+        var lease = await client.GrantLeaseAsync(TimeSpan.FromSeconds(2));
+        await using var keepAlive = client.KeepAlive(lease.ID, TimeSpan.FromSeconds(lease.TTL));
+        // Cut right after a renewal went through the member about to be cut: the next one will find it silent.
+        var renewedBy = DateTime.UtcNow + Waits.Long;
+        while (keepAlive.SinceLastRenewal > TimeSpan.FromSeconds(0.2))
+        {
+            Assert.True(DateTime.UtcNow < renewedBy, $"no renewal\n{string.Join("\n", log)}");
+            await Task.Delay(20);
+        }
+
+        await lab.CutPeersAsync(lab.EtcdMembers[cut]);
+        log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} test: cut {cluster.Members[cut].Name} from its peers");
+        // Several TTLs after the cut, the lease must never have run out, in the client's view or in etcd's.
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(8);
+        while (DateTime.UtcNow < until && !keepAlive.Lost.IsCancellationRequested)
+            await Task.Delay(100);
+
+        Assert.False(keepAlive.Lost.IsCancellationRequested, $"lease lost: {keepAlive.LostReason}\n{string.Join("\n", log)}");
+        Assert.True((await client.LeaseTimeToLiveAsync(lease.ID)).TTL > 0, string.Join("\n", log));
+        foreach (var line in log)
+            output.WriteLine(line);
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition, string what, ConcurrentQueue<string> log, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? Waits.Long);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{what} did not arrive within {(within ?? Waits.Long).TotalSeconds} s\n{string.Join("\n", log)}");
+            await Task.Delay(50);
+        }
+    }
+}
