@@ -19,7 +19,14 @@ internal sealed class Failover : IBenchmark
         using var etcd = await BenchEtcd.StartAsync(context);
         var common = new[] { $"--etcd={etcd.Url}", $"--lease-ttl={LeaseTtl.TotalSeconds}s", "--slots=2" };
         await using var first = await BenchDaemon.StartAsync(context, "prime", common);
-        await Task.Delay(1000, ct);
+        // The first node alone wins the election; the second starts only once it has (however loaded the machine).
+        var deadline = Stopwatch.StartNew();
+        while (!(await first.Client.ListNodesAsync(new ListNodesRequest(), cancellationToken: ct)).Nodes.Any(n => n.Prime && n.Address == first.Server))
+        {
+            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+                throw new InvalidOperationException("the first daemon did not become prime within 30 s");
+            await Task.Delay(50, ct);
+        }
         await using var second = await BenchDaemon.StartAsync(context, "standby", common);
         var nodes = await second.Client.ListNodesAsync(new ListNodesRequest(), cancellationToken: ct);
         if (!nodes.Nodes.Any(n => n.Prime && n.Address == first.Server))
