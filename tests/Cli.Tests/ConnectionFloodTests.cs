@@ -94,6 +94,12 @@ public sealed class ConnectionFloodTests
             // TCP answers again (this node has no certificate, so a TCP caller is nobody it knows: it says so).
             var tcp = await TestSupport.Cli.RunAsync(daemon.Address, "--nodes");
             Assert.Contains("this connection carries no identity lclusterd accepts", tcp.Stderr);
+            // Nobody learns anything, not even that a job exists: a real id and a made-up one are refused alike.
+            var known = await TestSupport.Cli.RunAsync(daemon.Address, $"--checkjob={id}");
+            var unknown = await TestSupport.Cli.RunAsync(daemon.Address, $"--checkjob={Guid.NewGuid()}");
+            Assert.True(known.ExitCode != 0 && known.Stderr.Contains("carries no identity", StringComparison.Ordinal), known.ToString());
+            Assert.Equal(known.ExitCode, unknown.ExitCode);
+            Assert.Equal(known.Stderr, unknown.Stderr);
         }
         finally
         {
