@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
-using Microsoft.Win32.SafeHandles;
+using Lcluster.Runtime;
 
 namespace Lcluster.Daemon.Node;
 
@@ -14,35 +13,25 @@ namespace Lcluster.Daemon.Node;
 /// <c>start job=ID attempt=2 incarnation=7e9c… node=n1 wall=2026-…Z mono=1234.567890 pid=4242</c>.
 /// The file is root's only (0600) in the root-only data dir.
 /// </summary>
-internal sealed partial class ContainerLog : IDisposable
+internal sealed class ContainerLog : IDisposable
 {
     public const string FileName = "containers.log";
 
-    private const int OWronly = 0x1, OCreat = 0x40, OAppend = 0x400, OCloexec = 0x80000;
-    private const int Mode0600 = 0x180;
-
-    private readonly SafeFileHandle _fd;
+    private readonly AppendOnlyFile _file;
     private readonly string _node;
 
-    private ContainerLog(SafeFileHandle fd, string node, string path)
+    private ContainerLog(AppendOnlyFile file, string node)
     {
-        _fd = fd;
+        _file = file;
         _node = node;
-        Path = path;
     }
 
-    public string Path { get; }
+    public string Path => _file.Path;
 
     /// <summary>Opens (creating, 0600) the node's container log for appending.</summary>
     public static ContainerLog Open(string dataDir, string node)
     {
-        var path = System.IO.Path.Combine(dataDir, FileName);
-        var fd = open(path, OWronly | OCreat | OAppend | OCloexec, Mode0600);
-        if (fd.IsInvalid)
-            throw new IOException($"cannot open {path} for appending: errno {Marshal.GetLastPInvokeError()}");
-        // A file made by an older daemon (or by hand) is made root's only too.
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        return new ContainerLog(fd, node, path);
+        return new ContainerLog(AppendOnlyFile.Open(System.IO.Path.Combine(dataDir, FileName)), node);
     }
 
     /// <summary>This daemon process started (its pid): containers of the previous one are gone or leftovers.</summary>
@@ -70,20 +59,8 @@ internal sealed partial class ContainerLog : IDisposable
     /// <summary>CLOCK_MONOTONIC in seconds (Stopwatch's timestamp): comparable between the nodes of one machine, immune to clock steps.</summary>
     private static string Mono(long timestamp) => ((double)timestamp / Stopwatch.Frequency).ToString("F6", CultureInfo.InvariantCulture);
 
-    private void Append(string line)
-    {
-        var bytes = Encoding.UTF8.GetBytes(line + "\n");
-        // One write(2) on an O_APPEND descriptor: the kernel puts the whole line at the end, whatever other threads write.
-        var written = write(_fd, bytes, bytes.Length);
-        if (written != bytes.Length)
-            throw new IOException($"appending to {Path} failed: {(written < 0 ? $"errno {Marshal.GetLastPInvokeError()}" : $"{written} of {bytes.Length} bytes written")}");
-    }
+    // One write(2) on an O_APPEND descriptor: the kernel puts the whole line at the end, whatever other threads write.
+    private void Append(string line) => _file.Append(Encoding.UTF8.GetBytes(line + "\n"));
 
-    public void Dispose() => _fd.Dispose();
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial SafeFileHandle open(string path, int flags, int mode);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial nint write(SafeFileHandle fd, byte[] buffer, nint count);
+    public void Dispose() => _file.Dispose();
 }
