@@ -158,12 +158,17 @@ public sealed class JobLifecycleTests(SingleNode node)
     [Fact]
     public async Task Output_follow_streams_while_the_job_runs_and_ends_with_it()
     {
-        var id = await node.AddAsync("--addjob=echo one; sleep 1.5; echo two; echo err >&2");
+        var id = await node.AddAsync("--addjob=echo one; sleep 3; echo two; echo err >&2");
         var follow = node.RunAsync($"--output={id}", "--follow");
         await node.WaitForStateAsync(id, Soon, "running");
+        // "running" is recorded before the container starts: read until its first line is there (it then has 3 s alone).
         var early = await node.RunAsync($"--output={id}");
-        for (var i = 0; i < 20 && early.Stdout.Length == 0; i++)
+        var deadline = DateTime.UtcNow + Soon;
+        while (early.Stdout.Length == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
             early = await node.RunAsync($"--output={id}");
+        }
 
         var streamed = await follow;
         var job = await node.CheckAsync(id);
