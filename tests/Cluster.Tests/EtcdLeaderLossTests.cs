@@ -16,18 +16,8 @@ public sealed class EtcdLeaderLossTests(ITestOutputHelper output)
         var nodes = new List<DaemonProcess>();
         try
         {
-            foreach (var (labNode, i) in lab.Nodes.Select((n, i) => (n, i)))
-            {
-                nodes.Add(await DaemonProcess.StartAsync(new DaemonSettings
-                {
-                    Etcd = etcd.Endpoints,
-                    Namespace = labNode.Namespace,
-                    Host = labNode.Address,
-                    NodeName = $"{lab.Id}-{(char)('a' + i)}",
-                    CertificateAuthority = lab.CertificateAuthority,
-                    ExtraArgs = ["--slots=2", "--lease-ttl=2s", "--fence-timeout=8s"],
-                }));
-            }
+            for (var i = 0; i < lab.Nodes.Count; i++)
+                nodes.Add(await DaemonProcess.StartAsync(lab.Daemon(i, etcd.Endpoints, ["--slots=2", "--lease-ttl=2s", "--fence-timeout=8s"])));
 
             // One client submits a short job every 100 ms, through each node in turn, until told to stop.
             var acked = new ConcurrentDictionary<string, DateTimeOffset>();

@@ -29,18 +29,8 @@ public sealed class ThreeNodes : IAsyncDisposable
         try
         {
             etcd = await EtcdServer.StartNewAsync(new EtcdServerOptions { Host = NetworkLab.HubAddress, Namespace = lab.Hub });
-            foreach (var (labNode, i) in lab.Nodes.Select((n, i) => (n, i)))
-            {
-                nodes.Add(await DaemonProcess.StartAsync(new DaemonSettings
-                {
-                    Etcd = etcd.ClientUrl,
-                    Namespace = labNode.Namespace,
-                    Host = labNode.Address,
-                    NodeName = $"{lab.Id}-{(char)('a' + i)}",
-                    CertificateAuthority = lab.CertificateAuthority,
-                    ExtraArgs = extraArgs.Any(a => a.StartsWith("--slots=", StringComparison.Ordinal)) ? extraArgs : ["--slots=2", .. extraArgs],
-                }));
-            }
+            for (var i = 0; i < lab.Nodes.Count; i++)
+                nodes.Add(await DaemonProcess.StartAsync(lab.Daemon(i, etcd.ClientUrl, extraArgs.Any(a => a.StartsWith("--slots=", StringComparison.Ordinal)) ? extraArgs : ["--slots=2", .. extraArgs])));
             return new ThreeNodes(lab, etcd, nodes);
         }
         catch

@@ -37,6 +37,17 @@ public sealed class NetworkLab : IAsyncDisposable
     /// <summary>The lab cluster's CA (`lclusterd ca init`): its nodes speak mutual TLS to each other.</summary>
     public string CertificateAuthority { get; private set; } = "";
 
+    /// <summary>A daemon on node <paramref name="index"/> of the lab: its namespace and address, a name of the lab's, the lab's CA.</summary>
+    public DaemonSettings Daemon(int index, string etcd, IReadOnlyList<string> extraArgs) => new()
+    {
+        Etcd = etcd,
+        Namespace = Nodes[index].Namespace,
+        Host = Nodes[index].Address,
+        NodeName = $"{Id}-{(char)('a' + index)}",
+        CertificateAuthority = CertificateAuthority,
+        ExtraArgs = extraArgs,
+    };
+
     public IReadOnlyList<LabNode> Nodes { get; }
 
     /// <summary>The namespaces for the members of an etcd cluster (see <see cref="EtcdCluster"/>), if the lab was made with some.</summary>

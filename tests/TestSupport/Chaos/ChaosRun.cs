@@ -60,18 +60,8 @@ public static class ChaosRun
         var daemons = new List<DaemonProcess>();
         try
         {
-            foreach (var (labNode, i) in lab.Nodes.Select((n, i) => (n, i)))
-            {
-                daemons.Add(await DaemonProcess.StartAsync(new DaemonSettings
-                {
-                    Etcd = etcd.Endpoints,
-                    Namespace = labNode.Namespace,
-                    Host = labNode.Address,
-                    NodeName = $"{lab.Id}-{(char)('a' + i)}",
-                    CertificateAuthority = lab.CertificateAuthority,
-                    ExtraArgs = ["--slots=2", $"--lease-ttl={options.LeaseTtl.TotalSeconds}s", $"--fence-timeout={options.FenceTimeout.TotalSeconds}s", "--retention=24h"],
-                }));
-            }
+            for (var i = 0; i < lab.Nodes.Count; i++)
+                daemons.Add(await DaemonProcess.StartAsync(lab.Daemon(i, etcd.Endpoints, ["--slots=2", $"--lease-ttl={options.LeaseTtl.TotalSeconds}s", $"--fence-timeout={options.FenceTimeout.TotalSeconds}s", "--retention=24h"])));
             log($"chaos: {daemons.Count} daemons serving ({string.Join(", ", daemons.Select(d => d.NodeName))}); etcd {etcd.Endpoints}");
 
             var history = new ConcurrentQueue<ClientOp>();
