@@ -12,16 +12,16 @@ namespace Lcluster.Runtime.Security;
 /// </summary>
 internal sealed unsafe class SeccompFilter
 {
-    private readonly SockFilterProgram* program;
+    private readonly SockFilterProgram* _program;
 
     private SeccompFilter(SockFilterProgram* program, IReadOnlyList<string> unknown)
     {
-        this.program = program;
+        _program = program;
         UnknownNames = unknown;
     }
 
     /// <summary>The size of the compiled program, in BPF instructions.</summary>
-    public int Instructions => program->Length;
+    public int Instructions => _program->Length;
 
     /// <summary>Names of the profile this libseccomp cannot resolve (newer than it): they stay refused, as in Docker with the same library.</summary>
     public IReadOnlyList<string> UnknownNames { get; }
@@ -69,7 +69,7 @@ internal sealed unsafe class SeccompFilter
     }
 
     /// <summary>Installs the filter on the calling thread (execve keeps it); needs no_new_privs, which is set before.</summary>
-    public void Load() => Errno.Check(Libc.SeccompSetFilter(program), "seccomp", "docker default profile");
+    public void Load() => Errno.Check(Libc.SeccompSetFilter(_program), "seccomp", "docker default profile");
 
     /// <summary>Binds the native entry point the job-time path uses (after pivot_root nothing can be loaded).</summary>
     public static void Warm() => _ = Libc.SeccompSetFilter(null);
