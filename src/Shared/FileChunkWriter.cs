@@ -1,5 +1,4 @@
 using Google.Protobuf;
-using Grpc.Core;
 using Lcluster.V1;
 
 namespace Lcluster.Shared;

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using Grpc.Core;
 using Lcluster.V1;
 using Microsoft.AspNetCore.Http;
