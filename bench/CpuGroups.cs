@@ -9,15 +9,15 @@ namespace Lcluster.Bench;
 internal sealed class CpuGroups : IDisposable
 {
     private const string BenchRoot = "lcluster-bench"; // the directory every benchmark's cgroups go under
-    private readonly string parent;
-    private readonly string root;
-    private readonly IReadOnlyList<string> members;
+    private readonly string _parent;
+    private readonly string _root;
+    private readonly IReadOnlyList<string> _members;
 
     private CpuGroups(string parent, string root, IReadOnlyList<string> members)
     {
-        this.parent = parent;
-        this.root = root;
-        this.members = members;
+        _parent = parent;
+        _root = root;
+        _members = members;
     }
 
     /// <summary>One group per member under lcluster-bench/NAME, or null and why when cgroup v2 is not there to use.</summary>
@@ -50,25 +50,25 @@ internal sealed class CpuGroups : IDisposable
     }
 
     /// <summary>The file a shell writes its own pid ($$) to before it execs the program to be counted.</summary>
-    public string ProcsFile(string member) => Path.Combine(root, member, "cgroup.procs");
+    public string ProcsFile(string member) => Path.Combine(_root, member, "cgroup.procs");
 
     /// <summary>CPU time (user + system) of every process that has been in the member's group.</summary>
     public TimeSpan Usage(string member)
     {
-        var line = File.ReadLines(Path.Combine(root, member, "cpu.stat")).First(l => l.StartsWith("usage_usec ", StringComparison.Ordinal));
+        var line = File.ReadLines(Path.Combine(_root, member, "cpu.stat")).First(l => l.StartsWith("usage_usec ", StringComparison.Ordinal));
         return TimeSpan.FromMicroseconds(long.Parse(line["usage_usec ".Length..]));
     }
 
-    public IReadOnlyDictionary<string, TimeSpan> UsageOfAll() => members.ToDictionary(m => m, Usage);
+    public IReadOnlyDictionary<string, TimeSpan> UsageOfAll() => _members.ToDictionary(m => m, Usage);
 
     /// <summary>Removes the groups; the caller has stopped every process in them first.</summary>
     public void Dispose()
     {
-        foreach (var member in members)
-            Directory.Delete(Path.Combine(root, member));
-        Directory.Delete(root);
+        foreach (var member in _members)
+            Directory.Delete(Path.Combine(_root, member));
+        Directory.Delete(_root);
         // The shared directory goes too when no other benchmark has groups in it any more.
-        if (Directory.Exists(parent) && Directory.GetDirectories(parent).Length == 0)
-            Directory.Delete(parent);
+        if (Directory.Exists(_parent) && Directory.GetDirectories(_parent).Length == 0)
+            Directory.Delete(_parent);
     }
 }

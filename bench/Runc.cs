@@ -6,15 +6,15 @@ namespace Lcluster.Bench;
 /// <summary>`runc run` of /bin/true in the bundle RuncBundle writes, timed from process start to exit.</summary>
 internal sealed class Runc(string program, BenchContext context, Limits limits)
 {
-    private readonly string state = Path.Combine(context.Scratch, "runc-state");
-    private readonly string cgroupParent = $"lcluster-bench/{context.Id}-runc";
-    private int runs;
+    private readonly string _state = Path.Combine(context.Scratch, "runc-state");
+    private readonly string _cgroupParent = $"lcluster-bench/{context.Id}-runc";
+    private int _runs;
 
     public async Task<double> OnceAsync(CancellationToken ct)
     {
-        var n = runs++;
-        var bundle = RuncBundle.Write(Path.Combine(context.Scratch, "runc-bundle"), context.RootFs, "/bin/true", limits, $"/{cgroupParent}/c{n}");
-        var start = new ProcessStartInfo(program, ["--root", state, "run", "--bundle", bundle, $"lcluster-bench-{context.Id}-{n}"])
+        var n = _runs++;
+        var bundle = RuncBundle.Write(Path.Combine(context.Scratch, "runc-bundle"), context.RootFs, "/bin/true", limits, $"/{_cgroupParent}/c{n}");
+        var start = new ProcessStartInfo(program, ["--root", _state, "run", "--bundle", bundle, $"lcluster-bench-{context.Id}-{n}"])
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
         };
@@ -35,7 +35,7 @@ internal sealed class Runc(string program, BenchContext context, Limits limits)
     {
         foreach (var hierarchy in Directory.EnumerateDirectories("/sys/fs/cgroup").Append("/sys/fs/cgroup"))
         {
-            var dir = Path.Combine(hierarchy, cgroupParent);
+            var dir = Path.Combine(hierarchy, _cgroupParent);
             if (Directory.Exists(dir))
                 Directory.Delete(dir);
         }

@@ -16,20 +16,20 @@ internal sealed partial class SlurmCluster
     public async ValueTask DisposeAsync()
     {
         // slurmctld and slurmd first (slurmd ends its steps); munged last, as they use it to the end.
-        var slurm = daemons.Where(d => d.Name != "munged").ToList();
+        var slurm = _daemons.Where(d => d.Name != "munged").ToList();
         foreach (var (_, process) in slurm)
             Signal(process.Id, SIGTERM, process);
         foreach (var (name, process) in slurm)
             await StopAsync(name, process);
         await StopLeftoversAsync();
-        foreach (var (name, process) in daemons.Where(d => d.Name == "munged"))
+        foreach (var (name, process) in _daemons.Where(d => d.Name == "munged"))
         {
             Signal(process.Id, SIGTERM, process);
             await StopAsync(name, process);
         }
-        foreach (var (_, process) in daemons)
+        foreach (var (_, process) in _daemons)
             process.Dispose();
-        daemons.Clear();
+        _daemons.Clear();
         Cpu?.Dispose();
         if (Directory.Exists(Layout.Root))
             Directory.Delete(Layout.Root, recursive: true);
@@ -89,7 +89,7 @@ internal sealed partial class SlurmCluster
     private List<int> OwnProcesses()
     {
         var marker = Encoding.UTF8.GetBytes($"SLURM_CONF={Layout.Config}\0");
-        var munged = daemons.Where(d => d.Name == "munged" && !d.Process.HasExited).Select(d => d.Process.Id).ToHashSet();
+        var munged = _daemons.Where(d => d.Name == "munged" && !d.Process.HasExited).Select(d => d.Process.Id).ToHashSet();
         var found = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {

@@ -16,7 +16,7 @@ internal sealed partial class SlurmCluster : IAsyncDisposable
     /// <summary>The CPU groups: slurmd's holds its slurmstepds and the jobs, submit's the user's loop and its sbatch calls.</summary>
     public static readonly string[] CpuMembers = ["slurmctld", "slurmd", "munged", "submit"];
 
-    private readonly List<(string Name, Process Process)> daemons = [];
+    private readonly List<(string Name, Process Process)> _daemons = [];
 
     private SlurmCluster(SlurmLayout layout, CpuGroups? cpu, string? cpuUnavailable)
     {
@@ -106,7 +106,7 @@ internal sealed partial class SlurmCluster : IAsyncDisposable
         info.ArgumentList.Add(Find(program)!);
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
-        daemons.Add((name, Process.Start(info) ?? throw new SlurmException($"{program} did not start")));
+        _daemons.Add((name, Process.Start(info) ?? throw new SlurmException($"{program} did not start")));
     }
 
     /// <summary>/bin/sh -c SCRIPT, first joining the member's CPU group (its children follow), in Slurm's environment.</summary>
@@ -150,11 +150,11 @@ internal sealed partial class SlurmCluster : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (!await ready(ct))
         {
-            if (daemons.FirstOrDefault(d => d.Process.HasExited) is { Process: not null } dead)
+            if (_daemons.FirstOrDefault(d => d.Process.HasExited) is { Process: not null } dead)
                 throw new SlurmException($"{dead.Name} exited with {dead.Process.ExitCode} at start: {Layout.LogTail(dead.Name)}");
             if (DateTime.UtcNow > deadline)
             {
-                var waiting = daemons[^1].Name;
+                var waiting = _daemons[^1].Name;
                 throw new SlurmException($"{waiting} was not ready after {timeout.TotalSeconds:0} s: {Layout.LogTail(waiting)}; {Layout.LogTail("slurmctld")}");
             }
             await Task.Delay(100, ct);

@@ -7,25 +7,25 @@ namespace Lcluster.Bench;
 /// </summary>
 internal sealed class SlurmJobLog : IDisposable
 {
-    private readonly string path;
-    private readonly FileSystemWatcher watcher;
-    private readonly SemaphoreSlim changed = new(0);
-    private long offset; // where the lines not counted yet start
+    private readonly string _path;
+    private readonly FileSystemWatcher _watcher;
+    private readonly SemaphoreSlim _changed = new(0);
+    private long _offset; // where the lines not counted yet start
 
     public SlurmJobLog(string path)
     {
-        this.path = path;
-        watcher = new FileSystemWatcher(Path.GetDirectoryName(path)!, Path.GetFileName(path))
+        _path = path;
+        _watcher = new FileSystemWatcher(Path.GetDirectoryName(path)!, Path.GetFileName(path))
         {
             NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
         };
-        watcher.Changed += (_, _) => changed.Release();
-        watcher.Created += (_, _) => changed.Release();
-        watcher.EnableRaisingEvents = true;
+        _watcher.Changed += (_, _) => _changed.Release();
+        _watcher.Created += (_, _) => _changed.Release();
+        _watcher.EnableRaisingEvents = true;
     }
 
     /// <summary>Counts only jobs that finish from now on.</summary>
-    public void Skip() => offset = File.Exists(path) ? new FileInfo(path).Length : 0;
+    public void Skip() => _offset = File.Exists(_path) ? new FileInfo(_path).Length : 0;
 
     /// <summary>Returns when <paramref name="jobs"/> more jobs have finished; throws when one failed or time ran out.</summary>
     public async Task WaitForAsync(int jobs, TimeSpan timeout, CancellationToken ct)
@@ -43,9 +43,9 @@ internal sealed class SlurmJobLog : IDisposable
             if (finished >= jobs)
                 return;
             if (DateTime.UtcNow > deadline)
-                throw new SlurmException($"only {finished} of {jobs} Slurm jobs finished within {timeout.TotalMinutes:0} minutes (see {path})");
+                throw new SlurmException($"only {finished} of {jobs} Slurm jobs finished within {timeout.TotalMinutes:0} minutes (see {_path})");
             // The timeout only covers an inotify event that was lost; normally a write wakes this at once.
-            await changed.WaitAsync(TimeSpan.FromMilliseconds(250), ct);
+            await _changed.WaitAsync(TimeSpan.FromMilliseconds(250), ct);
         }
     }
 
@@ -53,20 +53,20 @@ internal sealed class SlurmJobLog : IDisposable
     private List<string> ReadNewLines()
     {
         var lines = new List<string>();
-        if (!File.Exists(path))
+        if (!File.Exists(_path))
             return lines;
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        stream.Seek(offset, SeekOrigin.Begin);
+        using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        stream.Seek(_offset, SeekOrigin.Begin);
         using var reader = new StreamReader(stream);
         var text = reader.ReadToEnd();
         var end = text.LastIndexOf('\n');
         if (end < 0)
             return lines;
         lines.AddRange(text[..end].Split('\n'));
-        offset += System.Text.Encoding.UTF8.GetByteCount(text.AsSpan(0, end + 1));
+        _offset += System.Text.Encoding.UTF8.GetByteCount(text.AsSpan(0, end + 1));
         return lines;
     }
 
     // The semaphore is not disposed: an inotify callback already under way may still release it.
-    public void Dispose() => watcher.Dispose();
+    public void Dispose() => _watcher.Dispose();
 }

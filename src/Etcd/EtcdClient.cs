@@ -1,5 +1,9 @@
 using Google.Protobuf;
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Kv;
+using Lcluster.Etcd.Leases;
+using Lcluster.Etcd.Transport;
+using Lcluster.Etcd.Watching;
 
 namespace Lcluster.Etcd;
 

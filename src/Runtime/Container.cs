@@ -3,11 +3,11 @@ namespace Lcluster.Runtime;
 /// <summary>A started container: its PID 1, its end, and the kill switch.</summary>
 public sealed class Container
 {
-    private readonly ContainerRun run;
+    private readonly ContainerRun _run;
 
     internal Container(ContainerRun run, Task<ContainerResult> completion)
     {
-        this.run = run;
+        _run = run;
         JobId = run.JobId;
         Pid = run.Pid;
         Completion = completion;
@@ -22,15 +22,15 @@ public sealed class Container
     public Task<ContainerResult> Completion { get; }
 
     /// <summary>Output bytes the job wrote so far (kept or not), for following a running job.</summary>
-    public long StdoutBytes => run.Stdout.Bytes;
+    public long StdoutBytes => _run.Stdout.Bytes;
 
-    public long StderrBytes => run.Stderr.Bytes;
+    public long StderrBytes => _run.Stderr.Bytes;
 
     /// <summary>SIGKILLs every process of the container now; completes with <see cref="Completion"/>.</summary>
     public async Task KillAsync()
     {
         if (!Completion.IsCompleted)
-            run.Kill();
+            _run.Kill();
         await Completion.ConfigureAwait(false);
     }
 }

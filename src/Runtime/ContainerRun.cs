@@ -16,8 +16,8 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
     /// <summary>Why the container was killed: the first reason given wins.</summary>
     private enum KillReason { None, Kill, Timeout }
 
-    private int killedBy; // a KillReason, set once through Interlocked
-    private volatile string? killFailure;
+    private int _killedBy; // a KillReason, set once through Interlocked
+    private volatile string? _killFailure;
 
     public string JobId => jobId;
     public int Pid => init.Pid;
@@ -51,7 +51,7 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
     private void Kill(KillReason reason)
     {
         if (reason != KillReason.None)
-            Interlocked.CompareExchange(ref killedBy, (int)reason, (int)KillReason.None);
+            Interlocked.CompareExchange(ref _killedBy, (int)reason, (int)KillReason.None);
         // PID 1 first: its death takes the whole PID namespace with it, even if the cgroup kill below fails.
         ChildExits.SignalIfAlive(init.Pid, Native.Libc.SIGKILL);
         try
@@ -60,14 +60,14 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
         }
         catch (IOException e)
         {
-            killFailure = $"cgroup kill: {e.Message}"; // runs on a timer too: must not throw
+            _killFailure = $"cgroup kill: {e.Message}"; // runs on a timer too: must not throw
         }
     }
 
     private async Task<ContainerResult> FinishAsync(ExitStatus status, TimeSpan wall, string? startFailure)
     {
         var problems = new List<string>();
-        if (killFailure is { } failedKill)
+        if (_killFailure is { } failedKill)
             problems.Add(failedKill);
         CgroupUsage usage = new(0, TimeSpan.Zero, false);
         try
@@ -94,7 +94,7 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
         await init.DisposeAsync().ConfigureAwait(false);
         if (startFailure is not null && usage.OomKilled)
             startFailure += ": the OOM killer struck before exec, the memory limit is too small to start a container";
-        var killed = (KillReason)Volatile.Read(ref killedBy);
+        var killed = (KillReason)Volatile.Read(ref _killedBy);
         return new ContainerResult(
             ExitCode: startFailure is null ? status.Code : null,
             Signal: startFailure is null ? status.Signal : null,

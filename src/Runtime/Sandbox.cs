@@ -14,12 +14,12 @@ namespace Lcluster.Runtime;
 /// </summary>
 public sealed class Sandbox : IAsyncDisposable
 {
-    private readonly string workDirectory;
-    private readonly ICgroupTree cgroups;
-    private readonly InitPool pool;
-    private readonly SafeFileHandle? programFile;
-    private readonly ConcurrentDictionary<string, Container> running = new();
-    private int disposed;
+    private readonly string _workDirectory;
+    private readonly ICgroupTree _cgroups;
+    private readonly InitPool _pool;
+    private readonly SafeFileHandle? _programFile;
+    private readonly ConcurrentDictionary<string, Container> _running = new();
+    private int _disposed;
 
     public Sandbox(SandboxOptions options)
         : this(options, null)
@@ -29,13 +29,13 @@ public sealed class Sandbox : IAsyncDisposable
     internal Sandbox(SandboxOptions options, ICgroupTree? cgroups)
     {
         SandboxValidation.Check(options);
-        workDirectory = Path.GetFullPath(options.WorkDirectory).TrimEnd('/');
-        Directory.CreateDirectory(workDirectory);
-        this.cgroups = cgroups ?? CgroupTrees.ForHost(CgroupFs.Kernel, options.CgroupRoot, options.CgroupParent);
+        _workDirectory = Path.GetFullPath(options.WorkDirectory).TrimEnd('/');
+        Directory.CreateDirectory(_workDirectory);
+        _cgroups = cgroups ?? CgroupTrees.ForHost(CgroupFs.Kernel, options.CgroupRoot, options.CgroupParent);
         var launch = InitLaunchFor(options);
-        programFile = launch.ProgramFile;
-        pool = new InitPool(launch, options.PrestartedInits);
-        pool.Start();
+        _programFile = launch.ProgramFile;
+        _pool = new InitPool(launch, options.PrestartedInits);
+        _pool.Start();
     }
 
     /// <summary>
@@ -48,16 +48,16 @@ public sealed class Sandbox : IAsyncDisposable
     public async Task<Container> StartAsync(SandboxSpec spec, CancellationToken ct)
     {
         SandboxValidation.Check(spec);
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-        if (running.ContainsKey(spec.JobId))
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_running.ContainsKey(spec.JobId))
             throw new ArgumentException($"job {spec.JobId} is already running in this sandbox");
-        var directory = JobDirectory.Create(workDirectory, spec.JobId, spec.Stdin);
+        var directory = JobDirectory.Create(_workDirectory, spec.JobId, spec.Stdin);
         IJobCgroup? cgroup = null;
         InitProcess? init = null;
         try
         {
             cgroup = CreateCgroup(spec);
-            init = await pool.TakeAsync(ct).ConfigureAwait(false);
+            init = await _pool.TakeAsync(ct).ConfigureAwait(false);
             cgroup.AddProcess(init.Pid);
             var run = new ContainerRun(spec.JobId, init, cgroup, directory,
                 new OutputCapture(init.Stdout, spec.StdoutPath, spec.OutputCapBytes, "stdout"),
@@ -82,9 +82,9 @@ public sealed class Sandbox : IAsyncDisposable
     /// </summary>
     public async Task<IReadOnlyList<string>> ReapLeftoversAsync(CancellationToken ct)
     {
-        var ids = cgroups.ListJobs()
-            .Concat(Directory.EnumerateDirectories(workDirectory).Select(Path.GetFileName).OfType<string>())
-            .Where(id => SandboxValidation.JobId().IsMatch(id) && !running.ContainsKey(id))
+        var ids = _cgroups.ListJobs()
+            .Concat(Directory.EnumerateDirectories(_workDirectory).Select(Path.GetFileName).OfType<string>())
+            .Where(id => SandboxValidation.JobId().IsMatch(id) && !_running.ContainsKey(id))
             .Distinct().Order(StringComparer.Ordinal).ToArray();
         foreach (var id in ids)
             await KillLeftoverAsync(id, ct).ConfigureAwait(false);
@@ -95,30 +95,30 @@ public sealed class Sandbox : IAsyncDisposable
     public Task KillLeftoverAsync(string jobId, CancellationToken ct)
     {
         SandboxValidation.CheckJobId(jobId);
-        if (running.ContainsKey(jobId))
+        if (_running.ContainsKey(jobId))
             throw new InvalidOperationException($"job {jobId} is running in this sandbox: kill it through its Container");
-        return Leftovers.KillAsync(cgroups.Open(jobId), workDirectory + "/" + jobId, ct);
+        return Leftovers.KillAsync(_cgroups.Open(jobId), _workDirectory + "/" + jobId, ct);
     }
 
     /// <summary>Kills every running container, waits until each is cleaned up, and stops the init pool.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
-        await Task.WhenAll(running.Values.Select(c => c.KillAsync())).ConfigureAwait(false);
-        await pool.DisposeAsync().ConfigureAwait(false);
-        programFile?.Dispose();
-        cgroups.RemoveParentIfEmpty();
+        await Task.WhenAll(_running.Values.Select(c => c.KillAsync())).ConfigureAwait(false);
+        await _pool.DisposeAsync().ConfigureAwait(false);
+        _programFile?.Dispose();
+        _cgroups.RemoveParentIfEmpty();
     }
 
     /// <summary>Completes when the init pool is full and idle (benchmarks start each run from there).</summary>
-    internal Task WaitForPrestartedInitsAsync() => pool.WaitUntilFullAsync();
+    internal Task WaitForPrestartedInitsAsync() => _pool.WaitUntilFullAsync();
 
     private IJobCgroup CreateCgroup(SandboxSpec spec)
     {
         try
         {
-            return cgroups.Create(spec.JobId, spec.Limits);
+            return _cgroups.Create(spec.JobId, spec.Limits);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
         {
@@ -144,9 +144,9 @@ public sealed class Sandbox : IAsyncDisposable
         var container = new Container(run, completion);
         if (failure is null)
         {
-            running[spec.JobId] = container;
-            _ = completion.ContinueWith(_ => running.TryRemove(spec.JobId, out var _), TaskScheduler.Default);
-            if (Volatile.Read(ref disposed) != 0)
+            _running[spec.JobId] = container;
+            _ = completion.ContinueWith(_ => _running.TryRemove(spec.JobId, out var _), TaskScheduler.Default);
+            if (Volatile.Read(ref _disposed) != 0)
                 run.Kill(); // started while the sandbox was being disposed: it would outlive it
         }
         return container;

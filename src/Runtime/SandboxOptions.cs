@@ -1,3 +1,5 @@
+using Lcluster.Runtime.Processes;
+
 namespace Lcluster.Runtime;
 
 /// <summary>How one daemon runs its containers; everything a Sandbox owns lives below WorkDirectory and CgroupParent.</summary>

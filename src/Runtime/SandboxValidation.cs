@@ -50,10 +50,10 @@ internal static partial class SandboxValidation
     /// </summary>
     private static void RequireOthersExecute(string path, string what)
     {
-        const uint othersExecute = 0x1; // S_IXOTH
+        const uint OthersExecute = 0x1; // S_IXOTH
         if (Native.Libc.TryStat(Path.GetFullPath(path), 0, out var mode, out _) != 0)
             return; // missing: the existence check says so
-        if ((mode & othersExecute) == 0)
+        if ((mode & OthersExecute) == 0)
             throw new ArgumentException(
                 $"with user namespaces a container's root is an unprivileged host id, which must {what}: {path} is mode {Convert.ToString(mode & 0xFFF, 8)}; " +
                 "chmod o+x it, or turn user namespaces off");

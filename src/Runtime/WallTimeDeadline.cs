@@ -13,11 +13,11 @@ internal sealed class WallTimeDeadline : IDisposable
     /// <summary>The longest single wait: one day, well inside the timer's 2^32-2 ms.</summary>
     public static readonly TimeSpan LongestStep = TimeSpan.FromDays(1);
 
-    private readonly long started;
-    private readonly TimeSpan limit;
-    private readonly TimeSpan step;
-    private readonly Action expired;
-    private readonly Timer timer;
+    private readonly long _started;
+    private readonly TimeSpan _limit;
+    private readonly TimeSpan _step;
+    private readonly Action _expired;
+    private readonly Timer _timer;
 
     public WallTimeDeadline(long startedTimestamp, TimeSpan limit, Action expired)
         : this(startedTimestamp, limit, expired, LongestStep)
@@ -29,24 +29,24 @@ internal sealed class WallTimeDeadline : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(longestStep, TimeSpan.Zero);
-        started = startedTimestamp;
-        this.limit = limit;
-        step = longestStep;
-        this.expired = expired;
-        timer = new Timer(Tick);
+        _started = startedTimestamp;
+        _limit = limit;
+        _step = longestStep;
+        _expired = expired;
+        _timer = new Timer(Tick);
         Arm(limit);
     }
 
-    public void Dispose() => timer.Dispose();
+    public void Dispose() => _timer.Dispose();
 
-    private void Arm(TimeSpan left) => timer.Change(left < step ? left : step, Timeout.InfiniteTimeSpan);
+    private void Arm(TimeSpan left) => _timer.Change(left < _step ? left : _step, Timeout.InfiniteTimeSpan);
 
     private void Tick(object? state)
     {
-        var left = limit - Stopwatch.GetElapsedTime(started);
+        var left = _limit - Stopwatch.GetElapsedTime(_started);
         if (left > TimeSpan.Zero)
             Arm(left + TimeSpan.FromMilliseconds(1));
         else
-            expired();
+            _expired();
     }
 }

@@ -23,14 +23,14 @@ public sealed class Workspace : IDisposable
     private const ulong Beneath = Libc.RESOLVE_BENEATH | Libc.RESOLVE_NO_SYMLINKS | Libc.RESOLVE_NO_MAGICLINKS | Libc.RESOLVE_NO_XDEV;
     private const uint StatxSize = 0x200;
     private const uint AllPermissions = 0x1FF;
-    private readonly int mount;
-    private readonly string? directory;
-    private int disposed;
+    private readonly int _mount;
+    private readonly string? _directory;
+    private int _disposed;
 
     private Workspace(int mount, string? directory, long? capacityBytes)
     {
-        this.mount = mount;
-        this.directory = directory;
+        _mount = mount;
+        _directory = directory;
         CapacityBytes = capacityBytes;
     }
 
@@ -42,8 +42,8 @@ public sealed class Workspace : IDisposable
     {
         get
         {
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-            return mount;
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            return _mount;
         }
     }
 
@@ -89,7 +89,7 @@ public sealed class Workspace : IDisposable
 
     /// <summary>Where the container's init opens the mount: this process's descriptor of it.</summary>
     internal string InitSource => string.Concat("/proc/", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        "/fd/", mount.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        "/fd/", _mount.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>A new directory (it must not exist), bound nosuid and nodev; deleted on Dispose.</summary>
     public static Workspace OnDisk(string directory)
@@ -231,11 +231,11 @@ public sealed class Workspace : IDisposable
     /// <summary>Closes the mount (a tmpfs is gone with it) and deletes an on-disk workspace's directory.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
-        Libc.Close(mount);
-        if (directory is not null)
-            TreeDeletion.Delete(directory);
+        Libc.Close(_mount);
+        if (_directory is not null)
+            TreeDeletion.Delete(_directory);
     }
 
     private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -245,14 +245,14 @@ public sealed class Workspace : IDisposable
         var attributes = new MountAttributes { Set = Libc.MOUNT_ATTR_NOSUID | Libc.MOUNT_ATTR_NODEV };
         unsafe
         {
-            Errno.Check(Libc.MountSetattr(mount, &attributes), "mount_setattr", directory);
+            Errno.Check(Libc.MountSetattr(_mount, &attributes), "mount_setattr", _directory);
         }
     }
 
     private int Open(string path, int flags, uint mode = 0)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-        var fd = Libc.Openat2(mount, path.Length == 0 ? "." : path, flags | Libc.O_CLOEXEC, mode, Beneath);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var fd = Libc.Openat2(_mount, path.Length == 0 ? "." : path, flags | Libc.O_CLOEXEC, mode, Beneath);
         if (fd != -1)
             return fd;
         var errno = Errno.Last;

@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using Lcluster.Daemon.Hosting;
 using Lcluster.Daemon.Security;
+using Lcluster.Runtime.Host;
+using Lcluster.Runtime.Processes;
 using Lcluster.Runtime;
 using Lcluster.Shared;
 

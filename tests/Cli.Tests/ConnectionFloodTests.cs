@@ -120,11 +120,11 @@ public sealed class ConnectionFloodTests
     /// port, over which it talks to itself, are not idle and not the flood's.)</summary>
     private static HashSet<string> ServerSideConnections(int port)
     {
-        const string established = "01";
+        const string Established = "01";
         var local = $":{port:X4}";
         return File.ReadLines("/proc/net/tcp").Skip(1)
             .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Where(f => f[1].EndsWith(local, StringComparison.Ordinal) && f[3] == established && FromFlood(f[2]))
+            .Where(f => f[1].EndsWith(local, StringComparison.Ordinal) && f[3] == Established && FromFlood(f[2]))
             .Select(f => f[2])
             .ToHashSet();
     }

@@ -18,28 +18,28 @@ public sealed class TrustTests : IAsyncLifetime
 
     private const int MaxQueued = 50;
 
-    private DaemonProcess daemon = null!;
-    private string authority = null!;
+    private DaemonProcess _daemon = null!;
+    private string _authority = null!;
 
     public async Task InitializeAsync()
     {
-        authority = CertificateTool.NewAuthority();
-        daemon = await DaemonProcess.StartAsync(new DaemonSettings
+        _authority = CertificateTool.NewAuthority();
+        _daemon = await DaemonProcess.StartAsync(new DaemonSettings
         {
             NodeName = "trust",
             SocketGroup = SocketGroup,
-            CertificateAuthority = authority,
+            CertificateAuthority = _authority,
             ExtraArgs = ["--slots=2", "--default-memory=128M", $"--user-max-queued={MaxQueued}", "--user-max-bytes=1536K"],
         });
     }
 
     public async Task DisposeAsync()
     {
-        await daemon.DisposeAsync();
-        Directory.Delete(Path.GetDirectoryName(authority)!, recursive: true);
+        await _daemon.DisposeAsync();
+        Directory.Delete(Path.GetDirectoryName(_authority)!, recursive: true);
     }
 
-    private Task<CliResult> As(string user, params string[] args) => TestSupport.Cli.RunAsUserAsync(user, SocketGroup, daemon.Server, args);
+    private Task<CliResult> As(string user, params string[] args) => TestSupport.Cli.RunAsUserAsync(user, SocketGroup, _daemon.Server, args);
 
     private static string IdOf(CliResult added)
     {
@@ -74,7 +74,7 @@ public sealed class TrustTests : IAsyncLifetime
         // Bob's job was not touched; root (an admin on the socket) sees both owners; each removes their own.
         var bobsState = JsonDocument.Parse((await As(Bob, $"--checkjob={bobs}", "--json")).Stdout).RootElement;
         Assert.NotEqual("cancelled", bobsState.GetProperty("state").GetString());
-        var all = await TestSupport.Cli.OkAsync(daemon.Server, null, "--listjobs", "--json");
+        var all = await TestSupport.Cli.OkAsync(_daemon.Server, null, "--listjobs", "--json");
         Assert.Contains(alices, all);
         Assert.Contains(bobs, all);
         Assert.True((await As(Alice, $"--removejob={alices}")).ExitCode == 0);
@@ -87,7 +87,7 @@ public sealed class TrustTests : IAsyncLifetime
         var id = IdOf(await As(Alice, "--addjob=echo hi # \u001b[2J\u001b]0;owned\u0007", "--name=safe\u202egnp.exe"));
         var listing = await As(Alice, "--listjobs");
         var check = await As(Alice, $"--checkjob={id}");
-        foreach (var shown in new[] { listing.Stdout, check.Stdout, daemon.LogText() })
+        foreach (var shown in new[] { listing.Stdout, check.Stdout, _daemon.LogText() })
         {
             Assert.DoesNotContain('\u001b', shown);
             Assert.DoesNotContain('\u0007', shown);
@@ -95,7 +95,7 @@ public sealed class TrustTests : IAsyncLifetime
         }
         Assert.Contains("\\x1b[2J", listing.Stdout + check.Stdout);
         Assert.Contains("safe\\u202egnp.exe", check.Stdout);
-        Assert.Contains($"job {id} queued by {Alice} (safe\\u202egnp.exe: echo hi # \\x1b[2J", daemon.LogText());
+        Assert.Contains($"job {id} queued by {Alice} (safe\\u202egnp.exe: echo hi # \\x1b[2J", _daemon.LogText());
     }
 
     [Fact]
@@ -105,11 +105,11 @@ public sealed class TrustTests : IAsyncLifetime
         var many = await As(Carol, "--addjob=true", $"--array=1-{MaxQueued + 1}");
         Assert.True(many.ExitCode == 1, many.ToString());
         Assert.Contains($"would pass the quota of {MaxQueued} queued jobs per user", many.Stderr);
-        Assert.DoesNotContain("\"owner\":\"mail\"", await TestSupport.Cli.OkAsync(daemon.Server, null, "--listjobs", "--json", $"--owner={Carol}"));
+        Assert.DoesNotContain("\"owner\":\"mail\"", await TestSupport.Cli.OkAsync(_daemon.Server, null, "--listjobs", "--json", $"--owner={Carol}"));
 
         // Bytes held in etcd: a 1 MiB stdin fits, a second does not (the first is still stored).
         var stdin = new byte[1 << 20];
-        var first = await TestSupport.Cli.RunInAsync(daemon.Server, null, stdin, "--addjob=wc -c", "--stdin=-");
+        var first = await TestSupport.Cli.RunInAsync(_daemon.Server, null, stdin, "--addjob=wc -c", "--stdin=-");
         Assert.True(first.ExitCode == 0, first.ToString()); // root: an admin, no quota; now as Carol:
         var path = Path.Combine("/tmp", $"lcluster-quota-{Guid.NewGuid():N}");
         File.WriteAllBytes(path, stdin);
@@ -132,18 +132,18 @@ public sealed class TrustTests : IAsyncLifetime
     [Fact]
     public async Task A_user_outside_the_socket_group_cannot_reach_the_node()
     {
-        var outsider = await TestSupport.Cli.RunAsUserAsync(Alice, null, daemon.Server, "--listjobs");
+        var outsider = await TestSupport.Cli.RunAsUserAsync(Alice, null, _daemon.Server, "--listjobs");
         Assert.True(outsider.ExitCode == 4, outsider.ToString());
         Assert.Contains("Permission denied", outsider.Stderr, StringComparison.OrdinalIgnoreCase);
-        var socket = new FileInfo(daemon.SocketPath);
+        var socket = new FileInfo(_daemon.SocketPath);
         Assert.Equal((UnixFileMode)0x1B0, socket.UnixFileMode & (UnixFileMode)0x1FF); // 0660
     }
 
     [Fact]
     public async Task The_tcp_endpoint_takes_only_callers_with_a_certificate_of_the_cluster()
     {
-        var ca = Path.Combine(authority, "ca.crt");
-        var plain = await TestSupport.Cli.RunAsync(daemon.Address, "--listjobs");
+        var ca = Path.Combine(_authority, "ca.crt");
+        var plain = await TestSupport.Cli.RunAsync(_daemon.Address, "--listjobs");
         Assert.True(plain.ExitCode == 4, plain.ToString());
         // TLS that trusts the node but shows no certificate of its own: the node ends the connection unanswered.
         var anonymous = await RunAsAsync("root", "/usr/bin/python3", ["-c", $$"""
@@ -151,7 +151,7 @@ public sealed class TrustTests : IAsyncLifetime
             context = ssl.create_default_context(cafile="{{ca}}")
             context.check_hostname = False
             context.set_alpn_protocols(["h2"])
-            with socket.create_connection(("{{daemon.Address.Split(':')[0]}}", {{daemon.Port}}), timeout=10) as raw:
+            with socket.create_connection(("{{_daemon.Address.Split(':')[0]}}", {{_daemon.Port}}), timeout=10) as raw:
                 try:
                     with context.wrap_socket(raw) as tls:
                         tls.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
@@ -167,7 +167,7 @@ public sealed class TrustTests : IAsyncLifetime
         try
         {
             CertificateTool.Run("ca", "user", "--name=mallory", $"--dir={stranger}", "--admin");
-            var forged = await TestSupport.Cli.RunAsync(daemon.Address, "--listjobs", $"--cacert={ca}",
+            var forged = await TestSupport.Cli.RunAsync(_daemon.Address, "--listjobs", $"--cacert={ca}",
                 $"--cert={stranger}/users/mallory/user.crt", $"--key={stranger}/users/mallory/user.key");
             Assert.True(forged.ExitCode == 4, forged.ToString());
         }
@@ -177,18 +177,18 @@ public sealed class TrustTests : IAsyncLifetime
         }
 
         // The cluster's own user certificate works, and its jobs are recorded under its name.
-        CertificateTool.Run("ca", "user", "--name=carol", $"--dir={authority}");
-        string[] carol = [$"--cacert={ca}", $"--cert={authority}/users/carol/user.crt", $"--key={authority}/users/carol/user.key"];
-        var added = await TestSupport.Cli.RunAsync(daemon.Address, ["--addjob=true", .. carol]);
+        CertificateTool.Run("ca", "user", "--name=carol", $"--dir={_authority}");
+        string[] carol = [$"--cacert={ca}", $"--cert={_authority}/users/carol/user.crt", $"--key={_authority}/users/carol/user.key"];
+        var added = await TestSupport.Cli.RunAsync(_daemon.Address, ["--addjob=true", .. carol]);
         var id = IdOf(added);
-        var job = await TestSupport.Cli.RunAsync(daemon.Address, [$"--checkjob={id}", "--json", .. carol]);
+        var job = await TestSupport.Cli.RunAsync(_daemon.Address, [$"--checkjob={id}", "--json", .. carol]);
         Assert.True(job.ExitCode == 0, job.ToString());
         Assert.Equal("carol", JsonDocument.Parse(job.Stdout).RootElement.GetProperty("owner").GetString());
-        var nodes = await TestSupport.Cli.RunAsync(daemon.Address, ["--listjobs", $"--owner={Alice}", .. carol]);
+        var nodes = await TestSupport.Cli.RunAsync(_daemon.Address, ["--listjobs", $"--owner={Alice}", .. carol]);
         Assert.Contains("only an admin may list another user's jobs", nodes.Stderr);
 
         // Another local user given carol's file names, but not her key (root's, 0600 as issued): a clear refusal, no trace.
-        var thief = await TestSupport.Cli.RunAsUserAsync("nobody", null, daemon.Address, ["--listjobs", .. carol]);
+        var thief = await TestSupport.Cli.RunAsUserAsync("nobody", null, _daemon.Address, ["--listjobs", .. carol]);
         Assert.True(thief.ExitCode == 1, thief.ToString());
         Assert.Contains("cannot read the certificate", thief.Stderr);
         Assert.DoesNotContain("   at ", thief.Stderr);
@@ -198,7 +198,7 @@ public sealed class TrustTests : IAsyncLifetime
     public async Task A_local_user_cannot_read_or_write_the_embedded_etcd()
     {
         var etcdctl = Requires.Program("etcdctl");
-        var endpoint = $"127.0.0.1:{daemon.EmbeddedEtcdPort}";
+        var endpoint = $"127.0.0.1:{_daemon.EmbeddedEtcdPort}";
         // Without a client certificate, over TLS or not, as another user: refused.
         foreach (var args in new[]
         {
@@ -212,7 +212,7 @@ public sealed class TrustTests : IAsyncLifetime
             Assert.DoesNotContain("/lcluster/", result.Stdout);
         }
         // The certificates that would let it in are root's alone.
-        var key = Path.Combine(daemon.DataDir, "etcd-tls", "client.key");
+        var key = Path.Combine(_daemon.DataDir, "etcd-tls", "client.key");
         Assert.True(File.Exists(key), key);
         var read = await RunAsAsync(Alice, "/bin/cat", [key]);
         Assert.True(read.ExitCode != 0 && read.Stdout.Length == 0, read.ToString());
@@ -221,13 +221,13 @@ public sealed class TrustTests : IAsyncLifetime
     [Fact]
     public async Task A_jobs_root_is_an_unprivileged_host_id_from_the_nodes_block()
     {
-        var id = IdOf(await TestSupport.Cli.RunAsync(daemon.Server, "--addjob=id -u; cat /proc/self/uid_map; touch /tmp/mine; stat -c %u /tmp/mine"));
-        await FinishedAsync(daemon.Server, id);
-        var output = (await TestSupport.Cli.OkAsync(daemon.Server, null, $"--output={id}")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var id = IdOf(await TestSupport.Cli.RunAsync(_daemon.Server, "--addjob=id -u; cat /proc/self/uid_map; touch /tmp/mine; stat -c %u /tmp/mine"));
+        await FinishedAsync(_daemon.Server, id);
+        var output = (await TestSupport.Cli.OkAsync(_daemon.Server, null, $"--output={id}")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("0", output[0]);
         var map = output[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(long.Parse).ToArray();
         Assert.Equal(0, map[0]);
-        Assert.InRange(map[1], daemon.UserNamespaceFirstId, daemon.UserNamespaceFirstId + (1L << 23));
+        Assert.InRange(map[1], _daemon.UserNamespaceFirstId, _daemon.UserNamespaceFirstId + (1L << 23));
         Assert.Equal(65536, map[2]);
         Assert.Equal("0", output[2]);
     }
@@ -235,28 +235,28 @@ public sealed class TrustTests : IAsyncLifetime
     [Fact]
     public async Task A_time_limit_longer_than_a_timer_can_wait_at_once_holds_the_job_and_removing_it_frees_the_slot()
     {
-        var id = IdOf(await TestSupport.Cli.RunAsync(daemon.Server, "--addjob=sleep 600", "--time=1200h"));
+        var id = IdOf(await TestSupport.Cli.RunAsync(_daemon.Server, "--addjob=sleep 600", "--time=1200h"));
         var deadline = DateTime.UtcNow.AddSeconds(30);
         JsonElement job;
         do
         {
             await Task.Delay(50);
-            job = JsonDocument.Parse(await TestSupport.Cli.OkAsync(daemon.Server, null, $"--checkjob={id}", "--json")).RootElement;
+            job = JsonDocument.Parse(await TestSupport.Cli.OkAsync(_daemon.Server, null, $"--checkjob={id}", "--json")).RootElement;
         }
         while (job.GetProperty("state").GetString() is "queued" or "scheduled" && DateTime.UtcNow < deadline);
         Assert.Equal("running", job.GetProperty("state").GetString());
         Assert.Equal(1200 * 3600.0, job.GetProperty("limits").GetProperty("time_seconds").GetDouble());
-        Assert.True((await TestSupport.Cli.RunAsync(daemon.Server, $"--removejob={id}")).ExitCode == 0);
+        Assert.True((await TestSupport.Cli.RunAsync(_daemon.Server, $"--removejob={id}")).ExitCode == 0);
         deadline = DateTime.UtcNow.AddSeconds(30);
         do
         {
             await Task.Delay(50);
-            job = JsonDocument.Parse(await TestSupport.Cli.OkAsync(daemon.Server, null, $"--checkjob={id}", "--json")).RootElement;
+            job = JsonDocument.Parse(await TestSupport.Cli.OkAsync(_daemon.Server, null, $"--checkjob={id}", "--json")).RootElement;
         }
         while (job.GetProperty("state").GetString() == "running" && DateTime.UtcNow < deadline);
         Assert.Equal("cancelled", job.GetProperty("state").GetString());
         // Past the longest limit a job may ask for: refused at the edge.
-        var tooLong = await TestSupport.Cli.RunAsync(daemon.Server, "--addjob=true", "--time=366d");
+        var tooLong = await TestSupport.Cli.RunAsync(_daemon.Server, "--addjob=true", "--time=366d");
         Assert.True(tooLong.ExitCode != 0, tooLong.ToString());
         Assert.Contains("365", tooLong.Stderr);
     }
@@ -264,18 +264,18 @@ public sealed class TrustTests : IAsyncLifetime
     [Fact]
     public async Task A_job_writing_3_gb_to_its_root_gets_enospc_at_its_disk_limit_and_the_default_caps_it_too()
     {
-        var id = IdOf(await TestSupport.Cli.RunAsync(daemon.Server, "--disk=64M", "--memory=256M",
+        var id = IdOf(await TestSupport.Cli.RunAsync(_daemon.Server, "--disk=64M", "--memory=256M",
             "--addjob=dd if=/dev/zero of=/big bs=1M count=3000 2>&1; echo dd=$?; stat -c %s /big"));
-        await FinishedAsync(daemon.Server, id);
-        var output = await TestSupport.Cli.OkAsync(daemon.Server, null, $"--output={id}");
+        await FinishedAsync(_daemon.Server, id);
+        var output = await TestSupport.Cli.OkAsync(_daemon.Server, null, $"--output={id}");
         Assert.Contains("No space left on device", output);
         Assert.Contains("dd=1", output);
         Assert.InRange(long.Parse(output.Trim().Split('\n')[^1]), 1L << 20, 64L << 20);
 
         // No --disk: the node's default cap, 256 MiB, is what the root filesystem offers.
-        var sized = IdOf(await TestSupport.Cli.RunAsync(daemon.Server, "--addjob=df -k / | tail -n 1"));
-        await FinishedAsync(daemon.Server, sized);
-        var df = (await TestSupport.Cli.OkAsync(daemon.Server, null, $"--output={sized}")).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var sized = IdOf(await TestSupport.Cli.RunAsync(_daemon.Server, "--addjob=df -k / | tail -n 1"));
+        await FinishedAsync(_daemon.Server, sized);
+        var df = (await TestSupport.Cli.OkAsync(_daemon.Server, null, $"--output={sized}")).Split(' ', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("262144", df[1]);
     }
 

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Concurrency;
+using Lcluster.Etcd.Kv;
 using Lcluster.TestSupport;
 
 namespace Lcluster.Etcd.Tests;

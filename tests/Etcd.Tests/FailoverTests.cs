@@ -1,5 +1,6 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
+using Lcluster.Etcd.Watching;
 using Lcluster.TestSupport;
 using Xunit.Abstractions;
 

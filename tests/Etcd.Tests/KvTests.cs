@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Google.Protobuf;
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Kv;
 using SortOrder = Lcluster.Etcd.Api.RangeRequest.Types.SortOrder;
 using SortTarget = Lcluster.Etcd.Api.RangeRequest.Types.SortTarget;
 

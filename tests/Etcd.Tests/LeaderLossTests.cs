@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Lcluster.Etcd.Kv;
+using Lcluster.Etcd.Watching;
 using Lcluster.TestSupport;
 using Xunit.Abstractions;
 
@@ -25,18 +27,18 @@ public sealed class LeaderLossTests(ITestOutputHelper output)
             RequestTimeout = TimeSpan.FromSeconds(2),
             Log = line => log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {line}"),
         });
-        const string p = "/leader-loss/";
-        var start = (await client.PutAsync(p + "counter", "0")).Header.Revision;
+        const string Root = "/leader-loss/";
+        var start = (await client.PutAsync(Root + "counter", "0")).Header.Revision;
 
         var lease = await client.GrantLeaseAsync(TimeSpan.FromSeconds(5));
-        await client.PutAsync(p + "owned", "by the lease", lease: lease.ID);
+        await client.PutAsync(Root + "owned", "by the lease", lease: lease.ID);
         await using var keepAlive = client.KeepAlive(lease.ID, TimeSpan.FromSeconds(lease.TTL));
 
         using var stopWatch = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var seen = new List<Api.Event>();
         var watching = Task.Run(async () =>
         {
-            await foreach (var batch in client.WatchAsync(p + "log/", new WatchOptions { Prefix = true, StartRevision = start + 1 }, stopWatch.Token))
+            await foreach (var batch in client.WatchAsync(Root + "log/", new WatchOptions { Prefix = true, StartRevision = start + 1 }, stopWatch.Token))
             {
                 lock (seen)
                     seen.AddRange(batch.Events);
@@ -66,8 +68,8 @@ public sealed class LeaderLossTests(ITestOutputHelper output)
             Assert.True(DateTime.UtcNow < deadline, $"only {acknowledged} writes in 60 s\n{string.Join("\n", log)}\n{cluster.LogTails()}");
             var n = acknowledged;
             var sentAfterKill = killedAt != TimeSpan.Zero;
-            var txn = Txn.If(Cmp.Value(p + "counter") == n.ToString())
-                .Then(Op.Put(p + "counter", (n + 1).ToString()), Op.Put(p + $"log/{n + 1:D4}", "x"));
+            var txn = Txn.If(Cmp.Value(Root + "counter") == n.ToString())
+                .Then(Op.Put(Root + "counter", (n + 1).ToString()), Op.Put(Root + $"log/{n + 1:D4}", "x"));
             bool applied;
             try
             {
@@ -78,7 +80,7 @@ public sealed class LeaderLossTests(ITestOutputHelper output)
             catch (EtcdUnavailableException e)
             {
                 log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} test: Txn {n + 1} unsettled: {e.Message}");
-                applied = await SettleAsync(client, p + "counter", n, log);
+                applied = await SettleAsync(client, Root + "counter", n, log);
                 unknownSettled++;
             }
             if (applied)
@@ -91,10 +93,10 @@ public sealed class LeaderLossTests(ITestOutputHelper output)
         await killing;
 
         // Every acknowledged write is in etcd exactly once, and the watch saw each exactly once, in order.
-        var counter = Assert.Single((await client.GetAsync(p + "counter")).Kvs).ValueText;
+        var counter = Assert.Single((await client.GetAsync(Root + "counter")).Kvs).ValueText;
         Assert.Equal(acknowledged.ToString(), counter);
-        var logged = (await client.GetAsync(p + "log/", new GetOptions { Prefix = true })).Kvs.Select(k => k.KeyText).ToList();
-        Assert.Equal(Enumerable.Range(1, acknowledged).Select(i => p + $"log/{i:D4}"), logged);
+        var logged = (await client.GetAsync(Root + "log/", new GetOptions { Prefix = true })).Kvs.Select(k => k.KeyText).ToList();
+        Assert.Equal(Enumerable.Range(1, acknowledged).Select(i => Root + $"log/{i:D4}"), logged);
         var watchDeadline = DateTime.UtcNow + Waits.Long;
         while (true)
         {
@@ -117,7 +119,7 @@ public sealed class LeaderLossTests(ITestOutputHelper output)
         Assert.False(keepAlive.Lost.IsCancellationRequested, $"lease lost: {keepAlive.LostReason}\n{string.Join("\n", log)}");
         var ttl = await client.LeaseTimeToLiveAsync(lease.ID);
         Assert.True(ttl.TTL > 0, $"lease TTL {ttl.TTL}");
-        Assert.Single((await client.GetAsync(p + "owned")).Kvs);
+        Assert.Single((await client.GetAsync(Root + "owned")).Kvs);
         var newLeader = await cluster.WaitForLeaderAsync(Waits.Long, other: leader);
         Assert.NotEqual(leader, newLeader);
 

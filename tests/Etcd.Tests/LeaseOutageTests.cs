@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Lcluster.Etcd.Concurrency;
 using Lcluster.TestSupport;
 using Xunit.Abstractions;
 

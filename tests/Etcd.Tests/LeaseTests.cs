@@ -1,4 +1,6 @@
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Concurrency;
+using Lcluster.Etcd.Watching;
 
 namespace Lcluster.Etcd.Tests;
 

@@ -1,3 +1,4 @@
+using Lcluster.Etcd.Kv;
 using Xunit.Abstractions;
 
 namespace Lcluster.Etcd.Tests;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Lcluster.Etcd.Watching;
 using Lcluster.TestSupport;
 using Xunit.Abstractions;
 
@@ -28,25 +29,25 @@ public sealed class MemberPartitionTests(ITestOutputHelper output)
         // The watcher prefers the member about to be cut; the writer knows only the other two.
         await using var watcher = Client([cut, (cut + 1) % 3, (cut + 2) % 3]);
         await using var writer = Client([(cut + 1) % 3, (cut + 2) % 3]);
-        const string p = "/member-partition/";
+        const string Root = "/member-partition/";
 
-        var start = (await watcher.PutAsync(p + "k0", "before")).Header.Revision;
+        var start = (await watcher.PutAsync(Root + "k0", "before")).Header.Revision;
         var lease = await watcher.GrantLeaseAsync(TimeSpan.FromSeconds(5));
         await using var keepAlive = watcher.KeepAlive(lease.ID, TimeSpan.FromSeconds(lease.TTL));
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var seen = new ConcurrentQueue<string>();
         var watching = Task.Run(async () =>
         {
-            await foreach (var batch in watcher.WatchAsync(p, new WatchOptions { Prefix = true, StartRevision = start }, stop.Token))
+            await foreach (var batch in watcher.WatchAsync(Root, new WatchOptions { Prefix = true, StartRevision = start }, stop.Token))
                 foreach (var e in batch.Events)
-                    seen.Enqueue(e.Kv.KeyText[p.Length..]);
+                    seen.Enqueue(e.Kv.KeyText[Root.Length..]);
         });
         await WaitForAsync(() => seen.Count == 1, "the first event", log);
 
         await lab.CutPeersAsync(lab.EtcdMembers[cut]);
         log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} test: cut {cluster.Members[cut].Name} from its peers");
         for (var i = 1; i <= 5; i++)
-            await writer.PutAsync(p + $"k{i}", "after");
+            await writer.PutAsync(Root + $"k{i}", "after");
         await WaitForAsync(() => seen.Count >= 6, "the events written by the majority", log, TimeSpan.FromSeconds(30));
         // Past the lease's TTL since the cut: still alive, renewed through the majority.
         await Task.Delay(TimeSpan.FromSeconds(lease.TTL + 1));

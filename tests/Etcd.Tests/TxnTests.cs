@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Kv;
 
 namespace Lcluster.Etcd.Tests;
 

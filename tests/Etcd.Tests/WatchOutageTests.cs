@@ -1,4 +1,5 @@
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Watching;
 using Lcluster.TestSupport;
 using Xunit.Abstractions;
 

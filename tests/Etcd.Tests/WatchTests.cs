@@ -1,4 +1,6 @@
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Kv;
+using Lcluster.Etcd.Watching;
 using EventType = Lcluster.Etcd.Api.Event.Types.EventType;
 
 namespace Lcluster.Etcd.Tests;

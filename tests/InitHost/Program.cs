@@ -1,3 +1,4 @@
+using Lcluster.Runtime.Processes;
 using Lcluster.Runtime;
 
 namespace Lcluster.InitHost;

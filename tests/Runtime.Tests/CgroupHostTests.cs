@@ -9,18 +9,18 @@ namespace Lcluster.Runtime.Tests;
 /// <summary>The cgroup code against this host's real hierarchies, outside any container.</summary>
 public sealed class CgroupHostTests : IDisposable
 {
-    private readonly string parent = $"{SandboxFixture.TestCgroupRoot}/{Guid.NewGuid():N}";
-    private readonly List<Process> started = [];
+    private readonly string _parent = $"{SandboxFixture.TestCgroupRoot}/{Guid.NewGuid():N}";
+    private readonly List<Process> _started = [];
 
     public void Dispose()
     {
-        foreach (var process in started)
+        foreach (var process in _started)
         {
             if (!process.HasExited)
                 process.Kill(entireProcessTree: true);
             process.Dispose();
         }
-        HostCgroups.RemoveTree(parent);
+        HostCgroups.RemoveTree(_parent);
         HostCgroups.RemoveIfEmpty(SandboxFixture.TestCgroupRoot);
     }
 
@@ -46,15 +46,15 @@ public sealed class CgroupHostTests : IDisposable
         Requires.Root();
         var unified = CgroupModes.Detect("/sys/fs/cgroup") == CgroupMode.V2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified";
         Assert.True(Directory.Exists(unified), "this host has no cgroup2 hierarchy");
-        var tree = new V2Tree(CgroupFs.Kernel, unified, parent);
+        var tree = new V2Tree(CgroupFs.Kernel, unified, _parent);
         var job = tree.Create("job-v2", Limits.None);
         var tree_ = await StartTreeInAsync(job);
         job.KillAll();
         await WaitUntilGoneAsync(job, tree_);
         await job.RemoveAsync(CancellationToken.None);
-        Assert.False(Directory.Exists(Path.Combine(unified, parent, "job-v2")));
+        Assert.False(Directory.Exists(Path.Combine(unified, _parent, "job-v2")));
         tree.RemoveParentIfEmpty();
-        Assert.False(Directory.Exists(Path.Combine(unified, parent)));
+        Assert.False(Directory.Exists(Path.Combine(unified, _parent)));
     }
 
     [Fact]
@@ -62,14 +62,14 @@ public sealed class CgroupHostTests : IDisposable
     {
         Requires.Root();
         Assert.True(CgroupModes.Detect("/sys/fs/cgroup") != CgroupMode.V2, "this host has no v1 hierarchies");
-        var tree = new V1Tree(CgroupFs.Kernel, "/sys/fs/cgroup", parent, hybrid: false) { UseUnifiedKill = false };
+        var tree = new V1Tree(CgroupFs.Kernel, "/sys/fs/cgroup", _parent, hybrid: false) { UseUnifiedKill = false };
         var job = tree.Create("job-v1", new Limits { Pids = 10 });
         var processes = await StartTreeInAsync(job);
         job.KillAll();
         await WaitUntilGoneAsync(job, processes);
-        Assert.Equal("THAWED", File.ReadAllText($"/sys/fs/cgroup/freezer/{parent}/job-v1/freezer.state").Trim());
+        Assert.Equal("THAWED", File.ReadAllText($"/sys/fs/cgroup/freezer/{_parent}/job-v1/freezer.state").Trim());
         await job.RemoveAsync(CancellationToken.None);
-        Assert.Empty(HostCgroups.Existing(parent, "job-v1"));
+        Assert.Empty(HostCgroups.Existing(_parent, "job-v1"));
         tree.RemoveParentIfEmpty();
     }
 
@@ -80,7 +80,7 @@ public sealed class CgroupHostTests : IDisposable
         {
             RedirectStandardInput = true,
         })!;
-        started.Add(shell);
+        _started.Add(shell);
         job.AddProcess(shell.Id);
         await shell.StandardInput.WriteLineAsync("go");
         await shell.StandardInput.FlushAsync();

@@ -10,7 +10,7 @@ namespace Lcluster.Runtime.Tests;
 public sealed class SandboxFixture : IAsyncLifetime
 {
     public const string TestCgroupRoot = "lcluster-test";
-    private int counter;
+    private int _counter;
 
     public string Id { get; } = Guid.NewGuid().ToString("N")[..12];
     public string Work => Path.Combine(Path.GetTempPath(), "lcluster-rt-" + Id);
@@ -37,7 +37,7 @@ public sealed class SandboxFixture : IAsyncLifetime
         PrestartedInits = prestarted,
     };
 
-    public string NewJobId() => $"t{Id}-{Interlocked.Increment(ref counter)}";
+    public string NewJobId() => $"t{Id}-{Interlocked.Increment(ref _counter)}";
 
     public SandboxSpec Spec(string command, Limits? limits = null, byte[]? stdin = null, long? cap = null, string? rootFs = null)
     {

@@ -1,10 +1,12 @@
 using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Kv;
+using Lcluster.Etcd.Watching;
 using SortOrder = Lcluster.Etcd.Api.RangeRequest.Types.SortOrder;
 using SortTarget = Lcluster.Etcd.Api.RangeRequest.Types.SortTarget;
 
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Concurrency;
 
 /// <summary>
 /// etcd's election recipe, compatible with <c>etcdctl elect NAME</c>: each candidate puts

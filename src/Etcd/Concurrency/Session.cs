@@ -1,4 +1,6 @@
-namespace Lcluster.Etcd;
+using Lcluster.Etcd.Leases;
+
+namespace Lcluster.Etcd.Concurrency;
 
 /// <summary>
 /// A lease kept alive for as long as this process wants it (etcd's concurrency.Session).

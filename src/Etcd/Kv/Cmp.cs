@@ -3,7 +3,7 @@ using Lcluster.Etcd.Api;
 using Target = Lcluster.Etcd.Api.Compare.Types.CompareTarget;
 using Result = Lcluster.Etcd.Api.Compare.Types.CompareResult;
 
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Kv;
 
 /// <summary>
 /// One side of a Txn compare: a field of a key, compared with an operator, e.g.

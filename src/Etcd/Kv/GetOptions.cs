@@ -1,6 +1,6 @@
 using Lcluster.Etcd.Api;
 
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Kv;
 
 /// <summary>What a Get reads besides one key's newest value.</summary>
 public sealed record GetOptions

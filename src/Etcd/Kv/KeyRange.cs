@@ -1,6 +1,6 @@
 using Google.Protobuf;
 
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Kv;
 
 /// <summary>etcd's key encoding: UTF-8 keys, and a prefix as the range [prefix, prefix+1).</summary>
 internal static class KeyRange

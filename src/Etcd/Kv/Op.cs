@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Lcluster.Etcd.Api;
 
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Kv;
 
 /// <summary>One operation inside a <see cref="Txn"/>: Get, Put, Delete, or a nested Txn.</summary>
 public sealed class Op

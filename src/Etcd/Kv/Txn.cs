@@ -1,6 +1,6 @@
 using Lcluster.Etcd.Api;
 
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Kv;
 
 /// <summary>
 /// An etcd transaction, read as it runs:

@@ -1,7 +1,8 @@
 using Grpc.Core;
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Transport;
 
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Leases;
 
 /// <summary>
 /// Renews one lease in the background at a third of its TTL, over a LeaseKeepAlive stream that

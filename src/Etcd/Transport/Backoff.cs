@@ -1,4 +1,4 @@
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Transport;
 
 /// <summary>Growing pauses between reconnects (0.1 s doubling to 2 s), so a down etcd is not hammered.</summary>
 internal sealed class Backoff

@@ -1,7 +1,7 @@
 using Grpc.Net.Client;
 using Lcluster.Etcd.Api;
 
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Transport;
 
 /// <summary>One etcd member the client may talk to: its channel and the stubs generated from protos/etcd.proto.</summary>
 internal sealed class Endpoint(int index, string address, GrpcChannel channel)

@@ -1,6 +1,6 @@
 using Grpc.Net.Client;
 
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Transport;
 
 /// <summary>
 /// The etcd members to talk to, one channel each, and which one is preferred now: calls stick

@@ -2,7 +2,7 @@ using System.Net.Http;
 using System.Net.Sockets;
 using Grpc.Core;
 
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Transport;
 
 /// <summary>Turns what a gRPC call to etcd threw into the etcd exception a caller can act on.</summary>
 internal static class EtcdErrors

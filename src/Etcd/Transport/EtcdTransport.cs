@@ -1,6 +1,6 @@
 using Grpc.Core;
 
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Transport;
 
 /// <summary>Unary calls to etcd with a timeout per endpoint and failover to the next endpoint.</summary>
 internal sealed class EtcdTransport : IDisposable

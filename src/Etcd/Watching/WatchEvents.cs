@@ -1,6 +1,6 @@
 using Lcluster.Etcd.Api;
 
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Watching;
 
 /// <summary>
 /// One batch of a watch, in revision order. <see cref="Revision"/> is the store revision etcd

@@ -1,4 +1,4 @@
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Watching;
 
 /// <summary>What a watch reports besides the events of one key from now on.</summary>
 public sealed record WatchOptions

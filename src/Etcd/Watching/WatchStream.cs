@@ -1,8 +1,10 @@
 using System.Runtime.CompilerServices;
 using Grpc.Core;
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Kv;
+using Lcluster.Etcd.Transport;
 
-namespace Lcluster.Etcd;
+namespace Lcluster.Etcd.Watching;
 
 /// <summary>
 /// One watch on its own gRPC stream. It remembers the last revision delivered, so a broken

@@ -1,6 +1,6 @@
 using Lcluster.Runtime.Native;
 
-namespace Lcluster.Runtime;
+namespace Lcluster.Runtime.Host;
 
 /// <summary>
 /// A file only ever appended to, through an O_APPEND descriptor: each <see cref="Append"/> is one write(2), which

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Lcluster.Runtime.Native;
 
-namespace Lcluster.Runtime;
+namespace Lcluster.Runtime.Host;
 
 /// <summary>
 /// A host process that dies with the daemon (its embedded etcd): started through the daemon's own binary in a

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Lcluster.Runtime.Native;
 
-namespace Lcluster.Runtime;
+namespace Lcluster.Runtime.Host;
 
 /// <summary>Users and groups of the host, through NSS (so directory users count too), and file ownership.</summary>
 public static unsafe class HostAccounts

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Lcluster.Runtime.Native;
 
-namespace Lcluster.Runtime;
+namespace Lcluster.Runtime.Host;
 
 /// <summary>
 /// Puts the whole daemon into a named network namespace (/run/netns/NAME, as

@@ -1,6 +1,6 @@
 using Lcluster.Runtime.Native;
 
-namespace Lcluster.Runtime;
+namespace Lcluster.Runtime.Host;
 
 /// <summary>The process's limit on open files (RLIMIT_NOFILE).</summary>
 public static class OpenFileLimit

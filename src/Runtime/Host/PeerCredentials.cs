@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Lcluster.Runtime.Native;
 
-namespace Lcluster.Runtime;
+namespace Lcluster.Runtime.Host;
 
 /// <summary>The process at the other end of a Unix socket, as the kernel vouches for it (SO_PEERCRED).</summary>
 public sealed record PeerCredentials(int Pid, uint Uid, uint Gid)

@@ -1,6 +1,6 @@
 using Lcluster.Runtime.Native;
 
-namespace Lcluster.Runtime;
+namespace Lcluster.Runtime.Host;
 
 /// <summary>Signals to processes the daemon supervises outside containers (its embedded etcd).</summary>
 public static class Signals

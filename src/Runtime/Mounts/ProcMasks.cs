@@ -32,14 +32,14 @@ internal static class ProcMasks
     /// <summary>Bind each path over itself, then make that bind read-only.</summary>
     public static void MakeReadOnly(string root)
     {
-        const ulong locked = Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC;
+        const ulong Locked = Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC;
         foreach (var path in ReadOnly)
         {
             var target = root + path;
             if (!TryType(target, out _))
                 continue;
             Errno.Check(Libc.Mount(target, target, null, Libc.MS_BIND | Libc.MS_REC, null), "bind", path);
-            Errno.Check(Libc.Mount(null, target, null, Libc.MS_BIND | Libc.MS_REMOUNT | Libc.MS_RDONLY | locked, null), "remount read-only", path);
+            Errno.Check(Libc.Mount(null, target, null, Libc.MS_BIND | Libc.MS_REMOUNT | Libc.MS_RDONLY | Locked, null), "remount read-only", path);
         }
     }
 

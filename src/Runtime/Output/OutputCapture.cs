@@ -13,27 +13,27 @@ namespace Lcluster.Runtime.Output;
 internal sealed class OutputCapture
 {
     private const int BufferSize = 16 << 10;
-    private readonly string name;
-    private readonly long cap;
-    private long bytes;
-    private volatile bool truncated;
-    private volatile string? failure;
+    private readonly string _name;
+    private readonly long _cap;
+    private long _bytes;
+    private volatile bool _truncated;
+    private volatile string? _failure;
 
     public OutputCapture(Stream source, string path, long cap, string name)
     {
-        this.name = name;
-        this.cap = cap;
+        _name = name;
+        _cap = cap;
         var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.Read);
         Completion = Task.Run(() => PumpAsync(source, file));
     }
 
     /// <summary>Bytes the job wrote so far, kept or not.</summary>
-    public long Bytes => Interlocked.Read(ref bytes);
+    public long Bytes => Interlocked.Read(ref _bytes);
 
-    public bool Truncated => truncated;
+    public bool Truncated => _truncated;
 
     /// <summary>Why output could not be kept (a failing disk); the stream is drained anyway.</summary>
-    public string? Failure => failure;
+    public string? Failure => _failure;
 
     /// <summary>Completes at EOF: every writer in the container is gone.</summary>
     public Task Completion { get; }
@@ -48,17 +48,17 @@ internal sealed class OutputCapture
             while ((n = await source.ReadAsync(buffer.AsMemory(0, BufferSize)).ConfigureAwait(false)) > 0)
             {
                 var before = Bytes;
-                Interlocked.Add(ref bytes, n);
-                if (truncated || failure is not null)
+                Interlocked.Add(ref _bytes, n);
+                if (_truncated || _failure is not null)
                     continue;
                 // A read may end exactly at the cap: the marker goes in with the first byte past it.
-                var keep = (int)Math.Min(n, Math.Max(0, cap - before));
+                var keep = (int)Math.Min(n, Math.Max(0, _cap - before));
                 if (keep > 0)
                     offset += Keep(file, buffer.AsSpan(0, keep), offset);
                 if (keep < n)
                 {
-                    truncated = true;
-                    Keep(file, Encoding.UTF8.GetBytes($"\n[lcluster: {name} cut at {cap} bytes; the rest was discarded]\n"), offset);
+                    _truncated = true;
+                    Keep(file, Encoding.UTF8.GetBytes($"\n[lcluster: {_name} cut at {_cap} bytes; the rest was discarded]\n"), offset);
                 }
             }
         }
@@ -78,7 +78,7 @@ internal sealed class OutputCapture
         }
         catch (IOException e)
         {
-            failure = $"writing the job's {name}: {e.Message}";
+            _failure = $"writing the job's {_name}: {e.Message}";
         }
         return data.Length;
     }

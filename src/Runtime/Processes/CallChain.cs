@@ -13,32 +13,32 @@ internal sealed unsafe class CallChain : IDisposable
 {
     private const int StackBytes = 8 << 10;
     private const int SlotBytes = UserContext.Bytes + StackBytes;
-    private readonly List<Call> calls = [];
-    private byte* memory;
+    private readonly List<Call> _calls = [];
+    private byte* _memory;
 
     /// <summary>Adds a call made with every signal blocked (no handler of the runtime may run in the child).</summary>
-    public void Add(nint function, params nint[] arguments) => calls.Add(new Call(function, arguments, SignalsBlocked: true));
+    public void Add(nint function, params nint[] arguments) => _calls.Add(new Call(function, arguments, SignalsBlocked: true));
 
     /// <summary>Adds a call made with no signal blocked: the execve, so the new program starts with an empty mask.</summary>
-    public void AddUnblocked(nint function, params nint[] arguments) => calls.Add(new Call(function, arguments, SignalsBlocked: false));
+    public void AddUnblocked(nint function, params nint[] arguments) => _calls.Add(new Call(function, arguments, SignalsBlocked: false));
 
     /// <summary>Lays the contexts out in unmanaged memory; returns the first, which setcontext starts.</summary>
     public UserContext* Build()
     {
-        if (memory != null)
+        if (_memory != null)
             throw new InvalidOperationException("the call chain is built already");
-        memory = (byte*)NativeMemory.AllocZeroed((nuint)(calls.Count * SlotBytes));
-        for (var i = calls.Count - 1; i >= 0; i--)
+        _memory = (byte*)NativeMemory.AllocZeroed((nuint)(_calls.Count * SlotBytes));
+        for (var i = _calls.Count - 1; i >= 0; i--)
         {
             var context = Slot(i);
             // getcontext in place: it points the context's FPU state into the struct itself.
             if (CloneCalls.GetContext(context) != 0)
                 throw Errno.Fail("getcontext", "spawn call chain");
-            context->Link = i + 1 < calls.Count ? Slot(i + 1) : null;
+            context->Link = i + 1 < _calls.Count ? Slot(i + 1) : null;
             context->StackBase = (byte*)context + UserContext.Bytes;
             context->StackFlags = 0;
             context->StackBytes = StackBytes;
-            var call = calls[i];
+            var call = _calls[i];
             for (var word = 0; word < UserContext.SigsetWords; word++)
                 context->SignalMask[word] = call.SignalsBlocked ? ulong.MaxValue : 0;
             var a = call.Arguments;
@@ -53,12 +53,12 @@ internal sealed unsafe class CallChain : IDisposable
 
     public void Dispose()
     {
-        if (memory != null)
-            NativeMemory.Free(memory);
-        memory = null;
+        if (_memory != null)
+            NativeMemory.Free(_memory);
+        _memory = null;
     }
 
-    private UserContext* Slot(int index) => (UserContext*)(memory + (nint)index * SlotBytes);
+    private UserContext* Slot(int index) => (UserContext*)(_memory + (nint)index * SlotBytes);
 
     private sealed record Call(nint Function, nint[] Arguments, bool SignalsBlocked);
 }

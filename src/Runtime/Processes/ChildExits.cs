@@ -12,7 +12,7 @@ internal static unsafe class ChildExits
 {
     private static readonly Lock Gate = new();
     private static readonly Dictionary<int, TaskCompletionSource<ExitStatus>> Watched = [];
-    private static PosixSignalRegistration? registration;
+    private static PosixSignalRegistration? _registration;
 
     /// <summary>Completes when <paramref name="pid"/> (a child of this process) has exited and been reaped.</summary>
     public static Task<ExitStatus> WatchAsync(int pid)
@@ -22,7 +22,7 @@ internal static unsafe class ChildExits
         {
             if (!OperatingSystem.IsLinux())
                 throw new PlatformNotSupportedException("lcluster containers need Linux");
-            registration ??= PosixSignalRegistration.Create(PosixSignal.SIGCHLD, _ => Scan());
+            _registration ??= PosixSignalRegistration.Create(PosixSignal.SIGCHLD, _ => Scan());
             if (!Watched.TryGetValue(pid, out var source))
             {
                 source = new TaskCompletionSource<ExitStatus>(TaskCreationOptions.RunContinuationsAsynchronously);

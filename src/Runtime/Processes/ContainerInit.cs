@@ -2,7 +2,7 @@ using System.Text;
 using Lcluster.Runtime.Mounts;
 using Lcluster.Runtime.Native;
 
-namespace Lcluster.Runtime;
+namespace Lcluster.Runtime.Processes;
 
 /// <summary>
 /// The hidden init mode: the daemon's own binary started as PID 1 of a fresh
@@ -131,13 +131,13 @@ public static unsafe class ContainerInit
     /// <summary>execve's arguments in unmanaged memory, built while the runtime can still load what it needs.</summary>
     private readonly struct PreparedExec(string command, IReadOnlyList<string> environment)
     {
-        private readonly nint shell = (nint)Processes.ExecPreparation.NativeString("/bin/sh");
-        private readonly nint argv = (nint)Processes.ExecPreparation.NativeArray(["/bin/sh", "-c", command]);
-        private readonly nint envp = (nint)Processes.ExecPreparation.NativeArray(environment);
+        private readonly nint _shell = (nint)Processes.ExecPreparation.NativeString("/bin/sh");
+        private readonly nint _argv = (nint)Processes.ExecPreparation.NativeArray(["/bin/sh", "-c", command]);
+        private readonly nint _envp = (nint)Processes.ExecPreparation.NativeArray(environment);
 
         public void Run()
         {
-            Libc.Execve((byte*)shell, (byte**)argv, (byte**)envp);
+            Libc.Execve((byte*)_shell, (byte**)_argv, (byte**)_envp);
             throw Errno.Fail("execve", "/bin/sh");
         }
     }

@@ -12,15 +12,15 @@ namespace Lcluster.Runtime.Processes;
 internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
 {
     private const int Attempts = 3;
-    private readonly Lock gate = new();
-    private readonly Queue<Task<InitProcess>> waiting = new();
-    private readonly CancellationTokenSource disposing = new();
-    private bool disposed;
+    private readonly Lock _gate = new();
+    private readonly Queue<Task<InitProcess>> _waiting = new();
+    private readonly CancellationTokenSource _disposing = new();
+    private bool _disposed;
 
     /// <summary>Fills the pool; called once the owner is fully constructed.</summary>
     public void Start()
     {
-        lock (gate)
+        lock (_gate)
             RefillLocked();
     }
 
@@ -31,10 +31,10 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
             Task<InitProcess> next;
-            lock (gate)
+            lock (_gate)
             {
-                ObjectDisposedException.ThrowIf(disposed, this);
-                next = waiting.Count > 0 ? waiting.Dequeue() : StartOne();
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                next = _waiting.Count > 0 ? _waiting.Dequeue() : StartOne();
                 RefillLocked(); // at once: refilling after the job started lets back-to-back jobs drain the pool
             }
             try
@@ -62,8 +62,8 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
     internal async Task WaitUntilFullAsync()
     {
         Task<InitProcess>[] starting;
-        lock (gate)
-            starting = [.. waiting];
+        lock (_gate)
+            starting = [.. _waiting];
         await Task.WhenAll(starting.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default))).ConfigureAwait(false);
     }
 
@@ -87,15 +87,15 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Task<InitProcess>[] left;
-        lock (gate)
+        lock (_gate)
         {
-            if (disposed)
+            if (_disposed)
                 return;
-            disposed = true;
-            left = [.. waiting];
-            waiting.Clear();
+            _disposed = true;
+            left = [.. _waiting];
+            _waiting.Clear();
         }
-        await disposing.CancelAsync().ConfigureAwait(false);
+        await _disposing.CancelAsync().ConfigureAwait(false);
         foreach (var entry in left)
         {
             InitProcess init;
@@ -110,16 +110,16 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
             await init.DisposeAsync().ConfigureAwait(false);
             await init.Exit.WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
-        disposing.Dispose();
+        _disposing.Dispose();
     }
 
     private void RefillLocked()
     {
-        while (!disposed && waiting.Count < size)
-            waiting.Enqueue(StartOne());
+        while (!_disposed && _waiting.Count < size)
+            _waiting.Enqueue(StartOne());
     }
 
-    private Task<InitProcess> StartOne() => Task.Run(() => SpawnReadyAsync(disposing.Token));
+    private Task<InitProcess> StartOne() => Task.Run(() => SpawnReadyAsync(_disposing.Token));
 
     private async Task<InitProcess> SpawnReadyAsync(CancellationToken ct)
     {

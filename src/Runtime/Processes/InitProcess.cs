@@ -15,16 +15,16 @@ namespace Lcluster.Runtime.Processes;
 internal sealed class InitProcess : IAsyncDisposable
 {
     private const int MaxReportBytes = 64 << 10;
-    private readonly PipeStream control;
-    private readonly PipeStream report;
+    private readonly PipeStream _control;
+    private readonly PipeStream _report;
 
     public InitProcess(int pid, int controlSocket, int reportRead, int stdoutRead, int stderrRead, IdRanges.IdLease? ids)
     {
         Pid = pid;
         Ids = ids?.Range;
         Exit = ReapAsync(pid, ids);
-        control = Wrap(controlSocket, PipeDirection.Out);
-        report = Wrap(reportRead, PipeDirection.In);
+        _control = Wrap(controlSocket, PipeDirection.Out);
+        _report = Wrap(reportRead, PipeDirection.In);
         Stdout = Wrap(stdoutRead, PipeDirection.In);
         Stderr = Wrap(stderrRead, PipeDirection.In);
     }
@@ -74,7 +74,7 @@ internal sealed class InitProcess : IAsyncDisposable
     public async Task<string?> WaitReadyAsync(CancellationToken ct)
     {
         var tag = new byte[1];
-        var n = await report.ReadAsync(tag, ct).ConfigureAwait(false);
+        var n = await _report.ReadAsync(tag, ct).ConfigureAwait(false);
         if (n == 1 && tag[0] == InitReport.Ready)
             return null;
         var rest = n == 1 ? await ReadToEndAsync(ct).ConfigureAwait(false) : [];
@@ -82,7 +82,7 @@ internal sealed class InitProcess : IAsyncDisposable
     }
 
     /// <summary>What the init reads before it says it is ready: the seccomp program, framed as compiled.</summary>
-    public async Task SendSeccompAsync(byte[] frame, CancellationToken ct) => await control.WriteAsync(frame, ct).ConfigureAwait(false);
+    public async Task SendSeccompAsync(byte[] frame, CancellationToken ct) => await _control.WriteAsync(frame, ct).ConfigureAwait(false);
 
     /// <summary>
     /// Hands the init its job, after the fds an init in a user namespace takes first (its idmapped rootfs mount and
@@ -91,9 +91,9 @@ internal sealed class InitProcess : IAsyncDisposable
     public async Task SendAsync(InitMessage message, int[]? fds, CancellationToken ct)
     {
         if (fds is not null)
-            FdPassing.Send(control.SafePipeHandle, fds, "init control socket");
-        await control.WriteAsync(message.Encode(), ct).ConfigureAwait(false);
-        await control.DisposeAsync().ConfigureAwait(false);
+            FdPassing.Send(_control.SafePipeHandle, fds, "init control socket");
+        await _control.WriteAsync(message.Encode(), ct).ConfigureAwait(false);
+        await _control.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>Waits until the init exec'd the job or failed: null on success, else why it could not start.</summary>
@@ -115,7 +115,7 @@ internal sealed class InitProcess : IAsyncDisposable
         using var received = new MemoryStream();
         var buffer = new byte[512];
         int n;
-        while ((n = await report.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0 && received.Length < MaxReportBytes)
+        while ((n = await _report.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0 && received.Length < MaxReportBytes)
             received.Write(buffer, 0, n);
         return received.ToArray();
     }
@@ -123,8 +123,8 @@ internal sealed class InitProcess : IAsyncDisposable
     /// <summary>Closes the control pipe: a waiting init sees EOF and exits.</summary>
     public async ValueTask DisposeAsync()
     {
-        await control.DisposeAsync().ConfigureAwait(false);
-        await report.DisposeAsync().ConfigureAwait(false);
+        await _control.DisposeAsync().ConfigureAwait(false);
+        await _report.DisposeAsync().ConfigureAwait(false);
         await Stdout.DisposeAsync().ConfigureAwait(false);
         await Stderr.DisposeAsync().ConfigureAwait(false);
     }

@@ -12,22 +12,22 @@ internal abstract unsafe class SpawnRequest(int doneFd) : IDisposable
     public int Pid, Error;
     public bool RestoreFailed;
     public string? FailedCall;
-    private readonly List<nint> allocations = [];
+    private readonly List<nint> _allocations = [];
 
     /// <summary>Builds the arguments; the fds are the init's ends, which it gets as stdout, stderr, ControlFd and ReportFd.</summary>
     public abstract void Prepare(InitLaunch launch, int control, int report, int stdout, int stderr);
 
     public virtual void Dispose()
     {
-        foreach (var p in allocations)
+        foreach (var p in _allocations)
             NativeMemory.Free((void*)p);
-        allocations.Clear();
+        _allocations.Clear();
     }
 
     protected void* Alloc(int size)
     {
         var p = NativeMemory.AllocZeroed((nuint)size);
-        allocations.Add((nint)p);
+        _allocations.Add((nint)p);
         return p;
     }
 

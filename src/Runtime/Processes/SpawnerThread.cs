@@ -19,20 +19,20 @@ internal static class SpawnerThread
     private static readonly BlockingCollection<SpawnRequest> Requests = new();
     private static readonly Lazy<OwnNamespaces> Own = new(OwnNamespaces.Open);
     private static readonly Lock Gate = new();
-    private static Thread? thread;
-    private static string? broken;
+    private static Thread? _thread;
+    private static string? _broken;
 
     public static void Enqueue(SpawnRequest request)
     {
         var own = Own.Value; // opened here: a failure is the caller's exception, not the thread's
         lock (Gate)
         {
-            if (broken is not null)
-                throw new SandboxException($"no container can start: {broken}; restart the daemon");
-            if (thread is null)
+            if (_broken is not null)
+                throw new SandboxException($"no container can start: {_broken}; restart the daemon");
+            if (_thread is null)
             {
-                thread = new Thread(() => Loop(own), StackBytes) { IsBackground = true, Name = "lcluster-spawn" };
-                thread.UnsafeStart();
+                _thread = new Thread(() => Loop(own), StackBytes) { IsBackground = true, Name = "lcluster-spawn" };
+                _thread.UnsafeStart();
             }
             Requests.Add(request);
         }
@@ -50,7 +50,7 @@ internal static class SpawnerThread
             {
                 // In another namespace now, maybe unable to start threads: this thread may spawn nothing more.
                 lock (Gate)
-                    broken = $"the spawner thread could not return to the daemon's namespaces ({request.FailedCall}: errno {request.Error})";
+                    _broken = $"the spawner thread could not return to the daemon's namespaces ({request.FailedCall}: errno {request.Error})";
                 foreach (var waiting in Requests.GetConsumingEnumerable())
                 {
                     waiting.Error = request.Error;

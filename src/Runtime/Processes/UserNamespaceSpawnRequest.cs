@@ -22,9 +22,9 @@ internal sealed class UserNamespaceSpawnRequest(int doneFd, HostIdRange ids) : S
     private const int CloneStackBytes = 16 << 10;
     private const int FirstFreeFd = ContainerInit.ReportFd + 1;
     private static readonly nint AllFds = unchecked((nint)uint.MaxValue); // close_range: up to the last fd
-    private readonly CallChain chain = new();
-    private readonly List<int> duplicates = [];
-    private int aliveRead = -1, goRead = -1, goWrite = -1;
+    private readonly CallChain _chain = new();
+    private readonly List<int> _duplicates = [];
+    private int _aliveRead = -1, _goRead = -1, _goWrite = -1;
 
     /// <summary>The child's write end of the alive pipe: the spawner closes the daemon's copy once clone returned.</summary>
     public int AliveWrite = -1;
@@ -37,43 +37,43 @@ internal sealed class UserNamespaceSpawnRequest(int doneFd, HostIdRange ids) : S
 
     public override unsafe void Prepare(InitLaunch launch, int control, int report, int stdout, int stderr)
     {
-        (aliveRead, AliveWrite) = Libc.MakePipe("spawn alive");
-        (goRead, goWrite) = Libc.MakePipe("spawn go");
+        (_aliveRead, AliveWrite) = Libc.MakePipe("spawn alive");
+        (_goRead, _goWrite) = Libc.MakePipe("spawn go");
         var path = String(launch.Program);
         var argv = Array([launch.Program, .. launch.Arguments]);
         var envp = Array(launch.Environment);
         var scratch = (nint)Alloc(sizeof(long));
         var defaultAction = (nint)Alloc(sizeof(KernelSigaction)); // all zero: SIG_DFL, no flags, empty mask
-        chain.Add(CloneCalls.Write, AliveWrite, scratch, 1);
-        chain.Add(CloneCalls.Read, goRead, scratch, 1);
+        _chain.Add(CloneCalls.Write, AliveWrite, scratch, 1);
+        _chain.Add(CloneCalls.Read, _goRead, scratch, 1);
         // Root of the new namespace: the kernel checks these against the maps the daemon wrote meanwhile.
-        chain.Add(CloneCalls.Syscall, (nint)Libc.SYS_setresgid, 0, 0, 0);
-        chain.Add(CloneCalls.Syscall, (nint)Libc.SYS_setgroups, 0, 0); // drops the daemon's supplementary groups
-        chain.Add(CloneCalls.Syscall, (nint)Libc.SYS_setresuid, 0, 0, 0);
-        chain.Add(CloneCalls.Setsid); // a terminal's Ctrl-C meant for the daemon never reaches the containers
-        chain.Add(CloneCalls.Close, 0);
-        chain.Add(CloneCalls.Open, (nint)String("/dev/null"), Libc.O_RDONLY); // the lowest free fd: 0
-        chain.Add(CloneCalls.Dup2, AboveInitFds(stdout), 1);
-        chain.Add(CloneCalls.Dup2, AboveInitFds(stderr), 2);
-        chain.Add(CloneCalls.Dup2, AboveInitFds(control), ContainerInit.ControlFd);
-        chain.Add(CloneCalls.Dup2, AboveInitFds(report), ContainerInit.ReportFd);
+        _chain.Add(CloneCalls.Syscall, (nint)Libc.SYS_setresgid, 0, 0, 0);
+        _chain.Add(CloneCalls.Syscall, (nint)Libc.SYS_setgroups, 0, 0); // drops the daemon's supplementary groups
+        _chain.Add(CloneCalls.Syscall, (nint)Libc.SYS_setresuid, 0, 0, 0);
+        _chain.Add(CloneCalls.Setsid); // a terminal's Ctrl-C meant for the daemon never reaches the containers
+        _chain.Add(CloneCalls.Close, 0);
+        _chain.Add(CloneCalls.Open, (nint)String("/dev/null"), Libc.O_RDONLY); // the lowest free fd: 0
+        _chain.Add(CloneCalls.Dup2, AboveInitFds(stdout), 1);
+        _chain.Add(CloneCalls.Dup2, AboveInitFds(stderr), 2);
+        _chain.Add(CloneCalls.Dup2, AboveInitFds(control), ContainerInit.ControlFd);
+        _chain.Add(CloneCalls.Dup2, AboveInitFds(report), ContainerInit.ReportFd);
         foreach (var signal in SignalsNotDefault())
-            chain.Add(CloneCalls.Syscall, (nint)Libc.SYS_rt_sigaction, signal, defaultAction, 0, Libc.KernelSigsetBytes);
+            _chain.Add(CloneCalls.Syscall, (nint)Libc.SYS_rt_sigaction, signal, defaultAction, 0, Libc.KernelSigsetBytes);
         if (launch.ProgramFile is { } program)
         {
             // The program by fd (kept open past close_range, close-on-exec): no directory above it is searched as the
             // child. dup3 onto itself fails (EINVAL) and leaves it as it should be.
-            chain.Add(CloneCalls.Syscall, (nint)Libc.SYS_dup3, AboveInitFds(program.DangerousGetHandle().ToInt32()), FirstFreeFd, Libc.O_CLOEXEC);
-            chain.Add(CloneCalls.CloseRange, FirstFreeFd + 1, AllFds, 0);
-            chain.AddUnblocked(CloneCalls.Syscall, (nint)Libc.SYS_execveat, FirstFreeFd, (nint)String(""), (nint)argv, (nint)envp, Libc.AT_EMPTY_PATH);
+            _chain.Add(CloneCalls.Syscall, (nint)Libc.SYS_dup3, AboveInitFds(program.DangerousGetHandle().ToInt32()), FirstFreeFd, Libc.O_CLOEXEC);
+            _chain.Add(CloneCalls.CloseRange, FirstFreeFd + 1, AllFds, 0);
+            _chain.AddUnblocked(CloneCalls.Syscall, (nint)Libc.SYS_execveat, FirstFreeFd, (nint)String(""), (nint)argv, (nint)envp, Libc.AT_EMPTY_PATH);
         }
         else
         {
-            chain.Add(CloneCalls.CloseRange, FirstFreeFd, AllFds, 0);
-            chain.AddUnblocked(CloneCalls.Execve, (nint)path, (nint)argv, (nint)envp);
+            _chain.Add(CloneCalls.CloseRange, FirstFreeFd, AllFds, 0);
+            _chain.AddUnblocked(CloneCalls.Execve, (nint)path, (nint)argv, (nint)envp);
         }
-        chain.Add(CloneCalls.ExitNow, ExecFailedExitCode);
-        FirstContext = chain.Build();
+        _chain.Add(CloneCalls.ExitNow, ExecFailedExitCode);
+        FirstContext = _chain.Build();
         CloneStackTop = (byte*)Alloc(CloneStackBytes) + CloneStackBytes;
         ChildPid = (int*)Alloc(sizeof(int));
     }
@@ -87,9 +87,9 @@ internal sealed class UserNamespaceSpawnRequest(int doneFd, HostIdRange ids) : S
     {
         var buffer = new byte[1];
         int read;
-        await using (var alive = new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle(aliveRead, ownsHandle: true)))
+        await using (var alive = new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle(_aliveRead, ownsHandle: true)))
             read = await alive.ReadAsync(buffer, CancellationToken.None).ConfigureAwait(false);
-        aliveRead = -1;
+        _aliveRead = -1;
         if (read == 0)
             return; // the clone failed: the spawner thread closed the write end and says why
         var pid = ReadChildPid();
@@ -97,7 +97,7 @@ internal sealed class UserNamespaceSpawnRequest(int doneFd, HostIdRange ids) : S
         {
             WriteMap(pid, "uid_map");
             WriteMap(pid, "gid_map");
-            Libc.WriteAll(goWrite, buffer, "spawn go pipe");
+            Libc.WriteAll(_goWrite, buffer, "spawn go pipe");
         }
         catch (IOException e)
         {
@@ -108,11 +108,11 @@ internal sealed class UserNamespaceSpawnRequest(int doneFd, HostIdRange ids) : S
 
     public override void Dispose()
     {
-        foreach (var fd in duplicates.Concat([aliveRead, AliveWrite, goRead, goWrite]).Where(fd => fd >= 0))
+        foreach (var fd in _duplicates.Concat([_aliveRead, AliveWrite, _goRead, _goWrite]).Where(fd => fd >= 0))
             Libc.Close(fd);
-        duplicates.Clear();
-        aliveRead = AliveWrite = goRead = goWrite = -1;
-        chain.Dispose();
+        _duplicates.Clear();
+        _aliveRead = AliveWrite = _goRead = _goWrite = -1;
+        _chain.Dispose();
         base.Dispose();
     }
 
@@ -138,7 +138,7 @@ internal sealed class UserNamespaceSpawnRequest(int doneFd, HostIdRange ids) : S
         if (fd >= FirstFreeFd)
             return fd;
         var copy = Errno.Check(Libc.Fcntl(fd, Libc.F_DUPFD_CLOEXEC, FirstFreeFd), "fcntl F_DUPFD_CLOEXEC", "init fd");
-        duplicates.Add(copy);
+        _duplicates.Add(copy);
         return copy;
     }
 

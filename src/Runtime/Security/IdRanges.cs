@@ -60,13 +60,13 @@ internal sealed class IdRanges(UserNamespaceOptions options)
     /// <summary>One held block; disposing gives it back (once).</summary>
     internal sealed class IdLease(HostIdRange range) : IDisposable
     {
-        private int released;
+        private int _released;
 
         public HostIdRange Range => range;
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref released, 1) == 0)
+            if (Interlocked.Exchange(ref _released, 1) == 0)
                 Release(range);
         }
     }

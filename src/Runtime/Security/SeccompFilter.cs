@@ -14,15 +14,15 @@ internal sealed unsafe class SeccompFilter
     /// <summary>The largest program the kernel takes (BPF_MAXINSNS), in bytes.</summary>
     public const int MaxProgramBytes = 4096 * SockFilterProgram.InstructionBytes;
 
-    private readonly SockFilterProgram* program;
+    private readonly SockFilterProgram* _program;
 
     private SeccompFilter(SockFilterProgram* program)
     {
-        this.program = program;
+        _program = program;
     }
 
     /// <summary>The size of the program, in BPF instructions.</summary>
-    public int Instructions => program->Length;
+    public int Instructions => _program->Length;
 
     /// <summary>The profile's rules that apply to this architecture, Docker's default capabilities and this kernel.</summary>
     public static IEnumerable<SeccompRule> ApplicableRules(string arch, Version kernel)
@@ -81,7 +81,7 @@ internal sealed unsafe class SeccompFilter
     }
 
     /// <summary>Installs the filter on the calling thread (execve keeps it); needs no_new_privs, which is set before.</summary>
-    public void Load() => Errno.Check(Libc.SeccompSetFilter(program), "seccomp", "docker default profile");
+    public void Load() => Errno.Check(Libc.SeccompSetFilter(_program), "seccomp", "docker default profile");
 
     /// <summary>Binds the native entry point the job-time path uses (after pivot_root nothing can be loaded).</summary>
     public static void Warm() => _ = Libc.SeccompSetFilter(null);

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Store;
+using Lcluster.Etcd.Kv;
 using Lcluster.Etcd;
 using Lcluster.Shared;
 using Lcluster.V1;

@@ -25,12 +25,12 @@ internal sealed class ConnectionLimits(string endpoint, int total, int perPeer, 
 
     private static readonly TimeSpan ReportEvery = TimeSpan.FromMinutes(1);
     private const long Never = long.MinValue;
-    private readonly ConcurrentDictionary<string, int> open = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> reported = new(StringComparer.Ordinal);
-    private int all;
+    private readonly ConcurrentDictionary<string, int> _open = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _reported = new(StringComparer.Ordinal);
+    private int _all;
 
     /// <summary>Connections held now (for tests and metrics).</summary>
-    public int Open => Volatile.Read(ref all);
+    public int Open => Volatile.Read(ref _all);
 
     /// <summary>Connection middleware: counts the connection against its peer, or closes it when over a limit.</summary>
     public Func<ConnectionDelegate, ConnectionDelegate> Middleware => next => async connection =>
@@ -60,13 +60,13 @@ internal sealed class ConnectionLimits(string endpoint, int total, int perPeer, 
     /// <summary>Takes a place for <paramref name="peer"/>; false (with which limit) when there is none.</summary>
     internal bool TryEnter(string peer, out string over)
     {
-        if (Interlocked.Increment(ref all) > total)
+        if (Interlocked.Increment(ref _all) > total)
         {
-            Interlocked.Decrement(ref all);
+            Interlocked.Decrement(ref _all);
             over = $"{endpoint}'s {total}";
             return false;
         }
-        if (open.AddOrUpdate(peer, 1, (_, n) => n + 1) > perPeer)
+        if (_open.AddOrUpdate(peer, 1, (_, n) => n + 1) > perPeer)
         {
             Leave(peer);
             over = $"per-peer {perPeer}";
@@ -78,20 +78,20 @@ internal sealed class ConnectionLimits(string endpoint, int total, int perPeer, 
 
     internal void Leave(string peer)
     {
-        Interlocked.Decrement(ref all);
+        Interlocked.Decrement(ref _all);
         // Drop a peer's entry at zero so the table holds only peers with connections.
-        if (open.AddOrUpdate(peer, 0, (_, n) => n - 1) <= 0)
-            open.TryRemove(new KeyValuePair<string, int>(peer, 0));
+        if (_open.AddOrUpdate(peer, 0, (_, n) => n - 1) <= 0)
+            _open.TryRemove(new KeyValuePair<string, int>(peer, 0));
     }
 
     private void Report(string peer, string over)
     {
         var now = Environment.TickCount64;
-        var last = reported.GetOrAdd(peer, Never);
-        if ((last != Never && now - last < ReportEvery.TotalMilliseconds) || !reported.TryUpdate(peer, now, last))
+        var last = _reported.GetOrAdd(peer, Never);
+        if ((last != Never && now - last < ReportEvery.TotalMilliseconds) || !_reported.TryUpdate(peer, now, last))
             return;
-        if (reported.Count > total)
-            reported.Clear(); // bounded: many distinct refused peers just get reported again
+        if (_reported.Count > total)
+            _reported.Clear(); // bounded: many distinct refused peers just get reported again
         log.Warn($"refusing {endpoint} connections from {Lcluster.Shared.PrintableText.Escape(peer)}: over the {over} connection limit");
     }
 

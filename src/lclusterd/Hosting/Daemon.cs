@@ -6,6 +6,7 @@ using Lcluster.Daemon.Security;
 using Lcluster.Daemon.Store;
 using Lcluster.Daemon.Web;
 using Lcluster.Etcd;
+using Lcluster.Runtime.Host;
 using Lcluster.Runtime;
 using Lcluster.Shared;
 using Lcluster.V1;

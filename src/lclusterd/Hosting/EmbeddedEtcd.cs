@@ -1,6 +1,7 @@
 using System.Diagnostics;
-using Lcluster.Runtime;
 using Lcluster.Daemon.Security;
+using Lcluster.Runtime.Host;
+using Lcluster.Runtime;
 
 namespace Lcluster.Daemon.Hosting;
 
@@ -58,7 +59,7 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
     {
         // A one-member cluster on loopback: no peer ever dials it, so the kernel picks the peer port
         // (a fixed one could be taken, e.g. as some connection's ephemeral port, and etcd would not start).
-        const string peerUrl = "https://127.0.0.1:0";
+        const string PeerUrl = "https://127.0.0.1:0";
         var server = ServerTls;
         string[] arguments =
         [
@@ -66,9 +67,9 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
             "--data-dir", Path.Combine(_dataDir, "etcd"),
             "--listen-client-urls", ClientUrl,
             "--advertise-client-urls", ClientUrl,
-            "--listen-peer-urls", peerUrl,
-            "--initial-advertise-peer-urls", peerUrl,
-            "--initial-cluster", $"{_name}={peerUrl}",
+            "--listen-peer-urls", PeerUrl,
+            "--initial-advertise-peer-urls", PeerUrl,
+            "--initial-cluster", $"{_name}={PeerUrl}",
             "--logger", "zap",
             "--log-outputs", Path.Combine(_dataDir, "etcd.log"),
             "--auto-compaction-mode", "revision",
@@ -169,7 +170,7 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
             await _supervisor;
         if (_process is { HasExited: false })
         {
-            Lcluster.Runtime.Signals.Terminate(_process.Id);
+            Signals.Terminate(_process.Id);
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             try
             {

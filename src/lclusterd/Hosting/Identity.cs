@@ -1,9 +1,10 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Lcluster.Daemon.Api;
+using Lcluster.Runtime.Host;
 using Lcluster.Runtime;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 
 namespace Lcluster.Daemon.Hosting;

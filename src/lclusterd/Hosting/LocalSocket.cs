@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Lcluster.Runtime.Host;
 using Lcluster.Runtime;
 
 namespace Lcluster.Daemon.Hosting;

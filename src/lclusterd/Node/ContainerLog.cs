@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Lcluster.Runtime.Host;
 using Lcluster.Runtime;
 
 namespace Lcluster.Daemon.Node;

@@ -1,7 +1,8 @@
 using Lcluster.Daemon.Hosting;
 using Lcluster.Daemon.Store;
-using Lcluster.Etcd;
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Kv;
+using Lcluster.Etcd;
 using Lcluster.V1;
 
 namespace Lcluster.Daemon.Node;

@@ -1,9 +1,11 @@
-using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Google.Protobuf;
 using Lcluster.Daemon.Hosting;
 using Lcluster.Daemon.Store;
-using Lcluster.Etcd;
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Concurrency;
+using Lcluster.Etcd.Kv;
+using Lcluster.Etcd;
 
 namespace Lcluster.Daemon.Node;
 

@@ -1,5 +1,7 @@
 using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Store;
+using Lcluster.Etcd.Concurrency;
+using Lcluster.Etcd.Kv;
 using Lcluster.Etcd;
 
 namespace Lcluster.Daemon.Prime;

@@ -1,9 +1,10 @@
-using Lcluster.Shared;
 using System.Threading.Channels;
 using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Store;
-using Lcluster.Etcd;
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Kv;
+using Lcluster.Etcd;
+using Lcluster.Shared;
 using Lcluster.V1;
 
 namespace Lcluster.Daemon.Prime;

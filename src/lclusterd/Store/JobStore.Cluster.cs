@@ -1,8 +1,10 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Google.Protobuf;
-using Lcluster.Etcd;
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Kv;
+using Lcluster.Etcd.Watching;
+using Lcluster.Etcd;
 
 namespace Lcluster.Daemon.Store;
 

@@ -1,3 +1,4 @@
+using Lcluster.Etcd.Kv;
 using Lcluster.Etcd;
 using Lcluster.V1;
 

@@ -1,6 +1,7 @@
 using Google.Protobuf;
-using Lcluster.Etcd;
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Kv;
+using Lcluster.Etcd;
 using Lcluster.V1;
 
 namespace Lcluster.Daemon.Store;

@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Lcluster.Etcd.Kv;
 using Lcluster.Etcd;
 using Lcluster.V1;
 

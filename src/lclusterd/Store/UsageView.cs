@@ -1,6 +1,7 @@
-using Lcluster.Etcd;
 using Lcluster.Daemon.Hosting;
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Watching;
+using Lcluster.Etcd;
 
 namespace Lcluster.Daemon.Store;
 

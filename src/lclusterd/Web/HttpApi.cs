@@ -52,9 +52,9 @@ internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentit
             await JsonMessages.WriteAsync(http, await api.Inputs.UploadAsync(new ArchiveBodyReader(http.Request, http.RequestAborted), call));
         });
         Map(app, HttpRoutes.GetInputs, async (http, call) =>
-            await api.Inputs.GetInputsAsync(new GetInputsRequest { Id = JobId(http) }, new ArchiveBodyWriter(http.Response, http.RequestAborted), call));
+            await api.Inputs.GetInputsAsync(new GetInputsRequest { Id = JobId(http) }, TarBody(http), call));
         Map(app, HttpRoutes.GetArtifacts, async (http, call) =>
-            await api.Artifacts.GetArtifactsAsync(new GetArtifactsRequest { Id = JobId(http) }, new ArchiveBodyWriter(http.Response, http.RequestAborted), call));
+            await api.Artifacts.GetArtifactsAsync(new GetArtifactsRequest { Id = JobId(http) }, TarBody(http), call));
         Map(app, HttpRoutes.OpenApi, async (http, _) =>
         {
             http.Response.ContentType = "application/json";
@@ -139,7 +139,7 @@ internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentit
         await api.Jobs.CheckJobAsync(new CheckJobRequest { Id = request.Id }, call);
         http.Response.ContentType = "application/octet-stream";
         await http.Response.StartAsync(http.RequestAborted);
-        await api.Output.GetOutputAsync(request, new OutputBodyWriter(http.Response, http.RequestAborted), call);
+        await api.Output.GetOutputAsync(request, new BodyWriter<OutputChunk>(http.Response, c => c.Data, contentType: null, flushEach: true, http.RequestAborted), call);
     }
 
     private async Task WatchJobsAsync(HttpContext http, ServerCallContext call)
@@ -193,4 +193,8 @@ internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentit
     }
 
     private static string JobId(HttpContext http) => http.Request.RouteValues["id"] as string ?? "";
+
+    /// <summary>A file rpc's chunks (one tar archive) as the response body.</summary>
+    private static BodyWriter<FileChunk> TarBody(HttpContext http) =>
+        new(http.Response, c => c.Data, "application/x-tar", flushEach: false, http.RequestAborted);
 }

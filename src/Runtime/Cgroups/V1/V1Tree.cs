@@ -7,29 +7,29 @@ namespace Lcluster.Runtime.Cgroups.V1;
 /// </summary>
 internal sealed class V1Tree : ICgroupTree
 {
-    private readonly CgroupFs fs;
-    private readonly string parent;
-    private readonly string memory, cpu, cpuacct, pids;
-    private readonly string? freezer, unified;
-    private volatile bool parentReady;
+    private readonly CgroupFs _fs;
+    private readonly string _parent;
+    private readonly string _memory, _cpu, _cpuacct, _pids;
+    private readonly string? _freezer, _unified;
+    private volatile bool _parentReady;
 
     public V1Tree(CgroupFs fs, string root, string parent, bool hybrid)
     {
-        this.fs = fs;
-        this.parent = parent;
-        memory = Hierarchy(root, "memory") ?? throw Missing(root, "memory");
-        cpu = Hierarchy(root, "cpu") ?? throw Missing(root, "cpu");
-        cpuacct = Hierarchy(root, "cpuacct") ?? throw Missing(root, "cpuacct");
-        pids = Hierarchy(root, "pids") ?? throw Missing(root, "pids");
-        freezer = Hierarchy(root, "freezer");
-        unified = hybrid ? Path.Combine(root, "unified") : null;
+        _fs = fs;
+        _parent = parent;
+        _memory = Hierarchy(root, "memory") ?? throw Missing(root, "memory");
+        _cpu = Hierarchy(root, "cpu") ?? throw Missing(root, "cpu");
+        _cpuacct = Hierarchy(root, "cpuacct") ?? throw Missing(root, "cpuacct");
+        _pids = Hierarchy(root, "pids") ?? throw Missing(root, "pids");
+        _freezer = Hierarchy(root, "freezer");
+        _unified = hybrid ? Path.Combine(root, "unified") : null;
     }
 
     /// <summary>Tests turn this off to prove the freezer path on a host that has cgroup.kill.</summary>
     internal bool UseUnifiedKill { get; init; } = true;
 
     public IJobCgroup Create(string jobId, Limits limits) =>
-        AncestorRace.Create(() => CreateOnce(jobId, limits), () => parentReady = false);
+        AncestorRace.Create(() => CreateOnce(jobId, limits), () => _parentReady = false);
 
     private IJobCgroup CreateOnce(string jobId, Limits limits)
     {
@@ -40,36 +40,36 @@ internal sealed class V1Tree : ICgroupTree
         {
             foreach (var dir in dirs.Distinct)
             {
-                fs.MakeDirectory(dir, mayExist: false);
+                _fs.MakeDirectory(dir, mayExist: false);
                 made.Add(dir);
             }
-            V1Limits.Apply(dirs, fs, limits);
+            V1Limits.Apply(dirs, _fs, limits);
         }
         catch
         {
             foreach (var dir in made)
-                fs.RemoveDirectory(dir);
+                _fs.RemoveDirectory(dir);
             throw;
         }
-        return new V1JobCgroup(fs, jobId, dirs, UseUnifiedKill);
+        return new V1JobCgroup(_fs, jobId, dirs, UseUnifiedKill);
     }
 
-    public IJobCgroup Open(string jobId) => new V1JobCgroup(fs, jobId, Directories(jobId), UseUnifiedKill);
+    public IJobCgroup Open(string jobId) => new V1JobCgroup(_fs, jobId, Directories(jobId), UseUnifiedKill);
 
     public IReadOnlyList<string> ListJobs() =>
-        Parents().SelectMany(fs.Children).Distinct().Order(StringComparer.Ordinal).ToArray();
+        Parents().SelectMany(_fs.Children).Distinct().Order(StringComparer.Ordinal).ToArray();
 
     public void RemoveParentIfEmpty()
     {
-        parentReady = false;
+        _parentReady = false;
         foreach (var dir in Parents())
-            if (fs.DirectoryExists(dir) && fs.Children(dir).Count == 0)
-                fs.RemoveDirectory(dir);
+            if (_fs.DirectoryExists(dir) && _fs.Children(dir).Count == 0)
+                _fs.RemoveDirectory(dir);
     }
 
     private void EnsureParent()
     {
-        if (parentReady)
+        if (_parentReady)
             return;
         foreach (var dir in Parents())
         {
@@ -77,20 +77,20 @@ internal sealed class V1Tree : ICgroupTree
             foreach (var part in dir.Split('/', StringSplitOptions.RemoveEmptyEntries))
             {
                 level += "/" + part;
-                if (!fs.DirectoryExists(level))
-                    fs.MakeDirectory(level, mayExist: true);
+                if (!_fs.DirectoryExists(level))
+                    _fs.MakeDirectory(level, mayExist: true);
             }
         }
-        parentReady = true;
+        _parentReady = true;
     }
 
     private IEnumerable<string> Parents() =>
-        new[] { memory, cpu, cpuacct, pids, freezer, unified }.OfType<string>().Distinct().Select(h => Path.Combine(h, parent));
+        new[] { _memory, _cpu, _cpuacct, _pids, _freezer, _unified }.OfType<string>().Distinct().Select(h => Path.Combine(h, _parent));
 
     private V1Directories Directories(string jobId) => new(
-        Path.Combine(memory, parent, jobId), Path.Combine(cpu, parent, jobId), Path.Combine(cpuacct, parent, jobId),
-        Path.Combine(pids, parent, jobId), freezer is null ? null : Path.Combine(freezer, parent, jobId),
-        unified is null ? null : Path.Combine(unified, parent, jobId));
+        Path.Combine(_memory, _parent, jobId), Path.Combine(_cpu, _parent, jobId), Path.Combine(_cpuacct, _parent, jobId),
+        Path.Combine(_pids, _parent, jobId), _freezer is null ? null : Path.Combine(_freezer, _parent, jobId),
+        _unified is null ? null : Path.Combine(_unified, _parent, jobId));
 
     /// <summary>The hierarchy's real directory (cpu and cpuacct are often symlinks to one "cpu,cpuacct" mount).</summary>
     private static string? Hierarchy(string root, string controller)

@@ -3,16 +3,16 @@ namespace Lcluster.Runtime.Cgroups.V2;
 /// <summary>Job cgroups on a cgroup2 hierarchy: &lt;root&gt;/&lt;parent&gt;/&lt;job&gt;.</summary>
 internal sealed class V2Tree(CgroupFs fs, string root, string parent) : ICgroupTree
 {
-    private readonly string parentPath = Path.Combine(root, parent);
-    private volatile bool parentReady;
+    private readonly string _parentPath = Path.Combine(root, parent);
+    private volatile bool _parentReady;
 
     public IJobCgroup Create(string jobId, Limits limits) =>
-        AncestorRace.Create(() => CreateOnce(jobId, limits), () => parentReady = false);
+        AncestorRace.Create(() => CreateOnce(jobId, limits), () => _parentReady = false);
 
     private IJobCgroup CreateOnce(string jobId, Limits limits)
     {
         EnsureParent();
-        var dir = Path.Combine(parentPath, jobId);
+        var dir = Path.Combine(_parentPath, jobId);
         fs.MakeDirectory(dir, mayExist: false);
         try
         {
@@ -26,21 +26,21 @@ internal sealed class V2Tree(CgroupFs fs, string root, string parent) : ICgroupT
         return new V2JobCgroup(fs, jobId, dir);
     }
 
-    public IJobCgroup Open(string jobId) => new V2JobCgroup(fs, jobId, Path.Combine(parentPath, jobId));
+    public IJobCgroup Open(string jobId) => new V2JobCgroup(fs, jobId, Path.Combine(_parentPath, jobId));
 
-    public IReadOnlyList<string> ListJobs() => fs.Children(parentPath);
+    public IReadOnlyList<string> ListJobs() => fs.Children(_parentPath);
 
     public void RemoveParentIfEmpty()
     {
-        parentReady = false;
-        if (fs.DirectoryExists(parentPath) && fs.Children(parentPath).Count == 0)
-            fs.RemoveDirectory(parentPath);
+        _parentReady = false;
+        if (fs.DirectoryExists(_parentPath) && fs.Children(_parentPath).Count == 0)
+            fs.RemoveDirectory(_parentPath);
     }
 
     /// <summary>mkdir -p the parent and delegate the controllers down every level (no process lives in these).</summary>
     private void EnsureParent()
     {
-        if (parentReady)
+        if (_parentReady)
             return;
         var level = root;
         foreach (var part in parent.Split('/', StringSplitOptions.RemoveEmptyEntries))
@@ -50,7 +50,7 @@ internal sealed class V2Tree(CgroupFs fs, string root, string parent) : ICgroupT
             fs.MakeDirectory(level, mayExist: true);
         }
         EnableControllers(level);
-        parentReady = true;
+        _parentReady = true;
     }
 
     private void EnableControllers(string dir)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Lcluster.Etcd.Api;
+using Lcluster.Etcd.Kv;
 
 namespace Lcluster.Etcd;
 

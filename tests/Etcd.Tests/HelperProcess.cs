@@ -1,3 +1,4 @@
+using Lcluster.Etcd.Concurrency;
 using Lcluster.TestSupport;
 
 namespace Lcluster.Etcd.Tests;

@@ -7,17 +7,17 @@ internal sealed record Figure(string Name, string Ours, string Anchor, string Ta
 internal sealed class FigureTable
 {
     private static readonly string[] Header = ["figure", "ours", "anchor", "target", "verdict"];
-    private readonly List<Figure> figures = [];
+    private readonly List<Figure> _figures = [];
 
-    public bool AnyFailed => figures.Any(f => f.Ours == "failed");
+    public bool AnyFailed => _figures.Any(f => f.Ours == "failed");
 
-    public void Add(Figure figure) => figures.Add(figure);
+    public void Add(Figure figure) => _figures.Add(figure);
 
-    public void AddRange(IEnumerable<Figure> more) => figures.AddRange(more);
+    public void AddRange(IEnumerable<Figure> more) => _figures.AddRange(more);
 
     public void Print(TextWriter output)
     {
-        var rows = figures.Select(f => new[] { f.Name, f.Ours, f.Anchor, f.Target, f.Verdict }).Prepend(Header).ToArray();
+        var rows = _figures.Select(f => new[] { f.Name, f.Ours, f.Anchor, f.Target, f.Verdict }).Prepend(Header).ToArray();
         var widths = Enumerable.Range(0, Header.Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
         foreach (var (row, index) in rows.Select((r, i) => (r, i)))
         {

@@ -6,54 +6,6 @@ using Microsoft.AspNetCore.Http;
 
 namespace Lcluster.Daemon.Web;
 
-/// <summary>GetOutput's chunks as the response body itself: the job's bytes, each chunk flushed as it comes.</summary>
-internal sealed class OutputBodyWriter(HttpResponse response, CancellationToken ct) : IServerStreamWriter<OutputChunk>
-{
-    public WriteOptions? WriteOptions { get; set; }
-
-    public Task WriteAsync(OutputChunk message) => WriteAsync(message, ct);
-
-    public async Task WriteAsync(OutputChunk message, CancellationToken cancellationToken)
-    {
-        await response.Body.WriteAsync(message.Data.Memory, cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
-    }
-}
-
-/// <summary>A file stream's chunks (one tar archive) as the response body.</summary>
-internal sealed class ArchiveBodyWriter(HttpResponse response, CancellationToken ct) : IServerStreamWriter<FileChunk>
-{
-    public WriteOptions? WriteOptions { get; set; }
-
-    public Task WriteAsync(FileChunk message) => WriteAsync(message, ct);
-
-    public async Task WriteAsync(FileChunk message, CancellationToken cancellationToken)
-    {
-        if (!response.HasStarted)
-            response.ContentType = "application/x-tar";
-        await response.Body.WriteAsync(message.Data.Memory, cancellationToken);
-    }
-}
-
-/// <summary>The request body (one tar archive) as the chunks an upload reads, never more than one chunk in memory.</summary>
-internal sealed class ArchiveBodyReader(HttpRequest request, CancellationToken ct) : IAsyncStreamReader<FileChunk>
-{
-    private const int ChunkBytes = 64 * 1024;
-    private readonly byte[] _buffer = new byte[ChunkBytes];
-
-    public FileChunk Current { get; private set; } = new();
-
-    public async Task<bool> MoveNext(CancellationToken cancellationToken)
-    {
-        using var both = CancellationTokenSource.CreateLinkedTokenSource(ct, cancellationToken);
-        var read = await request.Body.ReadAsync(_buffer, both.Token);
-        if (read == 0)
-            return false;
-        Current = new FileChunk { Data = Google.Protobuf.ByteString.CopyFrom(_buffer, 0, read) };
-        return true;
-    }
-}
-
 /// <summary>
 /// WatchJobs' events as server-sent events (docs/http.md): "id: REVISION", "event: job", "data: JOBEVENT-JSON";
 /// a browser's EventSource that reconnects sends the last id back (Last-Event-ID) and resumes after it. An error

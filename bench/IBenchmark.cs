@@ -1,6 +1,6 @@
 namespace Lcluster.Bench;
 
-/// <summary>One benchmark of `make bench`: its figures for the table (bench/Figures.cs, which `make scale` shares).</summary>
+/// <summary>One benchmark of `make bench`: its figures for the table (bench/FigureTable.cs, which `make scale` shares).</summary>
 internal interface IBenchmark
 {
     string Name { get; }
