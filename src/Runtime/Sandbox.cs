@@ -224,10 +224,14 @@ public sealed class Sandbox : IAsyncDisposable
             arguments.Add(ContainerInit.WithoutSeccompArgument);
         if (options.UserNamespaces is not null)
             arguments.Add(ContainerInit.UserNamespaceArgument);
+        // Compiled when the first init starts; a failure (no libseccomp) is that init's, and the next one tries again.
+        var seccomp = options.WithoutSeccompForTests
+            ? null
+            : new Lazy<byte[]>(Security.SeccompFilter.CompileDockerDefault, LazyThreadSafetyMode.PublicationOnly);
         if (options.UserNamespaces is not { } userNamespaces)
-            return new InitLaunch(options.InitProgram, arguments, environment);
+            return new InitLaunch(options.InitProgram, arguments, environment, Seccomp: seccomp);
         var program = Native.Libc.Open(options.InitProgram, Native.Libc.O_PATH | Native.Libc.O_CLOEXEC, 0);
         return new InitLaunch(options.InitProgram, arguments, environment, new Security.IdRanges(userNamespaces),
-            new SafeFileHandle(Native.Errno.Check(program, "open", options.InitProgram), ownsHandle: true));
+            new SafeFileHandle(Native.Errno.Check(program, "open", options.InitProgram), ownsHandle: true), seccomp);
     }
 }

@@ -46,7 +46,7 @@ public static unsafe class ContainerInit
                 NameAfterProgram();
             }
             Processes.InitWarmup.Run();
-            seccomp = Array.IndexOf(args, WithoutSeccompArgument) >= 0 ? null : Security.SeccompFilter.DockerDefault();
+            seccomp = Array.IndexOf(args, WithoutSeccompArgument) >= 0 ? null : ReceiveSeccomp();
         }
         catch (Exception e)
         {
@@ -191,6 +191,20 @@ public static unsafe class ContainerInit
             throw new NativeCallException("stat", "/bin/sh", error);
         if ((mode & Libc.S_IFMT) != Libc.S_IFREG)
             throw new InvalidOperationException("rootfs has no /bin/sh (it is not a regular file)");
+    }
+
+    /// <summary>The seccomp program the daemon compiled once for every init: the first frame on the control socket.</summary>
+    private static Security.SeccompFilter ReceiveSeccomp()
+    {
+        Span<byte> prefix = stackalloc byte[4];
+        var length = ReadExactly(prefix) ? Processes.InitMessage.ReadInt32(prefix) : -1;
+        if (length is <= 0 or > Security.SeccompFilter.MaxProgramBytes)
+            throw new InvalidDataException(length < 0 ? "the daemon closed the control socket before it sent the seccomp program"
+                : string.Concat("the daemon sent a seccomp program of ", length.ToString(), " bytes"));
+        var instructions = new byte[length];
+        if (!ReadExactly(instructions))
+            throw new InvalidDataException("the daemon closed the control socket in the middle of the seccomp program");
+        return Security.SeccompFilter.FromInstructions(instructions);
     }
 
     /// <summary>Reads one framed message; null when the daemon closed the pipe instead.</summary>

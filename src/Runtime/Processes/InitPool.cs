@@ -123,12 +123,15 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
 
     private async Task<InitProcess> SpawnReadyAsync(CancellationToken ct)
     {
+        var seccomp = launch.Seccomp?.Value; // compiled for the first init only
         var init = await InitSpawner.SpawnAsync(launch).ConfigureAwait(false);
         string? failure;
         try
         {
             // Starting an init is background work: it must not take the CPU from a container being started.
             init.SetNice(InitProcess.BackgroundNice);
+            if (seccomp is not null)
+                await init.SendSeccompAsync(seccomp, ct).ConfigureAwait(false);
             failure = await init.WaitReadyAsync(ct).ConfigureAwait(false);
         }
         catch

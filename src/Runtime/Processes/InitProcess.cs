@@ -81,6 +81,9 @@ internal sealed class InitProcess : IAsyncDisposable
         return n == 1 && tag[0] == InitReport.Failed ? Encoding.UTF8.GetString(rest) : "";
     }
 
+    /// <summary>What the init reads before it says it is ready: the seccomp program, framed as compiled.</summary>
+    public async Task SendSeccompAsync(byte[] frame, CancellationToken ct) => await _control.WriteAsync(frame, ct).ConfigureAwait(false);
+
     /// <summary>
     /// Hands the init its job, after the fds an init in a user namespace takes first (its idmapped rootfs mount and
     /// its job directory); the socket is closed after it, the init reads no more.

@@ -6,12 +6,16 @@ using Microsoft.Win32.SafeHandles;
 namespace Lcluster.Runtime.Processes;
 
 /// <summary>What to start in init mode; with <paramref name="UserIds"/>, each init in a user namespace of its own.</summary>
+/// <param name="Seccomp">
+/// The seccomp program each init gets first on its control socket (<see cref="SeccompFilter.CompileDockerDefault"/>), compiled
+/// at the first init and kept; null: the inits run jobs without one (a test sandbox's choice, told by their arguments).
+/// </param>
 /// <param name="ProgramFile">
 /// With user namespaces: the program opened O_PATH by the daemon. The init, an unprivileged host id before its execve,
 /// executes it through this fd, so the directories above the program need not be open to others.
 /// </param>
 internal sealed record InitLaunch(string Program, IReadOnlyList<string> Arguments, IReadOnlyList<string> Environment,
-    IdRanges? UserIds = null, SafeFileHandle? ProgramFile = null);
+    IdRanges? UserIds = null, SafeFileHandle? ProgramFile = null, Lazy<byte[]>? Seccomp = null);
 
 /// <summary>
 /// Starts an init as PID 1 of fresh mount, PID, UTS, IPC and network namespaces (and, when the launch says so, a

@@ -4,27 +4,25 @@ using Lcluster.Runtime.Native;
 namespace Lcluster.Runtime.Security;
 
 /// <summary>
-/// Docker's default profile compiled by libseccomp for this machine while a
-/// pooled init waits (it is job-independent): libseccomp builds the rules and
-/// exports the BPF program it generates; the init installs that program with
-/// seccomp(2) just before execve. libseccomp's own seccomp_load would generate
-/// the program again at that point, on the container's start-up path.
+/// Docker's default profile, compiled by libseccomp once, in the daemon: it is job-independent and the same for every
+/// container on this machine. libseccomp builds the rules and exports the BPF program it generates; each init gets that
+/// program over its control socket while it waits in the pool (<see cref="CompileDockerDefault"/>, <see cref="FromInstructions"/>)
+/// and installs it with seccomp(2) just before execve. Compiled in every init, it cost each job ~10 ms of CPU in libseccomp.
 /// </summary>
 internal sealed unsafe class SeccompFilter
 {
+    /// <summary>The largest program the kernel takes (BPF_MAXINSNS), in bytes.</summary>
+    public const int MaxProgramBytes = 4096 * SockFilterProgram.InstructionBytes;
+
     private readonly SockFilterProgram* _program;
 
-    private SeccompFilter(SockFilterProgram* program, IReadOnlyList<string> unknown)
+    private SeccompFilter(SockFilterProgram* program)
     {
         _program = program;
-        UnknownNames = unknown;
     }
 
-    /// <summary>The size of the compiled program, in BPF instructions.</summary>
+    /// <summary>The size of the program, in BPF instructions.</summary>
     public int Instructions => _program->Length;
-
-    /// <summary>Names of the profile this libseccomp cannot resolve (newer than it): they stay refused, as in Docker with the same library.</summary>
-    public IReadOnlyList<string> UnknownNames { get; }
 
     /// <summary>The profile's rules that apply to this architecture, Docker's default capabilities and this kernel.</summary>
     public static IEnumerable<SeccompRule> ApplicableRules(string arch, Version kernel)
@@ -33,8 +31,11 @@ internal sealed unsafe class SeccompFilter
         return DockerSeccompProfile.Rules.Where(r => r.AppliesTo(arch, caps, kernel));
     }
 
-    /// <summary>Builds the filter for the running machine; throws naming the libseccomp call that failed.</summary>
-    public static SeccompFilter DockerDefault()
+    /// <summary>
+    /// Compiles the profile for the running machine to its BPF program, framed as an init reads it: the program's size
+    /// in bytes (4, little-endian), then its instructions. Throws naming the libseccomp call that failed.
+    /// </summary>
+    public static byte[] CompileDockerDefault()
     {
         var (arch, subArchitectures) = HostArchitecture();
         nint context;
@@ -49,7 +50,6 @@ internal sealed unsafe class SeccompFilter
         }
         if (context == 0)
             throw new InvalidOperationException("seccomp_init failed: libseccomp could not make a filter (out of memory?)");
-        var unknown = new List<string>();
         try
         {
             foreach (var token in subArchitectures)
@@ -59,13 +59,25 @@ internal sealed unsafe class SeccompFilter
                     LibSeccomp.Check(added, "seccomp_arch_add", $"0x{token:x}");
             }
             foreach (var rule in ApplicableRules(arch, Environment.OSVersion.Version))
-                Add(context, rule, unknown);
-            return new SeccompFilter(Export(context), unknown);
+                Add(context, rule);
+            return Export(context);
         }
         finally
         {
             LibSeccomp.Release(context);
         }
+    }
+
+    /// <summary>The program of a frame's instructions (after its size), in unmanaged memory kept until execve.</summary>
+    public static SeccompFilter FromInstructions(ReadOnlySpan<byte> instructions)
+    {
+        if (instructions.Length is 0 or > MaxProgramBytes || instructions.Length % SockFilterProgram.InstructionBytes != 0)
+            throw new InvalidDataException($"a seccomp program of {instructions.Length} bytes is not one the kernel takes");
+        var copy = (byte*)NativeMemory.Alloc((nuint)instructions.Length);
+        instructions.CopyTo(new Span<byte>(copy, instructions.Length));
+        var program = (SockFilterProgram*)NativeMemory.Alloc((nuint)sizeof(SockFilterProgram));
+        *program = new SockFilterProgram { Length = (ushort)(instructions.Length / SockFilterProgram.InstructionBytes), Instructions = copy };
+        return new SeccompFilter(program);
     }
 
     /// <summary>Installs the filter on the calling thread (execve keeps it); needs no_new_privs, which is set before.</summary>
@@ -74,27 +86,31 @@ internal sealed unsafe class SeccompFilter
     /// <summary>Binds the native entry point the job-time path uses (after pivot_root nothing can be loaded).</summary>
     public static void Warm() => _ = Libc.SeccompSetFilter(null);
 
-    /// <summary>The BPF program libseccomp generates for the context, in unmanaged memory kept until execve.</summary>
-    private static SockFilterProgram* Export(nint context)
+    /// <summary>The BPF program libseccomp generates for the context, framed (size, then instructions).</summary>
+    private static byte[] Export(nint context)
     {
         var fd = Errno.Check(Libc.MemfdCreate("lcluster-seccomp", Libc.MFD_CLOEXEC), "memfd_create", "seccomp program");
         try
         {
             LibSeccomp.Check(LibSeccomp.ExportBpf(context, fd), "seccomp_export_bpf");
             var bytes = Errno.Check((nint)Libc.Lseek(fd, 0, Libc.SEEK_CUR), "lseek", "seccomp program"); // the end, after the export
-            var count = (int)bytes / SockFilterProgram.InstructionBytes;
-            if (bytes % SockFilterProgram.InstructionBytes != 0 || count is 0 or > ushort.MaxValue)
+            if (bytes is 0 or > MaxProgramBytes || bytes % SockFilterProgram.InstructionBytes != 0)
                 throw new InvalidOperationException($"libseccomp exported a BPF program of {bytes} bytes, which is not a program the kernel takes");
-            var instructions = (byte*)NativeMemory.Alloc((nuint)bytes);
+            var frame = new byte[4 + bytes];
+            frame[0] = (byte)bytes;
+            frame[1] = (byte)(bytes >> 8);
+            frame[2] = (byte)(bytes >> 16);
+            frame[3] = (byte)(bytes >> 24);
             Errno.Check((nint)Libc.Lseek(fd, 0, Libc.SEEK_SET), "lseek", "seccomp program");
-            for (nint done = 0; done < bytes;)
+            fixed (byte* instructions = &frame[4])
             {
-                var n = Errno.Check(Libc.Read(fd, instructions + done, bytes - done), "read", "seccomp program");
-                done += n > 0 ? n : throw new InvalidOperationException("the exported seccomp program ended early");
+                for (nint done = 0; done < bytes;)
+                {
+                    var n = Errno.Check(Libc.Read(fd, instructions + done, bytes - done), "read", "seccomp program");
+                    done += n > 0 ? n : throw new InvalidOperationException("the exported seccomp program ended early");
+                }
             }
-            var program = (SockFilterProgram*)NativeMemory.Alloc((nuint)sizeof(SockFilterProgram));
-            *program = new SockFilterProgram { Length = (ushort)count, Instructions = instructions };
-            return program;
+            return frame;
         }
         finally
         {
@@ -102,7 +118,7 @@ internal sealed unsafe class SeccompFilter
         }
     }
 
-    private static void Add(nint context, SeccompRule rule, List<string> unknown)
+    private static void Add(nint context, SeccompRule rule)
     {
         var action = rule.Verdict == SeccompVerdict.Allow ? LibSeccomp.SCMP_ACT_ALLOW : LibSeccomp.ActErrno(rule.ErrnoRet);
         var count = rule.Arguments.Count;
@@ -116,10 +132,7 @@ internal sealed unsafe class SeccompFilter
         {
             var number = LibSeccomp.ResolveName(name);
             if (number == LibSeccomp.NR_SCMP_ERROR)
-            {
-                unknown.Add(name); // unknown to this libseccomp: refused by default, as runc does
-                continue;
-            }
+                continue; // unknown to this libseccomp: refused by default, as runc does
             LibSeccomp.Check(LibSeccomp.RuleAddArray(context, action, number, (uint)count, count == 0 ? null : arguments),
                 "seccomp_rule_add_array", name);
         }

@@ -104,6 +104,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
             Guard("usage view", () => usage.RunAsync(work.Token)),
             Guard("input sweep", () => new InputSweep(node).RunAsync(work.Token)),
         };
+        Background.Run(log, "returning the start's memory", () => StartupMemory.ReleaseAsync(work.Token));
         var failed = await Task.WhenAny(tasks.Append(Task.Delay(Timeout.Infinite, stop)));
         if (!stop.IsCancellationRequested && failed.IsFaulted)
             log.Error($"stopping: {failed.Exception?.GetBaseException().Message}");

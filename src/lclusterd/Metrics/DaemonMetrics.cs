@@ -54,6 +54,10 @@ internal static class DaemonMetrics
     private static readonly Counter<long> PrimeTerms = Meter.CreateCounter<long>("lcluster_prime_changes", "{change}",
         "Times this node became prime (summed over the nodes: the cluster's prime changes)");
 
+    /// <summary>Whether an instrument has a point per node (label node): placements, and the cluster's per-node gauges.</summary>
+    public static bool LabelledByNode(string instrument) =>
+        instrument == Placements.Name || instrument.StartsWith(ClusterGauges.PerNodePrefix, StringComparison.Ordinal);
+
     public static void JobsSubmitted(int count) => Submitted.Add(count);
 
     public static void BecamePrime() => PrimeTerms.Add(1);
