@@ -46,23 +46,14 @@ internal sealed class JobRunner
     public bool HasStarted => _execution is not null;
 
     /// <summary>
-    /// Marks the scheduled job running (fenced). Returns the record written, or
-    /// null when the job changed under us (the caller reads it again). A write
-    /// etcd may or may not have applied is settled by reading it back.
+    /// Marks the scheduled job running (fenced). Returns the record written, or null when the job changed under us.
+    /// A write etcd may or may not have applied throws; the caller settles it by reading the record again
+    /// (<see cref="StartSteps.Next"/>: a job marked running by this incarnation is started).
     /// </summary>
     public async Task<JobRecord?> TryMarkRunningAsync(StoredJob scheduled, CancellationToken ct)
     {
         var running = Transitions.Running(scheduled, DateTimeOffset.UtcNow);
-        try
-        {
-            return await _node.Store.TryUpdateAsync(scheduled, running, [_node.Registration.Guard(_incarnation)], [], ct) ? running : null;
-        }
-        catch (EtcdException e) when (e is not EtcdUnavailableException)
-        {
-            var now = await _node.Store.GetAsync(_id, ct);
-            return now is not null && now.Record.NodeIncarnation == _incarnation && now.State == JobState.Running
-                   && now.Job.StartedAt == running.Job.StartedAt ? running : null;
-        }
+        return await _node.Store.TryUpdateAsync(scheduled, running, [_node.Registration.Guard(_incarnation)], [], ct) ? running : null;
     }
 
     /// <summary>Runs a job marked running by <see cref="TryMarkRunningAsync"/> to its recorded end.</summary>

@@ -193,22 +193,33 @@ internal sealed class NodeAgent(NodeContext node)
             try
             {
                 var job = await node.Store.GetAsync(runner.Id, ct);
-                if (job is null || job.Job.Node != node.Name || job.Record.NodeIncarnation != runner.Incarnation || job.State != JobState.Scheduled)
-                    break;
-                if (cancel || job.Record.CancelRequested)
+                switch (StartSteps.Next(job, node.Name, runner.Incarnation, cancel))
                 {
-                    var cancelled = Transitions.CancelledBeforeStart(job, DateTimeOffset.UtcNow);
-                    if (await node.Store.TryUpdateAsync(job, cancelled, [node.Registration.Guard(runner.Incarnation)], [Op.Delete(Keys.Run(node.Name, runner.Id))], ct))
-                    {
-                        node.Log.Info($"job {runner.Id} cancelled before it started");
+                    case StartStep.Leave:
+                        runner.Abandon();
+                        return;
+                    case StartStep.Cancel:
+                        var cancelled = Transitions.CancelledBeforeStart(job!, DateTimeOffset.UtcNow);
+                        if (await node.Store.TryUpdateAsync(job!, cancelled, [node.Registration.Guard(runner.Incarnation)], [Op.Delete(Keys.Run(node.Name, runner.Id))], ct))
+                        {
+                            node.Log.Info($"job {runner.Id} cancelled before it started");
+                            runner.Abandon();
+                            return;
+                        }
                         break;
-                    }
-                    continue;
-                }
-                if (await runner.TryMarkRunningAsync(job, ct) is { } running)
-                {
-                    await runner.RunAsync(running, ct);
-                    return;
+                    case StartStep.MarkRunning:
+                        if (await runner.TryMarkRunningAsync(job!, ct) is { } running)
+                        {
+                            await runner.RunAsync(running, ct);
+                            return;
+                        }
+                        break;
+                    case StartStep.StartMarked:
+                        node.Log.Info($"job {runner.Id}: its mark as running took effect though etcd's answer was lost; starting it");
+                        if (cancel || job!.Record.CancelRequested)
+                            await runner.KillAsync(KillCause.Cancelled); // killed as it starts, recorded cancelled
+                        await runner.RunAsync(job!.Record, ct);
+                        return;
                 }
             }
             catch (EtcdException e)
@@ -217,7 +228,6 @@ internal sealed class NodeAgent(NodeContext node)
                 await Task.Delay(TimeSpan.FromSeconds(1), ct);
             }
         }
-        runner.Abandon();
     }
 
     /// <summary>The run key went while the job ran here: someone else settled it; nothing of it may go on.</summary>
