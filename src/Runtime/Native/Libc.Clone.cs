@@ -6,7 +6,7 @@ namespace Lcluster.Runtime.Native;
 internal static unsafe partial class Libc
 {
     public const int CLONE_VM = 0x100, CLONE_VFORK = 0x4000, CLONE_PARENT_SETTID = 0x100000, CLONE_NEWUSER = 0x10000000;
-    public const long SYS_rt_sigaction = 13, SYS_setgroups = 116, SYS_setresuid = 117, SYS_setresgid = 119, SYS_dup3 = 292, SYS_execveat = 322;
+    public const long SYS_rt_sigaction = 13, SYS_setgroups = 116, SYS_setresuid = 117, SYS_setresgid = 119, SYS_prctl = 157, SYS_dup3 = 292, SYS_execveat = 322;
     /// <summary>The kernel's sigset size, the last argument of rt_sigaction(2).</summary>
     public const int KernelSigsetBytes = 8;
 

@@ -8,8 +8,8 @@ namespace Lcluster.Runtime.Processes;
 /// <summary>
 /// An init started in a new user namespace, with new mount, PID, UTS, IPC and network namespaces owned by it, by one
 /// clone(CLONE_VM|CLONE_VFORK|CLONE_NEWUSER|...) from the spawner thread (a .NET process has threads, so it cannot
-/// unshare a user namespace itself). The child runs a <see cref="CallChain"/>, never managed code: it says it is
-/// alive, waits until the daemon wrote its uid_map and gid_map (<see cref="MapIdsAsync"/>), becomes root of the
+/// unshare a user namespace itself). The child runs a <see cref="CallChain"/>, never managed code: it asks to die
+/// with the daemon, says it is alive, waits until the daemon wrote its uid_map and gid_map (<see cref="MapIdsAsync"/>), becomes root of the
 /// namespace (its ids switch to the first id of its host range, before execve so it keeps its capabilities there),
 /// starts a session, sets up its fds and signals as posix_spawn would, and execs the init.
 /// </summary>
@@ -44,7 +44,14 @@ internal sealed class UserNamespaceSpawnRequest(int doneFd, HostIdRange ids) : S
         var envp = Array(launch.Environment);
         var scratch = (nint)Alloc(sizeof(long));
         var defaultAction = (nint)Alloc(sizeof(KernelSigaction)); // all zero: SIG_DFL, no flags, empty mask
+        // Dies with the daemon (SIGKILL when the spawner thread, its parent, exits) while it waits for the maps; the id
+        // change below resets that, and the init asks for it again. Without it, a daemon killed in this window left the
+        // child waiting for "go" forever, holding a copy of every fd the daemon had (its data directory's lock among them).
+        _chain.Add(CloneCalls.Syscall, (nint)Libc.SYS_prctl, Libc.PR_SET_PDEATHSIG, Libc.SIGKILL);
         _chain.Add(CloneCalls.Write, AliveWrite, scratch, 1);
+        // Its own copy of the go pipe's write end closed: should the daemon die before the prctl above took hold, the
+        // read below ends at EOF, and the init, not root of its namespace, refuses to run (ContainerInit.RequireNamespaceRoot).
+        _chain.Add(CloneCalls.Close, _goWrite);
         _chain.Add(CloneCalls.Read, _goRead, scratch, 1);
         // Root of the new namespace: the kernel checks these against the maps the daemon wrote meanwhile.
         _chain.Add(CloneCalls.Syscall, (nint)Libc.SYS_setresgid, 0, 0, 0);
