@@ -130,8 +130,9 @@ internal sealed class InitPool(InitLaunch launch, int size) : IAsyncDisposable
         {
             // Starting an init is background work: it must not take the CPU from a container being started.
             init.SetNice(InitProcess.BackgroundNice);
+            // An init that could not take the program has ended or is ending: waiting for it says why.
             if (seccomp is not null)
-                await init.SendSeccompAsync(seccomp, ct).ConfigureAwait(false);
+                _ = await init.TrySendSeccompAsync(seccomp, ct).ConfigureAwait(false);
             failure = await init.WaitReadyAsync(ct).ConfigureAwait(false);
         }
         catch

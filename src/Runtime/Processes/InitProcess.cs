@@ -81,8 +81,23 @@ internal sealed class InitProcess : IAsyncDisposable
         return n == 1 && tag[0] == InitReport.Failed ? Encoding.UTF8.GetString(rest) : "";
     }
 
-    /// <summary>What the init reads before it says it is ready: the seccomp program, framed as compiled.</summary>
-    public async Task SendSeccompAsync(byte[] frame, CancellationToken ct) => await _control.WriteAsync(frame, ct).ConfigureAwait(false);
+    /// <summary>
+    /// What the init reads before it says it is ready: the seccomp program, framed as compiled. False when the init
+    /// closed its end first (it ended at once: not an init, or an early failure); then <see cref="WaitReadyAsync"/>
+    /// hears why, from its report and its end, instead of the caller hearing only "broken pipe".
+    /// </summary>
+    public async Task<bool> TrySendSeccompAsync(byte[] frame, CancellationToken ct)
+    {
+        try
+        {
+            await _control.WriteAsync(frame, ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>
     /// Hands the init its job, after the fds an init in a user namespace takes first (its idmapped rootfs mount and
