@@ -18,8 +18,10 @@ public sealed class LimitTests(SandboxFixture fixture) : IClassFixture<SandboxFi
     [Fact]
     public async Task Fork_bomb_is_held_by_the_pids_limit_and_the_node_survives()
     {
-        // PID 1 waits with builtins only: busybox sh exits when it cannot fork, and here it cannot.
-        var spec = fixture.Spec("bomb() { bomb | bomb & }; bomb; while :; do :; done",
+        // PID 1 forks once, before any bomb exists (a subshell that starts it), then waits with builtins only: busybox sh
+        // exits when it cannot fork, and a bomb started from PID 1 itself (`bomb | bomb &` forks twice there) could fill
+        // the limit between its two forks on a loaded machine.
+        var spec = fixture.Spec("bomb() { bomb | bomb & }; (bomb) & while :; do :; done",
             new Limits { Pids = 32, Cpus = 0.5, WallTime = TimeSpan.FromSeconds(3) });
         var container = await fixture.Sandbox.StartAsync(spec, CancellationToken.None);
         var pidsDir = Path.Combine(HostCgroups.Root("pids"), fixture.CgroupParent, spec.JobId);
