@@ -102,9 +102,10 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
                 var left = Volatile.Read(ref _deadline) - Environment.TickCount64;
                 if (left <= 0 && _untilEtcdSaysGone)
                 {
-                    // etcd may have been down for everyone (it extends leases when it comes back): keep trying.
+                    // etcd may have been down for everyone (it extends leases when it comes back, by one TTL): keep trying,
+                    // at a quarter of the TTL at most, so the renewal lands early in that one TTL and not at its end.
                     _client.Transport.Log($"renewing lease {LeaseId:x} at etcd {endpoint.Address} failed ({broken}); its TTL ran out locally, retrying until etcd answers");
-                    await backoff.DelayAsync(token, TimeSpan.FromSeconds(1));
+                    await backoff.DelayAsync(token, TimeSpan.FromMilliseconds(Math.Max(Interlocked.Read(ref _ttlSeconds) * 1000 / 4, 100)));
                     continue;
                 }
                 if (left <= 0)
