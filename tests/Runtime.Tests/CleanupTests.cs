@@ -197,7 +197,7 @@ public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<Sandbox
 
     /// <summary>
     /// A snapshot once the last job's leftovers are gone: its cgroups and directory removed, the init pool refilled
-    /// (no more children than waiting inits), and no more fds than <paramref name="before"/> had — or, after 10 s,
+    /// (every init it started is ready, and no more children than waiting inits), and no more fds than <paramref name="before"/> had — or, after 10 s,
     /// the snapshot as it is, for the assertions to say what stayed.
     /// </summary>
     private static async Task<Snapshot> SettledAsync(SandboxFixture fixture, Snapshot? before)
@@ -205,6 +205,8 @@ public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<Sandbox
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (true)
         {
+            // The pool refills in the background: counted while an init is half started, the fds would be a moment's.
+            await fixture.Sandbox.WaitForPrestartedInitsAsync();
             var now = Snapshot.Take(fixture);
             var settled = now.JobCgroups.Length == 0 && now.JobDirectories.Length == 0 && now.SpawnThreads == 1
                 && now.WatchedChildren <= fixture.Options().PrestartedInits && (before is null || now.Fds <= before.Fds);
