@@ -32,6 +32,26 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Lib, EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(int fd, ulong request, InterfaceRequest* request2);
+
+    public const short POLLHUP = 0x10;
+
+    [LibraryImport(Lib, EntryPoint = "poll", SetLastError = true)]
+    public static partial int Poll(PollEntry* entries, nuint count, int timeoutMilliseconds);
+
+    /// <summary>Whether the other end of a connected socket is closed: poll(2) reports POLLHUP at once, asked for or not.</summary>
+    public static bool PeerClosed(int fd)
+    {
+        var entry = new PollEntry { Fd = fd };
+        return Poll(&entry, 1, 0) == 1 && (entry.Returned & POLLHUP) != 0;
+    }
+}
+
+/// <summary>struct pollfd.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct PollEntry
+{
+    public int Fd;
+    public short Events, Returned;
 }
 
 /// <summary>struct ifreq with the flags member of its union.</summary>

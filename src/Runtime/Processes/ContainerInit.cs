@@ -38,8 +38,11 @@ public static unsafe class ContainerInit
         try
         {
             // Dies with the daemon: our parent is its spawner thread, which lives as long as the daemon does. A daemon
-            // that died before this line cannot have sent a job (that waits for "ready"): the control socket reads EOF.
+            // that died before this line (while the runtime started) sent no job and never will: its end of the control
+            // socket is closed, so end now rather than after the whole warm-up.
             Errno.Check(Libc.Prctl(Libc.PR_SET_PDEATHSIG, Libc.SIGKILL, 0, 0, 0), "prctl", "PR_SET_PDEATHSIG");
+            if (Libc.PeerClosed(ControlFd))
+                return 1;
             if (inUserNamespace)
             {
                 RequireNamespaceRoot();
