@@ -70,8 +70,13 @@ public sealed class SandboxFixture : IAsyncLifetime
     {
         if (Sandbox is not null)
             await Sandbox.DisposeAsync();
-        TreeDeletion.Delete(Work);
+        // Tests give their labs parents of their own beside the fixture's ("<id>-crashed", "<id>-pool"...); one that
+        // failed half-way left its lab's cgroups, with whatever still runs in them.
+        foreach (var parent in HostCgroups.Children(TestCgroupRoot).Select(Path.GetFileName).OfType<string>()
+                     .Where(name => name.StartsWith(Id, StringComparison.Ordinal)).Distinct())
+            HostCgroups.RemoveTree($"{TestCgroupRoot}/{parent}");
         HostCgroups.RemoveIfEmpty(TestCgroupRoot);
+        TreeDeletion.Delete(Work);
     }
 }
 
