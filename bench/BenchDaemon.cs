@@ -13,15 +13,17 @@ internal sealed class BenchDaemon : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private BenchDaemon(Process process, string server, string dataDir)
+    private BenchDaemon(Process process, string nodeName, string server, string dataDir)
     {
         _process = process;
+        NodeName = nodeName;
         Server = server; // its Unix socket: the bench runs as root, an admin
         DataDir = dataDir;
         Channel = NodeChannel.Open(server);
         Client = new Lclusterd.LclusterdClient(Channel);
     }
 
+    public string NodeName { get; }
     public string Server { get; }
     public string DataDir { get; }
     public GrpcChannel Channel { get; }
@@ -34,6 +36,7 @@ internal sealed class BenchDaemon : IAsyncDisposable
         if (!File.Exists(program))
             throw new InvalidOperationException($"{program} is missing: run `make`");
         var dataDir = Path.Combine(context.Scratch, name);
+        var nodeName = $"{context.Id}-{name}";
         Directory.CreateDirectory(dataDir);
         var port = FreePort();
         var etcdPort = FreePort();
@@ -41,12 +44,12 @@ internal sealed class BenchDaemon : IAsyncDisposable
         var args = new List<string>
         {
             $"--rootfs={context.RootFs}", $"--data-dir={dataDir}", $"--listen=127.0.0.1:{port}",
-            $"--node-name={context.Id}-{name}", $"--embedded-etcd-port={etcdPort}", $"--socket={dataDir}.sock",
+            $"--node-name={nodeName}", $"--embedded-etcd-port={etcdPort}", $"--socket={dataDir}.sock",
         };
         args.AddRange(extra);
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add($"exec '{program}' {string.Join(' ', args.Select(a => $"'{a}'"))} >>'{dataDir}.log' 2>&1");
-        var daemon = new BenchDaemon(Process.Start(info)!, $"unix:{dataDir}.sock", dataDir);
+        var daemon = new BenchDaemon(Process.Start(info)!, nodeName, $"unix:{dataDir}.sock", dataDir);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
         {

@@ -21,7 +21,7 @@ internal sealed class Failover : IBenchmark
         await using var first = await BenchDaemon.StartAsync(context, "prime", common);
         // The first node alone wins the election; the second starts only once it has (however loaded the machine).
         var deadline = Stopwatch.StartNew();
-        while (!(await first.Client.ListNodesAsync(new ListNodesRequest(), cancellationToken: ct)).Nodes.Any(n => n.Prime && n.Address == first.Server))
+        while (!(await first.Client.ListNodesAsync(new ListNodesRequest(), cancellationToken: ct)).Nodes.Any(n => n.Prime && n.Name == first.NodeName))
         {
             if (deadline.Elapsed > TimeSpan.FromSeconds(30))
                 throw new InvalidOperationException("the first daemon did not become prime within 30 s");
@@ -29,7 +29,7 @@ internal sealed class Failover : IBenchmark
         }
         await using var second = await BenchDaemon.StartAsync(context, "standby", common);
         var nodes = await second.Client.ListNodesAsync(new ListNodesRequest(), cancellationToken: ct);
-        if (!nodes.Nodes.Any(n => n.Prime && n.Address == first.Server))
+        if (!nodes.Nodes.Any(n => n.Prime && n.Name == first.NodeName))
             throw new InvalidOperationException("the first daemon is not prime");
 
         var watch = Stopwatch.StartNew();
