@@ -191,6 +191,11 @@ internal sealed class JobRunner
             OutputCapBytes = _node.Options.OutputCapBytes,
             Workspace = workspace,
         };
+        if (!await HoldsAuthorityAsync(ct))
+            return JobOutcome.StoppedBeforeStart(cancelled: _killCause == KillCause.Cancelled) with
+            {
+                InfrastructureFailure = InfrastructureFailure() ?? $"node {_node.Name} lost its lease before the job started",
+            };
         ContainerResult? result = null;
         var (startedWall, startedMono) = (DateTimeOffset.UtcNow, System.Diagnostics.Stopwatch.GetTimestamp());
         try
@@ -223,6 +228,30 @@ internal sealed class JobRunner
             StdoutTruncated = result.StdoutTruncated,
             StderrTruncated = result.StderrTruncated,
         };
+    }
+
+    /// <summary>How often a runner about to start looks again whether its node's lease is known to be alive.</summary>
+    private static readonly TimeSpan AuthorityCheck = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Whether the container may start now: this runner's incarnation is still the node's, and etcd confirmed a renewal
+    /// of its lease sent less than half a TTL ago, so the lease outlives the start and no prime can have given the job up
+    /// yet. While the lease is only unconfirmed (etcd slow or out of reach) it waits; false once the lease is gone or
+    /// the job was killed (the fence timeout kills it). A node cut off while it read the job's spec, retried through the
+    /// cut, would otherwise start a job the prime had declared lost meanwhile.
+    /// </summary>
+    private async Task<bool> HoldsAuthorityAsync(CancellationToken ct)
+    {
+        while (!_killed.IsCancellationRequested)
+        {
+            var session = _node.Registration.Session;
+            if (session.LeaseId != _incarnation || session.Lost.IsCancellationRequested)
+                return false;
+            if (session.SinceLastRenewal < _node.Options.LeaseTtl / 2)
+                return true;
+            await Task.Delay(AuthorityCheck, ct);
+        }
+        return false;
     }
 
     /// <summary>A line in the node's container log; a failed append is told in the daemon's log, and the job goes on.</summary>
