@@ -194,7 +194,7 @@ internal sealed class JobRunner
         if (!await HoldsAuthorityAsync(ct))
             return JobOutcome.StoppedBeforeStart(cancelled: _killCause == KillCause.Cancelled) with
             {
-                InfrastructureFailure = InfrastructureFailure() ?? $"node {_node.Name} lost its lease before the job started",
+                InfrastructureFailure = _killCause == KillCause.None ? $"node {_node.Name} lost its lease before the job started" : InfrastructureFailure(),
             };
         ContainerResult? result = null;
         var (startedWall, startedMono) = (DateTimeOffset.UtcNow, System.Diagnostics.Stopwatch.GetTimestamp());
