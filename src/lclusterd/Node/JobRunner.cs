@@ -244,11 +244,13 @@ internal sealed class JobRunner
     {
         while (!_killed.IsCancellationRequested)
         {
-            var session = _node.Registration.Session;
-            if (session.LeaseId != _incarnation || session.Lost.IsCancellationRequested)
-                return false;
-            if (session.SinceLastRenewal < _node.Options.LeaseTtl / 2)
-                return true;
+            switch (_node.Registration.Standing(_incarnation, within: _node.Options.LeaseTtl / 2))
+            {
+                case LeaseStanding.Gone:
+                    return false;
+                case LeaseStanding.Confirmed:
+                    return true;
+            }
             await Task.Delay(AuthorityCheck, ct);
         }
         return false;

@@ -22,7 +22,7 @@ internal sealed class Liveness(NodeContext node, NodeAgent agent, NodeHealth hea
         {
             await Task.Delay(Check, ct);
             var session = node.Registration.Session;
-            health.Set(!session.Lost.IsCancellationRequested && session.SinceLastRenewal <= node.Options.LeaseTtl);
+            health.Set(node.Registration.Standing(session.LeaseId, within: node.Options.LeaseTtl) == LeaseStanding.Confirmed);
             if (session.Lost.IsCancellationRequested)
             {
                 node.Log.Warn($"node {node.Name}: etcd says lease {session.LeaseId:x} is gone ({session.LostReason}); killing its jobs and registering again");

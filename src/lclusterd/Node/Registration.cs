@@ -41,6 +41,16 @@ internal sealed class Registration : IAsyncDisposable
 
     public NodeRecord Record => _template;
 
+    /// <summary>
+    /// The standing of <paramref name="incarnation"/>'s lease now; a renewal counts as confirmed when it was sent less
+    /// than <paramref name="within"/> ago.
+    /// </summary>
+    public LeaseStanding Standing(long incarnation, TimeSpan within)
+    {
+        var session = Session;
+        return LeaseStandings.Of(incarnation, session.LeaseId, session.Lost.IsCancellationRequested, session.SinceLastRenewal, within);
+    }
+
     /// <summary>A guard for every write this node makes about its jobs: its membership still carries its lease.</summary>
     public Compare Guard(long incarnation) => Cmp.Lease(Keys.Member(Name)) == incarnation;
 
