@@ -64,7 +64,7 @@ public sealed class EtcdLeaderLossTests(ITestOutputHelper output)
             await submitting;
 
             var ids = acked.Keys.ToList();
-            var jobs = await WaitAllFinishedAsync(nodes, ids, TimeSpan.FromMinutes(2));
+            var jobs = await ThreeNodes.WaitAllFinishedAsync(args => Cli.RunAsync(nodes[0].Server, args), ids, TimeSpan.FromMinutes(2), () => Logs(nodes));
             foreach (var daemon in nodes)
                 await daemon.TerminateAsync(TimeSpan.FromSeconds(30));
             var starts = ContainerStarts(nodes);
@@ -107,25 +107,6 @@ public sealed class EtcdLeaderLossTests(ITestOutputHelper output)
     private static List<ContainerEvent> ContainerStarts(IEnumerable<DaemonProcess> nodes) =>
         nodes.Select(n => Path.Combine(n.DataDir, ContainerLogFile.FileName)).Where(File.Exists)
             .SelectMany(ContainerLogFile.Read).Where(e => e.Kind == "start").ToList();
-
-    private static async Task<Dictionary<string, JsonElement>> WaitAllFinishedAsync(IReadOnlyList<DaemonProcess> nodes, IReadOnlyCollection<string> ids, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (true)
-        {
-            var list = await Cli.RunAsync(nodes[0].Server, "--listjobs", "--json", "--limit=100000");
-            if (list.ExitCode == 0)
-            {
-                var jobs = JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray()
-                    .Where(j => ids.Contains(j.GetProperty("id").GetString()!))
-                    .ToDictionary(j => j.GetProperty("id").GetString()!, j => j.Clone());
-                if (jobs.Count == ids.Count && jobs.Values.All(j => j.GetProperty("state").GetString() is "succeeded" or "failed" or "cancelled" or "lost"))
-                    return jobs;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"not all {ids.Count} jobs finished: {list}\n{Logs(nodes)}");
-            await Task.Delay(250);
-        }
-    }
 
     private static string Logs(IEnumerable<DaemonProcess> nodes) => string.Join("\n", nodes.Select(n => $"--- {n.NodeName}:\n{n.LogTail(30)}"));
 }

@@ -67,12 +67,20 @@ public sealed class ThreeNodes : IAsyncDisposable
     }
 
     /// <summary>Every listed job once all of <paramref name="ids"/> are in a terminal state (fails with the states and logs otherwise).</summary>
-    public async Task<IReadOnlyDictionary<string, JsonElement>> WaitAllFinishedAsync(int via, IReadOnlyCollection<string> ids, TimeSpan within)
+    public Task<IReadOnlyDictionary<string, JsonElement>> WaitAllFinishedAsync(int via, IReadOnlyCollection<string> ids, TimeSpan within) =>
+        WaitAllFinishedAsync(args => RunAsync(via, args), ids, within, Logs);
+
+    /// <summary>
+    /// Every listed job once all of <paramref name="ids"/> are in a terminal state, listed by lclusterc through
+    /// <paramref name="run"/>; fails with the states seen and <paramref name="logs"/> when they are not by the deadline.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<string, JsonElement>> WaitAllFinishedAsync(
+        Func<string[], Task<CliResult>> run, IReadOnlyCollection<string> ids, TimeSpan within, Func<string> logs)
     {
         var deadline = DateTime.UtcNow + within;
         while (true)
         {
-            var list = await RunAsync(via, "--listjobs", "--json", "--limit=100000");
+            var list = await run(["--listjobs", "--json", "--limit=100000"]);
             if (list.ExitCode == 0)
             {
                 var jobs = JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray()
@@ -81,11 +89,11 @@ public sealed class ThreeNodes : IAsyncDisposable
                 if (jobs.Count == ids.Count && jobs.Values.All(j => j.GetProperty("state").GetString() is "succeeded" or "failed" or "cancelled" or "lost"))
                     return jobs;
                 if (DateTime.UtcNow > deadline)
-                    throw new Xunit.Sdk.XunitException($"not all {ids.Count} jobs finished: {string.Join(", ", jobs.Values.GroupBy(j => j.GetProperty("state").GetString()).Select(g => $"{g.Key} {g.Count()}"))}, {ids.Count - jobs.Count} missing\n{Logs()}");
+                    throw new Xunit.Sdk.XunitException($"not all {ids.Count} jobs finished: {string.Join(", ", jobs.Values.GroupBy(j => j.GetProperty("state").GetString()).Select(g => $"{g.Key} {g.Count()}"))}, {ids.Count - jobs.Count} missing\n{logs()}");
             }
             else if (DateTime.UtcNow > deadline)
             {
-                throw new Xunit.Sdk.XunitException($"--listjobs failed: {list}\n{Logs()}");
+                throw new Xunit.Sdk.XunitException($"--listjobs failed: {list}\n{logs()}");
             }
             await Task.Delay(250);
         }
