@@ -68,7 +68,7 @@ public sealed class EtcdLeaderLossTests(ITestOutputHelper output)
             foreach (var daemon in nodes)
                 await daemon.TerminateAsync(TimeSpan.FromSeconds(30));
             var starts = ContainerStarts(nodes);
-            var events = nodes.SelectMany(n => ContainerLogFile.Read(Path.Combine(n.DataDir, ContainerLogFile.FileName))).ToList();
+            var events = nodes.SelectMany(n => ContainerLogFile.ReadNode(n.DataDir)).ToList();
 
             // Exactly once: every acknowledged job succeeded at its first attempt, with one container start and one exit 0.
             foreach (var id in ids)
@@ -105,8 +105,7 @@ public sealed class EtcdLeaderLossTests(ITestOutputHelper output)
     }
 
     private static List<ContainerEvent> ContainerStarts(IEnumerable<DaemonProcess> nodes) =>
-        nodes.Select(n => Path.Combine(n.DataDir, ContainerLogFile.FileName)).Where(File.Exists)
-            .SelectMany(ContainerLogFile.Read).Where(e => e.Kind == "start").ToList();
+        nodes.SelectMany(n => ContainerLogFile.ReadNode(n.DataDir)).Where(e => e.Kind == "start").ToList();
 
     private static string Logs(IEnumerable<DaemonProcess> nodes) => string.Join("\n", nodes.Select(n => $"--- {n.NodeName}:\n{n.LogTail(30)}"));
 }

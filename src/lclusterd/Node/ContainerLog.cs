@@ -12,27 +12,39 @@ namespace Lcluster.Daemon.Node;
 /// write(2) per line, never rewritten, never fsynced (docs/failures.md, "The container log"). Lines are
 /// space-separated key=value fields after the event name, e.g.
 /// <c>start job=ID attempt=2 incarnation=7e9c… node=n1 wall=2026-…Z mono=1234.567890 pid=4242</c>.
-/// The file is root's only (0600) in the root-only data dir.
+/// The file is root's only (0600) in the root-only data dir. Past <see cref="RotateBytes"/> it is renamed
+/// containers.log.1 (replacing the one before) and a new one begun, so it cannot fill the disk.
 /// </summary>
 internal sealed class ContainerLog : IDisposable
 {
     public const string FileName = "containers.log";
 
-    private readonly AppendOnlyFile _file;
-    private readonly string _node;
+    /// <summary>The name the log before the current one has: only one is kept.</summary>
+    public const string PreviousFileName = FileName + ".1";
 
-    private ContainerLog(AppendOnlyFile file, string node)
+    /// <summary>The size past which the log is rotated: 64 MiB, about 200,000 jobs' lines.</summary>
+    public const long RotateBytes = 64L << 20;
+
+    private readonly Lock _gate = new();
+    private readonly string _node;
+    private readonly long _rotateAt;
+    private AppendOnlyFile _file;
+    private long _size;
+
+    private ContainerLog(AppendOnlyFile file, string node, long rotateAt)
     {
         _file = file;
         _node = node;
+        _rotateAt = rotateAt;
+        _size = new FileInfo(file.Path).Length;
     }
 
     public string Path => _file.Path;
 
-    /// <summary>Opens (creating, 0600) the node's container log for appending.</summary>
-    public static ContainerLog Open(string dataDir, string node)
+    /// <summary>Opens (creating, 0600) the node's container log for appending; <paramref name="rotateAt"/> is for tests.</summary>
+    public static ContainerLog Open(string dataDir, string node, long rotateAt = RotateBytes)
     {
-        return new ContainerLog(AppendOnlyFile.Open(System.IO.Path.Combine(dataDir, FileName)), node);
+        return new ContainerLog(AppendOnlyFile.Open(System.IO.Path.Combine(dataDir, FileName)), node, rotateAt);
     }
 
     /// <summary>This daemon process started (its pid): containers of the previous one are gone or leftovers.</summary>
@@ -60,8 +72,44 @@ internal sealed class ContainerLog : IDisposable
     /// <summary>CLOCK_MONOTONIC in seconds (Stopwatch's timestamp): comparable between the nodes of one machine, immune to clock steps.</summary>
     private static string Mono(long timestamp) => ((double)timestamp / Stopwatch.Frequency).ToString("F6", CultureInfo.InvariantCulture);
 
-    // One write(2) on an O_APPEND descriptor: the kernel puts the whole line at the end, whatever other threads write.
-    private void Append(string line) => _file.Append(Encoding.UTF8.GetBytes(line + "\n"));
+    // One write(2) on an O_APPEND descriptor: the kernel puts the whole line at the end, whatever else writes to it.
+    // The lock keeps a rotation from closing the descriptor under another thread's write.
+    private void Append(string line)
+    {
+        var bytes = Encoding.UTF8.GetBytes(line + "\n");
+        lock (_gate)
+        {
+            _file.Append(bytes);
+            _size += bytes.Length;
+            if (_size >= _rotateAt)
+                Rotate();
+        }
+    }
 
-    public void Dispose() => _file.Dispose();
+    /// <summary>
+    /// The current log becomes containers.log.1 and a new one is begun. A rotation that fails is told once (the
+    /// append's IOException) and tried again only after as many bytes more; lines go on to the old file meanwhile.
+    /// </summary>
+    private void Rotate()
+    {
+        _size = 0;
+        var path = _file.Path;
+        try
+        {
+            File.Move(path, System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, PreviousFileName), overwrite: true);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new IOException($"cannot rotate {path}: {e.Message}", e);
+        }
+        var next = AppendOnlyFile.Open(path);
+        _file.Dispose();
+        _file = next;
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+            _file.Dispose();
+    }
 }

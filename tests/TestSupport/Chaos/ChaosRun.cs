@@ -92,11 +92,7 @@ public static class ChaosRun
             // Every daemon stops (SIGTERM) before its log is read: nothing is appended after.
             foreach (var daemon in daemons)
                 await daemon.TerminateAsync(TimeSpan.FromSeconds(60));
-            var containers = daemons.SelectMany(d =>
-            {
-                var path = Path.Combine(d.DataDir, ContainerLogFile.FileName);
-                return File.Exists(path) ? ContainerLogFile.Read(path) : [];
-            }).ToList();
+            var containers = daemons.SelectMany(d => ContainerLogFile.ReadNode(d.DataDir)).ToList();
             var all = new ChaosHistory([.. history.OrderBy(o => o.At)], [.. nemesis], containers)
             {
                 LostJobGrace = options.FenceTimeout + TimeSpan.FromSeconds(2),
@@ -358,9 +354,12 @@ public static class ChaosRun
         foreach (var daemon in daemons)
         {
             File.Copy(daemon.LogPath, Path.Combine(dir, daemon.NodeName + ".log"), overwrite: true);
-            var containers = Path.Combine(daemon.DataDir, ContainerLogFile.FileName);
-            if (File.Exists(containers))
-                File.Copy(containers, Path.Combine(dir, daemon.NodeName + ".containers.log"), overwrite: true);
+            foreach (var name in new[] { ContainerLogFile.PreviousFileName, ContainerLogFile.FileName })
+            {
+                var containers = Path.Combine(daemon.DataDir, name);
+                if (File.Exists(containers))
+                    File.Copy(containers, Path.Combine(dir, daemon.NodeName + "." + name), overwrite: true);
+            }
         }
         foreach (var member in etcd.Members)
             File.Copy(member.LogPath, Path.Combine(dir, "etcd-" + member.Name + ".log"), overwrite: true);

@@ -7,7 +7,16 @@ public static class ContainerLogFile
 {
     public const string FileName = "containers.log";
 
+    /// <summary>The log before the current one, kept when the daemon rotated it.</summary>
+    public const string PreviousFileName = FileName + ".1";
+
     public static IReadOnlyList<ContainerEvent> Read(string path) => Parse(File.ReadAllLines(path), path);
+
+    /// <summary>Every event a node's data dir still holds: the rotated log's, then the current one's (either may be missing).</summary>
+    public static IReadOnlyList<ContainerEvent> ReadNode(string dataDir) =>
+    [
+        .. new[] { PreviousFileName, FileName }.Select(name => Path.Combine(dataDir, name)).Where(File.Exists).SelectMany(Read),
+    ];
 
     public static IReadOnlyList<ContainerEvent> Parse(IEnumerable<string> lines, string source = "container log")
     {
