@@ -67,57 +67,6 @@ internal sealed partial class JobStore(EtcdClient etcd)
     }
 
     /// <summary>
-    /// Records new jobs with their specs, stdin, queue entries and index keys, a few per Txn, each
-    /// only if its id is still free. Returns the ids that were created now; an id already taken
-    /// (an AddJob retried with the same request id) is left as it is.
-    /// </summary>
-    public async Task<IReadOnlyList<string>> CreateAsync(IReadOnlyList<NewJob> jobs, CancellationToken ct)
-    {
-        var created = new List<string>();
-        foreach (var chunk in TxnSized(jobs))
-        {
-            var pending = chunk;
-            while (pending.Count > 0)
-            {
-                var txn = Txn.If([.. pending.Select(j => Cmp.CreateRevision(Keys.Job(j.Record.Job.Id)) == 0)])
-                    .Then([.. pending.SelectMany(j => j.Ops())]);
-                if ((await etcd.TxnAsync(txn, ct)).Succeeded)
-                {
-                    created.AddRange(pending.Select(j => j.Record.Job.Id));
-                    Metrics.DaemonMetrics.JobsSubmitted(pending.Count);
-                    break;
-                }
-                // Some exist already (a retried request): create the others.
-                var taken = (await GetManyAsync(pending.Select(j => j.Record.Job.Id).ToList(), ct)).Select(j => j.Id).ToHashSet();
-                pending = pending.Where(j => !taken.Contains(j.Record.Job.Id)).ToList();
-            }
-        }
-        return created;
-    }
-
-    /// <summary>The jobs in Txn-sized groups, in order: within etcd's op count and request size, at least one job each.</summary>
-    private static IEnumerable<List<NewJob>> TxnSized(IReadOnlyList<NewJob> jobs)
-    {
-        var perTxn = Math.Max(1, MaxTxnOps / (NewJob.MaxOps + 1));
-        var group = new List<NewJob>();
-        long bytes = 0;
-        foreach (var job in jobs)
-        {
-            var size = job.StoredBytes;
-            if (group.Count > 0 && (group.Count == perTxn || bytes + size > MaxTxnJobBytes))
-            {
-                yield return group;
-                group = [];
-                bytes = 0;
-            }
-            group.Add(job);
-            bytes += size;
-        }
-        if (group.Count > 0)
-            yield return group;
-    }
-
-    /// <summary>
     /// Writes a changed record and the ops that go with the transition, if the record is still at
     /// the revision the caller read and every guard holds; its index keys move with it.
     /// </summary>
