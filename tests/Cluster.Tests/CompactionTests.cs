@@ -51,6 +51,36 @@ public sealed class CompactionTests
         Assert.Equal("succeeded", await AddAndWaitAsync(daemon, "echo still serving"));
     }
 
+    [Fact]
+    public async Task The_prime_compacts_etcds_history_to_the_revision_it_had_etcd_history_ago_and_goes_on_serving()
+    {
+        await using var etcd = await EtcdServer.StartNewAsync();
+        await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { Etcd = etcd.ClientUrl, NodeName = "compactor", ExtraArgs = ["--etcd-history=2s"] });
+        await using var client = EtcdClient.Connect([etcd.ClientUrl]);
+        Assert.Equal("succeeded", await AddAndWaitAsync(daemon, "echo before"));
+        var after = (await client.GetAsync("/lcluster/none")).Header.Revision;
+
+        // Within the history and a half, plus a round: every revision before the job's last write is gone.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            try
+            {
+                await client.GetAsync("/lcluster/none", new Lcluster.Etcd.Kv.GetOptions { Revision = after - 1 });
+            }
+            catch (EtcdCompactedException)
+            {
+                break;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"etcd still has revision {after - 1} 20 s after it was current, with --etcd-history=2s\n{daemon.LogTail()}");
+            await Task.Delay(250);
+        }
+        Assert.Contains("etcd history compacted to revision", daemon.LogText());
+        // A compaction is the prime's own work: the cluster reads and runs jobs as before.
+        Assert.Equal("succeeded", await AddAndWaitAsync(daemon, "echo after"));
+        Assert.True(daemon.IsRunning);
+    }
+
     private static async Task<string> AddAndWaitAsync(DaemonProcess daemon, string command)
     {
         var result = await Lcluster.TestSupport.Cli.RunAsync(daemon.Server, $"--addjob={command}", "--wait");

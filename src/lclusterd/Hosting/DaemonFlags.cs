@@ -98,6 +98,10 @@ internal static partial class DaemonFlags
     public static readonly Flag<double> Retention = Flag.Of("--retention", "finished jobs and their output are deleted after this",
         FlagValues.Duration, Defaults.Retention.TotalSeconds);
 
+    public static readonly Flag<double> EtcdHistory = Flag.Of("--etcd-history",
+        "how much of etcd's history the prime keeps: it compacts etcd to the revision of this long ago; 0 leaves compaction to etcd's own --auto-compaction-retention",
+        FlagValues.Duration, Defaults.EtcdHistory.TotalSeconds);
+
     public static readonly Flag<double> LeaseTtl = Flag.Of("--lease-ttl", "node liveness lease; a dead node is noticed within it",
         FlagValues.Duration, Defaults.LeaseTtl.TotalSeconds);
 
@@ -160,7 +164,7 @@ internal static partial class DaemonFlags
     [
         RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
         DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
-        OutputCap, MaxInput, ArtifactCap, Retention, LeaseTtl, FenceTimeout, EmbeddedEtcdPort,
+        OutputCap, MaxInput, ArtifactCap, Retention, EtcdHistory, LeaseTtl, FenceTimeout, EmbeddedEtcdPort,
         Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UsernsFirstId, NoUserns,
         HttpListen, HttpSocket, Help,
     ]);
@@ -193,6 +197,7 @@ internal static partial class DaemonFlags
             MaxInputBytes = flags.Get(MaxInput),
             ArtifactCapBytes = flags.Get(ArtifactCap),
             Retention = TimeSpan.FromSeconds(flags.Get(Retention)),
+            EtcdHistory = TimeSpan.FromSeconds(flags.Get(EtcdHistory)),
             LeaseTtl = TimeSpan.FromSeconds(Math.Max(MinLeaseTtl.TotalSeconds, flags.Get(LeaseTtl))),
             FenceTimeout = TimeSpan.FromSeconds(flags.Get(FenceTimeout)),
             EmbeddedEtcdPort = flags.Get(EmbeddedEtcdPort),

@@ -39,6 +39,9 @@ internal sealed record DaemonOptions
     /// <summary>What a job's collected artifacts may hold; files past it are left out.</summary>
     public long ArtifactCapBytes { get; init; } = 256L << 20;
     public TimeSpan Retention { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>How much of etcd's history the prime keeps when it compacts etcd; zero: it never does (etcd's own --auto-compaction does).</summary>
+    public TimeSpan EtcdHistory { get; init; } = TimeSpan.FromMinutes(10);
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>How long a node that cannot reach etcd keeps its jobs running before it kills them.</summary>
     public TimeSpan FenceTimeout { get; init; } = TimeSpan.FromSeconds(30);

@@ -72,8 +72,7 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
             "--initial-cluster", $"{_name}={PeerUrl}",
             "--logger", "zap",
             "--log-outputs", Path.Combine(_dataDir, "etcd.log"),
-            "--auto-compaction-mode", "revision",
-            "--auto-compaction-retention", "100000",
+            // No --auto-compaction: the prime compacts the history (--etcd-history), for this etcd as for an external one.
             "--quota-backend-bytes", (4L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture),
             // Clients and peers alike must show a certificate of the embedded CA; the daemon holds the only client one.
             "--cert-file", server.CertFile, "--key-file", server.KeyFile, "--client-cert-auth", "--trusted-ca-file", server.CaFile,

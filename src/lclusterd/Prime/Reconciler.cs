@@ -27,6 +27,8 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
     private readonly Dictionary<string, DateTimeOffset> _orphanSince = new();
     private readonly Dictionary<string, string> _reasons = new();
     private DateTimeOffset _nextRetention = DateTimeOffset.MinValue;
+    private readonly Queue<(DateTimeOffset At, long Revision)> _revisions = new();
+    private DateTimeOffset _nextRevisionNote = DateTimeOffset.MinValue;
 
     /// <summary>How often expired jobs are looked for: every 30 s, more often when the retention itself is short.</summary>
     private TimeSpan RetentionEvery => TimeSpan.FromSeconds(Math.Clamp(node.Options.Retention.TotalSeconds / 4, 1, 30));
@@ -131,6 +133,42 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         {
             _nextRetention = DateTimeOffset.UtcNow + RetentionEvery;
             await SweepRetentionAsync(ct);
+        }
+        if (node.Options.EtcdHistory > TimeSpan.Zero && DateTimeOffset.UtcNow >= _nextRevisionNote)
+        {
+            _nextRevisionNote = DateTimeOffset.UtcNow + node.Options.EtcdHistory / 2;
+            await CompactHistoryAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// Compacts etcd's history to the revision it had --etcd-history ago (docs/etcd-keys.md, "History"). etcd keeps every
+    /// version of every key, and every deleted key, until it is compacted: without it its database grows with every job
+    /// ever run until it reaches its space quota and refuses writes, and each range read walks the keys deleted from
+    /// the range as well. The prime notes the revision every half of the history and compacts to the newest note old
+    /// enough, so between one and one and a half times the history is kept; a new prime starts noting afresh.
+    /// </summary>
+    private async Task CompactHistoryAsync(CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        _revisions.Enqueue((now, await node.Store.RevisionAsync(ct)));
+        long? target = null;
+        while (_revisions.TryPeek(out var oldest) && now - oldest.At >= node.Options.EtcdHistory)
+            target = _revisions.Dequeue().Revision;
+        if (target is not { } revision)
+            return;
+        try
+        {
+            await node.Store.CompactAsync(revision, ct);
+            node.Log.Info($"etcd history compacted to revision {revision} (--etcd-history {Units.FormatDuration(node.Options.EtcdHistory.TotalSeconds)})");
+        }
+        catch (EtcdCompactedException)
+        {
+            // Compacted past it already (etcd's own auto-compaction, or an operator): nothing to do.
+        }
+        catch (EtcdException e) when (e is not EtcdUnavailableException)
+        {
+            node.Log.Warn($"etcd history: compacting to revision {revision} failed ({e.Message}); trying again in {Units.FormatDuration(node.Options.EtcdHistory.TotalSeconds / 2)}");
         }
     }
 

@@ -47,7 +47,7 @@ internal sealed partial class JobStore
                 jobs.Add(record);
         }
         if (revision == 0)
-            revision = (await etcd.GetAsync(Keys.Jobs, new GetOptions { Prefix = true, CountOnly = true }, ct)).Header.Revision;
+            revision = await RevisionAsync(ct);
         return new JobPage(jobs, more && last is not null ? PageToken.Encode(filter.Fingerprint, last) : "", revision);
     }
 

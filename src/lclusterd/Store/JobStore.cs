@@ -24,6 +24,13 @@ internal sealed partial class JobStore(EtcdClient etcd)
     /// </summary>
     private const long MaxTxnJobBytes = 1L << 20;
 
+    /// <summary>etcd's current revision, from a read of one key (a range would cost etcd a walk over it).</summary>
+    public async Task<long> RevisionAsync(CancellationToken ct) =>
+        (await etcd.GetAsync(Keys.Prime, new GetOptions { CountOnly = true }, ct)).Header.Revision;
+
+    /// <summary>Discards etcd's history before <paramref name="revision"/>: every key's older versions, and the keys deleted before it.</summary>
+    public Task CompactAsync(long revision, CancellationToken ct) => etcd.CompactAsync(revision, physical: false, ct);
+
     public async Task<StoredJob?> GetAsync(string id, CancellationToken ct)
     {
         var response = await etcd.GetAsync(Keys.Job(id), cancellationToken: ct);
