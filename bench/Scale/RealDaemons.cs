@@ -11,7 +11,7 @@ namespace Lcluster.Scale;
 internal sealed record DaemonsSettings
 {
     public int Daemons { get; init; } = 100;
-    public int Jobs { get; init; } = 1000;
+    public int Jobs { get; init; } = 2000;
     public int Clients { get; init; } = 16;
     public int SlotsPerDaemon { get; init; } = 2;
     public int StartingAtOnce { get; init; } = 8;
