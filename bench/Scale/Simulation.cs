@@ -24,6 +24,8 @@ internal sealed record SimulationSettings
     public TimeSpan RunTime { get; init; } = TimeSpan.Zero;
     public int ListSamples { get; init; } = 200;
     public int CheckSamples { get; init; } = 2000;
+    /// <summary>The nodes' --etcd-history: the reads are measured once the prime has compacted past the jobs.</summary>
+    public TimeSpan EtcdHistory { get; init; } = TimeSpan.FromMinutes(1);
     /// <summary>Longest wait for every job to be placed and finished, after the last was accepted.</summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromMinutes(15);
 }
@@ -94,9 +96,10 @@ internal static class Simulation
             await using var watcher = EtcdClient.Connect([etcd.ClientUrl]);
             // Every node offers the same: memory never binds, only slots do. An API node has one slot, held (gated)
             // while acceptance is measured, so that nothing else happens meanwhile.
-            // The prime compacts etcd's history every 30 s (1 min kept), so the reads below measure a compacted store, as a
+            // The prime compacts etcd's history (1 min kept, by default), so the reads below measure a compacted store, as a
             // cluster's is within --etcd-history and a half (10–15 min by default) of its jobs' last writes.
-            string[] common = [$"--rootfs={scratch}", "--memory=64G", "--retention=86400", "--lease-ttl=10", "--fence-timeout=20", "--etcd-history=1m"];
+            string[] common = [$"--rootfs={scratch}", "--memory=64G", "--retention=86400", "--lease-ttl=10", "--fence-timeout=20",
+                $"--etcd-history={settings.EtcdHistory.TotalSeconds}s"];
             var api = new List<ApiNode>();
             try
             {
@@ -209,8 +212,8 @@ internal static class Simulation
         var placedInB = placedAt.Where(t => t >= phaseB).ToList();
         var placing = placedInB.Count < 2 ? TimeSpan.Zero : placedInB[^1] - placedInB[0];
         say($"{placedInB.Count} placed in {placing.TotalSeconds:F1} s; all ended; waiting for the prime to compact etcd's history past them");
-        await WaitAsync(async () => await CompactedPastAsync(watcher, done.Revision, ct), TimeSpan.FromMinutes(3),
-            () => $"etcd's history compacted past revision {done.Revision} by the prime (--etcd-history=1m)", ct);
+        await WaitAsync(async () => await CompactedPastAsync(watcher, done.Revision, ct), settings.EtcdHistory * 2 + TimeSpan.FromSeconds(30),
+            () => $"etcd's history compacted past revision {done.Revision} by the prime (--etcd-history={settings.EtcdHistory.TotalSeconds}s)", ct);
         say($"compacted; measuring reads with {settings.Jobs} jobs retained");
 
         var reader = api[1 % api.Count].Client;

@@ -12,7 +12,10 @@ public sealed class ScaleSimulatorTests
     public async Task Two_thousand_jobs_on_fifty_hollow_nodes_are_each_placed_and_run_exactly_once_spread_over_every_node()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var settings = new SimulationSettings { HollowNodes = 50, Jobs = 2000, ListSamples = 20, CheckSamples = 50, Deadline = TimeSpan.FromSeconds(60) };
+        var settings = new SimulationSettings
+        {
+            HollowNodes = 50, Jobs = 2000, ListSamples = 20, CheckSamples = 50, Deadline = TimeSpan.FromSeconds(60), EtcdHistory = TimeSpan.FromSeconds(5),
+        };
 
         var result = await Simulation.RunAsync(settings, _ => { }, timeout.Token);
 
@@ -26,10 +29,10 @@ public sealed class ScaleSimulatorTests
         Assert.Equal(2000, result.Succeeded);
         Assert.Equal(53, result.NodesUsed); // 50 hollow nodes (8 slots each) + 3 API nodes (1 slot)
         Assert.True(result.MostJobsOnANode <= 2000 / 50 * 3, $"one node ran {result.MostJobsOnANode} jobs: placement did not spread them");
-        // Four writes a job: submitted, scheduled, running, ended.
-        Assert.InRange(result.WritesPerJob, 4.0, 4.2);
-        // Acceptance alone writes one Txn a job (the held slots' few placements aside).
-        Assert.InRange(result.AcceptWritesPerJob, 1.0, 1.05);
+        // Four writes a job: submitted, scheduled, running, ended; submissions arriving together share a Txn, up to 16 jobs.
+        Assert.InRange(result.WritesPerJob, 3 + 1.0 / 16, 4.2);
+        // Acceptance alone writes at most one Txn a job (the held slots' few placements aside), at least one per 16 jobs.
+        Assert.InRange(result.AcceptWritesPerJob, 1.0 / 16, 1.05);
         Assert.True(result.AcceptedPerSecond > 0 && result.PlacedPerSecond > 0);
     }
 }
