@@ -15,6 +15,8 @@ public sealed record ChaosOptions
     public int Clients { get; init; } = 4;
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(2);
     public TimeSpan FenceTimeout { get; init; } = TimeSpan.FromSeconds(8);
+    /// <summary>The daemons' --etcd-history: short, so the prime compacts etcd every 15 s while the faults go on.</summary>
+    public TimeSpan EtcdHistory { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>How long, after the faults stop, every acknowledged job has to reach a final state.</summary>
     public TimeSpan SettleTimeout { get; init; } = TimeSpan.FromMinutes(5);
     /// <summary>Where the history, the container logs and every daemon's and etcd member's log are kept; null: nowhere.</summary>
@@ -61,7 +63,8 @@ public static class ChaosRun
         try
         {
             for (var i = 0; i < lab.Nodes.Count; i++)
-                daemons.Add(await DaemonProcess.StartAsync(lab.Daemon(i, etcd.Endpoints, ["--slots=2", $"--lease-ttl={options.LeaseTtl.TotalSeconds}s", $"--fence-timeout={options.FenceTimeout.TotalSeconds}s", "--retention=24h"])));
+                daemons.Add(await DaemonProcess.StartAsync(lab.Daemon(i, etcd.Endpoints, ["--slots=2", $"--lease-ttl={options.LeaseTtl.TotalSeconds}s", $"--fence-timeout={options.FenceTimeout.TotalSeconds}s", "--retention=24h",
+                    $"--etcd-history={options.EtcdHistory.TotalSeconds}s"])));
             log($"chaos: {daemons.Count} daemons serving ({string.Join(", ", daemons.Select(d => d.NodeName))}); etcd {etcd.Endpoints}");
 
             var history = new ConcurrentQueue<ClientOp>();
