@@ -81,6 +81,7 @@ public sealed class DaemonFlagTests
     [InlineData("--default-cpus=0", "--default-cpus: '0' is not a positive number of cores")]
     [InlineData("--output-cap=big", "--output-cap: 'big' is not a size")]
     [InlineData("--etcd-history=-5m", "--etcd-history: '-5m' is not a duration")]
+    [InlineData("--etcd-history=200ms", "--etcd-history: '200ms' must be 0 (the prime never compacts) or at least 1s")]
     [InlineData("--userns-first-id=1000", "--userns-first-id: '1000' is not a host id from 65536 to 4294967295")]
     public void A_bad_value_is_refused_naming_the_flag(string flag, string message)
     {

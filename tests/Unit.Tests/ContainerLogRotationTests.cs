@@ -43,6 +43,24 @@ public sealed class ContainerLogRotationTests : IDisposable
     }
 
     [Fact]
+    public void A_rotation_that_stopped_after_its_rename_begins_the_new_file_without_losing_the_renamed_one()
+    {
+        using (var log = ContainerLog.Open(_dir, "n1", rotateAt: 4096))
+        {
+            log.DaemonStarted(System.Diagnostics.Stopwatch.GetTimestamp(), DateTimeOffset.UtcNow);
+            // As if a rotation had renamed the file and then failed to open the next one: lines still reach the renamed file.
+            File.Move(Path.Combine(_dir, ContainerLog.FileName), Path.Combine(_dir, ContainerLog.PreviousFileName));
+            for (var i = 0; i < 40; i++)
+                log.LeftoverReaped($"{i:D8}-0000-4000-8000-000000000000");
+            log.LeftoverReaped("ffffffff-0000-4000-8000-000000000000");
+        }
+        var previous = File.ReadAllLines(Path.Combine(_dir, ContainerLog.PreviousFileName));
+        Assert.StartsWith("daemon-start ", previous[0], StringComparison.Ordinal);
+        Assert.Contains(previous, l => l.Contains("job=00000000-", StringComparison.Ordinal));
+        Assert.Contains("job=ffffffff-", File.ReadAllText(Path.Combine(_dir, ContainerLog.FileName)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_log_already_past_its_size_when_the_daemon_starts_is_rotated_at_its_first_line()
     {
         File.WriteAllText(Path.Combine(_dir, ContainerLog.FileName), new string('x', 5000) + "\n");

@@ -11,12 +11,14 @@ internal static class JobWatch
     {
         while (true)
         {
-            var now = await store.GetAsync(id, ct);
+            // Watched from the revision of the read, not the record's own: etcd's history before that may be compacted
+            // away (the prime compacts it), and a watch from there would fail at once, again and again.
+            var (now, revision) = await store.GetAtAsync(id, ct);
             if (done(now?.Record))
                 return now?.Record;
             try
             {
-                await foreach (var change in store.WatchJobsAsync(now is null ? null : now.ModRevision + 1, id, ct))
+                await foreach (var change in store.WatchJobsAsync(revision + 1, id, ct))
                 {
                     var record = change.Deleted ? null : change.Record;
                     if (done(record))

@@ -71,7 +71,14 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         if (files.ReapLeftovers() is > 0 and var reaped)
             log.Warn($"node {name}: removed {reaped} half-stored upload(s) or /work director(ies) of an earlier run");
         using var containerLog = ContainerLog.Open(options.DataDir, name);
-        containerLog.DaemonStarted(System.Diagnostics.Stopwatch.GetTimestamp(), DateTimeOffset.UtcNow);
+        try
+        {
+            containerLog.DaemonStarted(System.Diagnostics.Stopwatch.GetTimestamp(), DateTimeOffset.UtcNow);
+        }
+        catch (IOException e)
+        {
+            log.Warn($"node {name}: {e.Message}"); // the line, or the rotation after it, failed: the node runs on
+        }
         var node = new NodeContext(name, options, store, registration, executor ?? new SandboxExecutor(sandbox!), new OutputFiles(options.DataDir), log) { Files = files, ContainerLog = containerLog };
         var agent = new NodeAgent(node);
         var prime = new PrimeRole(node);

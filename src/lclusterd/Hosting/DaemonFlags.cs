@@ -100,7 +100,13 @@ internal static partial class DaemonFlags
 
     public static readonly Flag<double> EtcdHistory = Flag.Of("--etcd-history",
         "how much of etcd's history the prime keeps: it compacts etcd to the revision of this long ago; 0 leaves compaction to etcd's own --auto-compaction-retention",
-        FlagValues.Duration, Defaults.EtcdHistory.TotalSeconds);
+        FlagValues.Duration with
+        {
+            Read = text => FlagValues.Duration.Read(text) is var seconds && (seconds == 0 || seconds >= 1)
+                ? seconds
+                : throw new UsageException($"'{text}' must be 0 (the prime never compacts) or at least 1s"),
+        },
+        Defaults.EtcdHistory.TotalSeconds);
 
     public static readonly Flag<double> LeaseTtl = Flag.Of("--lease-ttl", "node liveness lease; a dead node is noticed within it",
         FlagValues.Duration, Defaults.LeaseTtl.TotalSeconds);

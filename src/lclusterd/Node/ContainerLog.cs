@@ -96,7 +96,9 @@ internal sealed class ContainerLog : IDisposable
         var path = _file.Path;
         try
         {
-            File.Move(path, System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, PreviousFileName), overwrite: true);
+            // Renamed already when a rotation stopped between the rename and the new file: only the new file is missing.
+            if (File.Exists(path))
+                File.Move(path, System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, PreviousFileName), overwrite: true);
         }
         catch (UnauthorizedAccessException e)
         {

@@ -27,8 +27,8 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
     private readonly Dictionary<string, DateTimeOffset> _orphanSince = new();
     private readonly Dictionary<string, string> _reasons = new();
     private DateTimeOffset _nextRetention = DateTimeOffset.MinValue;
-    private readonly Queue<(DateTimeOffset At, long Revision)> _revisions = new();
-    private DateTimeOffset _nextRevisionNote = DateTimeOffset.MinValue;
+    private readonly Queue<(long AtMs, long Revision)> _revisions = new();
+    private long _nextRevisionNoteMs = long.MinValue;
 
     /// <summary>How often expired jobs are looked for: every 30 s, more often when the retention itself is short.</summary>
     private TimeSpan RetentionEvery => TimeSpan.FromSeconds(Math.Clamp(node.Options.Retention.TotalSeconds / 4, 1, 30));
@@ -134,9 +134,9 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
             _nextRetention = DateTimeOffset.UtcNow + RetentionEvery;
             await SweepRetentionAsync(ct);
         }
-        if (node.Options.EtcdHistory > TimeSpan.Zero && DateTimeOffset.UtcNow >= _nextRevisionNote)
+        if (node.Options.EtcdHistory > TimeSpan.Zero && Environment.TickCount64 >= _nextRevisionNoteMs)
         {
-            _nextRevisionNote = DateTimeOffset.UtcNow + node.Options.EtcdHistory / 2;
+            _nextRevisionNoteMs = Environment.TickCount64 + (long)(node.Options.EtcdHistory / 2).TotalMilliseconds;
             await CompactHistoryAsync(ct);
         }
     }
@@ -150,15 +150,17 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
     /// </summary>
     private async Task CompactHistoryAsync(CancellationToken ct)
     {
-        var now = DateTimeOffset.UtcNow;
-        _revisions.Enqueue((now, await node.Store.RevisionAsync(ct)));
+        // Times from the monotonic clock: a step of the wall clock must not make a note seem old enough.
+        var now = Environment.TickCount64;
+        var history = (long)node.Options.EtcdHistory.TotalMilliseconds;
         long? target = null;
-        while (_revisions.TryPeek(out var oldest) && now - oldest.At >= node.Options.EtcdHistory)
-            target = _revisions.Dequeue().Revision;
-        if (target is not { } revision)
-            return;
         try
         {
+            _revisions.Enqueue((now, await node.Store.RevisionAsync(ct)));
+            while (_revisions.TryPeek(out var oldest) && now - oldest.AtMs >= history)
+                target = _revisions.Dequeue().Revision;
+            if (target is not { } revision)
+                return;
             await node.Store.CompactAsync(revision, ct);
             node.Log.Info($"etcd history compacted to revision {revision} (--etcd-history {Units.FormatDuration(node.Options.EtcdHistory.TotalSeconds)})");
         }
@@ -166,9 +168,10 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         {
             // Compacted past it already (etcd's own auto-compaction, or an operator): nothing to do.
         }
-        catch (EtcdException e) when (e is not EtcdUnavailableException)
+        catch (EtcdException e)
         {
-            node.Log.Warn($"etcd history: compacting to revision {revision} failed ({e.Message}); trying again in {Units.FormatDuration(node.Options.EtcdHistory.TotalSeconds / 2)}");
+            // Housekeeping: it must not end the prime's term nor its view; the next note tries again with a newer revision.
+            node.Log.Warn($"etcd history: {(target is { } r ? $"compacting to revision {r}" : "reading the revision")} failed ({e.Message}); trying again in {Units.FormatDuration(node.Options.EtcdHistory.TotalSeconds / 2)}");
         }
     }
 

@@ -1,4 +1,5 @@
 using Lcluster.Etcd.Kv;
+using Lcluster.Etcd;
 
 namespace Lcluster.Daemon.Store;
 
@@ -12,7 +13,7 @@ internal sealed partial class JobStore
     private int _creationsInFlight;
 
     /// <summary>One AddJob's jobs, waiting for a Txn, and what its caller awaits: the ids created now.</summary>
-    private sealed record Creation(List<NewJob> Jobs, long Bytes)
+    private sealed record Creation(List<NewJob> Jobs, long Bytes, CancellationToken Caller)
     {
         public TaskCompletionSource<IReadOnlyList<string>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -40,7 +41,7 @@ internal sealed partial class JobStore
                 created.AddRange(await CreateEachAsync(chunk, ct));
             return created;
         }
-        var creation = new Creation(chunks[0], chunks[0].Sum(j => j.StoredBytes));
+        var creation = new Creation(chunks[0], chunks[0].Sum(j => j.StoredBytes), ct);
         lock (_creationGate)
         {
             _waitingCreations.Enqueue(creation);
@@ -52,6 +53,10 @@ internal sealed partial class JobStore
     /// <summary>Starts a Txn for the submissions waiting, as many as fit in one, while fewer than the most are in flight. Under the gate.</summary>
     private void SendWaitingCreations()
     {
+        // A caller that gave up while its submission waited (its deadline, its connection) has it never sent: that
+        // its jobs do not exist is then certain, not merely unknown.
+        while (_waitingCreations.TryPeek(out var first) && first.Caller.IsCancellationRequested)
+            _waitingCreations.Dequeue().Done.TrySetCanceled(first.Caller);
         while (_creationsInFlight < CreationsInFlight && _waitingCreations.Count > 0)
         {
             var batch = new List<Creation> { _waitingCreations.Dequeue() };
@@ -62,7 +67,13 @@ internal sealed partial class JobStore
             while (_waitingCreations.TryPeek(out var next) && count + next.Jobs.Count <= JobsPerTxn && bytes + next.Bytes <= MaxTxnJobBytes
                    && !next.Jobs.Any(j => ids.Contains(j.Record.Job.Id)))
             {
-                batch.Add(_waitingCreations.Dequeue());
+                _waitingCreations.Dequeue();
+                if (next.Caller.IsCancellationRequested)
+                {
+                    next.Done.TrySetCanceled(next.Caller);
+                    continue;
+                }
+                batch.Add(next);
                 (count, bytes) = (count + next.Jobs.Count, bytes + next.Bytes);
                 ids.UnionWith(next.Jobs.Select(j => j.Record.Job.Id));
             }
@@ -71,17 +82,27 @@ internal sealed partial class JobStore
         }
     }
 
-    /// <summary>One Txn for the whole batch; when an id in it is taken already, each submission on its own. Never throws: callers get the outcome.</summary>
+    /// <summary>
+    /// One Txn for the whole batch. When an id in it is taken already, or etcd refuses the Txn for something in it (not
+    /// an outage), each submission on its own, so that only its caller hears of its fault. Never throws: callers get the outcome.
+    /// </summary>
     private async Task CreateBatchAsync(List<Creation> batch)
     {
         try
         {
-            var jobs = batch.SelectMany(c => c.Jobs).ToList();
-            if (await TryCreateAllAsync(jobs, CancellationToken.None))
+            try
             {
-                foreach (var creation in batch)
-                    creation.Done.TrySetResult([.. creation.Jobs.Select(j => j.Record.Job.Id)]);
-                return;
+                if (await TryCreateAllAsync([.. batch.SelectMany(c => c.Jobs)], CancellationToken.None))
+                {
+                    foreach (var creation in batch)
+                        creation.Done.TrySetResult([.. creation.Jobs.Select(j => j.Record.Job.Id)]);
+                    return;
+                }
+            }
+            catch (EtcdException e) when (batch.Count > 1 && e is not EtcdUnavailableException)
+            {
+                // etcd refused the Txn for something in it: each submission alone (a creation is safe to repeat, its
+                // compares see to that), so the others go through. An outage fails the whole batch below, at once.
             }
             await Task.WhenAll(batch.Select(async creation =>
             {

@@ -31,10 +31,13 @@ internal sealed partial class JobStore(EtcdClient etcd)
     /// <summary>Discards etcd's history before <paramref name="revision"/>: every key's older versions, and the keys deleted before it.</summary>
     public Task CompactAsync(long revision, CancellationToken ct) => etcd.CompactAsync(revision, physical: false, ct);
 
-    public async Task<StoredJob?> GetAsync(string id, CancellationToken ct)
+    public async Task<StoredJob?> GetAsync(string id, CancellationToken ct) => (await GetAtAsync(id, ct)).Job;
+
+    /// <summary>The job (null: there is none) and the revision it was read at, from which a watch misses nothing after it.</summary>
+    public async Task<(StoredJob? Job, long Revision)> GetAtAsync(string id, CancellationToken ct)
     {
         var response = await etcd.GetAsync(Keys.Job(id), cancellationToken: ct);
-        return response.Kvs.Count == 0 ? null : StoredJob.From(response.Kvs[0]);
+        return (response.Kvs.Count == 0 ? null : StoredJob.From(response.Kvs[0]), response.Header.Revision);
     }
 
     /// <summary>The job as CheckJob shows it: its record with the whole command and environment from its spec.</summary>
