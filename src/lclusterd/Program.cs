@@ -96,6 +96,12 @@ internal static class Program
             Console.Error.WriteLine($"lclusterd: {e.Message}");
             return 1;
         }
+        catch (Etcd.EtcdException e)
+        {
+            // etcd refused a step of the start (registering, say): a clear exit, not a crash.
+            Console.Error.WriteLine($"lclusterd: could not start: {e.Message}");
+            return 1;
+        }
         catch (OperationCanceledException)
         {
             return 0;

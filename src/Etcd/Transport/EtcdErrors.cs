@@ -57,7 +57,10 @@ internal static class EtcdErrors
         || (ex.StatusCode == StatusCode.Unknown && ex.Status.Detail.Contains("context deadline exceeded", StringComparison.Ordinal))
         // Grpc.Net.Client reports a connection that broke under a call (a reset, a GOAWAY) with the transport's exception
         // inside; etcd's own statuses carry none.
-        || (ex.StatusCode is StatusCode.Unknown or StatusCode.Internal or StatusCode.Cancelled && ex.Status.DebugException is IOException or HttpRequestException);
+        || (ex.StatusCode is StatusCode.Unknown or StatusCode.Internal or StatusCode.Cancelled && ex.Status.DebugException is IOException or HttpRequestException)
+        // A connection whose set-up outlasted the handler's connect timeout (a loaded machine, an etcd still starting) ends
+        // the call as CANCELLED with the handler's own cancellation inside; the caller's cancellation is told apart before.
+        || (ex.StatusCode == StatusCode.Cancelled && ex.Status.DebugException is OperationCanceledException);
 
     /// <summary>The request never left this machine (no connection could be made), so even a write may be sent elsewhere.</summary>
     public static bool NeverSent(RpcException ex)

@@ -168,14 +168,15 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
                 await store.PingAsync(stop);
                 return;
             }
-            catch (EtcdUnavailableException e) when (DateTimeOffset.UtcNow < deadline)
+            catch (EtcdException e) when (DateTimeOffset.UtcNow < deadline)
             {
+                // Unreachable, or not ready yet: an etcd just started may refuse its first requests (no leader yet).
                 if (!said)
                     log.Info($"waiting up to {EtcdStartWait.TotalSeconds:0}s for etcd at {string.Join(",", endpoints)} ({e.Message})");
                 said = true;
                 await Task.Delay(500, stop);
             }
-            catch (EtcdUnavailableException e)
+            catch (EtcdException e)
             {
                 throw new DaemonStartException($"cannot reach etcd at {string.Join(",", endpoints)} after {EtcdStartWait.TotalSeconds:0}s: {e.Message}");
             }

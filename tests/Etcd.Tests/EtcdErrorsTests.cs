@@ -1,0 +1,35 @@
+using Grpc.Core;
+using Lcluster.Etcd.Transport;
+
+namespace Lcluster.Etcd.Tests;
+
+/// <summary>Which failed calls count as "etcd did not answer" (tried on the next endpoint, an unknown outcome for a write) and which as etcd's refusal.</summary>
+public sealed class EtcdErrorsTests
+{
+    [Fact]
+    public void A_connection_that_outlasted_the_connect_timeout_is_unanswered_not_a_refusal()
+    {
+        // What Grpc.Net.Client throws when SocketsHttpHandler gives up setting the connection up (seen on a loaded machine
+        // against an etcd still starting): CANCELLED, with the handler's own cancellation inside.
+        var timedOut = new RpcException(new Status(StatusCode.Cancelled, "Call canceled by the client.",
+            new TaskCanceledException("connect timed out", new TimeoutException())));
+        Assert.True(EtcdErrors.IsUnanswered(timedOut));
+    }
+
+    [Fact]
+    public void Transport_failures_and_deadlines_are_unanswered()
+    {
+        Assert.True(EtcdErrors.IsUnanswered(new RpcException(new Status(StatusCode.Unavailable, "connection refused"))));
+        Assert.True(EtcdErrors.IsUnanswered(new RpcException(new Status(StatusCode.DeadlineExceeded, "deadline"))));
+        Assert.True(EtcdErrors.IsUnanswered(new RpcException(new Status(StatusCode.Unknown, "context deadline exceeded"))));
+        Assert.True(EtcdErrors.IsUnanswered(new RpcException(new Status(StatusCode.Internal, "reset", new IOException("reset by peer")))));
+    }
+
+    [Fact]
+    public void Etcds_own_refusals_are_not_unanswered()
+    {
+        Assert.False(EtcdErrors.IsUnanswered(new RpcException(new Status(StatusCode.InvalidArgument, "etcdserver: duplicate key given in txn request"))));
+        Assert.False(EtcdErrors.IsUnanswered(new RpcException(new Status(StatusCode.Cancelled, "etcdserver: request cancelled"))));
+        Assert.False(EtcdErrors.IsUnanswered(new RpcException(new Status(StatusCode.OutOfRange, "etcdserver: mvcc: required revision has been compacted"))));
+    }
+}
