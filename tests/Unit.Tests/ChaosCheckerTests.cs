@@ -38,6 +38,24 @@ public sealed class ChaosCheckerTests
     public void A_clean_history_passes() => Assert.Empty(ChaosChecker.Check(Clean()));
 
     [Fact]
+    public void The_figures_count_jobs_run_more_than_once_and_the_longest_time_nothing_started()
+    {
+        // Starts at 0.5 (J1 on n1), 0.6 (J2 on n2), 10 (J2 again, on n1): J2 ran twice, and nothing started from 0.6 to 10
+        // while a client went on submitting (until 12). Starts after the last submission do not count.
+        var h = Clean();
+        h = h with { Client = [.. h.Client, Op(12, ClientOpKind.Submit, null)] };
+        var figures = ChaosChecker.Measure(h);
+        Assert.Equal(1, figures.JobsRunMoreThanOnce);
+        Assert.Equal(1, figures.RunsBeyondTheFirst);
+        Assert.Equal(TimeSpan.FromSeconds(9.4), figures.LongestGapBetweenStarts);
+        Assert.Equal(At(0.6), figures.GapFrom);
+        // Had the clients stopped submitting at 1 s, the wait for J2's retry would be an empty queue, not a pause.
+        var early = Clean();
+        early = early with { Client = [.. early.Client, Op(1, ClientOpKind.Submit, null)] };
+        Assert.Equal(TimeSpan.FromSeconds(0.1), ChaosChecker.Measure(early).LongestGapBetweenStarts);
+    }
+
+    [Fact]
     public void A_run_without_an_end_line_ends_when_the_nemesis_killed_its_daemon()
     {
         var run = ChaosChecker.Runs(Clean()).Single(r => r.Node == "n2");

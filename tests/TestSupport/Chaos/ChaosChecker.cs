@@ -97,6 +97,30 @@ public static class ChaosChecker
         return violations;
     }
 
+    /// <summary>What the run's figures say about retries and pauses (not violations): from the container runs alone.</summary>
+    public sealed record Figures(int JobsRunMoreThanOnce, int RunsBeyondTheFirst, TimeSpan LongestGapBetweenStarts, DateTimeOffset GapFrom);
+
+    /// <summary>
+    /// Jobs that ran more than once (a retry after their node died, or a run cut short and started again), and the longest
+    /// time between two container starts anywhere in the cluster while the clients were submitting (new jobs arrived
+    /// all along, so a gap there is a pause of placement or starts, not an empty queue).
+    /// </summary>
+    public static Figures Measure(ChaosHistory history)
+    {
+        var runs = Runs(history);
+        var perJob = runs.GroupBy(r => r.Job).Select(g => g.Count()).ToList();
+        var submits = history.Client.Where(o => o.Kind == ClientOpKind.Submit).Select(o => o.At).ToList();
+        var (first, last) = submits.Count > 0 ? (submits.Min(), submits.Max()) : (DateTimeOffset.MinValue, DateTimeOffset.MinValue);
+        var starts = runs.Select(r => r.Start).Where(t => t >= first && t <= last).Order().ToList();
+        var (gap, from) = (TimeSpan.Zero, starts.FirstOrDefault());
+        for (var i = 1; i < starts.Count; i++)
+        {
+            if (starts[i] - starts[i - 1] > gap)
+                (gap, from) = (starts[i] - starts[i - 1], starts[i - 1]);
+        }
+        return new Figures(perJob.Count(n => n > 1), perJob.Sum(n => n - 1), gap, from);
+    }
+
     /// <summary>
     /// Every container run in the logs. A start with no end line ended no later than the first of: its leftover being
     /// reaped, the node's daemon starting again, the nemesis SIGKILLing that node's daemon (its containers die with it).

@@ -27,7 +27,7 @@ public sealed record ChaosOptions
 /// <summary>What a chaos run did and what the checker found.</summary>
 public sealed record ChaosReport(
     int Seed, TimeSpan Elapsed, IReadOnlyDictionary<string, int> Faults, int Submitted, int Acknowledged, int Unknown,
-    IReadOnlyDictionary<string, int> FinalStates, int Runs, int UnacknowledgedFound, IReadOnlyList<Violation> Violations)
+    IReadOnlyDictionary<string, int> FinalStates, int Runs, int UnacknowledgedFound, ChaosChecker.Figures Figures, IReadOnlyList<Violation> Violations)
 {
     public string Summary() => string.Join(Environment.NewLine,
     [
@@ -35,7 +35,8 @@ public sealed record ChaosReport(
         $"faults injected: {Faults.Values.Sum()} ({string.Join(", ", Faults.OrderBy(f => f.Key).Select(f => $"{f.Key} {f.Value}"))})",
         $"jobs: {Submitted} submitted, {Acknowledged} acknowledged, {Unknown} unknown (no answer or refused; {UnacknowledgedFound} of them exist all the same); " +
         "final: " + string.Join(", ", FinalStates.OrderBy(s => s.Key).Select(s => $"{s.Key} {s.Value}")),
-        $"container runs in the nodes' logs: {Runs}",
+        $"container runs in the nodes' logs: {Runs}; jobs run more than once: {Figures.JobsRunMoreThanOnce} ({Figures.RunsBeyondTheFirst} runs beyond the first)",
+        $"longest pause, no container started anywhere: {Figures.LongestGapBetweenStarts.TotalSeconds:F1} s (from {Figures.GapFrom:HH:mm:ss.fff})",
         $"violations found: {Violations.Count}",
         .. Violations.Take(50).Select(v => "  " + v),
     ]);
@@ -107,7 +108,7 @@ public static class ChaosRun
             var submitted = all.Client.Count(o => o.Kind == ClientOpKind.Submit);
             var finals = all.Client.Where(o => o.Kind == ClientOpKind.Final).GroupBy(o => o.State ?? "not found").ToDictionary(g => g.Key, g => g.Count());
             return new ChaosReport(options.Seed, clock.Elapsed, faults, submitted, acked.Count, all.Client.Count(o => o.Kind == ClientOpKind.Unknown),
-                finals, ChaosChecker.Runs(all).Count, seen.Keys.Count(id => !acked.ContainsKey(id)), violations);
+                finals, ChaosChecker.Runs(all).Count, seen.Keys.Count(id => !acked.ContainsKey(id)), ChaosChecker.Measure(all), violations);
         }
         finally
         {
