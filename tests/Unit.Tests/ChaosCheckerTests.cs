@@ -38,21 +38,27 @@ public sealed class ChaosCheckerTests
     public void A_clean_history_passes() => Assert.Empty(ChaosChecker.Check(Clean()));
 
     [Fact]
-    public void The_figures_count_jobs_run_more_than_once_and_the_longest_time_nothing_started()
+    public void The_figures_count_jobs_run_more_than_once_and_the_longest_wait_while_nothing_started()
     {
-        // Starts at 0.5 (J1 on n1), 0.6 (J2 on n2), 10 (J2 again, on n1): J2 ran twice, and nothing started from 0.6 to 10
-        // while a client went on submitting (until 12). Starts after the last submission do not count.
-        var h = Clean();
-        h = h with { Client = [.. h.Client, Op(12, ClientOpKind.Submit, null)] };
-        var figures = ChaosChecker.Measure(h);
+        // Starts at 0.5 (J1 on n1), 0.6 (J2 on n2), 10 (J2 again, on n1): J2 ran twice. Both were started soon after
+        // their acknowledgement, so no acknowledged job waited while nothing started: no pause (J2's retry is no first start).
+        var figures = ChaosChecker.Measure(Clean());
         Assert.Equal(1, figures.JobsRunMoreThanOnce);
         Assert.Equal(1, figures.RunsBeyondTheFirst);
-        Assert.Equal(TimeSpan.FromSeconds(9.4), figures.LongestGapBetweenStarts);
-        Assert.Equal(At(0.6), figures.GapFrom);
-        // Had the clients stopped submitting at 1 s, the wait for J2's retry would be an empty queue, not a pause.
-        var early = Clean();
-        early = early with { Client = [.. early.Client, Op(1, ClientOpKind.Submit, null)] };
-        Assert.Equal(TimeSpan.FromSeconds(0.1), ChaosChecker.Measure(early).LongestGapBetweenStarts);
+        Assert.Equal(TimeSpan.FromSeconds(0.1), figures.LongestPause); // J2, acknowledged at 0.3, waited from J1's start at 0.5
+        Assert.Equal(At(0.5), figures.PauseFrom);
+
+        // A third job acknowledged at 4 and first started at 10 (nothing started from 0.6): a pause of 6 s, from its acknowledgement.
+        const string J3 = "33333333-3333-3333-3333-333333333333";
+        var h = Clean();
+        h = h with
+        {
+            Client = [.. h.Client, Op(4, ClientOpKind.Ack, J3)],
+            Containers = [.. h.Containers, Line("start", "n3", 10, 701, J3), Line("end", "n3", 11, 701, J3, exit: 0)],
+        };
+        var paused = ChaosChecker.Measure(h);
+        Assert.Equal(TimeSpan.FromSeconds(6), paused.LongestPause);
+        Assert.Equal(At(4), paused.PauseFrom);
     }
 
     [Fact]

@@ -97,28 +97,35 @@ public static class ChaosChecker
         return violations;
     }
 
-    /// <summary>What the run's figures say about retries and pauses (not violations): from the container runs alone.</summary>
-    public sealed record Figures(int JobsRunMoreThanOnce, int RunsBeyondTheFirst, TimeSpan LongestGapBetweenStarts, DateTimeOffset GapFrom);
+    /// <summary>What the run's figures say about retries and pauses (not violations).</summary>
+    public sealed record Figures(int JobsRunMoreThanOnce, int RunsBeyondTheFirst, TimeSpan LongestPause, DateTimeOffset PauseFrom);
 
     /// <summary>
     /// Jobs that ran more than once (a retry after their node died, or a run cut short and started again), and the longest
-    /// time between two container starts anywhere in the cluster while the clients were submitting (new jobs arrived
-    /// all along, so a gap there is a pause of placement or starts, not an empty queue).
+    /// pause: the longest time an acknowledged job waited for its first start while no container started anywhere in the
+    /// cluster (a client stuck on a cut-off node, with nothing queued meanwhile, is no pause of the scheduler's).
     /// </summary>
     public static Figures Measure(ChaosHistory history)
     {
         var runs = Runs(history);
         var perJob = runs.GroupBy(r => r.Job).Select(g => g.Count()).ToList();
-        var submits = history.Client.Where(o => o.Kind == ClientOpKind.Submit).Select(o => o.At).ToList();
-        var (first, last) = submits.Count > 0 ? (submits.Min(), submits.Max()) : (DateTimeOffset.MinValue, DateTimeOffset.MinValue);
-        var starts = runs.Select(r => r.Start).Where(t => t >= first && t <= last).Order().ToList();
-        var (gap, from) = (TimeSpan.Zero, starts.FirstOrDefault());
+        var firstStart = runs.GroupBy(r => r.Job).ToDictionary(g => g.Key, g => g.Min(r => r.Start));
+        var acked = history.Client.Where(o => o.Kind == ClientOpKind.Ack && o.JobId is not null)
+            .GroupBy(o => o.JobId!).Select(g => (Job: g.Key, At: g.Min(o => o.At))).ToList();
+        var starts = runs.Select(r => r.Start).Order().ToList();
+        var (pause, from) = (TimeSpan.Zero, DateTimeOffset.MinValue);
         for (var i = 1; i < starts.Count; i++)
         {
-            if (starts[i] - starts[i - 1] > gap)
-                (gap, from) = (starts[i] - starts[i - 1], starts[i - 1]);
+            // The earliest acknowledgement of a job still not started when the next start came.
+            var waiting = acked.Where(a => a.At < starts[i] && firstStart.GetValueOrDefault(a.Job, DateTimeOffset.MaxValue) >= starts[i])
+                .Select(a => a.At).DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
+            if (waiting == DateTimeOffset.MaxValue)
+                continue;
+            var since = waiting > starts[i - 1] ? waiting : starts[i - 1];
+            if (starts[i] - since > pause)
+                (pause, from) = (starts[i] - since, since);
         }
-        return new Figures(perJob.Count(n => n > 1), perJob.Sum(n => n - 1), gap, from);
+        return new Figures(perJob.Count(n => n > 1), perJob.Sum(n => n - 1), pause, from);
     }
 
     /// <summary>

@@ -36,7 +36,7 @@ public sealed record ChaosReport(
         $"jobs: {Submitted} submitted, {Acknowledged} acknowledged, {Unknown} unknown (no answer or refused; {UnacknowledgedFound} of them exist all the same); " +
         "final: " + string.Join(", ", FinalStates.OrderBy(s => s.Key).Select(s => $"{s.Key} {s.Value}")),
         $"container runs in the nodes' logs: {Runs}; jobs run more than once: {Figures.JobsRunMoreThanOnce} ({Figures.RunsBeyondTheFirst} runs beyond the first)",
-        $"longest pause, no container started anywhere: {Figures.LongestGapBetweenStarts.TotalSeconds:F1} s (from {Figures.GapFrom:HH:mm:ss.fff})",
+        $"longest pause, an acknowledged job waiting and no container started anywhere: {Figures.LongestPause.TotalSeconds:F1} s (from {Figures.PauseFrom:HH:mm:ss.fff})",
         $"violations found: {Violations.Count}",
         .. Violations.Take(50).Select(v => "  " + v),
     ]);
