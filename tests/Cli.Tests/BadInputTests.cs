@@ -1,7 +1,6 @@
 using System.Net.Sockets;
 using Google.Protobuf;
 using Grpc.Core;
-using Grpc.Net.Client;
 using Lcluster.Shared;
 using Lcluster.V1;
 
@@ -9,13 +8,9 @@ namespace Lcluster.Cli.Tests;
 
 /// <summary>docs/spec.md §4: every bad request gets a status and a message a person understands; the daemon keeps serving and loses nothing.</summary>
 [Collection("single node")]
-public sealed class BadInputTests(SingleNode node) : IDisposable
+public sealed class BadInputTests(SingleNode node)
 {
-    private readonly GrpcChannel _channel = NodeChannel.Open(node.Server);
-
-    private Lclusterd.LclusterdClient Client => new(_channel);
-
-    public void Dispose() => _channel.Dispose();
+    private Lclusterd.LclusterdClient Client => node.Client;
 
     public static TheoryData<string, AddJobRequest, string> BadJobs => new()
     {

@@ -1,5 +1,8 @@
 using System.Text.Json;
+using Grpc.Net.Client;
+using Lcluster.Shared;
 using Lcluster.TestSupport;
+using Lcluster.V1;
 
 namespace Lcluster.Cli.Tests;
 
@@ -13,6 +16,11 @@ public sealed class SingleNode : IAsyncLifetime
 
     public string Server => Daemon.Server;
 
+    private GrpcChannel _channel = null!;
+
+    /// <summary>A gRPC client of the node's API on its Unix socket, as root: for the tests that speak the API itself.</summary>
+    public Lclusterd.LclusterdClient Client => new(_channel);
+
     public async Task InitializeAsync()
     {
         Daemon = await DaemonProcess.StartAsync(new DaemonSettings
@@ -20,9 +28,14 @@ public sealed class SingleNode : IAsyncLifetime
             NodeName = "solo",
             ExtraArgs = ["--slots=2", "--max-memory=1G", "--max-time=10m", "--default-memory=256M"],
         });
+        _channel = NodeChannel.Open(Server);
     }
 
-    public async Task DisposeAsync() => await Daemon.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        _channel.Dispose();
+        await Daemon.DisposeAsync();
+    }
 
     public Task<CliResult> RunAsync(params string[] args) => Lcluster.TestSupport.Cli.RunAsync(Server, args);
 

@@ -1,4 +1,3 @@
-using Grpc.Net.Client;
 using Lcluster.Shared;
 using Lcluster.V1;
 
@@ -9,13 +8,9 @@ namespace Lcluster.Cli.Tests;
 /// creates its own job exactly once, answered to its own caller; a request sent again with its request_id creates nothing.
 /// </summary>
 [Collection("single node")]
-public sealed class SubmissionTests(SingleNode node) : IDisposable
+public sealed class SubmissionTests(SingleNode node)
 {
-    private readonly GrpcChannel _channel = NodeChannel.Open(node.Server);
-
-    private Lclusterd.LclusterdClient Client => new(_channel);
-
-    public void Dispose() => _channel.Dispose();
+    private Lclusterd.LclusterdClient Client => node.Client;
 
     [Fact]
     public async Task A_burst_of_submissions_creates_each_job_once_and_answers_each_caller_its_own_id()
