@@ -22,11 +22,7 @@ internal static class JobIndex
     public static IReadOnlyList<JobState> States => Shared.JobStates.All;
 
     /// <summary>Newest submission first: ticks after the epoch, inverted and zero-padded, then the id.</summary>
-    public static string Order(Job job)
-    {
-        var ticks = job.SubmittedAt.ToDateTimeOffset().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
-        return (long.MaxValue - ticks).ToString("D19", CultureInfo.InvariantCulture) + "-" + job.Id;
-    }
+    public static string Order(Job job) => OrderKey.Of(job).ToString();
 
     public static string StatePrefix(JobState state) => ByState + Name(state) + "/";
 
