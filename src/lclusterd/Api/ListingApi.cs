@@ -11,7 +11,7 @@ namespace Lcluster.Daemon.Api;
 /// ListJobs, WatchJobs and ListNodes of lcluster.v1.Lclusterd. A user who is not an admin
 /// sees only their own jobs, whatever the filter asks for.
 /// </summary>
-internal sealed class ListingApi(NodeContext node)
+internal sealed class ListingApi(NodeContext node, ListingCache cache)
 {
     public const int DefaultPageSize = 100;
     public const int MaxPageSize = 1000;
@@ -27,7 +27,13 @@ internal sealed class ListingApi(NodeContext node)
         if (request.PageToken.Length > 0)
             after = PageToken.Decode(request.PageToken, filter.Fingerprint)
                     ?? throw Statuses.Invalid("page_token is not one this listing gave, or the filters changed since: list again from the first page");
-        var page = await JobsApi.Etcd(() => node.Store.ListAsync(filter, request.PageSize == 0 ? DefaultPageSize : request.PageSize, after, context.CancellationToken));
+        var size = request.PageSize == 0 ? DefaultPageSize : request.PageSize;
+        var page = await JobsApi.Etcd(async () =>
+        {
+            var fromView = await cache.TryListAsync(filter, size, after, context.CancellationToken);
+            Metrics.DaemonMetrics.Listed(fromView is not null);
+            return fromView ?? await node.Store.ListAsync(filter, size, after, context.CancellationToken);
+        });
         var response = new ListJobsResponse { NextPageToken = page.NextPageToken, Revision = page.Revision };
         response.Jobs.AddRange(page.Jobs.Select(r => r.Job));
         return response;

@@ -85,7 +85,8 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         var health = new HealthServiceImpl();
         var nodeHealth = new NodeHealth(health);
         var usage = new UsageView(etcd, log);
-        var api = new ApiMethods(new JobsApi(node, policy, usage), new ListingApi(node), new OutputApi(node, agent, channels),
+        var listings = new ListingCache(store, log);
+        var api = new ApiMethods(new JobsApi(node, policy, usage), new ListingApi(node, listings), new OutputApi(node, agent, channels),
             new InputsApi(node), new ArtifactsApi(node, channels));
         using var web = new WebSurface(options, tls, api, store, log);
         var service = new LclusterdService(api, web.DashboardApi);
@@ -109,6 +110,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
             Guard("prime", () => prime.RunAsync(work.Token)),
             Guard("liveness", () => new Liveness(node, agent, nodeHealth).RunAsync(work.Token)),
             Guard("usage view", () => usage.RunAsync(work.Token)),
+            Guard("listing view", () => listings.RunAsync(work.Token)),
             Guard("input sweep", () => new InputSweep(node).RunAsync(work.Token)),
         };
         Background.Run(log, "returning the start's memory", () => StartupMemory.ReleaseAsync(work.Token));

@@ -15,6 +15,12 @@ internal static class StartupMemory
     public static async Task ReleaseAsync(CancellationToken ct)
     {
         await Task.Delay(Settle, ct);
+        ReleaseNow();
+    }
+
+    /// <summary>Gives back the heap garbage and free native pages leave committed, after work that made much of them.</summary>
+    public static void ReleaseNow()
+    {
         // Aggressive: compacts every generation and decommits the free space at once, not over the next collections.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         NativeHeap.Trim();

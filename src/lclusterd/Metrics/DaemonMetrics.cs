@@ -54,6 +54,9 @@ internal static class DaemonMetrics
     private static readonly Counter<long> PrimeTerms = Meter.CreateCounter<long>("lcluster_prime_changes", "{change}",
         "Times this node became prime (summed over the nodes: the cluster's prime changes)");
 
+    private static readonly Counter<long> Listings = Meter.CreateCounter<long>("lcluster_listings", "{page}",
+        "ListJobs pages this node served (label source: view, chosen from its in-memory view of the jobs; etcd, read from the index keys)");
+
     /// <summary>Whether an instrument has a point per node (label node): placements, and the cluster's per-node gauges.</summary>
     public static bool LabelledByNode(string instrument) =>
         instrument == Placements.Name || instrument.StartsWith(ClusterGauges.PerNodePrefix, StringComparison.Ordinal);
@@ -61,6 +64,8 @@ internal static class DaemonMetrics
     public static void JobsSubmitted(int count) => Submitted.Add(count);
 
     public static void BecamePrime() => PrimeTerms.Add(1);
+
+    public static void Listed(bool fromView) => Listings.Add(1, new KeyValuePair<string, object?>("source", fromView ? "view" : "etcd"));
 
     /// <summary>The container of a job started on this node; <paramref name="pickedUp"/> is when its placement arrived (Stopwatch ticks).</summary>
     public static void ContainerStarted(long pickedUp) => StartDuration.Record(Stopwatch.GetElapsedTime(pickedUp).TotalSeconds);

@@ -30,6 +30,9 @@ internal sealed record NodeChange(string Id, bool IsRun, bool Deleted, Assignmen
 /// <summary>A change of a job record: the record after it (before it, for a deletion).</summary>
 internal sealed record JobChange(long Revision, JobRecord Record, bool Deleted);
 
+/// <summary>A job record written at a revision, or (Record null) deleted at it.</summary>
+internal sealed record RecordChange(string Id, JobRecord? Record, long Revision);
+
 /// <summary>A change under /lcluster/live/: a member, a run key or a queue entry put (with its new value) or deleted.</summary>
 internal abstract record LiveChange(long Revision)
 {
@@ -197,6 +200,21 @@ internal sealed partial class JobStore
                     continue; // a deletion etcd could not give the old value of (compacted meanwhile): nothing to show
                 yield return new JobChange(e.Kv.ModRevision, JobRecord.Parser.ParseFrom(value), deleted);
             }
+        }
+    }
+
+    /// <summary>
+    /// Every change of job records from revision <paramref name="from"/> on, a watch response at
+    /// a time (each holds whole revisions); a compacted revision throws <see cref="EtcdCompactedException"/>.
+    /// </summary>
+    public async IAsyncEnumerable<IReadOnlyList<RecordChange>> WatchRecordsAsync(long from, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var batch in etcd.WatchAsync(Keys.Jobs, new WatchOptions { Prefix = true, StartRevision = from }, ct))
+        {
+            if (batch.IsProgressNotify)
+                continue;
+            yield return [.. batch.Events.Select(e => new RecordChange(Keys.Last(e.Kv.KeyText),
+                e.Type == Event.Types.EventType.Delete ? null : JobRecord.Parser.ParseFrom(e.Kv.Value), e.Kv.ModRevision))];
         }
     }
 

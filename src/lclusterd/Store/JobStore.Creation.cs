@@ -148,14 +148,14 @@ internal sealed partial class JobStore
     private async Task<bool> TryCreateAllAsync(List<NewJob> jobs, CancellationToken ct)
     {
         var txn = Txn.If([.. jobs.Select(j => Cmp.CreateRevision(Keys.Job(j.Record.Job.Id)) == 0)])
-            .Then([.. jobs.SelectMany(j => j.Ops())]);
+            .Then([.. jobs.SelectMany(j => j.Ops()), JobsChanged]);
         if (!(await etcd.TxnAsync(txn, ct)).Succeeded)
             return false;
         Metrics.DaemonMetrics.JobsSubmitted(jobs.Count);
         return true;
     }
 
-    /// <summary>How many jobs one Txn may create: each takes up to <see cref="NewJob.MaxOps"/> ops and a compare.</summary>
+    /// <summary>How many jobs one Txn may create: each takes up to <see cref="NewJob.MaxOps"/> ops and a compare (and the Txn one op more, <see cref="Keys.JobsChanged"/>).</summary>
     private static int JobsPerTxn => Math.Max(1, MaxTxnOps / (NewJob.MaxOps + 1));
 
     /// <summary>The jobs in Txn-sized groups, in order: within etcd's op count and request size, at least one job each.</summary>

@@ -24,6 +24,9 @@ internal sealed partial class JobStore(EtcdClient etcd)
     /// </summary>
     private const long MaxTxnJobBytes = 1L << 20;
 
+    /// <summary>The op every Txn that writes or deletes job records carries once (docs/etcd-keys.md).</summary>
+    private static Op JobsChanged => Op.Put(Keys.JobsChanged, ByteString.Empty);
+
     /// <summary>etcd's current revision, from a read of one key (a range would cost etcd a walk over it).</summary>
     public async Task<long> RevisionAsync(CancellationToken ct) =>
         (await etcd.GetAsync(Keys.Prime, new GetOptions { CountOnly = true }, ct)).Header.Revision;
@@ -60,6 +63,38 @@ internal sealed partial class JobStore(EtcdClient etcd)
             : JobSpec.Parser.ParseFrom(response.Kvs[0].Value);
     }
 
+    /// <summary>
+    /// The revision of the last change of any job record (0: none since the cluster began), and
+    /// etcd's revision when it was read: no job record changed between the two.
+    /// </summary>
+    public async Task<(long Changed, long Revision)> JobsChangedAsync(CancellationToken ct)
+    {
+        var response = await etcd.GetAsync(Keys.JobsChanged, cancellationToken: ct);
+        return (response.Kvs.Count == 0 ? 0 : response.Kvs[0].ModRevision, response.Header.Revision);
+    }
+
+    /// <summary>Every job record, a page at a time, all read at the revision each page carries.</summary>
+    public async IAsyncEnumerable<(IReadOnlyList<StoredJob> Jobs, long Revision)> ScanJobsAsync(
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        // Larger pages than a scan's default: etcd 3.4 walks the rest of the range for every page. A record stays under
+        // 4 KiB (its command is a preview), so a page stays under the 4 MiB a gRPC message may take.
+        await foreach (var page in etcd.ScanAsync(Keys.Jobs, pageSize: 1000, cancellationToken: ct))
+            yield return ([.. page.Kvs.Select(StoredJob.From)], page.Revision);
+    }
+
+    /// <summary>Records as they were at <paramref name="revision"/>, in the order of <paramref name="ids"/> (null where there was none).</summary>
+    public async Task<IReadOnlyList<StoredJob?>> GetManyAtAsync(IReadOnlyList<string> ids, long revision, CancellationToken ct)
+    {
+        var found = new List<StoredJob?>(ids.Count);
+        foreach (var chunk in ids.Chunk(MaxTxnOps))
+        {
+            var response = await etcd.TxnAsync(Txn.If().Then([.. chunk.Select(id => Op.Get(Keys.Job(id), new GetOptions { Revision = revision }))]), ct);
+            found.AddRange(response.Responses.Select(r => r.ResponseRange.Kvs.Count > 0 ? StoredJob.From(r.ResponseRange.Kvs[0]) : null));
+        }
+        return found;
+    }
+
     /// <summary>Several records in few round trips (missing ones are left out).</summary>
     public async Task<IReadOnlyList<StoredJob>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken ct)
     {
@@ -85,7 +120,7 @@ internal sealed partial class JobStore(EtcdClient etcd)
         var compares = new List<Compare> { Cmp.ModRevision(Keys.Job(read.Id)) == read.ModRevision };
         compares.AddRange(guards);
         var value = changed.ToByteString();
-        var all = new List<Op> { Op.Put(Keys.Job(read.Id), value) };
+        var all = new List<Op> { Op.Put(Keys.Job(read.Id), value), JobsChanged };
         all.AddRange(IndexOps(read.Record, changed, value));
         all.AddRange(ops);
         var response = await etcd.TxnAsync(Txn.If([.. compares]).Then([.. all]), ct);
@@ -107,6 +142,7 @@ internal sealed partial class JobStore(EtcdClient etcd)
             Op.Delete(Keys.Stdin(id)),
             Op.Delete(Keys.Tails(id), prefix: true),
             Op.Delete(Keys.UsageEntry(read.Job.Owner, id)),
+            JobsChanged,
         };
         ops.AddRange(JobIndex.Listed(read.Record).Select(key => Op.Delete(key)));
         if (JobIndex.Expiry(read.Record) is { } expiry)

@@ -15,6 +15,9 @@ internal static class Keys
     public const string Prime = Root + "prime";
     public const string Index = Root + "index/";
 
+    /// <summary>Put by every Txn that writes or deletes a job record: its mod_revision is the last change of any job (listings wait for their view to reach it).</summary>
+    public const string JobsChanged = Root + "jobs-changed";
+
     /// <summary>The usage ledger: one key per stored job, under its owner, holding the bytes its command, environment and stdin take.</summary>
     public const string Usage = Root + "usage/";
 
