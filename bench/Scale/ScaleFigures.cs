@@ -18,6 +18,8 @@ internal static class ScaleFigures
             new("etcd writes (revisions) per job, submitted to succeeded", $"{r.WritesPerJob:F2}", "", "", ""),
             new("  keys put or deleted / range operations per job (etcd's counters)", $"{r.KeysWrittenPerJob:F1} / {r.KeysReadPerJob:F1}", "", "", ""),
             new("  etcd CPU / hollow nodes' process CPU / machine CPU per job", $"{r.EtcdCpuMsPerJob:F2} / {r.SimulatorCpuMsPerJob:F2} / {r.MachineCpuMsPerJob:F2} ms", "", "", ""),
+            new($"first ListJobs of a node (from etcd while its view loads); the view loaded in", $"{r.FirstListMs:F1} ms; {r.ListViewLoad.TotalSeconds:F1} s", "", "", ""),
+            new("  that node's RSS before its first listing / with its view", $"{r.ListerRssBeforeMb:F1} / {r.ListerRssAfterMb:F1} MB", "", "", ""),
             new($"ListJobs, one page, {s.Jobs} retained (history compacted), p50 / p99", $"{r.ListP50Ms:F1} / {r.ListP99Ms:F1} ms", "", "p99 ≤ 50 ms", FigureTable.Verdict(r.ListP99Ms <= 50)),
             new($"CheckJob, {s.Jobs} retained, p50 / p99", $"{r.CheckP50Ms:F1} / {r.CheckP99Ms:F1} ms", "", "p99 ≤ 10 ms", FigureTable.Verdict(r.CheckP99Ms <= 10)),
             new("jobs ran once / succeeded", $"{r.RanOnce} / {r.Succeeded} of {r.Submitted}{(r.NotSucceeded.Count > 0 ? " (" + string.Join(", ", r.NotSucceeded) + ")" : "")}", "", $"all {s.Jobs}, none twice",

@@ -50,6 +50,16 @@ internal sealed record SimulationResult
     public double EtcdCpuMsPerJob { get; init; }
     public double SimulatorCpuMsPerJob { get; init; }
     public double MachineCpuMsPerJob { get; init; }
+    /// <summary>The first listing of the API node measured: read from etcd's index keys while the node loads its view of the jobs.</summary>
+    public double FirstListMs { get; init; }
+
+    /// <summary>From that first listing until the node's view held every job.</summary>
+    public TimeSpan ListViewLoad { get; init; }
+
+    /// <summary>That node's resident memory before its first listing and once it measured the listings.</summary>
+    public double ListerRssBeforeMb { get; init; }
+    public double ListerRssAfterMb { get; init; }
+
     public double ListP50Ms { get; init; }
     public double ListP99Ms { get; init; }
     public double CheckP50Ms { get; init; }
@@ -216,8 +226,19 @@ internal static class Simulation
             () => $"etcd's history compacted past revision {done.Revision} by the prime (--etcd-history={settings.EtcdHistory.TotalSeconds}s)", ct);
         say($"compacted; measuring reads with {settings.Jobs} jobs retained");
 
-        var reader = api[1 % api.Count].Client;
+        // A node's first listing starts its view of the jobs and is read from etcd meanwhile; the later ones are from the view.
+        var readerNode = api[1 % api.Count];
+        var reader = readerNode.Client;
+        var rssBefore = ProcessCpu.Rss(readerNode.Pid) / 1048576.0;
+        var first = System.Diagnostics.Stopwatch.StartNew();
+        await reader.ListJobsAsync(new ListJobsRequest(), cancellationToken: ct);
+        var firstListMs = first.Elapsed.TotalMilliseconds;
+        await WaitAsync(() => Task.FromResult(File.ReadLines(readerNode.LogPath).Any(l => l.Contains("listing view: ", StringComparison.Ordinal))),
+            TimeSpan.FromMinutes(2), () => $"{readerNode.Name} loaded its view of the jobs for listings", ct);
+        var viewLoad = first.Elapsed;
+        say($"{readerNode.Name}: {File.ReadLines(readerNode.LogPath).First(l => l.Contains("listing view: ", StringComparison.Ordinal))}");
         var (listP50, listP99) = await LatencyAsync(settings.ListSamples, _ => reader.ListJobsAsync(new ListJobsRequest(), cancellationToken: ct).ResponseAsync);
+        var rssAfter = ProcessCpu.Rss(readerNode.Pid) / 1048576.0;
         var random = new Random(7);
         var (checkP50, checkP99) = await LatencyAsync(settings.CheckSamples, _ =>
             reader.CheckJobAsync(new CheckJobRequest { Id = ids[random.Next(ids.Length)] }, cancellationToken: ct).ResponseAsync);
@@ -254,6 +275,10 @@ internal static class Simulation
             EtcdCpuMsPerJob = (done.Etcd - atStart.Etcd).TotalMilliseconds / jobs,
             SimulatorCpuMsPerJob = (done.Self - accepted.Self).TotalMilliseconds / jobs,
             MachineCpuMsPerJob = (done.Machine - atStart.Machine).TotalMilliseconds / jobs,
+            FirstListMs = firstListMs,
+            ListViewLoad = viewLoad,
+            ListerRssBeforeMb = rssBefore,
+            ListerRssAfterMb = rssAfter,
             ListP50Ms = listP50,
             ListP99Ms = listP99,
             CheckP50Ms = checkP50,
