@@ -81,6 +81,9 @@ internal sealed class EndpointSet : IDisposable
                 AllowAutoRedirect = false,
             },
             ServiceConfig = null,
+            // Any message etcd sends, as etcd's Go client takes (math.MaxInt32): a watch catching up sends up to a
+            // thousand revisions in one response, and a range reply may be large; gRPC's default 4 MiB would refuse them.
+            MaxReceiveMessageSize = int.MaxValue,
             DisposeHttpClient = true,
         });
 
