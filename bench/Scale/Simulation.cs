@@ -233,10 +233,10 @@ internal static class Simulation
         var first = System.Diagnostics.Stopwatch.StartNew();
         await reader.ListJobsAsync(new ListJobsRequest(), cancellationToken: ct);
         var firstListMs = first.Elapsed.TotalMilliseconds;
-        await WaitAsync(() => Task.FromResult(File.ReadLines(readerNode.LogPath).Any(l => l.Contains("listing view: ", StringComparison.Ordinal))),
+        await WaitAsync(() => Task.FromResult(File.ReadLines(readerNode.LogPath).Any(l => l.Contains("listing view loaded: ", StringComparison.Ordinal))),
             TimeSpan.FromMinutes(2), () => $"{readerNode.Name} loaded its view of the jobs for listings", ct);
         var viewLoad = first.Elapsed;
-        say($"{readerNode.Name}: {File.ReadLines(readerNode.LogPath).First(l => l.Contains("listing view: ", StringComparison.Ordinal))}");
+        say($"{readerNode.Name}: {File.ReadLines(readerNode.LogPath).First(l => l.Contains("listing view loaded: ", StringComparison.Ordinal))}");
         var (listP50, listP99) = await LatencyAsync(settings.ListSamples, _ => reader.ListJobsAsync(new ListJobsRequest(), cancellationToken: ct).ResponseAsync);
         var rssAfter = ProcessCpu.Rss(readerNode.Pid) / 1048576.0;
         var random = new Random(7);

@@ -23,7 +23,6 @@ public sealed class ListingIndexTests
 
         Assert.Equal(keys.Select(k => k.ToString()).Order(StringComparer.Ordinal), keys.Order().Select(k => k.ToString()));
         Assert.All(keys, k => Assert.Equal(k, OrderKey.Parse(k.ToString())));
-        Assert.Equal(JobIndex.Order(Record("x", JobRecords.Submitted, JobState.Queued, "a", "").Job), OrderKey.Of(Record("x", JobRecords.Submitted, JobState.Queued, "a", "").Job).ToString());
         Assert.Null(OrderKey.Parse("not-an-order-key"));
         Assert.Null(OrderKey.Parse("12345678901234567890"));
     }
@@ -87,6 +86,29 @@ public sealed class ListingIndexTests
                 Assert.Equal(expected, listed);
             }
         }
+    }
+
+    [Fact]
+    public void A_token_whose_job_was_deleted_or_moved_since_goes_on_right_after_where_that_job_was()
+    {
+        var index = new ListingIndex();
+        var records = Enumerable.Range(0, 6)
+            .Select(i => Record($"job-{i}", JobRecords.Submitted.AddSeconds(-i), JobState.Succeeded, i % 2 == 0 ? "alice" : "bob", ""))
+            .ToList();
+        foreach (var (record, i) in records.Select((r, i) => (r, i)))
+            index.Put(record, 10 + i);
+        var succeeded = new JobFilter(JobState.Succeeded, null, null);
+        var (first, _) = index.Select(succeeded, 2, null);
+        Assert.Equal(["job-0", "job-1"], first.Select(e => e.Key.Id));
+
+        index.Remove("job-1");
+        Assert.Equal(["job-2", "job-3"], index.Select(succeeded, 2, first[^1].Key).Page.Select(e => e.Key.Id));
+        var requeued = records[2].Clone();
+        requeued.Job.State = JobState.Queued;
+        index.Put(requeued, 20);
+        Assert.Equal(["job-3", "job-4"], index.Select(succeeded, 2, first[^1].Key).Page.Select(e => e.Key.Id));
+        Assert.Equal(["job-4"], index.Select(new JobFilter(JobState.Succeeded, "alice", null), 2, first[^1].Key).Page.Select(e => e.Key.Id));
+        Assert.Equal(["job-2"], index.Select(new JobFilter(JobState.Queued, "alice", null), 2, null).Page.Select(e => e.Key.Id));
     }
 
     [Fact]

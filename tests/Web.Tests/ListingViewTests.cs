@@ -24,7 +24,7 @@ public sealed class ListingViewTests
         // The first listing starts the lister's view; it is read from etcd while the view loads.
         await list.ListJobsAsync(new ListJobsRequest { PageSize = 1 });
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!lister.LogText().Contains("listing view: ", StringComparison.Ordinal))
+        while (!lister.LogText().Contains("listing view loaded: ", StringComparison.Ordinal))
         {
             Assert.True(DateTime.UtcNow < deadline, $"the lister never loaded its view\n{lister.LogTail()}");
             await Task.Delay(100);
@@ -60,11 +60,16 @@ public sealed class ListingViewTests
         foreach (var job in listed)
             Assert.Equal((await add.CheckJobAsync(new CheckJobRequest { Id = job.Id })).State, job.State);
 
-        // Every one of those pages came from the view.
+        // Those pages came from the view: none because it disagreed with etcd, and from etcd only those it took over a
+        // second to catch up for (a machine too busy to deliver a watch event in time), each of which the node logs.
         var after = await ScrapeAsync(lister);
         var fromView = Pages(after, "view") - Pages(before, "view");
         var fromEtcd = Pages(after, "etcd") - Pages(before, "etcd");
-        Assert.True(fromView >= 40 + 1 + 6 && fromEtcd == 0, $"pages from the view {fromView}, from etcd {fromEtcd}\n{lister.LogTail()}");
+        var log = lister.LogText();
+        var late = log.Split('\n').Count(l => l.Contains("listing view: still at revision", StringComparison.Ordinal));
+        Assert.DoesNotContain("in the view and", log);
+        Assert.True(fromView + fromEtcd >= 40 + 1 + 6 && fromEtcd == late && fromView > fromEtcd,
+            $"pages from the view {fromView}, from etcd {fromEtcd}, late views {late}\n{lister.LogTail()}");
     }
 
     /// <summary>lcluster_listings_total of a source; 0 before the first page of it (the counter has no sample yet).</summary>

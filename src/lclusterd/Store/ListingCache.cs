@@ -24,7 +24,8 @@ internal sealed class ListingCache(JobStore store, Log log)
 {
     public static readonly TimeSpan IdleAfter = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan CatchUpWithin = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(30);
 
     private readonly Lock _lock = new();
     private ListingIndex _index = new();
@@ -127,6 +128,7 @@ internal sealed class ListingCache(JobStore store, Log log)
     /// </summary>
     public async Task RunAsync(CancellationToken ct)
     {
+        var retry = FirstRetry;
         while (!ct.IsCancellationRequested)
         {
             Task wanted;
@@ -135,9 +137,11 @@ internal sealed class ListingCache(JobStore store, Log log)
             await wanted.WaitAsync(ct);
             using var running = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var idle = DropWhenIdleAsync(running);
+            Exception? failure = null;
             try
             {
                 var revision = await LoadAsync(running.Token);
+                retry = FirstRetry;
                 await FollowAsync(revision, running.Token);
             }
             catch (Exception) when (running.IsCancellationRequested)
@@ -146,27 +150,31 @@ internal sealed class ListingCache(JobStore store, Log log)
             }
             catch (Exception e) when (e is EtcdException or IOException)
             {
-                log.Warn($"listing view: {e.Message}; reading it again");
-                Drop(keepWanted: true);
-                await Task.Delay(RetryAfter, ct);
-                continue;
+                log.Warn($"listing view: {e.Message}; reading it again in {retry.TotalSeconds:0}s");
+                failure = e;
             }
             catch (Exception e)
             {
                 // A record the view cannot read, or a fault of its own: listings read etcd meanwhile, the node serves on.
-                log.Error($"listing view failed, reading it again: {e}");
-                Drop(keepWanted: true);
-                await Task.Delay(RetryAfter, ct);
-                continue;
+                log.Error($"listing view failed, reading it again in {retry.TotalSeconds:0}s: {e}");
+                failure = e;
             }
             finally
             {
                 await running.CancelAsync();
                 await idle;
             }
-            Drop(keepWanted: false);
+            // Wanted still if a listing came within IdleAfter (one may have come after the idle check).
+            Drop(keepWanted: IdleFor < IdleAfter);
+            if (failure is not null)
+            {
+                await Task.Delay(retry, ct);
+                retry = TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, LastRetry.Ticks));
+            }
         }
     }
+
+    private TimeSpan IdleFor => TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _lastUsed));
 
     /// <summary>Cancels <paramref name="running"/> once no listing came for <see cref="IdleAfter"/>.</summary>
     private async Task DropWhenIdleAsync(CancellationTokenSource running)
@@ -175,7 +183,7 @@ internal sealed class ListingCache(JobStore store, Log log)
         {
             while (true)
             {
-                var idleFor = TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _lastUsed));
+                var idleFor = IdleFor;
                 if (idleFor >= IdleAfter)
                 {
                     await running.CancelAsync();
@@ -210,7 +218,7 @@ internal sealed class ListingCache(JobStore store, Log log)
         // Reading every record leaves garbage of their size, much of it the large messages etcd's pages came in, which
         // the GC keeps committed after its collections; give it back once, as the daemon does after its start.
         StartupMemory.ReleaseNow();
-        log.Info($"listing view: {index.Count} job(s) at revision {revision}, {GC.GetTotalMemory(false) >> 20} MB of heap in use");
+        log.Info($"listing view loaded: {index.Count} job(s) at revision {revision}, {GC.GetTotalMemory(false) >> 20} MB of heap in use");
         return revision;
     }
 

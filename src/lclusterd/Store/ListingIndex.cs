@@ -31,8 +31,9 @@ internal readonly record struct OrderKey(long Inverted, string Id) : IComparable
 
 /// <summary>
 /// What a listing needs to know of every job, in memory, to choose a page: its order, state,
-/// owner, name and the revision of its record, kept in order overall and per state. Pure: it is
-/// fed job records and deletions, and answers which jobs a page holds.
+/// owner, name and the revision of its record, kept in order overall, per state and per owner (a
+/// user who is not an admin always lists their own). Pure: it is fed job records and deletions,
+/// and answers which jobs a page holds.
 /// </summary>
 internal sealed class ListingIndex
 {
@@ -44,8 +45,9 @@ internal sealed class ListingIndex
     private readonly Dictionary<string, Entry> _byId = new(StringComparer.Ordinal);
     private readonly SortedSet<Entry> _all = new(ByOrder);
     private readonly Dictionary<JobState, SortedSet<Entry>> _byState = [];
+    private readonly Dictionary<string, SortedSet<Entry>> _byOwner = new(StringComparer.Ordinal);
 
-    /// <summary>Owner names, each held once however many jobs share it (there are as many as users).</summary>
+    /// <summary>Owner names, each held once however many jobs share it; dropped with the owner's last job.</summary>
     private readonly Dictionary<string, string> _owners = new(StringComparer.Ordinal);
 
     public int Count => _byId.Count;
@@ -61,6 +63,9 @@ internal sealed class ListingIndex
         if (!_byState.TryGetValue(entry.State, out var inState))
             _byState[entry.State] = inState = new SortedSet<Entry>(ByOrder);
         inState.Add(entry);
+        if (!_byOwner.TryGetValue(entry.Owner, out var owned))
+            _byOwner[entry.Owner] = owned = new SortedSet<Entry>(ByOrder);
+        owned.Add(entry);
     }
 
     public void Remove(string id)
@@ -69,6 +74,13 @@ internal sealed class ListingIndex
             return;
         _all.Remove(entry);
         _byState[entry.State].Remove(entry);
+        var owned = _byOwner[entry.Owner];
+        owned.Remove(entry);
+        if (owned.Count == 0)
+        {
+            _byOwner.Remove(entry.Owner);
+            _owners.Remove(entry.Owner);
+        }
     }
 
     /// <summary>
@@ -78,7 +90,9 @@ internal sealed class ListingIndex
     /// </summary>
     public (IReadOnlyList<Entry> Page, bool More) Select(JobFilter filter, int pageSize, OrderKey? after)
     {
-        var set = filter.State == JobState.Unspecified ? _all : _byState.GetValueOrDefault(filter.State);
+        // The smallest set that holds every job the filter can take; the rest of the filter is checked entry by entry.
+        var set = filter.Owner is { } only ? _byOwner.GetValueOrDefault(only)
+            : filter.State == JobState.Unspecified ? _all : _byState.GetValueOrDefault(filter.State);
         var page = new List<Entry>(Math.Min(pageSize, _byId.Count));
         if (set is null || set.Count == 0)
             return (page, false);
@@ -94,7 +108,8 @@ internal sealed class ListingIndex
         {
             if (after is { } skip && entry.Key.CompareTo(skip) == 0)
                 continue;
-            if ((filter.Owner is { } owner && entry.Owner != owner) || (filter.Name is { } name && entry.Name != name))
+            if ((filter.State != JobState.Unspecified && entry.State != filter.State) || (filter.Owner is { } owner && entry.Owner != owner)
+                || (filter.Name is { } name && entry.Name != name))
                 continue;
             if (page.Count == pageSize)
                 return (page, true);
