@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Lcluster.Shared;
 using Lcluster.V1;
 
@@ -70,6 +71,19 @@ public sealed class ListingViewTests
         Assert.DoesNotContain("in the view and", log);
         Assert.True(fromView + fromEtcd >= 40 + 1 + 6 && fromEtcd == late && fromView > fromEtcd,
             $"pages from the view {fromView}, from etcd {fromEtcd}, late views {late}\n{lister.LogTail()}");
+
+        // A page's revision is where a watch takes over: from it + 1, the next change is the first event. Removing a
+        // finished job deletes it, from etcd and from the view.
+        var at = (await list.ListJobsAsync(new ListJobsRequest { Name = name, PageSize = 1000 })).Revision;
+        using var watching = list.WatchJobs(new WatchJobsRequest { StartRevision = at + 1 });
+        var removed = ids[^1];
+        await add.RemoveJobAsync(new RemoveJobRequest { Id = removed });
+        using var within = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.True(await watching.ResponseStream.MoveNext(within.Token));
+        Assert.Equal((removed, true), (watching.ResponseStream.Current.Job.Id, watching.ResponseStream.Current.Deleted));
+        var remaining = await list.ListJobsAsync(new ListJobsRequest { Name = name, PageSize = 1000 });
+        Assert.Equal(ids.SkipLast(1).Order(), remaining.Jobs.Select(j => j.Id).Order());
+        Assert.DoesNotContain("in the view and", lister.LogText());
     }
 
     /// <summary>lcluster_listings_total of a source; 0 before the first page of it (the counter has no sample yet).</summary>
