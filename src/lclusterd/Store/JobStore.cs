@@ -78,12 +78,12 @@ internal sealed partial class JobStore(EtcdClient etcd)
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         // Larger pages than a scan's default: etcd 3.4 walks the rest of the range for every page. A record stays under
-        // 4 KiB (its command is a preview), so a page stays under the 4 MiB a gRPC message may take.
+        // 4 KiB (its command is a preview), so a page is a few MB at most.
         await foreach (var page in etcd.ScanAsync(Keys.Jobs, pageSize: 1000, cancellationToken: ct))
             yield return ([.. page.Kvs.Select(StoredJob.From)], page.Revision);
     }
 
-    /// <summary>Records as they were at <paramref name="revision"/>, in the order of <paramref name="ids"/> (null where there was none).</summary>
+    /// <summary>Records as they were at <paramref name="revision"/> (0: now), in the order of <paramref name="ids"/> (null where there was none).</summary>
     public async Task<IReadOnlyList<StoredJob?>> GetManyAtAsync(IReadOnlyList<string> ids, long revision, CancellationToken ct)
     {
         var found = new List<StoredJob?>(ids.Count);
@@ -96,20 +96,8 @@ internal sealed partial class JobStore(EtcdClient etcd)
     }
 
     /// <summary>Several records in few round trips (missing ones are left out).</summary>
-    public async Task<IReadOnlyList<StoredJob>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken ct)
-    {
-        var found = new List<StoredJob>(ids.Count);
-        foreach (var chunk in ids.Chunk(MaxTxnOps))
-        {
-            var response = await etcd.TxnAsync(Txn.If().Then([.. chunk.Select(id => Op.Get(Keys.Job(id)))]), ct);
-            foreach (var r in response.Responses)
-            {
-                if (r.ResponseRange.Kvs.Count > 0)
-                    found.Add(StoredJob.From(r.ResponseRange.Kvs[0]));
-            }
-        }
-        return found;
-    }
+    public async Task<IReadOnlyList<StoredJob>> GetManyAsync(IReadOnlyCollection<string> ids, CancellationToken ct) =>
+        [.. (await GetManyAtAsync([.. ids], revision: 0, ct)).OfType<StoredJob>()];
 
     /// <summary>
     /// Writes a changed record and the ops that go with the transition, if the record is still at

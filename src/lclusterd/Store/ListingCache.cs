@@ -22,7 +22,7 @@ namespace Lcluster.Daemon.Store;
 /// </summary>
 internal sealed class ListingCache(JobStore store, Log log)
 {
-    public static readonly TimeSpan IdleAfter = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan IdleAfter = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan CatchUpWithin = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(30);
@@ -40,16 +40,6 @@ internal sealed class ListingCache(JobStore store, Log log)
     private TaskCompletionSource _wanted = NewSignal();
 
     private long _lastUsed = Environment.TickCount64;
-
-    /// <summary>How many jobs the view holds (0 when there is none).</summary>
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-                return _index.Count;
-        }
-    }
 
     /// <summary>
     /// A page from the view, or null when this listing must read the index keys instead (the
@@ -208,8 +198,6 @@ internal sealed class ListingCache(JobStore store, Log log)
             foreach (var job in jobs)
                 index.Put(job.Record, job.ModRevision);
         }
-        if (revision == 0)
-            revision = await store.RevisionAsync(ct);
         lock (_lock)
         {
             _index = index;
