@@ -47,9 +47,6 @@ internal sealed class ListingIndex
     private readonly Dictionary<JobState, SortedSet<Entry>> _byState = [];
     private readonly Dictionary<string, SortedSet<Entry>> _byOwner = new(StringComparer.Ordinal);
 
-    /// <summary>Owner names, each held once however many jobs share it; dropped with the owner's last job.</summary>
-    private readonly Dictionary<string, string> _owners = new(StringComparer.Ordinal);
-
     public int Count => _byId.Count;
 
     /// <summary>A job's record as written at <paramref name="modRevision"/>: added, or put in place of what it was.</summary>
@@ -77,10 +74,7 @@ internal sealed class ListingIndex
         var owned = _byOwner[entry.Owner];
         owned.Remove(entry);
         if (owned.Count == 0)
-        {
             _byOwner.Remove(entry.Owner);
-            _owners.Remove(entry.Owner);
-        }
     }
 
     /// <summary>
@@ -118,11 +112,6 @@ internal sealed class ListingIndex
         return (page, false);
     }
 
-    private string Owner(string owner)
-    {
-        if (_owners.TryGetValue(owner, out var held))
-            return held;
-        _owners[owner] = owner;
-        return owner;
-    }
+    /// <summary>The owner's name as the index holds it already, so that one string serves all of an owner's jobs.</summary>
+    private string Owner(string owner) => _byOwner.TryGetValue(owner, out var owned) ? owned.Min!.Owner : owner;
 }
