@@ -24,7 +24,10 @@ public sealed partial class EtcdClient : IAsyncDisposable
     /// <summary>The endpoints, as "http://host:port".</summary>
     public IReadOnlyList<string> Endpoints => _transport.Endpoints.Addresses;
 
-    /// <summary>A client for these endpoints ("host:port" or "http://host:port"); connects on first use.</summary>
+    /// <summary>The longest Unix socket path an endpoint may name: sockaddr_un's 108 bytes, less the terminating NUL.</summary>
+    public const int MaxUnixSocketPathBytes = 107;
+
+    /// <summary>A client for these endpoints ("host:port", "http(s)://host:port" or "unix:///path"); connects on first use.</summary>
     public static EtcdClient Connect(IReadOnlyList<string> endpoints, EtcdClientOptions? options = null) =>
         new(new EtcdTransport(endpoints, options ?? new EtcdClientOptions()));
 

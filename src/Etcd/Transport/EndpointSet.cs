@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using Grpc.Net.Client;
 
 namespace Lcluster.Etcd.Transport;
@@ -63,12 +64,12 @@ internal sealed class EndpointSet : IDisposable
     /// a write whose answer was lost must never be sent again behind the caller's back.
     /// </summary>
     private static GrpcChannel Open(string address, EtcdClientOptions options) =>
-        GrpcChannel.ForAddress(address, new GrpcChannelOptions
+        GrpcChannel.ForAddress(address.StartsWith(UnixScheme, StringComparison.Ordinal) ? "http://localhost" : address, new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler
             {
                 SslOptions = options.Tls ?? new System.Net.Security.SslClientAuthenticationOptions(),
-                ConnectCallback = options.ConnectCallback,
+                ConnectCallback = address.StartsWith(UnixScheme, StringComparison.Ordinal) ? ConnectUnix(address[UnixScheme.Length..]) : options.ConnectCallback,
                 EnableMultipleHttp2Connections = true,
                 ConnectTimeout = options.ConnectTimeout,
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
@@ -87,15 +88,40 @@ internal sealed class EndpointSet : IDisposable
             DisposeHttpClient = true,
         });
 
+    /// <summary>Connections to a Unix socket: etcd's own client spells such an endpoint unix://PATH.</summary>
+    private static Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>> ConnectUnix(string path) => async (_, cancellationToken) =>
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    };
+
+    private const string UnixScheme = "unix://";
+
     private static string Normalize(string address)
     {
         if (string.IsNullOrWhiteSpace(address))
             throw new ArgumentException("an etcd endpoint is empty: use host:port or http://host:port", nameof(address));
+        if (address.StartsWith(UnixScheme, StringComparison.Ordinal))
+        {
+            var path = address[UnixScheme.Length..];
+            if (!path.StartsWith('/') || System.Text.Encoding.UTF8.GetByteCount(path) > EtcdClient.MaxUnixSocketPathBytes || path.Contains('\0', StringComparison.Ordinal))
+                throw new ArgumentException($"'{address}' is not an etcd endpoint: a Unix socket is unix:///ABSOLUTE/PATH, at most {EtcdClient.MaxUnixSocketPathBytes} bytes", nameof(address));
+            return address;
+        }
         var trimmed = address.Trim().TrimEnd('/');
         var text = trimmed.Contains("://", StringComparison.Ordinal) ? trimmed : "http://" + trimmed;
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
             || uri.Host.Length == 0 || uri.AbsolutePath != "/" || uri.Query.Length > 0)
-            throw new ArgumentException($"'{address}' is not an etcd endpoint: use host:port, http://host:port or https://host:port", nameof(address));
+            throw new ArgumentException($"'{address}' is not an etcd endpoint: use host:port, http://host:port, https://host:port or unix:///path", nameof(address));
         return text;
     }
 }
