@@ -39,12 +39,11 @@ internal sealed class BenchDaemon : IAsyncDisposable
         var nodeName = $"{context.Id}-{name}";
         Directory.CreateDirectory(dataDir);
         var port = FreePort();
-        var etcdPort = FreePort();
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         var args = new List<string>
         {
             $"--rootfs={context.RootFs}", $"--data-dir={dataDir}", $"--listen=127.0.0.1:{port}",
-            $"--node-name={nodeName}", $"--embedded-etcd-port={etcdPort}", $"--socket={dataDir}.sock",
+            $"--node-name={nodeName}", $"--socket={dataDir}.sock",
         };
         args.AddRange(extra);
         info.ArgumentList.Add("-c");

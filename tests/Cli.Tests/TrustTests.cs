@@ -198,24 +198,30 @@ public sealed class TrustTests : IAsyncLifetime
     public async Task A_local_user_cannot_read_or_write_the_embedded_etcd()
     {
         var etcdctl = Requires.Program("etcdctl");
-        var endpoint = $"127.0.0.1:{_daemon.EmbeddedEtcdPort}";
-        // Without a client certificate, over TLS or not, as another user: refused.
+        var endpoint = $"--endpoints=unix://{_daemon.EmbeddedEtcdSocket}";
+        string[] timeouts = ["--dial-timeout=2s", "--command-timeout=3s"];
+        // Root reaches it through its socket: that is the embedded etcd, holding the cluster's keys.
+        var root = await RunAsAsync("root", etcdctl, [endpoint, .. timeouts, "get", "--prefix", "--keys-only", "/lcluster/live/member/"]);
+        Assert.True(root.ExitCode == 0 && root.Stdout.Contains("/lcluster/live/member/", StringComparison.Ordinal), root.ToString());
+        // Another user can neither read nor write through it: the socket is in the root-only data dir.
         foreach (var args in new[]
         {
-            new[] { $"--endpoints=https://{endpoint}", "--insecure-skip-tls-verify", "get", "--prefix", "/lcluster/" },
-            new[] { $"--endpoints=http://{endpoint}", "get", "--prefix", "/lcluster/" },
-            new[] { $"--endpoints=https://{endpoint}", "--insecure-skip-tls-verify", "put", "/lcluster/prime/x", "y" },
+            new[] { endpoint, "get", "--prefix", "/lcluster/" },
+            new[] { endpoint, "put", "/lcluster/prime/x", "y" },
         })
         {
-            var result = await RunAsAsync(Alice, etcdctl, args);
+            var result = await RunAsAsync(Alice, etcdctl, [.. timeouts, .. args]);
             Assert.True(result.ExitCode != 0, $"etcdctl {string.Join(' ', args)} as {Alice}: {result}");
             Assert.DoesNotContain("/lcluster/", result.Stdout);
         }
-        // The certificates that would let it in are root's alone.
-        var key = Path.Combine(_daemon.DataDir, "etcd-tls", "client.key");
-        Assert.True(File.Exists(key), key);
-        var read = await RunAsAsync(Alice, "/bin/cat", [key]);
-        Assert.True(read.ExitCode != 0 && read.Stdout.Length == 0, read.ToString());
+        var list = await RunAsAsync(Alice, "/bin/ls", [_daemon.DataDir]);
+        Assert.True(list.ExitCode != 0 && list.Stdout.Length == 0, list.ToString());
+        // And it listens on no network port, loopback included, that a local user could dial instead.
+        var etcdPid = File.ReadAllText(Path.Combine(_daemon.DataDir, "etcd.pid")).Trim();
+        Assert.True(Directory.Exists($"/proc/{etcdPid}"), $"embedded etcd pid {etcdPid} is not running");
+        var listening = await RunAsAsync("root", Requires.Program("ss"), ["-H", "-l", "-t", "-u", "-n", "-p"]);
+        Assert.True(listening.ExitCode == 0, listening.ToString());
+        Assert.DoesNotContain($"pid={etcdPid},", listening.Stdout);
     }
 
     [Fact]

@@ -46,7 +46,7 @@ public sealed class DaemonProcess : IAsyncDisposable
     private const int UserNamespaceSpans = 380; // up to 2^32 - 2^23
     private static int _unnamed;
 
-    private DaemonProcess(DaemonSettings settings, string dataDir, int port, int etcdPort, bool ownsDataDir, int httpPort = 0)
+    private DaemonProcess(DaemonSettings settings, string dataDir, int port, bool ownsDataDir, int httpPort = 0)
     {
         HttpPort = httpPort;
         _settings = settings;
@@ -58,7 +58,6 @@ public sealed class DaemonProcess : IAsyncDisposable
         UserNamespaceFirstId = FirstUserNamespaceId + (long)((Environment.ProcessId * 17 + number) % UserNamespaceSpans) * UserNamespaceSpan;
         DataDir = dataDir;
         Port = port;
-        EmbeddedEtcdPort = etcdPort;
         _ownsDataDir = ownsDataDir;
     }
 
@@ -66,7 +65,8 @@ public sealed class DaemonProcess : IAsyncDisposable
     public string NodeName { get; }
     public long UserNamespaceFirstId { get; }
     public int Port { get; }
-    public int EmbeddedEtcdPort { get; }
+    /// <summary>Where its embedded etcd listens: a Unix socket in the (root-only) data dir.</summary>
+    public string EmbeddedEtcdSocket => Path.Combine(DataDir, "etcd.sock:0");
     /// <summary>The --http-listen port; 0 without <see cref="DaemonSettings.HttpListen"/>.</summary>
     public int HttpPort { get; }
     public string HttpAddress => $"{_settings.Host}:{HttpPort}";
@@ -104,9 +104,8 @@ public sealed class DaemonProcess : IAsyncDisposable
             var owns = settings.DataDir is null;
             var dataDir = settings.DataDir ?? Directory.CreateTempSubdirectory("lcluster-node-").FullName;
             var port = settings.Namespace is null ? FreePort() : 64051;
-            var etcdPort = settings.Namespace is null ? FreePort() : 64052;
             var httpPort = settings.HttpListen ? (settings.Namespace is null ? FreePort() : 64080) : 0;
-            var daemon = new DaemonProcess(settings, dataDir, port, etcdPort, owns, httpPort);
+            var daemon = new DaemonProcess(settings, dataDir, port, owns, httpPort);
             try
             {
                 daemon.Start();
@@ -120,13 +119,8 @@ public sealed class DaemonProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The daemon (or its embedded etcd) could not bind a port it was given.</summary>
-    private bool LostAPortRace()
-    {
-        var etcdLog = Path.Combine(DataDir, "etcd.log");
-        return LogText().Contains("address already in use", StringComparison.OrdinalIgnoreCase)
-               || (File.Exists(etcdLog) && File.ReadAllText(etcdLog).Contains("address already in use", StringComparison.OrdinalIgnoreCase));
-    }
+    /// <summary>The daemon could not bind a port it was given.</summary>
+    private bool LostAPortRace() => LogText().Contains("address already in use", StringComparison.OrdinalIgnoreCase);
 
     private void Start()
     {
@@ -135,7 +129,6 @@ public sealed class DaemonProcess : IAsyncDisposable
             $"--rootfs={RepoPaths.RootFs}",
             $"--data-dir={DataDir}",
             $"--listen={_settings.Host}:{Port}",
-            $"--embedded-etcd-port={EmbeddedEtcdPort}",
             $"--socket={SocketPath}",
         };
         if (HttpPort > 0)
@@ -156,7 +149,7 @@ public sealed class DaemonProcess : IAsyncDisposable
         if (!_settings.ExtraArgs.Any(a => a.StartsWith("--userns-first-id", StringComparison.Ordinal) || a == "--no-userns"))
             args.Add($"--userns-first-id={UserNamespaceFirstId}");
         args.AddRange(_settings.ExtraArgs);
-        File.AppendAllText(LogPath, $"--- test: starting lclusterd {string.Join(' ', args)}{Environment.NewLine}");
+        File.AppendAllText(LogPath, $"{StartMarker}{string.Join(' ', args)}{Environment.NewLine}");
         var info = new ProcessStartInfo("/bin/sh")
         {
             ArgumentList = { "-c", $"exec {Quote(_settings.Program ?? RepoPaths.Bin("lclusterd"))} {string.Join(' ', args.Select(Quote))} >>{Quote(LogPath)} 2>&1" },
@@ -184,11 +177,22 @@ public sealed class DaemonProcess : IAsyncDisposable
             if (_process!.HasExited)
                 throw new InvalidOperationException($"lclusterd exited with {_process.ExitCode} while starting; its log ends:{Environment.NewLine}{LogTail()}");
             last = await Cli.RunInAsync(Server, Namespace, null, "--nodes");
-            if (last.ExitCode == 0)
+            // Answering is not the end of its start: the socket's mode and group are set right after, then it logs "serving".
+            if (last.ExitCode == 0 && ServingLogged())
                 return;
             await Task.Delay(100);
         }
         throw new InvalidOperationException($"lclusterd at {Server} did not serve within {ServeTimeout.TotalSeconds}s (last: {last}); its log ends:{Environment.NewLine}{LogTail()}");
+    }
+
+    private const string StartMarker = "--- test: starting lclusterd ";
+
+    /// <summary>Whether this start of the daemon (the log's last section) has said it is serving.</summary>
+    private bool ServingLogged()
+    {
+        var log = LogText();
+        var start = log.LastIndexOf(StartMarker, StringComparison.Ordinal);
+        return log.IndexOf(" serving on ", Math.Max(0, start), StringComparison.Ordinal) >= 0;
     }
 
     /// <summary>SIGTERM, then the exit code (within the bound, else the test fails).</summary>

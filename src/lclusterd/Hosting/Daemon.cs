@@ -36,12 +36,12 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         if (openFiles < ConnectionLimits.DescriptorLimit)
             log.Warn($"open files limited to {openFiles} (wanted {ConnectionLimits.DescriptorLimit}): fewer connections and jobs fit");
         await using var embedded = options.EtcdEndpoints.Count == 0
-            ? new EmbeddedEtcd(options.DataDir, name, options.EmbeddedEtcdPort, log)
+            ? new EmbeddedEtcd(options.DataDir, name, log)
             : null;
         if (embedded is not null)
             await embedded.StartAsync();
         var endpoints = embedded is null ? options.EtcdEndpoints : [embedded.ClientUrl];
-        var etcdTls = LoadTls(embedded?.ClientTls ?? options.Security.EtcdTls)?.ClientOptions();
+        var etcdTls = embedded is null ? LoadTls(options.Security.EtcdTls)?.ClientOptions() : null;
         await using var etcd = EtcdClient.Connect(endpoints, new EtcdClientOptions { Log = line => log.Warn($"etcd client: {line}"), Tls = etcdTls });
         await WaitForEtcdAsync(new JobStore(etcd), endpoints, stop);
 

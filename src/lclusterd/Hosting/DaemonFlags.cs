@@ -114,9 +114,6 @@ internal static partial class DaemonFlags
     public static readonly Flag<double> FenceTimeout = Flag.Of("--fence-timeout", "a node cut off from etcd this long kills its jobs",
         FlagValues.Duration, Defaults.FenceTimeout.TotalSeconds);
 
-    public static readonly Flag<int> EmbeddedEtcdPort = Flag.Of("--embedded-etcd-port", "client port of the embedded etcd",
-        FlagValues.WholeNumber(1, IPEndPoint.MaxPort), Defaults.EmbeddedEtcdPort);
-
     public static readonly Flag<string> Socket = Flag.Of("--socket", "the local endpoint: a Unix socket; a caller is the user the kernel says it is",
         FlagValues.Text("PATH"), Defaults.Security.SocketPath);
 
@@ -170,7 +167,7 @@ internal static partial class DaemonFlags
     [
         RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
         DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
-        OutputCap, MaxInput, ArtifactCap, Retention, EtcdHistory, LeaseTtl, FenceTimeout, EmbeddedEtcdPort,
+        OutputCap, MaxInput, ArtifactCap, Retention, EtcdHistory, LeaseTtl, FenceTimeout,
         Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UsernsFirstId, NoUserns,
         HttpListen, HttpSocket, Help,
     ]);
@@ -206,7 +203,6 @@ internal static partial class DaemonFlags
             EtcdHistory = TimeSpan.FromSeconds(flags.Get(EtcdHistory)),
             LeaseTtl = TimeSpan.FromSeconds(Math.Max(MinLeaseTtl.TotalSeconds, flags.Get(LeaseTtl))),
             FenceTimeout = TimeSpan.FromSeconds(flags.Get(FenceTimeout)),
-            EmbeddedEtcdPort = flags.Get(EmbeddedEtcdPort),
             Quotas = new UserQuotas(flags.Get(UserMaxQueued), flags.Get(UserMaxBytes)),
             UserNamespaceFirstId = flags.Has(NoUserns) ? null : (uint)flags.Get(UsernsFirstId),
             Security = new SecurityOptions

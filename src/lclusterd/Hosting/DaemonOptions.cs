@@ -45,8 +45,6 @@ internal sealed record DaemonOptions
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>How long a node that cannot reach etcd keeps its jobs running before it kills them.</summary>
     public TimeSpan FenceTimeout { get; init; } = TimeSpan.FromSeconds(30);
-    /// <summary>Client port of the embedded etcd (loopback, inside the node's network namespace).</summary>
-    public int EmbeddedEtcdPort { get; init; } = 64052;
     /// <summary>Where this node's blocks of job user-namespace ids start on the host; null runs jobs without a user namespace.</summary>
     public uint? UserNamespaceFirstId { get; init; } = new Lcluster.Runtime.UserNamespaceOptions().FirstHostId;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Lcluster.Daemon.Security;
 using Lcluster.Runtime.Host;
 using Lcluster.Runtime;
 
@@ -7,40 +6,43 @@ namespace Lcluster.Daemon.Hosting;
 
 /// <summary>
 /// The single-member etcd a node runs when no --etcd is given: `etcd` from
-/// PATH as a supervised child, loopback only, data in DATA_DIR/etcd, log in
-/// DATA_DIR/etcd.log. Restarted when it dies; stopped when the daemon stops.
-/// A predecessor's etcd left running by a crashed daemon (its pid is in
-/// DATA_DIR/etcd.pid) is stopped first, so the data dir is never shared.
-/// It speaks TLS only and takes only clients with a certificate of its own
-/// CA (DATA_DIR/etcd-tls, root-only files), so no other local user can read
-/// or write it.
+/// PATH as a supervised child, data in DATA_DIR/etcd, log in DATA_DIR/etcd.log.
+/// Restarted when it dies; stopped when the daemon stops. A predecessor's etcd
+/// left running by a crashed daemon (its pid is in DATA_DIR/etcd.pid) is
+/// stopped first, so the data dir is never shared.
+/// It listens on no port: clients and its (unused) peer endpoint are Unix
+/// sockets in the data dir, which only root may enter (0700), so no other
+/// local user can read or write it, and no TLS is needed between the daemon
+/// and its etcd.
 /// </summary>
 internal sealed class EmbeddedEtcd : IAsyncDisposable
 {
     private readonly string _dataDir;
     private readonly string _name;
-    private readonly int _clientPort;
     private readonly Log _log;
     private readonly CancellationTokenSource _stopping = new();
     private Process? _process;
     private Task? _supervisor;
 
-    public EmbeddedEtcd(string dataDir, string name, int clientPort, Log log)
+    // etcd takes only host:port URLs, and names a Unix socket after the whole host:port, relative to its working
+    // directory (the data dir): unix://etcd.sock:0 is the file DATA_DIR/etcd.sock:0.
+    private const string ClientSocket = "etcd.sock:0";
+    private const string PeerSocket = "etcd-peer.sock:0";
+
+    public EmbeddedEtcd(string dataDir, string name, Log log)
     {
-        _dataDir = dataDir;
+        _dataDir = Path.GetFullPath(dataDir);
         _name = name;
-        _clientPort = clientPort;
         _log = log;
+        var socket = Path.Combine(_dataDir, ClientSocket);
+        if (System.Text.Encoding.UTF8.GetByteCount(socket) > Lcluster.Etcd.EtcdClient.MaxUnixSocketPathBytes)
+            throw new DaemonStartException($"--data-dir {_dataDir} is too long for the embedded etcd's socket {socket} " +
+                $"(at most {Lcluster.Etcd.EtcdClient.MaxUnixSocketPathBytes} bytes): choose a shorter one, or give an etcd with --etcd");
+        ClientUrl = "unix://" + socket;
     }
 
-    public string ClientUrl => $"https://127.0.0.1:{_clientPort}";
-
-    /// <summary>The certificate the daemon presents to it, and its CA.</summary>
-    public TlsFiles ClientTls => new(Path.Combine(TlsDir, CertificateAuthority.CertificateFile), Path.Combine(TlsDir, "client.crt"), Path.Combine(TlsDir, "client.key"));
-
-    private TlsFiles ServerTls => new(Path.Combine(TlsDir, CertificateAuthority.CertificateFile), Path.Combine(TlsDir, "server.crt"), Path.Combine(TlsDir, "server.key"));
-
-    private string TlsDir => Path.Combine(_dataDir, "etcd-tls");
+    /// <summary>The endpoint the daemon dials: unix://DATA_DIR/etcd.sock:0.</summary>
+    public string ClientUrl { get; }
 
     private string PidFile => Path.Combine(_dataDir, "etcd.pid");
 
@@ -49,7 +51,7 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
         var program = FindEtcd() ?? throw new DaemonStartException(
             "no etcd to run: install it (apt-get install etcd-server, or `make deps`) or join an existing cluster with --etcd=URL");
         StopLeftover();
-        MakeCertificates();
+        RemoveOldCertificates();
         _process = await LaunchAsync(program);
         _supervisor = SuperviseAsync(program);
     }
@@ -57,16 +59,18 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
     /// <summary>Starts etcd bound to this daemon: it dies with the daemon, even one killed with SIGKILL.</summary>
     private async Task<Process> LaunchAsync(string program)
     {
-        // A one-member cluster on loopback: no peer ever dials it, so the kernel picks the peer port
-        // (a fixed one could be taken, e.g. as some connection's ephemeral port, and etcd would not start).
-        const string PeerUrl = "https://127.0.0.1:0";
-        var server = ServerTls;
+        // A one-member cluster: no peer ever dials it, but etcd insists on a peer URL, so it gets a socket nobody uses.
+        const string PeerUrl = "unix://" + PeerSocket;
+        // etcd will not bind over the sockets of one that died (address already in use); nothing else uses these names.
+        foreach (var socket in new[] { ClientSocket, PeerSocket })
+            File.Delete(Path.Combine(_dataDir, socket));
+        const string Url = "unix://" + ClientSocket;
         string[] arguments =
         [
             "--name", _name,
             "--data-dir", Path.Combine(_dataDir, "etcd"),
-            "--listen-client-urls", ClientUrl,
-            "--advertise-client-urls", ClientUrl,
+            "--listen-client-urls", Url,
+            "--advertise-client-urls", Url,
             "--listen-peer-urls", PeerUrl,
             "--initial-advertise-peer-urls", PeerUrl,
             "--initial-cluster", $"{_name}={PeerUrl}",
@@ -74,14 +78,11 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
             "--log-outputs", Path.Combine(_dataDir, "etcd.log"),
             // No --auto-compaction: the prime compacts the history (--etcd-history), for this etcd as for an external one.
             "--quota-backend-bytes", (4L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            // Clients and peers alike must show a certificate of the embedded CA; the daemon holds the only client one.
-            "--cert-file", server.CertFile, "--key-file", server.KeyFile, "--client-cert-auth", "--trusted-ca-file", server.CaFile,
-            "--peer-cert-file", server.CertFile, "--peer-key-file", server.KeyFile, "--peer-client-cert-auth", "--peer-trusted-ca-file", server.CaFile,
         ];
         Process process;
         try
         {
-            process = await BoundChild.StartAsync(program, arguments);
+            process = await BoundChild.StartAsync(program, arguments, workingDirectory: _dataDir);
         }
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
@@ -120,14 +121,17 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
         }
     }
 
-    /// <summary>The embedded CA, etcd's server certificate and the daemon's client certificate, made once per data dir.</summary>
-    private void MakeCertificates()
+    /// <summary>
+    /// Removes the certificates an earlier version made for TLS to its etcd on loopback (DATA_DIR/etcd-tls): the
+    /// sockets need none, and a CA key nothing uses should not stay behind.
+    /// </summary>
+    private void RemoveOldCertificates()
     {
-        if (File.Exists(ServerTls.KeyFile) && File.Exists(ClientTls.KeyFile))
+        var dir = Path.Combine(_dataDir, "etcd-tls");
+        if (!Directory.Exists(dir))
             return;
-        var ca = CertificateAuthority.OpenOrCreate(TlsDir, $"lclusterd {_name} embedded etcd");
-        ca.Issue("etcd", CertificateRole.EtcdServer, ["127.0.0.1"], TlsDir, "server");
-        ca.Issue("lclusterd", CertificateRole.EtcdClient, [], TlsDir, "client");
+        Directory.Delete(dir, recursive: true);
+        _log.Info($"removed {dir}: the embedded etcd is reached over a Unix socket now, without certificates");
     }
 
     private void StopLeftover()

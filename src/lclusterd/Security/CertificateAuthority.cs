@@ -4,8 +4,8 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Lcluster.Daemon.Security;
 
-/// <summary>What a certificate is for: a node (server and client), a user (client), or etcd's server.</summary>
-internal enum CertificateRole { Node, User, Admin, EtcdServer, EtcdClient }
+/// <summary>What a certificate is for: a node (server and client), a user or an admin (client).</summary>
+internal enum CertificateRole { Node, User, Admin }
 
 /// <summary>
 /// A cluster's certificate authority in a directory of PEM files (ca.crt, ca.key), and the
@@ -62,10 +62,6 @@ internal sealed class CertificateAuthority
         return new CertificateAuthority(directory, X509Certificate2.CreateFromPemFile(certPath, keyPath));
     }
 
-    /// <summary>Opens the CA in the directory, or makes one there when there is none.</summary>
-    public static CertificateAuthority OpenOrCreate(string directory, string name) =>
-        File.Exists(Path.Combine(directory, CertificateFile)) ? Open(directory) : Create(directory, name);
-
     /// <summary>
     /// Issues a certificate and key as NAME.crt and NAME.key in <paramref name="outputDirectory"/>
     /// (the key readable by root only), with the CA's certificate beside them as ca.crt.
@@ -84,9 +80,9 @@ internal sealed class CertificateAuthority
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement, true));
         var usages = new OidCollection();
-        if (role is CertificateRole.Node or CertificateRole.EtcdServer)
+        if (role is CertificateRole.Node)
             usages.Add(new Oid("1.3.6.1.5.5.7.3.1")); // server authentication
-        usages.Add(new Oid("1.3.6.1.5.5.7.3.2")); // client authentication (etcd's server dials its peers with it too)
+        usages.Add(new Oid("1.3.6.1.5.5.7.3.2")); // client authentication (a node dials other nodes with it too)
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(usages, false));
         if (addresses.Count > 0)
         {
