@@ -14,9 +14,6 @@ namespace Lcluster.Daemon.Metrics;
 /// </summary>
 internal sealed class ClusterGauges : IDisposable
 {
-    /// <summary>The start of the names of the gauges with a point per live node (label node).</summary>
-    public const string PerNodePrefix = "lcluster_node_";
-
     private readonly JobStore _store;
     private readonly Log _log;
     private readonly Meter _meter = new(DaemonMetrics.MeterName);

@@ -57,10 +57,6 @@ internal static class DaemonMetrics
     private static readonly Counter<long> Listings = Meter.CreateCounter<long>("lcluster_listings", "{page}",
         "ListJobs pages this node served (label source: view, chosen from its in-memory view of the jobs; etcd, read from the index keys)");
 
-    /// <summary>Whether an instrument has a point per node (label node): placements, and the cluster's per-node gauges.</summary>
-    public static bool LabelledByNode(string instrument) =>
-        instrument == Placements.Name || instrument.StartsWith(ClusterGauges.PerNodePrefix, StringComparison.Ordinal);
-
     public static void JobsSubmitted(int count) => Submitted.Add(count);
 
     public static void BecamePrime() => PrimeTerms.Add(1);
