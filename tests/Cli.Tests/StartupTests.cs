@@ -38,6 +38,46 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task A_data_dir_not_roots_own_directory_or_too_long_for_the_etcd_socket_is_refused()
+    {
+        var scratch = Directory.CreateTempSubdirectory("lcluster-datadir-").FullName;
+        try
+        {
+            var nobodys = Directory.CreateDirectory(Path.Combine(scratch, "nobodys")).FullName;
+            HostChown(nobodys, 65534);
+            var real = Directory.CreateDirectory(Path.Combine(scratch, "real")).FullName;
+            var link = Path.Combine(scratch, "link");
+            File.CreateSymbolicLink(link, real);
+            var deep = Path.Combine(scratch, new string('d', 100));
+
+            var owned = await RunAsync([$"--rootfs={RepoPaths.RootFs}", $"--data-dir={nobodys}"]);
+            var linked = await RunAsync([$"--rootfs={RepoPaths.RootFs}", $"--data-dir={link}"]);
+            var tooLong = await RunAsync([$"--rootfs={RepoPaths.RootFs}", $"--data-dir={deep}"]);
+
+            Assert.Equal((1, $"lclusterd: --data-dir {nobodys} must be a directory owned by root, not a symlink (its owner is uid 65534): " +
+                "only root may reach the node's state and etcd\n"), owned);
+            Assert.Equal(1, linked.Code);
+            Assert.Contains($"--data-dir {link} must be a directory owned by root, not a symlink (it is not a directory)", linked.Output);
+            Assert.Equal(1, tooLong.Code);
+            Assert.Contains($"--data-dir {deep} is too long for the embedded etcd's socket", tooLong.Output);
+            // Refused before anything was written into them.
+            Assert.Empty(Directory.GetFileSystemEntries(nobodys));
+            Assert.Empty(Directory.GetFileSystemEntries(real));
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    private static void HostChown(string path, int uid)
+    {
+        using var chown = Process.Start("/bin/chown", [uid.ToString(System.Globalization.CultureInfo.InvariantCulture), path]);
+        chown.WaitForExit();
+        Assert.Equal(0, chown.ExitCode);
+    }
+
+    [Fact]
     public async Task An_unreachable_etcd_is_refused_within_a_bounded_time()
     {
         var data = Directory.CreateTempSubdirectory("lcluster-noetcd-").FullName;

@@ -34,5 +34,13 @@ public static unsafe class HostAccounts
     /// <summary>chown(2): throws IOException naming the path.</summary>
     public static void Chown(string path, uint owner, uint group) => Errno.Check(Libc.Chown(path, owner, group), "chown", path);
 
+    /// <summary>The owner of a path itself (a symlink's own, not its target's), and whether it is a real directory.</summary>
+    public static (uint Owner, bool IsDirectory) OwnerOf(string path)
+    {
+        StatxBuffer buffer;
+        Errno.Check(Libc.Statx(Libc.AT_FDCWD, path, Libc.AT_SYMLINK_NOFOLLOW, StatxBuffer.STATX_TYPE | StatxBuffer.STATX_UID, &buffer), "statx", path);
+        return (buffer.Uid, (buffer.Mode & Libc.S_IFMT) == Libc.S_IFDIR);
+    }
+
     private static string Numeric(uint uid) => "uid:" + uid.ToString(CultureInfo.InvariantCulture);
 }

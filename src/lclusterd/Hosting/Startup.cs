@@ -1,3 +1,5 @@
+using Lcluster.Runtime.Host;
+
 namespace Lcluster.Daemon.Hosting;
 
 /// <summary>The checks and choices made once, before the daemon joins the cluster.</summary>
@@ -19,12 +21,19 @@ internal static class Startup
         }
     }
 
-    /// <summary>Creates the data dir and holds its lock: two daemons never share one.</summary>
+    /// <summary>
+    /// Creates the data dir and holds its lock: two daemons never share one. It must be a directory of root's, not a
+    /// symlink: its permissions are what keep other users from the embedded etcd's socket and the jobs' files.
+    /// </summary>
     public static IDisposable LockDataDir(string dataDir)
     {
         try
         {
             Directory.CreateDirectory(dataDir);
+            var (owner, isDirectory) = HostAccounts.OwnerOf(dataDir);
+            if (!isDirectory || owner != 0)
+                throw new DaemonStartException($"--data-dir {dataDir} must be a directory owned by root, not a symlink " +
+                    $"({(isDirectory ? $"its owner is uid {owner}" : "it is not a directory")}): only root may reach the node's state and etcd");
             File.SetUnixFileMode(dataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             return new FileStream(Path.Combine(dataDir, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
