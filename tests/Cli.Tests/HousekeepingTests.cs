@@ -34,6 +34,27 @@ public sealed class HousekeepingTests
     }
 
     [Fact]
+    public async Task A_data_dir_of_the_tls_era_keeps_its_jobs_and_loses_its_unused_certificates()
+    {
+        await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "upgrades" });
+        var id = (await Lcluster.TestSupport.Cli.OkAsync(daemon.Server, null, "--addjob=echo kept", "--wait")).Split('\n')[0];
+        Assert.Equal(0, await daemon.TerminateAsync(TimeSpan.FromSeconds(30)));
+        // What an earlier version left: the embedded etcd's CA and certificates, for TLS on loopback.
+        var tls = Directory.CreateDirectory(Path.Combine(daemon.DataDir, "etcd-tls")).FullName;
+        foreach (var file in new[] { "ca.crt", "ca.key", "server.crt", "server.key", "client.crt", "client.key" })
+            await File.WriteAllTextAsync(Path.Combine(tls, file), "-----BEGIN PRIVATE KEY-----\n");
+
+        await daemon.RestartAsync();
+
+        Assert.False(Directory.Exists(tls), "the old certificates are still there");
+        Assert.Contains($"removed {tls}: the embedded etcd is reached over a Unix socket now", daemon.LogText());
+        Assert.Contains("state:       succeeded", await Lcluster.TestSupport.Cli.OkAsync(daemon.Server, null, $"--checkjob={id}"));
+        var socket = new FileInfo(daemon.EmbeddedEtcdSocket);
+        Assert.True(socket.Exists, $"no socket at {socket.FullName}");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, socket.UnixFileMode); // etcd's umask is 077
+    }
+
+    [Fact]
     public async Task The_embedded_etcd_is_restarted_when_it_dies_and_stopped_with_the_daemon()
     {
         await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "supervises" });

@@ -50,6 +50,8 @@ public static class BoundChild
         }
         if (Libc.Getppid() != parent)
             return ExecFailedExitCode; // the daemon died before the signal was asked for: nothing to run for
+        // What it creates is its owner's alone (etcd's sockets, log and data), whatever umask the daemon was started with.
+        Libc.Umask(0x3F); // 077
         var program = Encoding.UTF8.GetBytes(args[2] + "\0");
         var argv = Processes.ExecPreparation.NativeArray(args[2..]);
         fixed (byte* path = program)

@@ -117,7 +117,28 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
             }
             backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             _process.Dispose();
-            _process = await LaunchAsync(program);
+            _process = null;
+            while (!_stopping.IsCancellationRequested)
+            {
+                try
+                {
+                    _process = await LaunchAsync(program);
+                    break;
+                }
+                catch (Exception e) when (e is DaemonStartException or IOException or UnauthorizedAccessException)
+                {
+                    // A full disk, say: keep trying, as for an etcd that dies at once, rather than stop supervising.
+                    _log.Warn($"embedded etcd could not be started again ({e.Message}); retrying in {backoff.TotalSeconds:0.#}s");
+                    try
+                    {
+                        await Task.Delay(backoff, _stopping.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
+            }
         }
     }
 
@@ -130,8 +151,15 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
         var dir = Path.Combine(_dataDir, "etcd-tls");
         if (!Directory.Exists(dir))
             return;
-        Directory.Delete(dir, recursive: true);
-        _log.Info($"removed {dir}: the embedded etcd is reached over a Unix socket now, without certificates");
+        try
+        {
+            Directory.Delete(dir, recursive: true);
+            _log.Info($"removed {dir}: the embedded etcd is reached over a Unix socket now, without certificates");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Warn($"could not remove {dir}, certificates nothing uses any more ({e.Message}); remove it by hand");
+        }
     }
 
     private void StopLeftover()
