@@ -67,6 +67,8 @@ internal static class Program
         }
 
         var log = Log.Console;
+        if (options.Ignored is { } ignored)
+            log.Warn(ignored);
         try
         {
             if (!Environment.IsPrivilegedProcess)

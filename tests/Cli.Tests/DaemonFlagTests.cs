@@ -47,6 +47,15 @@ public sealed class DaemonFlagTests
     }
 
     [Fact]
+    public void The_embedded_etcd_port_of_earlier_versions_is_accepted_and_said_to_be_ignored()
+    {
+        var options = Parse(["--rootfs=/r", "--embedded-etcd-port=64052"]);
+        Assert.Equal(Parse(["--rootfs=/r"]) with { Ignored = options.Ignored }, options);
+        Assert.Contains("--embedded-etcd-port is ignored", options.Ignored);
+        Assert.Null(Parse(["--rootfs=/r"]).Ignored);
+    }
+
+    [Fact]
     public void Help_goes_alone()
     {
         Assert.Null(DaemonFlags.Parse(["--help"]));

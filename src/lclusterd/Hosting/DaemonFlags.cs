@@ -163,13 +163,17 @@ internal static partial class DaemonFlags
 
     public static readonly Flag<bool> Help = Flag.Switch("--help", "this text", "-h");
 
+    /// <summary>Accepted and ignored, so that a configuration written for an earlier version still starts; it will go.</summary>
+    public static readonly Flag<int> EmbeddedEtcdPort = Flag.Of("--embedded-etcd-port",
+        "ignored: the embedded etcd listens on no port now, only on a Unix socket in the data dir", FlagValues.WholeNumber(1, IPEndPoint.MaxPort));
+
     public static readonly FlagSet All = new("lclusterd",
     [
         RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
         DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
         OutputCap, MaxInput, ArtifactCap, Retention, EtcdHistory, LeaseTtl, FenceTimeout,
         Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UsernsFirstId, NoUserns,
-        HttpListen, HttpSocket, Help,
+        HttpListen, HttpSocket, EmbeddedEtcdPort, Help,
     ]);
 
     /// <summary>The node's configuration from its command line; null when it asks for --help, which goes alone.</summary>
@@ -205,6 +209,9 @@ internal static partial class DaemonFlags
             FenceTimeout = TimeSpan.FromSeconds(flags.Get(FenceTimeout)),
             Quotas = new UserQuotas(flags.Get(UserMaxQueued), flags.Get(UserMaxBytes)),
             UserNamespaceFirstId = flags.Has(NoUserns) ? null : (uint)flags.Get(UsernsFirstId),
+            Ignored = flags.Has(EmbeddedEtcdPort)
+                ? $"{EmbeddedEtcdPort.Name} is ignored: the embedded etcd listens on a Unix socket in the data dir, on no port; remove the flag"
+                : null,
             Security = new SecurityOptions
             {
                 SocketPath = flags.Get(Socket),
