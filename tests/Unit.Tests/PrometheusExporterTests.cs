@@ -77,6 +77,49 @@ public sealed class PrometheusExporterTests
     }
 
     [Fact]
+    public void A_label_value_escapes_backslash_quote_and_newline()
+    {
+        var name = MeterName();
+        using var meter = new Meter(name);
+        using var exporter = new PrometheusExporter(name);
+        meter.CreateCounter<long>("t_odd", "{x}", "Odd").Add(1, new KeyValuePair<string, object?>("node", "a\\b\"c\nd"));
+
+        Assert.Contains("t_odd_total{node=\"a\\\\b\\\"c\\nd\"} 1\n", Scrape(exporter));
+    }
+
+    [Fact]
+    public async Task Counts_added_while_others_scrape_are_all_there_at_the_end()
+    {
+        var name = MeterName();
+        using var meter = new Meter(name);
+        using var exporter = new PrometheusExporter(name);
+        var counter = meter.CreateCounter<long>("t_busy", "{x}", "Busy");
+        var histogram = meter.CreateHistogram("t_busy_time", "s", "Busy", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1] });
+        using var stop = new CancellationTokenSource();
+        var scraping = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+                Scrape(exporter);
+        });
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(worker => Task.Run(() =>
+        {
+            for (var i = 0; i < 10_000; i++)
+            {
+                counter.Add(1, new KeyValuePair<string, object?>("worker", worker % 2));
+                histogram.Record(0.5);
+            }
+        })));
+        await stop.CancelAsync();
+        await scraping;
+
+        var lines = Scrape(exporter).Split('\n');
+        Assert.Contains("t_busy_total{worker=\"0\"} 20000", lines);
+        Assert.Contains("t_busy_total{worker=\"1\"} 20000", lines);
+        Assert.Contains("t_busy_time_seconds_count 40000", lines);
+        Assert.Contains("t_busy_time_seconds_sum 20000", lines);
+    }
+
+    [Fact]
     public void A_gauge_is_observed_at_each_scrape_and_one_with_nothing_to_say_is_left_out()
     {
         var name = MeterName();

@@ -21,6 +21,9 @@ internal sealed class PrometheusExporter : IDisposable
 
     private static readonly double[] DefaultBuckets = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
 
+    // Single labels as written. Their values come from short fixed lists and the cluster's node names, so this stays small.
+    private static readonly ConcurrentDictionary<(string Key, object? Value), string> OneLabel = new();
+
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<Instrument, Series> _series = new();
     private readonly Lock _observing = new();
@@ -89,10 +92,21 @@ internal sealed class PrometheusExporter : IDisposable
     }
 
     /// <summary>A label set as written: "" for none, else {k="v",...} sorted by name, values escaped as the format says.</summary>
-    internal static string Labels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    private static string Labels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
         if (tags.IsEmpty)
             return "";
+        // One label (an etcd request's op, a job's state, a node): written once, then looked up — every etcd request records one.
+        if (tags.Length == 1)
+        {
+            var tag = tags[0];
+            return OneLabel.TryGetValue((tag.Key, tag.Value), out var known) ? known : OneLabel[(tag.Key, tag.Value)] = Written(tags);
+        }
+        return Written(tags);
+    }
+
+    private static string Written(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
         var sorted = tags.ToArray();
         Array.Sort(sorted, (a, b) => string.CompareOrdinal(a.Key, b.Key));
         var text = new StringBuilder("{");
