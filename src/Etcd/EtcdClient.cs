@@ -21,7 +21,7 @@ public sealed partial class EtcdClient : IAsyncDisposable
 
     private EtcdClient(EtcdTransport transport) => _transport = transport;
 
-    /// <summary>The endpoints, as "http://host:port".</summary>
+    /// <summary>The endpoints, as "http(s)://host:port" or "unix:///path".</summary>
     public IReadOnlyList<string> Endpoints => _transport.Endpoints.Addresses;
 
     /// <summary>The longest Unix socket path an endpoint may name: sockaddr_un's 108 bytes, less the terminating NUL.</summary>
