@@ -1,5 +1,4 @@
 using System.Net.Security;
-using System.Net.Sockets;
 using Grpc.Net.Client;
 
 namespace Lcluster.Shared;
@@ -34,20 +33,7 @@ internal static class NodeChannel
         {
             var path = address[UnixScheme.Length..].TrimStart('/').Insert(0, "/");
             var handler = Handler(null);
-            handler.ConnectCallback = async (_, ct) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            };
+            handler.ConnectCallback = UnixSocketConnector.To(path);
             return Create(new Uri("http://localhost"), handler);
         }
         var text = (tls is null ? "http://" : "https://") + address;

@@ -1,5 +1,5 @@
-using System.Net.Sockets;
 using Grpc.Net.Client;
+using Lcluster.Shared;
 
 namespace Lcluster.Etcd.Transport;
 
@@ -69,7 +69,7 @@ internal sealed class EndpointSet : IDisposable
             HttpHandler = new SocketsHttpHandler
             {
                 SslOptions = options.Tls ?? new System.Net.Security.SslClientAuthenticationOptions(),
-                ConnectCallback = address.StartsWith(UnixScheme, StringComparison.Ordinal) ? ConnectUnix(address[UnixScheme.Length..]) : options.ConnectCallback,
+                ConnectCallback = address.StartsWith(UnixScheme, StringComparison.Ordinal) ? UnixSocketConnector.To(address[UnixScheme.Length..]) : options.ConnectCallback,
                 EnableMultipleHttp2Connections = true,
                 ConnectTimeout = options.ConnectTimeout,
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
@@ -87,22 +87,6 @@ internal sealed class EndpointSet : IDisposable
             MaxReceiveMessageSize = int.MaxValue,
             DisposeHttpClient = true,
         });
-
-    /// <summary>Connections to a Unix socket: etcd's own client spells such an endpoint unix://PATH.</summary>
-    private static Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>> ConnectUnix(string path) => async (_, cancellationToken) =>
-    {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    };
 
     private const string UnixScheme = "unix://";
 
