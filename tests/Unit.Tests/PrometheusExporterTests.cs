@@ -11,11 +11,31 @@ namespace Lcluster.Unit.Tests;
 /// </summary>
 public sealed class PrometheusExporterTests
 {
-    private static string Scrape(PrometheusExporter exporter)
+    /// <summary>A meter of its own, and an exporter reading that meter only.</summary>
+    private sealed class Exported : IDisposable
     {
-        var text = new StringBuilder();
-        exporter.Write(text);
-        return text.ToString();
+        private readonly PrometheusExporter _exporter;
+
+        public Exported()
+        {
+            Meter = new Meter(MeterName());
+            _exporter = new PrometheusExporter(Meter.Name);
+        }
+
+        public Meter Meter { get; }
+
+        public string Scrape()
+        {
+            var text = new StringBuilder();
+            _exporter.Write(text);
+            return text.ToString();
+        }
+
+        public void Dispose()
+        {
+            _exporter.Dispose();
+            Meter.Dispose();
+        }
     }
 
     private static string MeterName() => "test." + Guid.NewGuid().ToString("N");
@@ -23,9 +43,8 @@ public sealed class PrometheusExporterTests
     [Fact]
     public void A_counter_is_written_as_name_total_per_label_set_with_its_help_and_type()
     {
-        var name = MeterName();
-        using var meter = new Meter(name);
-        using var exporter = new PrometheusExporter(name);
+        using var exported = new Exported();
+        var meter = exported.Meter;
         var jobs = meter.CreateCounter<long>("t_jobs", "{job}", "Jobs\\done\nhere");
         jobs.Add(2, new KeyValuePair<string, object?>("state", "failed"));
         jobs.Add(3, new KeyValuePair<string, object?>("state", "succeeded"));
@@ -36,15 +55,14 @@ public sealed class PrometheusExporterTests
             "# TYPE t_jobs_total counter\n" +
             "t_jobs_total{state=\"failed\"} 6\n" +
             "t_jobs_total{state=\"succeeded\"} 3\n",
-            Scrape(exporter));
+            exported.Scrape());
     }
 
     [Fact]
     public void A_histogram_has_cumulative_buckets_at_its_advised_bounds_inclusive_then_sum_and_count()
     {
-        var name = MeterName();
-        using var meter = new Meter(name);
-        using var exporter = new PrometheusExporter(name);
+        using var exported = new Exported();
+        var meter = exported.Meter;
         var duration = meter.CreateHistogram("t_wait", "s", "Wait", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.5, 1, 2] });
         foreach (var value in new[] { 0.125, 0.5, 0.75, 2, 9 })
             duration.Record(value);
@@ -58,19 +76,18 @@ public sealed class PrometheusExporterTests
             "t_wait_seconds_bucket{le=\"+Inf\"} 5\n" +
             "t_wait_seconds_sum 12.375\n" +
             "t_wait_seconds_count 5\n",
-            Scrape(exporter));
+            exported.Scrape());
     }
 
     [Fact]
     public void A_labelled_histogram_puts_le_after_its_labels_sorted_by_name()
     {
-        var name = MeterName();
-        using var meter = new Meter(name);
-        using var exporter = new PrometheusExporter(name);
+        using var exported = new Exported();
+        var meter = exported.Meter;
         var duration = meter.CreateHistogram("t_req", "s", "Requests", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1] });
         duration.Record(0.5, new KeyValuePair<string, object?>("op", "Txn"), new KeyValuePair<string, object?>("kind", "a\"b"));
 
-        var lines = Scrape(exporter).Split('\n');
+        var lines = exported.Scrape().Split('\n');
         Assert.Contains("t_req_seconds_bucket{kind=\"a\\\"b\",op=\"Txn\",le=\"1\"} 1", lines);
         Assert.Contains("t_req_seconds_bucket{kind=\"a\\\"b\",op=\"Txn\",le=\"+Inf\"} 1", lines);
         Assert.Contains("t_req_seconds_count{kind=\"a\\\"b\",op=\"Txn\"} 1", lines);
@@ -79,27 +96,25 @@ public sealed class PrometheusExporterTests
     [Fact]
     public void A_label_value_escapes_backslash_quote_and_newline()
     {
-        var name = MeterName();
-        using var meter = new Meter(name);
-        using var exporter = new PrometheusExporter(name);
+        using var exported = new Exported();
+        var meter = exported.Meter;
         meter.CreateCounter<long>("t_odd", "{x}", "Odd").Add(1, new KeyValuePair<string, object?>("node", "a\\b\"c\nd"));
 
-        Assert.Contains("t_odd_total{node=\"a\\\\b\\\"c\\nd\"} 1\n", Scrape(exporter));
+        Assert.Contains("t_odd_total{node=\"a\\\\b\\\"c\\nd\"} 1\n", exported.Scrape());
     }
 
     [Fact]
     public async Task Counts_added_while_others_scrape_are_all_there_at_the_end()
     {
-        var name = MeterName();
-        using var meter = new Meter(name);
-        using var exporter = new PrometheusExporter(name);
+        using var exported = new Exported();
+        var meter = exported.Meter;
         var counter = meter.CreateCounter<long>("t_busy", "{x}", "Busy");
         var histogram = meter.CreateHistogram("t_busy_time", "s", "Busy", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1] });
         using var stop = new CancellationTokenSource();
         var scraping = Task.Run(() =>
         {
             while (!stop.IsCancellationRequested)
-                Scrape(exporter);
+                exported.Scrape();
         });
         await Task.WhenAll(Enumerable.Range(0, 4).Select(worker => Task.Run(() =>
         {
@@ -112,7 +127,7 @@ public sealed class PrometheusExporterTests
         await stop.CancelAsync();
         await scraping;
 
-        var lines = Scrape(exporter).Split('\n');
+        var lines = exported.Scrape().Split('\n');
         Assert.Contains("t_busy_total{worker=\"0\"} 20000", lines);
         Assert.Contains("t_busy_total{worker=\"1\"} 20000", lines);
         Assert.Contains("t_busy_time_seconds_count 40000", lines);
@@ -122,26 +137,24 @@ public sealed class PrometheusExporterTests
     [Fact]
     public void A_gauge_is_observed_at_each_scrape_and_one_with_nothing_to_say_is_left_out()
     {
-        var name = MeterName();
-        using var meter = new Meter(name);
-        using var exporter = new PrometheusExporter(name);
+        using var exported = new Exported();
+        var meter = exported.Meter;
         Measurement<long>[] now = [new(7, new KeyValuePair<string, object?>("node", "b")), new(5, new KeyValuePair<string, object?>("node", "a"))];
         meter.CreateObservableGauge("t_memory", () => now, "By", "Memory");
 
         Assert.Equal(
             "# HELP t_memory_bytes Memory\n# TYPE t_memory_bytes gauge\nt_memory_bytes{node=\"a\"} 5\nt_memory_bytes{node=\"b\"} 7\n",
-            Scrape(exporter));
+            exported.Scrape());
         now = [];
-        Assert.Equal("", Scrape(exporter));
+        Assert.Equal("", exported.Scrape());
     }
 
     [Fact]
     public void Only_the_meters_asked_for_are_written_and_an_instrument_never_recorded_is_not()
     {
-        var name = MeterName();
-        using var meter = new Meter(name);
+        using var exported = new Exported();
+        var meter = exported.Meter;
         using var other = new Meter(MeterName());
-        using var exporter = new PrometheusExporter(name);
         meter.CreateCounter<long>("t_never", "{x}", "Never");
         other.CreateCounter<long>("t_other", "{x}", "Other").Add(1);
         meter.CreateCounter<long>("t_b", "{x}", "B").Add(1);
@@ -150,6 +163,6 @@ public sealed class PrometheusExporterTests
         Assert.Equal(
             "# HELP t_a_total A\n# TYPE t_a_total counter\nt_a_total 1\n" +
             "# HELP t_b_total B\n# TYPE t_b_total counter\nt_b_total 1\n",
-            Scrape(exporter));
+            exported.Scrape());
     }
 }
