@@ -14,8 +14,12 @@ BENCH_DEB_PACKAGES = slurm-wlm munge
 
 all: build
 
+# The containers' init is a program of its own, carried inside lclusterd (docs/runtime.md, "The init").
+INIT = $(CURDIR)/obj/lclusterd-init/lclusterd-init
+
 build:
-	$(PUBLISH) src/lclusterd/lclusterd.csproj -o bin
+	$(PUBLISH) src/lclusterd-init/lclusterd-init.csproj -o $(dir $(INIT))
+	$(PUBLISH) src/lclusterd/lclusterd.csproj -o bin -p:ContainerInit=$(INIT)
 	$(PUBLISH) src/lclusterc/lclusterc.csproj -o bin
 	@rm -f bin/*.dbg bin/*.pdb  # symbol files: bin/ holds the two programs only
 
@@ -52,9 +56,9 @@ test: deps build rootfs
 	$(DOTNET) build lcluster.sln -c $(CONFIG) --nologo -v quiet
 	$(DOTNET) test lcluster.sln -c $(CONFIG) --no-build --nologo
 
-# The bench's containers start the daemon's own binary as their init, as the daemon does.
+# The bench's containers start the init the daemon carries, as the daemon's do.
 bench: deps bench-deps build rootfs
-	$(DOTNET) run --project bench/Bench.csproj -c $(CONFIG) -- --repo $(CURDIR) --init $(CURDIR)/bin/lclusterd
+	$(DOTNET) run --project bench/Bench.csproj -c $(CONFIG) -- --repo $(CURDIR) --init $(INIT)
 
 # The control plane at scale (docs/performance.md, "Scale"): a thousand hollow nodes and 100,000 jobs around a
 # real etcd, then a hundred real daemons, each in a network namespace of its own, running real containers.
@@ -89,5 +93,5 @@ install: build rootfs
 		echo "install: start it with: systemctl enable --now lclusterd"; fi
 
 clean:
-	rm -rf bin
+	rm -rf bin obj
 	find src tests bench chaos -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +

@@ -5,7 +5,7 @@ namespace Lcluster.Runtime;
 /// <summary>How one daemon runs its containers; everything a Sandbox owns lives below WorkDirectory and CgroupParent.</summary>
 public sealed record SandboxOptions
 {
-    /// <summary>The binary started in init mode: the daemon passes its own /proc/self/exe (resolved).</summary>
+    /// <summary>The program started in init mode: the daemon passes the lclusterd-init it carries (written to its data dir).</summary>
     public required string InitProgram { get; init; }
 
     /// <summary>The leading arguments that select init mode.</summary>

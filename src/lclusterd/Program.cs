@@ -41,7 +41,8 @@ internal static class Program
 
     private static async Task<int> Main(string[] args)
     {
-        // A container's init is this same binary: nothing heavy may run before it execs the job.
+        // A build that carries no lclusterd-init (Hosting/InitProgram.cs) starts its containers with this binary as their
+        // init: nothing heavy may run before it execs the job.
         if (args.Length > 0 && args[0] == ContainerInit.Verb)
             return ContainerInit.Run(args);
         if (args.Length > 0 && args[0] == BoundChild.Verb)

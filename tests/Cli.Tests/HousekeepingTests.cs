@@ -55,6 +55,65 @@ public sealed class HousekeepingTests
     }
 
     [Fact]
+    public async Task The_containers_init_is_the_small_program_the_daemon_carries_written_anew_at_each_start()
+    {
+        await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "carries-init" });
+        var init = Path.Combine(daemon.DataDir, "lclusterd-init");
+        var written = await File.ReadAllBytesAsync(init);
+        Assert.Equal("lclusterd-init", await PooledInitProgramAsync(daemon.DataDir, init));
+        Assert.Equal(0x7F, written[0]); // ELF
+        var daemonBytes = new FileInfo(RepoPaths.Bin("lclusterd")).Length;
+        Assert.True(written.Length < daemonBytes / 4, $"the init is {written.Length} bytes, the daemon {daemonBytes}: not a program of its own");
+        Assert.Equal(0, await daemon.TerminateAsync(TimeSpan.FromSeconds(30)));
+
+        // Whatever is found there at the next start is replaced whole, and the jobs run.
+        await File.WriteAllTextAsync(init, "#!/bin/sh\necho planted\n");
+        File.SetUnixFileMode(init, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherWrite);
+        await daemon.RestartAsync();
+
+        Assert.Equal(written, await File.ReadAllBytesAsync(init));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
+                     | UnixFileMode.OtherRead | UnixFileMode.OtherExecute, File.GetUnixFileMode(init));
+        Assert.Equal("ran\n", (await Lcluster.TestSupport.Cli.OkAsync(daemon.Server, null, "--addjob=echo ran", "--wait")).Split('\n', 2)[1]);
+    }
+
+    /// <summary>
+    /// The program of the daemon's pooled inits (waiting for jobs as PID 1 of their namespaces), as the host sees it:
+    /// each runs <paramref name="expected"/>; returns the name the init gave itself.
+    /// </summary>
+    private static async Task<string> PooledInitProgramAsync(string dataDir, string expected)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var inits = Directory.EnumerateDirectories("/proc")
+                .Select(d => (Dir: d, Cmdline: TryRead(Path.Combine(d, "cmdline"))))
+                .Where(p => p.Cmdline?.Split('\0') is [var program, "__lcluster-init", ..] && program.StartsWith(dataDir + "/", StringComparison.Ordinal))
+                .ToArray();
+            if (inits.Length > 0)
+            {
+                foreach (var (dir, _) in inits)
+                    Assert.Equal(expected, new FileInfo(Path.Combine(dir, "exe")).LinkTarget);
+                return (TryRead(Path.Combine(inits[0].Dir, "comm")) ?? "").Trim();
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"no pooled init of {dataDir} found in /proc");
+            await Task.Delay(100);
+        }
+
+        static string? TryRead(string path)
+        {
+            try
+            {
+                return File.ReadAllText(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null; // a process that ended meanwhile
+            }
+        }
+    }
+
+    [Fact]
     public async Task The_embedded_etcd_is_restarted_when_it_dies_and_stopped_with_the_daemon()
     {
         await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "supervises" });

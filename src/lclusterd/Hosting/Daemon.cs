@@ -50,7 +50,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         var store = new JobStore(etcd);
         await using var sandbox = executor is not null ? null : new Sandbox(new SandboxOptions
         {
-            InitProgram = Environment.ProcessPath ?? throw new DaemonStartException("cannot tell the path of this program (needed to start containers)"),
+            InitProgram = InitProgram.Install(options.DataDir),
             WorkDirectory = Path.Combine(options.DataDir, "sandbox"),
             CgroupParent = $"lcluster/{name}",
             UserNamespaces = options.UserNamespaces(options.Slots),
