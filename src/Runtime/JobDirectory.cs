@@ -5,19 +5,23 @@ using Lcluster.Runtime.Security;
 namespace Lcluster.Runtime;
 
 /// <summary>
-/// &lt;WorkDirectory&gt;/&lt;job&gt;: the overlay's upper and work directories, its
-/// mount point, and the stdin file. Deleting it never follows a symlink or
-/// crosses into another filesystem, whatever the job left in its layer.
+/// &lt;WorkDirectory&gt;/&lt;job&gt;: the stdin file, and, for a layer on disk (a job without a disk limit), the
+/// overlay's upper and work directories and its mount point. A job with a disk limit gets those on the tmpfs its init
+/// mounts over this directory in its own mount namespace, so its start makes one directory on disk, not five.
+/// Deleting it never follows a symlink or crosses into another filesystem, whatever the job left in its layer.
 /// </summary>
 internal sealed class JobDirectory
 {
-    private JobDirectory(string path, string? stdinFile)
+    private JobDirectory(string path, string? stdinFile, bool layerOnDisk)
     {
         Path = path;
         StdinFile = stdinFile;
+        LayerOnDisk = layerOnDisk;
     }
 
     public const string UpperName = "upper", WorkName = "work", RootName = "root", LowerName = "lower", StdinName = "stdin";
+    /// <summary>The layer's directories, and with the idmapped rootfs's mount point in a user namespace.</summary>
+    public static readonly string[] LayerNames = [UpperName, WorkName, RootName], LayerNamesInUserNamespace = [UpperName, WorkName, RootName, LowerName];
 
     public string Path { get; }
     public string Upper => Path + "/" + UpperName;
@@ -26,9 +30,11 @@ internal sealed class JobDirectory
     /// <summary>Where an init in a user namespace attaches the idmapped rootfs (its overlay's lower layer).</summary>
     public string Lower => Path + "/" + LowerName;
     public string? StdinFile { get; }
+    /// <summary>Whether the layer's directories are here on disk; else the init makes them on its tmpfs.</summary>
+    public bool LayerOnDisk { get; }
 
     /// <summary>Creates the directories; an existing one is a leftover the caller must reap first.</summary>
-    public static JobDirectory Create(string workDirectory, string jobId, ReadOnlyMemory<byte> stdin)
+    public static JobDirectory Create(string workDirectory, string jobId, ReadOnlyMemory<byte> stdin, bool layerOnDisk)
     {
         var path = workDirectory + "/" + jobId;
         if (Libc.Mkdir(path, 0x1C0 /* 0700 */) == -1)
@@ -38,10 +44,10 @@ internal sealed class JobDirectory
                 ? new SandboxException($"job directory {path} already exists: a leftover of job {jobId}; reap it first (KillLeftoverAsync)")
                 : new SandboxException($"cannot create job directory {path}: {new NativeCallException("mkdir", path, errno).Message}");
         }
-        var directory = new JobDirectory(path, stdin.IsEmpty ? null : path + "/" + StdinName);
+        var directory = new JobDirectory(path, stdin.IsEmpty ? null : path + "/" + StdinName, layerOnDisk);
         try
         {
-            foreach (var dir in new[] { directory.Upper, directory.Work, directory.Root })
+            foreach (var dir in layerOnDisk ? new[] { directory.Upper, directory.Work, directory.Root } : [])
                 Errno.Check(Libc.Mkdir(dir, Libc.Mode0755), "mkdir", dir);
             if (directory.StdinFile is { } file)
                 File.WriteAllBytes(file, stdin.ToArray());
@@ -60,8 +66,10 @@ internal sealed class JobDirectory
     /// </summary>
     public void GiveTo(HostIdRange owner)
     {
-        Errno.Check(Libc.Mkdir(Lower, Libc.Mode0755), "mkdir", Lower);
-        string[] paths = StdinFile is { } stdin ? [Path, Upper, Work, Root, Lower, stdin] : [Path, Upper, Work, Root, Lower];
+        if (LayerOnDisk)
+            Errno.Check(Libc.Mkdir(Lower, Libc.Mode0755), "mkdir", Lower);
+        string[] layer = LayerOnDisk ? [Upper, Work, Root, Lower] : [];
+        string[] paths = StdinFile is { } stdin ? [Path, .. layer, stdin] : [Path, .. layer];
         foreach (var path in paths)
             Errno.Check(Libc.Lchown(path, owner.First, owner.First), "chown", path);
     }

@@ -51,7 +51,7 @@ public sealed class Sandbox : IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (_running.ContainsKey(spec.JobId))
             throw new ArgumentException($"job {spec.JobId} is already running in this sandbox");
-        var directory = JobDirectory.Create(_workDirectory, spec.JobId, spec.Stdin);
+        var directory = JobDirectory.Create(_workDirectory, spec.JobId, spec.Stdin, layerOnDisk: spec.Limits.DiskBytes is null);
         IJobCgroup? cgroup = null;
         InitProcess? init = null;
         try
@@ -158,8 +158,8 @@ public sealed class Sandbox : IAsyncDisposable
         var rootFs = Path.GetFullPath(spec.RootFs).TrimEnd('/');
         if (rootFs.Length == 0)
             rootFs = "/";
-        var message = new InitMessage(spec.Hostname, rootFs, directory.Upper, directory.Work,
-            directory.Root, directory.StdinFile, spec.Command, spec.Limits.DiskBytes, JobEnvironment.For(spec));
+        var message = new InitMessage(spec.Hostname, rootFs, directory.Path, directory.StdinFile, spec.Command,
+            spec.Limits.DiskBytes, JobEnvironment.For(spec));
         if (run.Init.Ids is not { } ids)
         {
             await run.Init.SendAsync(message with { WorkspaceSource = spec.Workspace?.InitSource }, null, ct).ConfigureAwait(false);
@@ -177,8 +177,7 @@ public sealed class Sandbox : IAsyncDisposable
             rootFsMount = IdmappedRootFs.Create(rootFs, run.Init.Pid);
             var relative = message with
             {
-                LowerDir = JobDirectory.LowerName, UpperDir = JobDirectory.UpperName, WorkDir = JobDirectory.WorkName,
-                RootDir = JobDirectory.RootName, StdinPath = directory.StdinFile is null ? null : JobDirectory.StdinName,
+                LowerDir = JobDirectory.LowerName, JobDir = "", StdinPath = directory.StdinFile is null ? null : JobDirectory.StdinName,
             };
             int[] fds = spec.Workspace is { } workspace ? [rootFsMount, jobDirectory, workspace.MountFd] : [rootFsMount, jobDirectory];
             await run.Init.SendAsync(relative, fds, ct).ConfigureAwait(false);

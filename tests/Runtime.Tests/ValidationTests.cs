@@ -71,7 +71,7 @@ public sealed class ValidationTests(SandboxFixture fixture) : IClassFixture<Sand
     [Fact]
     public void The_init_message_survives_its_wire_format()
     {
-        var message = new InitMessage("host", "/lower", "/upper", "/work", "/root", null, "echo 'ünïcødé' \"$X\"",
+        var message = new InitMessage("host", "/lower", "/job", null, "echo 'ünïcødé' \"$X\"",
             64 << 20, ["A=1", "B=with=equals", "C="]);
         var frame = message.Encode();
         Assert.Equal(frame.Length - 4, InitMessage.ReadInt32(frame));

@@ -14,10 +14,8 @@ internal static class RootFilesystem
     /// "volatile" (Linux 5.10+) because the layer is thrown away: its unmount, in the job's exit, skips syncing the disk.
     /// In a user namespace overlayfs may not write its trusted.* attributes: "userxattr" keeps them as user.overlay.*.
     /// </summary>
-    public static void MountOverlay(string lower, string upper, string work, string target, long? capBytes, bool inUserNamespace)
+    public static void MountOverlay(string lower, string upper, string work, string target, bool inUserNamespace)
     {
-        if (capBytes is { } cap)
-            (upper, work) = CappedLayer(upper, cap);
         // string.Concat, not interpolation: the handler pulls ArrayPool and cgroup probing into the init.
         var options = string.Concat("lowerdir=", lower, ",upperdir=", upper, ",workdir=" + work, inUserNamespace ? ",userxattr" : "");
         if (Libc.Mount("overlay", target, "overlay", Libc.MS_NODEV, options + ",volatile") == 0)
@@ -28,17 +26,38 @@ internal static class RootFilesystem
     }
 
     /// <summary>
-    /// The writable layer on a tmpfs of <paramref name="cap"/> bytes mounted over <paramref name="layer"/>: past it the
-    /// job's writes fail with ENOSPC and the host's disk never sees them. Overlay needs upper and work on one filesystem.
+    /// The writable layer on a tmpfs of <paramref name="cap"/> bytes: past it the job's writes fail with ENOSPC and the
+    /// host's disk never sees them. The tmpfs covers the job directory, the working directory, in this mount namespace
+    /// only, and becomes the working directory; it holds the overlay's upper and work directories (overlayfs needs
+    /// them on one filesystem) and the mount points, so the daemon made none of them on its disk.
     /// </summary>
-    private static (string Upper, string Work) CappedLayer(string layer, long cap)
+    public static void CoverWithCappedLayer(long cap, bool inUserNamespace)
     {
-        Errno.Check(Libc.Mount("tmpfs", layer, "tmpfs", Libc.MS_NODEV | Libc.MS_NOSUID,
-            string.Concat("mode=755,size=", cap.ToString(System.Globalization.CultureInfo.InvariantCulture))), "mount capped layer tmpfs", layer);
-        var (upper, work) = (layer + "/upper", layer + "/work");
-        EnsureDirectory(upper);
-        EnsureDirectory(work);
-        return (upper, work);
+        var fs = Errno.Check(Libc.FsOpen("tmpfs", Libc.FSOPEN_CLOEXEC), "fsopen", "capped layer tmpfs");
+        int layer;
+        try
+        {
+            var size = cap.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Errno.Check(Libc.FsConfig(fs, Libc.FSCONFIG_SET_STRING, "size", size, 0), "fsconfig size", size);
+            Errno.Check(Libc.FsConfig(fs, Libc.FSCONFIG_SET_STRING, "mode", "0755", 0), "fsconfig mode", "0755");
+            Errno.Check(Libc.FsConfig(fs, Libc.FSCONFIG_CMD_CREATE, null, null, 0), "fsconfig create", "capped layer tmpfs");
+            layer = Errno.Check(Libc.FsMount(fs, Libc.FSMOUNT_CLOEXEC, Libc.MOUNT_ATTR_NODEV | Libc.MOUNT_ATTR_NOSUID), "fsmount", "capped layer tmpfs");
+        }
+        finally
+        {
+            Libc.Close(fs);
+        }
+        try
+        {
+            Errno.Check(Libc.MoveMount(layer, "."), "mount capped layer tmpfs over", "the job directory");
+            Errno.Check(Libc.Fchdir(layer), "enter the capped layer", "tmpfs");
+        }
+        finally
+        {
+            Libc.Close(layer);
+        }
+        foreach (var name in inUserNamespace ? JobDirectory.LayerNamesInUserNamespace : JobDirectory.LayerNames)
+            EnsureDirectory(name);
     }
 
     /// <summary>Makes <paramref name="root"/> the root and detaches the host's old root.</summary>

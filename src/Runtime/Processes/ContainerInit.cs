@@ -5,7 +5,7 @@ using Lcluster.Runtime.Native;
 namespace Lcluster.Runtime.Processes;
 
 /// <summary>
-/// The hidden init mode: the daemon's own binary started as PID 1 of a fresh
+/// The hidden init mode: lclusterd-init (or the daemon's own binary) started as PID 1 of a fresh
 /// set of namespaces. It says it is ready, waits for its job on the control
 /// pipe (the daemon has put it into the job's cgroups by then), builds the
 /// container and execs <c>/bin/sh -c CMD</c>. It touches nothing heavy: its
@@ -90,15 +90,25 @@ public static unsafe class ContainerInit
         // After the daemon moved us into the job's cgroups, so the job sees its own cgroup as "/".
         Errno.Check(Libc.Unshare(Libc.CLONE_NEWCGROUP), "unshare", "cgroup namespace");
         var inUserNamespace = fds is not null;
+        // The job directory is the working directory from here on; the layer's directories are named in it. In a user
+        // namespace it comes as an fd: the directories above it are not ours to enter.
         if (fds is { } received)
         {
-            // The message's paths are then relative to the job directory: the directories above it are not ours to enter.
             Errno.Check(Libc.Fchdir(received.JobDirectory), "enter the job directory", "fd " + received.JobDirectory.ToString());
             Libc.Close(received.JobDirectory);
-            IdmappedRootFs.Attach(received.RootFsMount, m.LowerDir);
         }
-        RootFilesystem.MountOverlay(m.LowerDir, m.UpperDir, m.WorkDir, m.RootDir, m.DiskBytes, inUserNamespace);
-        var root = m.RootDir;
+        else
+        {
+            Errno.Check(Libc.Chdir(m.JobDir), "enter the job directory", m.JobDir);
+        }
+        if (m.StdinPath is { } stdin)
+            AttachStdin(stdin); // a file of the job directory: open it before a capped layer covers that
+        if (m.DiskBytes is { } cap)
+            RootFilesystem.CoverWithCappedLayer(cap, inUserNamespace);
+        if (fds is { } idmapped)
+            IdmappedRootFs.Attach(idmapped.RootFsMount, m.LowerDir);
+        RootFilesystem.MountOverlay(m.LowerDir, JobDirectory.UpperName, JobDirectory.WorkName, JobDirectory.RootName, inUserNamespace);
+        var root = JobDirectory.RootName;
         SpecialFilesystems.MountProc(root);
         SpecialFilesystems.MountDev(root, inUserNamespace);
         SpecialFilesystems.MountSys(root);
@@ -108,8 +118,6 @@ public static unsafe class ContainerInit
         SpecialFilesystems.SealDev(root);
         if (m.WorkspaceSource is { } workspace)
             WorkMount.Attach(root, workspace);
-        if (m.StdinPath is { } stdin)
-            AttachStdin(stdin); // a host path: open it before pivot_root
         // Everything that could load an assembly happens before pivot_root: the runtime's files are gone after it.
         var exec = new PreparedExec(m.Command, m.Environment);
         var hostname = Encoding.ASCII.GetBytes(m.Hostname);

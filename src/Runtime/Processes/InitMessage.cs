@@ -5,14 +5,15 @@ namespace Lcluster.Runtime.Processes;
 /// <summary>
 /// What the daemon tells a waiting init over its control pipe: everything the
 /// init needs to build the container and exec the job. Length-prefixed UTF-8,
-/// no serializer: the init must stay light.
+/// no serializer: the init must stay light. The init works in the job's
+/// directory (<see cref="JobDir"/>, or the directory it gets as an fd in a user
+/// namespace, when JobDir is empty) and names the layer's directories there
+/// by <see cref="JobDirectory"/>'s names.
 /// </summary>
 internal sealed record InitMessage(
     string Hostname,
     string LowerDir,
-    string UpperDir,
-    string WorkDir,
-    string RootDir,
+    string JobDir,
     string? StdinPath,
     string Command,
     long? DiskBytes,
@@ -20,7 +21,7 @@ internal sealed record InitMessage(
 {
     public const int MaxBytes = 4 << 20;
     /// <summary>The fields before the environment's entries.</summary>
-    private const int FixedFields = 9;
+    private const int FixedFields = 7;
 
     /// <summary>Where the init opens the job's /work mount (the daemon's descriptor of it); null: no /work.</summary>
     public string? WorkspaceSource { get; init; }
@@ -29,7 +30,7 @@ internal sealed record InitMessage(
     public byte[] Encode()
     {
         var disk = DiskBytes is > 0 ? DiskBytes.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) : "";
-        var fields = new List<string> { Hostname, LowerDir, UpperDir, WorkDir, RootDir, StdinPath ?? "", Command, disk, WorkspaceSource ?? "" };
+        var fields = new List<string> { Hostname, LowerDir, JobDir, StdinPath ?? "", Command, disk, WorkspaceSource ?? "" };
         fields.AddRange(Environment);
         var size = 4 + 4;
         foreach (var field in fields)
@@ -63,11 +64,10 @@ internal sealed record InitMessage(
             fields[i] = Encoding.UTF8.GetString(body.Slice(at + 4, n));
             at += 4 + n;
         }
-        return new InitMessage(fields[0], fields[1], fields[2], fields[3], fields[4],
-            fields[5].Length == 0 ? null : fields[5], fields[6],
-            fields[7].Length == 0 ? null : long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture), fields[FixedFields..])
+        return new InitMessage(fields[0], fields[1], fields[2], fields[3].Length == 0 ? null : fields[3], fields[4],
+            fields[5].Length == 0 ? null : long.Parse(fields[5], System.Globalization.CultureInfo.InvariantCulture), fields[FixedFields..])
         {
-            WorkspaceSource = fields[8].Length == 0 ? null : fields[8],
+            WorkspaceSource = fields[6].Length == 0 ? null : fields[6],
         };
     }
 

@@ -14,7 +14,7 @@ internal static unsafe class InitWarmup
     {
         RootFilesystem.MakePrivate();
         Loopback.Up();
-        var sample = new InitMessage("warm", "/", "/", "/", "/", null, "true", 1 << 20, ["PATH=/bin"]) { WorkspaceSource = "/proc/1/fd/0" }.Encode();
+        var sample = new InitMessage("warm", "/", "/", null, "true", 1 << 20, ["PATH=/bin"]) { WorkspaceSource = "/proc/1/fd/0" }.Encode();
         _ = InitMessage.Decode(sample.AsSpan(4));
         _ = InitMessage.ReadInt32(sample);
         // Each of these fails at once on an empty path or a bad fd and changes nothing.
@@ -41,6 +41,9 @@ internal static unsafe class InitWarmup
         Libc.CloseRange(1, 0, 0);
         Libc.Umask(Libc.Umask(0x12));
         Libc.MoveMount(-1, ""); // the idmapped rootfs of a job in a user namespace is attached with it
+        Libc.FsOpen("", Libc.FSOPEN_CLOEXEC); // the capped layer's tmpfs
+        Libc.FsConfig(-1, Libc.FSCONFIG_SET_STRING, "", "", 0);
+        Libc.FsMount(-1, 0, 0);
         FdPassing.Warm();
         Security.Keyring.Warm();
         Security.SeccompFilter.Warm();
