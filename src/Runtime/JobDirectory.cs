@@ -7,16 +7,36 @@ namespace Lcluster.Runtime;
 /// <summary>
 /// &lt;WorkDirectory&gt;/&lt;job&gt;: the stdin file, and, for a layer on disk (a job without a disk limit), the
 /// overlay's upper and work directories and its mount point. A job with a disk limit gets those on the tmpfs its init
-/// mounts over this directory in its own mount namespace, so its start makes one directory on disk, not five.
-/// Deleting it never follows a symlink or crosses into another filesystem, whatever the job left in its layer.
+/// mounts over its job directory in its own mount namespace; one with neither a layer on disk nor stdin has no
+/// directory of its own: its init mounts over &lt;WorkDirectory&gt;/.layer, an empty directory every such init shares
+/// (each mount is its own namespace's), so its start makes nothing on disk. Deleting a job's directory never follows
+/// a symlink or crosses into another filesystem, whatever the job left in its layer.
 /// </summary>
 internal sealed class JobDirectory
 {
-    private JobDirectory(string path, string? stdinFile, bool layerOnDisk)
+    private JobDirectory(string path, string? stdinFile, bool layerOnDisk, bool shared = false)
     {
         Path = path;
         StdinFile = stdinFile;
         LayerOnDisk = layerOnDisk;
+        _shared = shared;
+    }
+
+    private readonly bool _shared;
+
+    /// <summary>The directory the inits of jobs with nothing of their own on disk mount over (not a job id: reaping skips it).</summary>
+    public const string SharedName = ".layer";
+
+    /// <summary>
+    /// Makes &lt;WorkDirectory&gt;/.layer, empty, root's and 0711: an init in a user namespace, an unprivileged host
+    /// id, may enter it through the fd the daemon sends, and nothing more.
+    /// </summary>
+    public static void CreateShared(string workDirectory)
+    {
+        var path = workDirectory + "/" + SharedName;
+        if (Libc.Mkdir(path, 0x1C9 /* 0711 */) == -1 && Errno.Last != Errno.EEXIST)
+            throw Errno.Fail("mkdir", path);
+        Errno.Check(Libc.Chmod(path, 0x1C9), "chmod", path);
     }
 
     public const string UpperName = "upper", WorkName = "work", RootName = "root", LowerName = "lower", StdinName = "stdin";
@@ -36,6 +56,8 @@ internal sealed class JobDirectory
     /// <summary>Creates the directories; an existing one is a leftover the caller must reap first.</summary>
     public static JobDirectory Create(string workDirectory, string jobId, ReadOnlyMemory<byte> stdin, bool layerOnDisk)
     {
+        if (!layerOnDisk && stdin.IsEmpty)
+            return new JobDirectory(workDirectory + "/" + SharedName, null, layerOnDisk: false, shared: true);
         var path = workDirectory + "/" + jobId;
         if (Libc.Mkdir(path, 0x1C0 /* 0700 */) == -1)
         {
@@ -66,6 +88,8 @@ internal sealed class JobDirectory
     /// </summary>
     public void GiveTo(HostIdRange owner)
     {
+        if (_shared)
+            return;
         if (LayerOnDisk)
             Errno.Check(Libc.Mkdir(Lower, Libc.Mode0755), "mkdir", Lower);
         string[] layer = LayerOnDisk ? [Upper, Work, Root, Lower] : [];
@@ -85,5 +109,9 @@ internal sealed class JobDirectory
         return Errno.Check(Libc.Open(seen, Libc.O_PATH | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0), "open", seen);
     }
 
-    public void Delete() => TreeDeletion.Delete(Path);
+    public void Delete()
+    {
+        if (!_shared)
+            TreeDeletion.Delete(Path);
+    }
 }

@@ -31,6 +31,7 @@ public sealed class Sandbox : IAsyncDisposable
         SandboxValidation.Check(options);
         _workDirectory = Path.GetFullPath(options.WorkDirectory).TrimEnd('/');
         Directory.CreateDirectory(_workDirectory);
+        JobDirectory.CreateShared(_workDirectory);
         _cgroups = cgroups ?? CgroupTrees.ForHost(CgroupFs.Kernel, options.CgroupRoot, options.CgroupParent);
         var launch = InitLaunchFor(options);
         _programFile = launch.ProgramFile;

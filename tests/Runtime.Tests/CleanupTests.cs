@@ -235,7 +235,9 @@ public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<Sandbox
             return new Snapshot(
                 mounts,
                 HostCgroups.Children(fixture.CgroupParent),
-                Directory.GetDirectories(fixture.JobsDirectory),
+                // What jobs left on disk: their own directories, or anything in the one that jobs without one share.
+                Directory.GetFileSystemEntries(fixture.JobsDirectory).Where(p => Path.GetFileName(p) != ".layer")
+                    .Concat(Directory.GetFileSystemEntries(Path.Combine(fixture.JobsDirectory, ".layer"))).ToArray(),
                 fds.Length,
                 fds.Select(f => new FileInfo(f).LinkTarget ?? "?").ToArray(),
                 threads.Select(t => File.ReadAllText(Path.Combine(t, "comm")).Trim()).Order().ToArray(),

@@ -22,8 +22,11 @@ public sealed class DiskLimitTests(SandboxFixture fixture) : IClassFixture<Sandb
         while (!File.ReadAllText(spec.StdoutPath).Contains("held\n") && DateTime.UtcNow < deadline && !container.Completion.IsCompleted)
             await Task.Delay(10);
         var during = await AllocatedBytesAsync(fixture.JobsDirectory);
-        // The layer's directories are on the init's tmpfs: the job's directory on disk stays empty.
-        var onDisk = Directory.EnumerateFileSystemEntries(Path.Combine(fixture.JobsDirectory, spec.JobId)).Select(Path.GetFileName).ToArray();
+        // The layer and its directories are on the init's tmpfs, mounted over the directory such jobs share: on disk
+        // the job has no directory, and the shared one stays empty.
+        var onDisk = Directory.EnumerateFileSystemEntries(fixture.JobsDirectory).Select(Path.GetFileName)
+            .Concat(Directory.EnumerateFileSystemEntries(Path.Combine(fixture.JobsDirectory, ".layer")).Select(p => ".layer/" + Path.GetFileName(p)))
+            .Where(name => name != ".layer").ToArray();
         var measuredWhileHeld = !container.Completion.IsCompleted;
         var result = await container.Completion.WaitAsync(TimeSpan.FromSeconds(120));
         var run = new JobRun(spec, container, result, File.ReadAllText(spec.StdoutPath), File.ReadAllText(spec.StderrPath));
@@ -36,7 +39,7 @@ public sealed class DiskLimitTests(SandboxFixture fixture) : IClassFixture<Sandb
         Assert.True(measuredWhileHeld, $"the job ended before the data dir was measured\n{run.Evidence}");
         Assert.True(during - before <= Cap, $"the data dir grew by {during - before} bytes while the job held /big (cap {Cap})\n{run.Evidence}");
         Assert.Contains("tmpdd=1", run.Lines); // /tmp is capped too
-        Assert.True(onDisk.Length == 0, $"the job's directory on disk holds {string.Join(", ", onDisk)}\n{run.Evidence}");
+        Assert.True(onDisk.Length == 0, $"the jobs' directory on disk holds {string.Join(", ", onDisk)}\n{run.Evidence}");
     }
 
     [Fact]

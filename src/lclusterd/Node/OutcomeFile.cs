@@ -3,7 +3,12 @@ using Lcluster.Daemon.Store;
 
 namespace Lcluster.Daemon.Node;
 
-/// <summary>A job's outcome on disk (an OutcomeRecord), written atomically.</summary>
+/// <summary>
+/// A job's outcome on disk (an OutcomeRecord), written atomically before it is recorded in etcd, so a daemon restarted
+/// in between can still record it. It stays with the job's output and goes with it: deleting it once recorded would
+/// make every job free an inode, and on an ext4 without a journal each new file's inode is found only after skipping
+/// every inode freed in the last minutes.
+/// </summary>
 internal static class OutcomeFile
 {
     public static void Write(string path, JobOutcome outcome, long incarnation)
@@ -65,6 +70,4 @@ internal static class OutcomeFile
         };
         return (outcome, r.Incarnation);
     }
-
-    public static void Delete(string path) => File.Delete(path);
 }

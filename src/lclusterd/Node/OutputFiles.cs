@@ -2,8 +2,8 @@ namespace Lcluster.Daemon.Node;
 
 /// <summary>
 /// Where a node keeps the output of the jobs it ran: DATA_DIR/output/ID/
-/// {stdout,stderr}, `artifacts.tar` when the job asked for artifacts, plus `outcome` while a finished job's result is not yet in
-/// etcd (so a restarted daemon can still record it).
+/// {stdout,stderr}, `artifacts.tar` when the job asked for artifacts, and `outcome`, its result as this node saw it
+/// (OutcomeFile).
 /// </summary>
 internal sealed class OutputFiles(string dataDir)
 {

@@ -22,11 +22,7 @@ internal static class Settle
         {
             var job = await node.Store.GetAsync(id, ct);
             if (job is not null && IsOurs(node, job, incarnation) && JobStates.IsFinished(job.State) && job.Job.FinishedAt is not null)
-            {
-                // Our own write, which etcd applied though we never heard back.
-                OutcomeFile.Delete(node.Output.OutcomePath(id));
-                return true;
-            }
+                return true; // Our own write, which etcd applied though we never heard back.
             if (job is null || !IsOurs(node, job, incarnation) || job.State != JobState.Running)
             {
                 node.Log.Warn($"job {id} ended on {node.Name}, but its record no longer names this run ({Describe(job)}); its result is dropped");
@@ -74,7 +70,6 @@ internal static class Settle
 
     private static void Finish(NodeContext node, string id, Change change)
     {
-        OutcomeFile.Delete(node.Output.OutcomePath(id));
         if (change.State == JobState.Queued)
             node.Output.Delete(id);
         node.Log.Info($"job {id} {Name(change.State)}: {change.Next.Job.Reason}");
