@@ -60,7 +60,7 @@ public sealed class HousekeepingTests
         await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "carries-init" });
         var init = Path.Combine(daemon.DataDir, "lclusterd-init");
         var written = await File.ReadAllBytesAsync(init);
-        Assert.Equal("lclusterd-init", await PooledInitProgramAsync(daemon.DataDir, init));
+        Assert.Equal("lclusterd-init", await PooledInitProgramAsync(daemon, init));
         Assert.Equal(0x7F, written[0]); // ELF
         var daemonBytes = new FileInfo(RepoPaths.Bin("lclusterd")).Length;
         Assert.True(written.Length < daemonBytes / 4, $"the init is {written.Length} bytes, the daemon {daemonBytes}: not a program of its own");
@@ -77,26 +77,52 @@ public sealed class HousekeepingTests
         Assert.Equal("ran\n", (await Lcluster.TestSupport.Cli.OkAsync(daemon.Server, null, "--addjob=echo ran", "--wait")).Split('\n', 2)[1]);
     }
 
+    [Fact]
+    public async Task On_a_data_dir_mounted_noexec_containers_start_with_the_daemons_own_binary_and_the_log_says_so()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("lct-noexec-").FullName;
+        await MountAsync("mount", "-t", "tmpfs", "-o", "noexec,size=64m,mode=0700", "lcluster-test", dataDir);
+        try
+        {
+            await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "noexec", DataDir = dataDir });
+            Assert.Equal("lclusterd", await PooledInitProgramAsync(daemon, RepoPaths.Bin("lclusterd")));
+            Assert.Contains($"cannot execute {dataDir}/lclusterd-init (is {dataDir} on a filesystem mounted noexec?)", daemon.LogText());
+            Assert.Equal("ran\n", (await Lcluster.TestSupport.Cli.OkAsync(daemon.Server, null, "--addjob=echo ran", "--wait")).Split('\n', 2)[1]);
+        }
+        finally
+        {
+            await MountAsync("umount", "-l", dataDir);
+            Directory.Delete(dataDir);
+        }
+
+        static async Task MountAsync(string program, params string[] args)
+        {
+            using var process = Process.Start(program, args);
+            await process.WaitForExitAsync();
+            Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)} failed with {process.ExitCode}");
+        }
+    }
+
     /// <summary>
-    /// The program of the daemon's pooled inits (waiting for jobs as PID 1 of their namespaces), as the host sees it:
-    /// each runs <paramref name="expected"/>; returns the name the init gave itself.
+    /// The program of the daemon's pooled inits (its children waiting for jobs as PID 1 of their namespaces), as the
+    /// host sees it: each executes <paramref name="expected"/>; returns the name the init gave itself.
     /// </summary>
-    private static async Task<string> PooledInitProgramAsync(string dataDir, string expected)
+    private static async Task<string> PooledInitProgramAsync(DaemonProcess daemon, string expected)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
             var inits = Directory.EnumerateDirectories("/proc")
-                .Select(d => (Dir: d, Cmdline: TryRead(Path.Combine(d, "cmdline"))))
-                .Where(p => p.Cmdline?.Split('\0') is [var program, "__lcluster-init", ..] && program.StartsWith(dataDir + "/", StringComparison.Ordinal))
+                .Where(d => TryRead(Path.Combine(d, "stat")) is { } stat && stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1] == daemon.Pid.ToString())
+                .Where(d => TryRead(Path.Combine(d, "cmdline"))?.Split('\0') is [_, "__lcluster-init", ..])
                 .ToArray();
             if (inits.Length > 0)
             {
-                foreach (var (dir, _) in inits)
+                foreach (var dir in inits)
                     Assert.Equal(expected, new FileInfo(Path.Combine(dir, "exe")).LinkTarget);
-                return (TryRead(Path.Combine(inits[0].Dir, "comm")) ?? "").Trim();
+                return (TryRead(Path.Combine(inits[0], "comm")) ?? "").Trim();
             }
-            Assert.True(DateTime.UtcNow < deadline, $"no pooled init of {dataDir} found in /proc");
+            Assert.True(DateTime.UtcNow < deadline, $"no pooled init of the daemon (pid {daemon.Pid}) found in /proc");
             await Task.Delay(100);
         }
 

@@ -50,7 +50,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         var store = new JobStore(etcd);
         await using var sandbox = executor is not null ? null : new Sandbox(new SandboxOptions
         {
-            InitProgram = InitProgram.Install(options.DataDir),
+            InitProgram = InitProgram.Install(options.DataDir, log),
             WorkDirectory = Path.Combine(options.DataDir, "sandbox"),
             CgroupParent = $"lcluster/{name}",
             UserNamespaces = options.UserNamespaces(options.Slots),

@@ -13,14 +13,16 @@ internal static partial class InitProgram
     public const string Name = "lclusterd-init";
 
     /// <summary>
-    /// Writes the carried init to the data dir, replacing whatever was there whole (a rename), and returns its path;
-    /// a build that carries none (`dotnet run`, not `make build`) starts its containers with its own binary instead.
+    /// Writes the carried init to the data dir, replacing whatever was there whole (a rename), and returns its path.
+    /// A build that carries none (`dotnet run`, not `make build`), or a data dir on a filesystem mounted noexec, starts
+    /// its containers with this program's own binary instead (the same init mode, a slower start).
     /// </summary>
-    public static string Install(string dataDir)
+    public static string Install(string dataDir, Log log)
     {
+        var self = Environment.ProcessPath ?? throw new DaemonStartException("cannot tell the path of this program (needed to start containers)");
         using var image = typeof(InitProgram).Assembly.GetManifestResourceStream(Name);
         if (image is null)
-            return Environment.ProcessPath ?? throw new DaemonStartException("cannot tell the path of this program (needed to start containers)");
+            return self;
         var path = Path.Combine(dataDir, Name);
         var written = path + ".new";
         try
@@ -40,6 +42,12 @@ internal static partial class InitProgram
         {
             LetGo(image);
         }
+        // access(2) answers EACCES for X_OK on a noexec mount, as execve would.
+        if (Access(path, ExecuteOk) != 0)
+        {
+            log.Warn($"cannot execute {path} (is {dataDir} on a filesystem mounted noexec?): containers start with {self} as their init, a slower start");
+            return self;
+        }
         return path;
     }
 
@@ -49,7 +57,8 @@ internal static partial class InitProgram
     /// </summary>
     private static unsafe void LetGo(Stream image)
     {
-        if (image is not UnmanagedMemoryStream mapped)
+        // Only NativeAOT's resources are pages of the file (a JIT build's may be anonymous memory, which this would zero).
+        if (image is not UnmanagedMemoryStream mapped || System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
             return;
         var page = (nuint)Environment.SystemPageSize;
         var start = ((nuint)mapped.PositionPointer - (nuint)mapped.Position + page - 1) & ~(page - 1);
@@ -58,7 +67,10 @@ internal static partial class InitProgram
             _ = Madvise(start, end - start, MadvDontNeed); // only memory: nothing to report if the kernel keeps them
     }
 
-    private const int MadvDontNeed = 4;
+    private const int MadvDontNeed = 4, ExecuteOk = 1;
+
+    [LibraryImport("libc", EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Access(string path, int mode);
 
     [LibraryImport("libc", EntryPoint = "madvise")]
     private static partial int Madvise(nuint address, nuint length, int advice);
