@@ -52,7 +52,7 @@ public sealed class Sandbox : IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (_running.ContainsKey(spec.JobId))
             throw new ArgumentException($"job {spec.JobId} is already running in this sandbox");
-        var directory = JobDirectory.Create(_workDirectory, spec.JobId, spec.Stdin, layerOnDisk: spec.Limits.DiskBytes is null);
+        var directory = JobDirectory.Create(_workDirectory, spec.JobId, spec.Stdin, layerOnDisk: spec.Limits.DiskBytes is not > 0);
         IJobCgroup? cgroup = null;
         InitProcess? init = null;
         try

@@ -44,6 +44,7 @@ internal static unsafe class InitWarmup
         Libc.FsOpen("", Libc.FSOPEN_CLOEXEC); // the capped layer's tmpfs
         Libc.FsConfig(-1, Libc.FSCONFIG_SET_STRING, "", "", 0);
         Libc.FsMount(-1, 0, 0);
+        _ = JobDirectory.LayerNames.Length + JobDirectory.LayerNamesInUserNamespace.Length;
         FdPassing.Warm();
         Security.Keyring.Warm();
         Security.SeccompFilter.Warm();
