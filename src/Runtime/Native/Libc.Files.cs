@@ -50,6 +50,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "close_range", SetLastError = true)]
     public static partial int CloseRange(uint first, uint last, int flags);
 
+    public const int X_OK = 1;
+
+    /// <summary>access(2): for X_OK, EACCES also on a filesystem mounted noexec, as execve would answer.</summary>
+    [LibraryImport(Lib, EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Access(string path, int mode);
+
     [LibraryImport(Lib, EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Mkdir(string path, uint mode);
 
