@@ -14,7 +14,7 @@ BENCH_DEB_PACKAGES = slurm-wlm munge
 
 all: build
 
-# The containers' init is a program of its own, carried inside lclusterd (docs/runtime.md, "The init").
+# The containers' init is a program of its own, carried inside lclusterd (docs/architecture.md, "NativeAOT").
 INIT = $(CURDIR)/obj/lclusterd-init/lclusterd-init
 
 build:

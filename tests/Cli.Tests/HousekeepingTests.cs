@@ -93,6 +93,7 @@ public sealed class HousekeepingTests
         {
             await MountAsync("umount", "-l", dataDir);
             Directory.Delete(dataDir);
+            File.Delete(dataDir + ".log"); // the daemon's log, beside a data dir the test owns
         }
 
         static async Task MountAsync(string program, params string[] args)
