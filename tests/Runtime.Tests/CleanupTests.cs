@@ -231,7 +231,9 @@ public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<Sandbox
         {
             var mounts = File.ReadAllLines("/proc/self/mountinfo");
             var fds = Directory.GetFiles("/proc/self/fd");
-            var threads = Directory.GetDirectories("/proc/self/task");
+            // A thread may end between the listing and the read of its name (a thread-pool worker retiring): it is not
+            // among the threads then.
+            var threads = Directory.GetDirectories("/proc/self/task").Select(t => TryReadName(Path.Combine(t, "comm"))).OfType<string>().ToArray();
             return new Snapshot(
                 mounts,
                 HostCgroups.Children(fixture.CgroupParent),
@@ -240,9 +242,21 @@ public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<Sandbox
                     .Concat(Directory.GetFileSystemEntries(Path.Combine(fixture.JobsDirectory, ".layer"))).ToArray(),
                 fds.Length,
                 fds.Select(f => new FileInfo(f).LinkTarget ?? "?").ToArray(),
-                threads.Select(t => File.ReadAllText(Path.Combine(t, "comm")).Trim()).Order().ToArray(),
-                threads.Count(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == "lcluster-spawn"),
+                threads.Order().ToArray(),
+                threads.Count(t => t == "lcluster-spawn"),
                 ChildExits.Count);
+        }
+
+        private static string? TryReadName(string comm)
+        {
+            try
+            {
+                return File.ReadAllText(comm).Trim();
+            }
+            catch (IOException)
+            {
+                return null; // the thread ended (ENOENT, or ESRCH while it exits)
+            }
         }
     }
 }
