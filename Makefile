@@ -52,9 +52,13 @@ bench-deps:
 rootfs:
 	sh rootfs/build.sh
 
+# When a test fails, the run ends by naming each failure with its message: a CI log may keep only its end.
+TEST_RESULTS = $(CURDIR)/obj/test-results
 test: deps build rootfs
 	$(DOTNET) build lcluster.sln -c $(CONFIG) --nologo -v quiet
-	$(DOTNET) test lcluster.sln -c $(CONFIG) --no-build --nologo
+	@rm -rf $(TEST_RESULTS)
+	$(DOTNET) test lcluster.sln -c $(CONFIG) --no-build --nologo --logger trx --results-directory $(TEST_RESULTS) \
+		|| { python3 tests/failures.py $(TEST_RESULTS); exit 1; }
 
 # The bench's containers start the init the daemon carries, as the daemon's do.
 bench: deps bench-deps build rootfs
