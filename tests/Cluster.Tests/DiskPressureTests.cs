@@ -62,6 +62,7 @@ public sealed class DiskPressureTests
         {
             await RunAsync("umount", "-l", dataDir);
             Directory.Delete(dataDir);
+            File.Delete(dataDir + ".log"); // the daemon's log, beside a data dir the test owns
         }
     }
 

@@ -60,6 +60,8 @@ public static class Cli
         var copy = Path.Combine(dir, "lclusterc");
         File.Copy(RepoPaths.Bin("lclusterc"), copy, overwrite: true);
         File.SetUnixFileMode(copy, (UnixFileMode)0x1ED);
+        // The test process's own copy: gone with it, as the host was found.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(dir, recursive: true);
         return copy;
     });
 
