@@ -17,7 +17,7 @@ public sealed class LiveViewTests
 
         view.Apply(new LiveChange.Queued(11, Item("high", 3, 6)));
         view.Apply(new LiveChange.Queued(12, Item("early", 0, 4)));
-        view.Apply(new LiveChange.RunPut(13, new RunKey("a", "x", new Assignment { NodeIncarnation = 1, MemoryBytes = 1 << 20 }, 13)));
+        view.Apply(new LiveChange.RunPut(13, new RunKey("a", "x", new Assignment { NodeIncarnation = 1, MemoryBytes = 1 << 20 }, 13, 13)));
         view.Apply(new LiveChange.Unqueued(14, "low"));
 
         Assert.Equal(["high", "early"], view.Queue.Select(j => j.Id));
@@ -28,7 +28,7 @@ public sealed class LiveViewTests
     [Fact]
     public void Slots_held_by_an_earlier_incarnation_do_not_count_and_a_new_incarnation_counts_as_a_change_of_members()
     {
-        var view = new LiveView(new ClusterSnapshot([Node("a", 1)], [new RunKey("a", "old", new Assignment { NodeIncarnation = 1 }, 5)], [], Revision: 10));
+        var view = new LiveView(new ClusterSnapshot([Node("a", 1)], [new RunKey("a", "old", new Assignment { NodeIncarnation = 1 }, 5, 5)], [], Revision: 10));
         view.TakeMembersChanged();
 
         view.Apply(new LiveChange.MemberPut(11, Node("a", 2)));

@@ -9,7 +9,7 @@ public sealed class OrphanPolicyTests
     private static readonly TimeSpan Delay = Orphans.RetryDelay(fenceTimeout: TimeSpan.FromSeconds(30), leaseTtl: TimeSpan.FromSeconds(5));
     private static readonly DateTimeOffset Now = JobRecords.Submitted.AddHours(1);
 
-    private static RunKey Run(string node, long incarnation, string id = "j") => new(node, id, new Assignment { NodeIncarnation = incarnation }, 1);
+    private static RunKey Run(string node, long incarnation, string id = "j") => new(node, id, new Assignment { NodeIncarnation = incarnation }, 1, 1);
 
     [Fact]
     public void A_run_key_of_a_node_that_is_gone_or_came_back_as_a_new_incarnation_is_an_orphan_and_says_which()

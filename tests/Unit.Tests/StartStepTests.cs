@@ -1,9 +1,10 @@
 using Lcluster.Daemon.Node;
+using Lcluster.Daemon.Store;
 using Lcluster.V1;
 
 namespace Lcluster.Unit.Tests;
 
-/// <summary>What a node does with a job it was given, from the record it reads (NodeAgent.StartAsync).</summary>
+/// <summary>What a node does with a job it was given: from its run key (NodeAgent.Dispatch), then from the record it reads (NodeAgent.StartAsync).</summary>
 public sealed class StartStepTests
 {
     [Fact]
@@ -31,5 +32,32 @@ public sealed class StartStepTests
     {
         Assert.Equal(StartStep.Leave, StartSteps.Next(JobRecords.Stored(state, node, incarnation), "a", 7, cancel: false));
         Assert.Equal(StartStep.Leave, StartSteps.Next(null, "a", 7, cancel: false));
+    }
+
+    [Fact]
+    public void A_run_key_of_this_incarnation_starts_a_run_unless_one_runs_it_already()
+    {
+        var placed = new Assignment { NodeIncarnation = 7 };
+        Assert.Equal(DispatchStep.Start, DispatchSteps.Next(placed, placement: 40, incarnation: 7, runningPlacement: null));
+        // Read again (a resync) or rewritten with its owner's cancel: the same placement, the run under way.
+        Assert.Equal(DispatchStep.Same, DispatchSteps.Next(placed, placement: 40, incarnation: 7, runningPlacement: 40));
+        Assert.Equal(DispatchStep.Cancel, DispatchSteps.Next(new Assignment { NodeIncarnation = 7, Cancel = true }, 40, 7, runningPlacement: 40));
+    }
+
+    [Fact]
+    public void A_job_placed_here_again_while_its_earlier_run_here_ends_is_started_after_it_not_ignored()
+    {
+        // The earlier run (placement 40) recorded a retry, or waited out an outage as its incarnation ended; the prime
+        // placed the job here again (a new run key, created at 55) before that run was gone.
+        Assert.Equal(DispatchStep.StartAfterEarlier, DispatchSteps.Next(new Assignment { NodeIncarnation = 7 }, 55, 7, runningPlacement: 40));
+        Assert.Equal(DispatchStep.StartAfterEarlier, DispatchSteps.Next(new Assignment { NodeIncarnation = 7, Cancel = true }, 55, 7, runningPlacement: 40));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(40L)]
+    public void A_run_key_of_an_earlier_incarnation_is_settled(long? runningPlacement)
+    {
+        Assert.Equal(DispatchStep.Settle, DispatchSteps.Next(new Assignment { NodeIncarnation = 6 }, 40, 7, runningPlacement));
     }
 }

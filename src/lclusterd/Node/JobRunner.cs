@@ -19,17 +19,19 @@ internal sealed class JobRunner
     private readonly NodeContext _node;
     private readonly string _id;
     private readonly long _incarnation;
+    private readonly long _placement;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ExecutingJob? _execution;
     private volatile KillCause _killCause;
     private readonly long _pickedUp = System.Diagnostics.Stopwatch.GetTimestamp();
     private readonly CancellationTokenSource _killed = new();
 
-    public JobRunner(NodeContext node, string id, long incarnation)
+    public JobRunner(NodeContext node, string id, long incarnation, long placement)
     {
         _node = node;
         _id = id;
         _incarnation = incarnation;
+        _placement = placement;
     }
 
     /// <summary>The variable that tells a task of an array its index.</summary>
@@ -38,6 +40,9 @@ internal sealed class JobRunner
     public string Id => _id;
 
     public long Incarnation => _incarnation;
+
+    /// <summary>The placement this runner runs: its run key's create revision.</summary>
+    public long Placement => _placement;
 
     /// <summary>Completes when the job's container has ended and the runner stopped (recorded or not).</summary>
     public Task Done => _done.Task;

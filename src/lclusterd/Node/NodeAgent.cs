@@ -17,6 +17,8 @@ namespace Lcluster.Daemon.Node;
 internal sealed class NodeAgent(NodeContext node)
 {
     private readonly Dictionary<string, JobRunner> _runners = new();
+    /// <summary>New placements of jobs whose earlier run here is still ending: each starts once that run is gone.</summary>
+    private readonly Dictionary<string, (Assignment Assignment, long Placement)> _next = new();
     private readonly Lock _lock = new();
     private volatile bool _draining;
     private CancellationTokenSource _pass = new();
@@ -96,7 +98,7 @@ internal sealed class NodeAgent(NodeContext node)
     {
         var work = await node.Store.ReadNodeAsync(node.Name, ct);
         foreach (var run in work.Runs)
-            Dispatch(run.Id, run.Assignment);
+            Dispatch(run.Id, run.Assignment, run.CreateRevision);
         // Output whose job was deleted while this node was away.
         var pending = work.Runs.Select(r => r.Id).ToHashSet();
         foreach (var id in node.Output.Ids())
@@ -117,7 +119,7 @@ internal sealed class NodeAgent(NodeContext node)
             switch (change)
             {
                 case { IsRun: true, Deleted: false, Assignment: { } assignment }:
-                    Dispatch(change.Id, assignment);
+                    Dispatch(change.Id, assignment, change.Placement);
                     break;
                 case { IsRun: true, Deleted: true }:
                     await TakenAwayAsync(change.Id);
@@ -130,42 +132,47 @@ internal sealed class NodeAgent(NodeContext node)
     }
 
     /// <summary>Acts on one run key: start, cancel, or settle an earlier incarnation's job.</summary>
-    private void Dispatch(string id, Assignment assignment)
+    private void Dispatch(string id, Assignment assignment, long placement)
     {
         var ct = _jobs;
         var incarnation = node.Registration.Incarnation;
-        JobRunner? runner;
+        JobRunner? runner, fresh = null;
+        DispatchStep step;
         lock (_lock)
+        {
             _runners.TryGetValue(id, out runner);
+            step = DispatchSteps.Next(assignment, placement, incarnation, runner?.Placement);
+            // The key holds one placement at a time, and this is its latest: one that waited is gone.
+            _next.Remove(id);
+            if (step == DispatchStep.StartAfterEarlier)
+                _next[id] = (assignment, placement);
+            else if (step == DispatchStep.Start && !_draining)
+                _runners.Add(id, fresh = new JobRunner(node, id, incarnation, placement));
+        }
 
-        if (assignment.NodeIncarnation != incarnation)
+        switch (step)
         {
-            // Ours by name, not by incarnation: what is left of it here dies, and its record is settled.
-            Background.Run(node.Log, $"job {id}: settling what an earlier incarnation left", async () =>
-            {
-                if (runner is not null)
+            case DispatchStep.Settle:
+                // Ours by name, not by incarnation: what is left of it here dies, and its record is settled.
+                Background.Run(node.Log, $"job {id}: settling what an earlier incarnation left", async () =>
                 {
-                    await runner.KillAsync(KillCause.Orphaned);
-                    await runner.Done;
-                }
-                await Settle.OrphanAsync(node, id, $"node {node.Name} restarted or lost its lease", ct);
-            });
-            return;
-        }
-        if (runner is not null)
-        {
-            if (assignment.Cancel)
-                Background.Run(node.Log, $"job {id}: cancelling", () => runner.KillAsync(KillCause.Cancelled));
-            return;
-        }
-        if (_draining)
-            return;
-        var fresh = new JobRunner(node, id, incarnation);
-        lock (_lock)
-        {
-            if (!_runners.TryAdd(id, fresh))
+                    if (runner is not null)
+                    {
+                        await runner.KillAsync(KillCause.Orphaned);
+                        await runner.Done;
+                    }
+                    await Settle.OrphanAsync(node, id, $"node {node.Name} restarted or lost its lease", ct);
+                });
+                return;
+            case DispatchStep.Cancel:
+                Background.Run(node.Log, $"job {id}: cancelling", () => runner!.KillAsync(KillCause.Cancelled));
+                return;
+            case DispatchStep.StartAfterEarlier:
+                node.Log.Info($"job {id}: placed here again while its earlier run here ends; it starts once that has ended");
                 return;
         }
+        if (fresh is null)
+            return;
         Background.Run(node.Log, $"job {id}", async () =>
         {
             try
@@ -174,8 +181,15 @@ internal sealed class NodeAgent(NodeContext node)
             }
             finally
             {
+                (Assignment Assignment, long Placement) next;
+                bool waiting;
                 lock (_lock)
+                {
                     _runners.Remove(id);
+                    waiting = _next.Remove(id, out next);
+                }
+                if (waiting)
+                    Dispatch(id, next.Assignment, next.Placement);
             }
         });
     }
@@ -235,7 +249,10 @@ internal sealed class NodeAgent(NodeContext node)
     {
         JobRunner? runner;
         lock (_lock)
+        {
             _runners.TryGetValue(id, out runner);
+            _next.Remove(id); // a placement waiting for the earlier run was itself taken away
+        }
         if (runner is { HasStarted: true })
             await runner.KillAsync(KillCause.Orphaned);
     }

@@ -37,3 +37,42 @@ internal static class StartSteps
         };
     }
 }
+
+/// <summary>What a node does when it reads a run key of its own (NodeAgent.Dispatch), before reading the job's record.</summary>
+internal enum DispatchStep
+{
+    /// <summary>Placed on an earlier incarnation of this node: whatever is left of it here dies, and its record is settled.</summary>
+    Settle,
+
+    /// <summary>The run already under way here: nothing new, unless it asks to cancel.</summary>
+    Same,
+
+    /// <summary>The run under way here, with its owner's request to cancel it.</summary>
+    Cancel,
+
+    /// <summary>
+    /// A new placement of a job whose earlier run here has not ended yet (its end recorded a retry, or it was waiting
+    /// out an etcd outage as its incarnation ended): the new one starts once the earlier one is gone. Ignoring it would
+    /// leave the job scheduled here with nothing to start it.
+    /// </summary>
+    StartAfterEarlier,
+
+    /// <summary>Nothing runs it here yet: start it (unless the node is stopping).</summary>
+    Start,
+}
+
+internal static class DispatchSteps
+{
+    /// <param name="placement">The run key's create revision.</param>
+    /// <param name="runningPlacement">The placement of the run under way here for the job, if any.</param>
+    public static DispatchStep Next(Assignment assignment, long placement, long incarnation, long? runningPlacement)
+    {
+        if (assignment.NodeIncarnation != incarnation)
+            return DispatchStep.Settle;
+        if (runningPlacement is not { } running)
+            return DispatchStep.Start;
+        if (running != placement)
+            return DispatchStep.StartAfterEarlier;
+        return assignment.Cancel ? DispatchStep.Cancel : DispatchStep.Same;
+    }
+}

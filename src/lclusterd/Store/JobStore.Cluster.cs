@@ -8,8 +8,11 @@ using Lcluster.Etcd;
 
 namespace Lcluster.Daemon.Store;
 
-/// <summary>A job's hold on a slot of a node: its run key.</summary>
-internal sealed record RunKey(string Node, string Id, Assignment Assignment, long ModRevision);
+/// <summary>
+/// A job's hold on a slot of a node: its run key. Its create revision names the placement: a job placed on the same
+/// node again (a retry, a requeue) gets a new key, while a cancel request rewrites the same one.
+/// </summary>
+internal sealed record RunKey(string Node, string Id, Assignment Assignment, long ModRevision, long CreateRevision);
 
 /// <summary>A queue entry as the prime reads it.</summary>
 internal sealed record QueueItem(string Id, QueueEntry Entry, long CreateRevision)
@@ -24,8 +27,11 @@ internal sealed record ClusterSnapshot(IReadOnlyList<NodeRecord> Members, IReadO
 /// <summary>What a node reads of its own work: the jobs placed on it, and the outputs it keeps.</summary>
 internal sealed record NodeWork(IReadOnlyList<RunKey> Runs, IReadOnlySet<string> Outputs, long Revision);
 
-/// <summary>A change of one of a node's keys: a run key put or deleted, or an output key deleted.</summary>
-internal sealed record NodeChange(string Id, bool IsRun, bool Deleted, Assignment? Assignment);
+/// <summary>
+/// A change of one of a node's keys: a run key put (with its placement, <see cref="RunKey.CreateRevision"/>) or
+/// deleted, or an output key deleted.
+/// </summary>
+internal sealed record NodeChange(string Id, bool IsRun, bool Deleted, Assignment? Assignment, long Placement);
 
 /// <summary>A change of a job record: the record after it (before it, for a deletion).</summary>
 internal sealed record JobChange(long Revision, JobRecord Record, bool Deleted);
@@ -127,7 +133,7 @@ internal sealed partial class JobStore
                     {
                         var deleted = e.Type == Event.Types.EventType.Delete;
                         var assignment = isRun && !deleted ? Assignment.Parser.ParseFrom(e.Kv.Value) : null;
-                        await changes.Writer.WriteAsync(new NodeChange(Keys.Last(e.Kv.KeyText), isRun, deleted, assignment), stop.Token);
+                        await changes.Writer.WriteAsync(new NodeChange(Keys.Last(e.Kv.KeyText), isRun, deleted, assignment, e.Kv.CreateRevision), stop.Token);
                     }
                 }
             }
@@ -244,5 +250,5 @@ internal sealed partial class JobStore
         (await etcd.TxnAsync(Txn.If([.. guards]).Then(Op.Delete(Keys.QueueEntry(id))), ct)).Succeeded;
 
     private static RunKey ParseRun(KeyValue kv) =>
-        new(Keys.NodeOf(kv.KeyText), Keys.Last(kv.KeyText), Assignment.Parser.ParseFrom(kv.Value), kv.ModRevision);
+        new(Keys.NodeOf(kv.KeyText), Keys.Last(kv.KeyText), Assignment.Parser.ParseFrom(kv.Value), kv.ModRevision, kv.CreateRevision);
 }
