@@ -81,7 +81,9 @@ public sealed class HousekeepingTests
     public async Task On_a_data_dir_mounted_noexec_containers_start_with_the_daemons_own_binary_and_the_log_says_so()
     {
         var dataDir = Directory.CreateTempSubdirectory("lct-noexec-").FullName;
-        await MountAsync("mount", "-t", "tmpfs", "-o", "noexec,size=64m,mode=0700", "lcluster-test", dataDir);
+        // Room for the embedded etcd, which preallocates its write-ahead log in files of 64 MB, the next one before it
+        // is needed: with 64m it ran out of space now and then, and exited or never answered.
+        await MountAsync("mount", "-t", "tmpfs", "-o", "noexec,size=256m,mode=0700", "lcluster-test", dataDir);
         try
         {
             await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "noexec", DataDir = dataDir });
