@@ -101,6 +101,12 @@ internal sealed class NodeAgent(NodeContext node)
             Dispatch(run.Id, run.Assignment, run.CreateRevision);
         // Output whose job was deleted while this node was away.
         var pending = work.Runs.Select(r => r.Id).ToHashSet();
+        lock (_lock)
+        {
+            // A placement waiting for an earlier run whose key went while the watch was down.
+            foreach (var id in _next.Keys.Where(id => !pending.Contains(id)).ToList())
+                _next.Remove(id);
+        }
         foreach (var id in node.Output.Ids())
         {
             bool active;
@@ -131,65 +137,77 @@ internal sealed class NodeAgent(NodeContext node)
         }
     }
 
-    /// <summary>Acts on one run key: start, cancel, or settle an earlier incarnation's job.</summary>
+    /// <summary>
+    /// Acts on one run key: starts its job, cancels it, or settles a job of an earlier incarnation. A job id has one
+    /// occupant here at a time (a run, or the settling of an earlier incarnation's run): a placement that finds it
+    /// occupied by another waits, and is acted on when that occupant is gone.
+    /// </summary>
     private void Dispatch(string id, Assignment assignment, long placement)
     {
-        var ct = _jobs;
-        var incarnation = node.Registration.Incarnation;
-        JobRunner? runner, fresh = null;
-        DispatchStep step;
+        Action? act;
         lock (_lock)
-        {
-            _runners.TryGetValue(id, out runner);
-            step = DispatchSteps.Next(assignment, placement, incarnation, runner?.Placement);
-            // The key holds one placement at a time, and this is its latest: one that waited is gone.
-            _next.Remove(id);
-            if (step == DispatchStep.StartAfterEarlier)
-                _next[id] = (assignment, placement);
-            else if (step == DispatchStep.Start && !_draining)
-                _runners.Add(id, fresh = new JobRunner(node, id, incarnation, placement));
-        }
+            act = DecideLocked(id, assignment, placement);
+        act?.Invoke();
+    }
 
+    /// <summary>Decides under <see cref="_lock"/> (taking the id for a new occupant), and returns what to do outside it.</summary>
+    private Action? DecideLocked(string id, Assignment assignment, long placement)
+    {
+        _runners.TryGetValue(id, out var runner);
+        var step = DispatchSteps.Next(assignment, placement, node.Registration.Incarnation, runner?.Placement);
+        // The key holds one placement at a time, and this is its latest: one that waited is gone.
+        _next.Remove(id);
         switch (step)
         {
+            case DispatchStep.Settle when runner is not null:
+                // Ours by name, not by incarnation. What is left of the run dies first; its settling follows.
+                _next[id] = (assignment, placement);
+                return () => Background.Run(node.Log, $"job {id}: killing what an earlier incarnation left", () => runner.KillAsync(KillCause.Orphaned));
             case DispatchStep.Settle:
-                // Ours by name, not by incarnation: what is left of it here dies, and its record is settled.
-                Background.Run(node.Log, $"job {id}: settling what an earlier incarnation left", async () =>
-                {
-                    if (runner is not null)
-                    {
-                        await runner.KillAsync(KillCause.Orphaned);
-                        await runner.Done;
-                    }
-                    await Settle.OrphanAsync(node, id, $"node {node.Name} restarted or lost its lease", ct);
-                });
-                return;
+                var settling = Occupy(id, assignment.NodeIncarnation, placement);
+                return () => Run(settling, $"job {id}: settling what an earlier incarnation left",
+                    ct => Settle.OrphanAsync(node, id, placement, $"node {node.Name} restarted or lost its lease", ct));
             case DispatchStep.Cancel:
-                Background.Run(node.Log, $"job {id}: cancelling", () => runner!.KillAsync(KillCause.Cancelled));
-                return;
+                return () => Background.Run(node.Log, $"job {id}: cancelling", () => runner!.KillAsync(KillCause.Cancelled));
             case DispatchStep.StartAfterEarlier:
-                node.Log.Info($"job {id}: placed here again while its earlier run here ends; it starts once that has ended");
-                return;
+                _next[id] = (assignment, placement);
+                return () => node.Log.Info($"job {id}: placed here again while its earlier run here ends; it starts once that has ended");
+            case DispatchStep.Start when !_draining:
+                var fresh = Occupy(id, assignment.NodeIncarnation, placement);
+                return () => Run(fresh, $"job {id}", ct => StartAsync(fresh, assignment, ct));
+            default:
+                return null;
         }
-        if (fresh is null)
-            return;
-        Background.Run(node.Log, $"job {id}", async () =>
+    }
+
+    private JobRunner Occupy(string id, long incarnation, long placement)
+    {
+        var occupant = new JobRunner(node, id, incarnation, placement);
+        _runners.Add(id, occupant);
+        return occupant;
+    }
+
+    /// <summary>Runs an occupant's work; when it ends, the id is free, and a placement that waited for it is acted on.</summary>
+    private void Run(JobRunner occupant, string what, Func<CancellationToken, Task> work)
+    {
+        var ct = _jobs;
+        Background.Run(node.Log, what, async () =>
         {
             try
             {
-                await StartAsync(fresh, assignment, ct);
+                await work(ct);
             }
             finally
             {
-                (Assignment Assignment, long Placement) next;
-                bool waiting;
+                occupant.Abandon(); // its Done, if the work ended before completing it
+                Action? next = null;
                 lock (_lock)
                 {
-                    _runners.Remove(id);
-                    waiting = _next.Remove(id, out next);
+                    _runners.Remove(occupant.Id);
+                    if (_next.Remove(occupant.Id, out var waiting))
+                        next = DecideLocked(occupant.Id, waiting.Assignment, waiting.Placement);
                 }
-                if (waiting)
-                    Dispatch(id, next.Assignment, next.Placement);
+                next?.Invoke();
             }
         });
     }
@@ -204,6 +222,13 @@ internal sealed class NodeAgent(NodeContext node)
         var cancel = assignment.Cancel;
         while (true)
         {
+            if (node.Registration.Incarnation != runner.Incarnation)
+            {
+                // That incarnation is over, and its guard can no longer mark anything running: the job is settled as
+                // an earlier incarnation's (by this node once this runner is gone, or by the prime), not retried here.
+                runner.Abandon();
+                return;
+            }
             try
             {
                 var job = await node.Store.GetAsync(runner.Id, ct);
@@ -267,7 +292,6 @@ internal sealed class NodeAgent(NodeContext node)
         node.Output.Delete(id);
     }
 
-    /// <summary>Runs settle work for a job id, one at a time per id, logging what fails.</summary>
     /// <summary>
     /// Kills every job running here for the given cause; the returned task
     /// ends when their runners have ended (records written, or left on disk

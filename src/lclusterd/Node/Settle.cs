@@ -1,6 +1,7 @@
 using Lcluster.Shared;
 using Lcluster.Daemon.Store;
 using Lcluster.Etcd;
+using Lcluster.Etcd.Kv;
 using Lcluster.V1;
 
 namespace Lcluster.Daemon.Node;
@@ -44,7 +45,8 @@ internal static class Settle
     /// restarted, or its lease expired): kill what is left of the job here and
     /// settle its record — with the outcome on disk if the job did end here.
     /// </summary>
-    public static async Task OrphanAsync(NodeContext node, string id, string why, CancellationToken ct)
+    /// <param name="placement">The run key's create revision: only that key is removed, never a newer placement's.</param>
+    public static async Task OrphanAsync(NodeContext node, string id, long placement, string why, CancellationToken ct)
     {
         await node.Executor.KillLeftoverAsync(id, ct);
         await RetryAsync(node, $"settling job {id} of an earlier incarnation", async () =>
@@ -53,8 +55,10 @@ internal static class Settle
             var guard = node.Registration.Guard(node.Registration.Incarnation);
             if (job is null || job.Job.Node != node.Name || job.Record.NodeIncarnation == node.Registration.Incarnation || JobStates.IsFinished(job.State))
             {
-                // Nothing to settle; only the stale run key (if any) is left to remove.
-                return await node.Store.DropRunAsync(node.Name, id, [guard], ct);
+                // Nothing to settle; only the stale run key (if it is still there) is left to remove. The job may
+                // have been placed here again since (a new key, created later), which stays.
+                await node.Store.DropRunAsync(node.Name, id, [guard, Cmp.CreateRevision(Keys.Run(node.Name, id)) == placement], ct);
+                return true;
             }
             Change change;
             if (job.State == JobState.Running && OutcomeFile.Read(node.Output.OutcomePath(id)) is { } saved && saved.Incarnation == job.Record.NodeIncarnation)
