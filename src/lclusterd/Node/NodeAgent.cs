@@ -16,15 +16,16 @@ namespace Lcluster.Daemon.Node;
 /// </summary>
 internal sealed class NodeAgent(NodeContext node)
 {
+    /// <summary>Each job id's one occupant here: a run, or the settling of an earlier incarnation's run key.</summary>
     private readonly Dictionary<string, JobRunner> _runners = new();
-    /// <summary>New placements of jobs whose earlier run here is still ending: each starts once that run is gone.</summary>
+    /// <summary>Run keys that found another occupant (a new placement, a settling still to do): each is acted on when that occupant is gone.</summary>
     private readonly Dictionary<string, (Assignment Assignment, long Placement)> _next = new();
     private readonly Lock _lock = new();
     private volatile bool _draining;
     private CancellationTokenSource _pass = new();
     private CancellationToken _jobs;
 
-    /// <summary>Jobs with a container (or a start) in progress here.</summary>
+    /// <summary>Jobs with a container, its start, or a settling in progress here.</summary>
     public int Running
     {
         get
