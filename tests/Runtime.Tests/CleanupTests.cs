@@ -36,13 +36,11 @@ public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<Sandbox
         Assert.DoesNotContain(after.Mounts, m => m.Contains(fixture.Work));
         Assert.Empty(after.JobCgroups);
         Assert.Empty(after.JobDirectories);
-        Assert.True(after.Fds <= before.Fds, $"open fds {before.Fds} -> {after.Fds}; more of: {string.Join(", ", after.FdTargets.CountBy(t => t)
-            .Where(n => n.Value > before.FdTargets.Count(t => t == n.Key)).Select(n => $"{n.Key} ({before.FdTargets.Count(t => t == n.Key)} -> {n.Value})"))}");
+        Assert.True(after.Fds <= before.Fds, $"open fds {before.Fds} -> {after.Fds}; more of: {string.Join(", ",
+            Grown(before.FdTargets, after.FdTargets).Select(g => $"{g.Name} ({g.Before} -> {g.After})"))}");
         Assert.True(after.SpawnThreads == 1, $"one long-lived spawner thread expected, found {after.SpawnThreads}");
         // The thread pool may grow or shrink by itself; every other thread must be the same set as before.
-        var grown = after.Threads.Where(t => t != ".NET TP Worker").CountBy(t => t)
-            .Where(n => n.Value > before.Threads.Count(t => t == n.Key)).ToArray();
-        Assert.True(grown.Length == 0,
+        Assert.True(Grown(before.Threads, after.Threads.Where(t => t != ".NET TP Worker")).Length == 0,
             $"threads before: {string.Join(", ", before.Threads)}\nafter: {string.Join(", ", after.Threads)}");
         // The pool injects threads when the machine is starved; a thread per job would show about 200.
         Assert.True(after.Threads.Count(t => t == ".NET TP Worker") <= 64, $"thread pool grew to {after.Threads.Length} threads");
@@ -194,6 +192,13 @@ public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<Sandbox
         {
             return "";
         }
+    }
+
+    /// <summary>The names <paramref name="after"/> holds more of than <paramref name="before"/>, with both counts.</summary>
+    private static (string Name, int Before, int After)[] Grown(IEnumerable<string> before, IEnumerable<string> after)
+    {
+        var had = before.CountBy(n => n).ToDictionary();
+        return [.. after.CountBy(n => n).Where(n => n.Value > had.GetValueOrDefault(n.Key)).Select(n => (n.Key, had.GetValueOrDefault(n.Key), n.Value))];
     }
 
     /// <summary>
