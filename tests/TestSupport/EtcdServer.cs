@@ -41,6 +41,12 @@ public sealed record EtcdMembership(string Name, int ClientPort, string PeerHost
 /// </summary>
 public sealed class EtcdServer : IAsyncDisposable
 {
+    /// <summary>Go's GOGC for every etcd started here, as the daemon gives its embedded one (Cluster.Tests holds them equal).</summary>
+    public const string GoGarbageTarget = "400";
+
+    /// <summary>etcd's flags for its costs, as the daemon gives its embedded one (Cluster.Tests holds them equal).</summary>
+    public static readonly IReadOnlyList<string> CostFlags = ["--snapshot-count=10000", "--backend-batch-interval=10ms"];
+
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(30);
 
@@ -118,6 +124,9 @@ public sealed class EtcdServer : IAsyncDisposable
             // exec keeps the pid etcd's own, so Kill hits etcd and not a shell.
             ArgumentList = { "-c", $"exec {InNamespace}{Quote(_etcd)} {string.Join(' ', Arguments().Select(Quote))} >>{Quote(LogPath)} 2>&1" },
             UseShellExecute = false,
+            // As the daemon runs its embedded etcd (EmbeddedEtcd.GoGarbageTarget): what the tests, the bench and the
+            // scale and chaos runs measure is the etcd a user of the defaults gets.
+            Environment = { ["GOGC"] = Environment.GetEnvironmentVariable("GOGC") ?? GoGarbageTarget },
         };
         _process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {_etcd}");
         StartWatchdog(_process.Id);
@@ -282,6 +291,7 @@ public sealed class EtcdServer : IAsyncDisposable
             $"--heartbeat-interval={member?.HeartbeatMs ?? 100}", $"--election-timeout={member?.ElectionTimeoutMs ?? 500}",
             "--logger=zap", "--log-outputs=stderr",
         };
+        arguments.AddRange(CostFlags);
         if (_options.WatchProgressNotifyInterval is { } interval)
             arguments.Add($"--experimental-watch-progress-notify-interval={(int)interval.TotalMilliseconds}ms");
         return arguments;
