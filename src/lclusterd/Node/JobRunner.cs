@@ -51,23 +51,29 @@ internal sealed class JobRunner
     public bool HasStarted => _execution is not null;
 
     /// <summary>
-    /// Marks the scheduled job running (fenced). Returns the record written, or null when the job changed under us.
-    /// A write etcd may or may not have applied throws; the caller settles it by reading the record again
-    /// (<see cref="StartSteps.Next"/>: a job marked running by this incarnation is started).
+    /// Marks the scheduled job running (fenced), reading what to run in the same Txn. Returns the record written and
+    /// what to run, or null when the job changed under us. A write etcd may or may not have applied throws; the caller
+    /// settles it by reading the record again (<see cref="StartSteps.Next"/>: a job marked running by this incarnation
+    /// is started).
     /// </summary>
-    public async Task<JobRecord?> TryMarkRunningAsync(StoredJob scheduled, CancellationToken ct)
+    public async Task<(JobRecord Running, WhatToRun What)?> TryMarkRunningAsync(StoredJob scheduled, CancellationToken ct)
     {
         var running = Transitions.Running(scheduled, DateTimeOffset.UtcNow);
-        return await _node.Store.TryUpdateAsync(scheduled, running, [_node.Registration.Guard(_incarnation)], [], ct) ? running : null;
+        return await _node.Store.TryMarkRunningAsync(scheduled, running, _node.Registration.Guard(_incarnation), ct) is { } what
+            ? (running, what)
+            : null;
     }
 
-    /// <summary>Runs a job marked running by <see cref="TryMarkRunningAsync"/> to its recorded end.</summary>
-    public async Task RunAsync(JobRecord running, CancellationToken ct)
+    /// <summary>
+    /// Runs a job marked running by <see cref="TryMarkRunningAsync"/> to its recorded end; <paramref name="what"/> is
+    /// what to run when the mark read it, null when it must be read (a mark whose answer was lost).
+    /// </summary>
+    public async Task RunAsync(JobRecord running, WhatToRun? what, CancellationToken ct)
     {
         try
         {
             _node.Log.Info($"job {_id} running on {_node.Name} (attempt {running.Job.Attempts}): {Shared.PrintableText.Shorten(running.Job.Command)}");
-            var outcome = await RunContainerAsync(running, ct);
+            var outcome = await RunContainerAsync(running, what, ct);
             await RecordAsync(outcome, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -101,7 +107,7 @@ internal sealed class JobRunner
     /// fence timeout, as long as the job is not killed: past it the node kills its jobs anyway, and a stall shorter
     /// than that (a leader election, a loaded disk) must not fail a job that was only waiting to start.
     /// </summary>
-    private async Task<(JobSpec What, byte[] Stdin)> ReadWhatToRunAsync(JobRecord record, CancellationToken ct)
+    private async Task<WhatToRun> ReadWhatToRunAsync(JobRecord record, CancellationToken ct)
     {
         var giveUp = DateTime.UtcNow + _node.Options.FenceTimeout;
         while (true)
@@ -110,7 +116,7 @@ internal sealed class JobRunner
             {
                 var what = await _node.Store.GetSpecAsync(_id, ct);
                 var stdin = record.HasStdin ? await _node.Store.GetStdinAsync(_id, ct) : [];
-                return (what, stdin);
+                return new WhatToRun(what, stdin);
             }
             catch (EtcdUnavailableException) when (DateTime.UtcNow < giveUp && !_killed.IsCancellationRequested)
             {
@@ -119,7 +125,7 @@ internal sealed class JobRunner
         }
     }
 
-    private async Task<JobOutcome> RunContainerAsync(JobRecord record, CancellationToken ct)
+    private async Task<JobOutcome> RunContainerAsync(JobRecord record, WhatToRun? known, CancellationToken ct)
     {
         var job = record.Job;
         byte[] stdin;
@@ -127,7 +133,7 @@ internal sealed class JobRunner
         try
         {
             _node.Output.Prepare(_id);
-            (what, stdin) = await ReadWhatToRunAsync(record, ct);
+            (what, stdin) = known ?? await ReadWhatToRunAsync(record, ct);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -248,9 +248,9 @@ internal sealed class NodeAgent(NodeContext node)
                         }
                         break;
                     case StartStep.MarkRunning:
-                        if (await runner.TryMarkRunningAsync(job!, ct) is { } running)
+                        if (await runner.TryMarkRunningAsync(job!, ct) is var (running, what))
                         {
-                            await runner.RunAsync(running, ct);
+                            await runner.RunAsync(running, what, ct);
                             return;
                         }
                         break;
@@ -258,7 +258,7 @@ internal sealed class NodeAgent(NodeContext node)
                         node.Log.Info($"job {runner.Id}: its mark as running took effect though etcd's answer was lost; starting it");
                         if (cancel || job!.Record.CancelRequested)
                             await runner.KillAsync(KillCause.Cancelled); // killed as it starts, recorded cancelled
-                        await runner.RunAsync(job!.Record, ct);
+                        await runner.RunAsync(job!.Record, what: null, ct);
                         return;
                 }
             }

@@ -22,7 +22,8 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan OutageBackoff = TimeSpan.FromSeconds(1);
     private const int RetentionBatch = 500;
-    private const int PlacingAtOnce = 64;
+    /// <summary>Placement Txns in flight at once, each of up to <see cref="JobStore.UpdatesPerTxn"/> jobs.</summary>
+    private const int PlacingAtOnce = 2;
 
     private readonly Dictionary<string, DateTimeOffset> _orphanSince = new();
     private readonly Dictionary<string, string> _reasons = new();
@@ -201,25 +202,38 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         if (assignments.Count == 0)
             return;
         var jobs = (await node.Store.GetManyAsync(assignments.Select(a => a.JobId).ToList(), ct)).ToDictionary(j => j.Id);
-        // A round may place as many jobs as the cluster has free slots (thousands): a bounded number of Txns in flight
-        // keeps etcd's apply queue short, so the nodes' lease renewals are not starved behind a burst of placements.
-        await Parallel.ForEachAsync(assignments, new ParallelOptions { MaxDegreeOfParallelism = PlacingAtOnce, CancellationToken = ct }, async (a, _) =>
+        var placements = new List<JobStore.Update>();
+        foreach (var a in assignments)
         {
             if (!jobs.TryGetValue(a.JobId, out var job) || job.State != JobState.Queued)
             {
                 // A queue entry without a queued record (a crash between writes cannot cause it; be safe anyway).
                 if (job is null || JobStates.IsFinished(job.State))
                     await node.Store.DropQueueEntryAsync(a.JobId, [fence], ct);
-                return;
+                continue;
             }
             var target = members[a.Node];
-            var scheduled = Transitions.Scheduled(job, a.Node, target.Incarnation);
             var run = new Assignment { NodeIncarnation = target.Incarnation, MemoryBytes = job.Job.Limits?.MemoryBytes ?? 0 };
-            var placed = await node.Store.TryUpdateAsync(job, scheduled,
+            placements.Add(new JobStore.Update(job, Transitions.Scheduled(job, a.Node, target.Incarnation),
                 [fence, Cmp.Lease(Keys.Member(a.Node)) == target.Incarnation, Cmp.CreateRevision(Keys.QueueEntry(a.JobId)) > 0],
-                [Op.Delete(Keys.QueueEntry(a.JobId)), Op.Put(Keys.Run(a.Node, a.JobId), Google.Protobuf.MessageExtensions.ToByteString(run))], ct);
-            if (placed)
-                node.Log.Info($"job {a.JobId} scheduled on {a.Node}");
+                [Op.Delete(Keys.QueueEntry(a.JobId)), Op.Put(Keys.Run(a.Node, a.JobId), Google.Protobuf.MessageExtensions.ToByteString(run))]));
+        }
+        // A round may place as many jobs as the cluster has free slots (thousands): several jobs go in one Txn, and a
+        // bounded number of Txns in flight keeps etcd's apply queue short, so the nodes' lease renewals are not starved
+        // behind a burst of placements. A Txn that fails (a job cancelled or a node gone meanwhile) is placed again job
+        // by job, so one job's change does not hold back the others.
+        var txns = placements.Chunk(JobStore.UpdatesPerTxn(opsEach: 2));
+        await Parallel.ForEachAsync(txns, new ParallelOptions { MaxDegreeOfParallelism = PlacingAtOnce, CancellationToken = ct }, async (txn, _) =>
+        {
+            if (txn.Length > 1 && await node.Store.TryUpdateAllAsync(txn, ct))
+            {
+                foreach (var placed in txn)
+                    node.Log.Info($"job {placed.Read.Id} scheduled on {placed.Changed.Job.Node}");
+                return;
+            }
+            foreach (var one in txn)
+                if (await node.Store.TryUpdateAsync(one.Read, one.Changed, one.Guards, one.Ops, ct))
+                    node.Log.Info($"job {one.Read.Id} scheduled on {one.Changed.Job.Node}");
         });
     }
 

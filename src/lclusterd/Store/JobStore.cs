@@ -103,18 +103,72 @@ internal sealed partial class JobStore(EtcdClient etcd)
     /// Writes a changed record and the ops that go with the transition, if the record is still at
     /// the revision the caller read and every guard holds; its index keys move with it.
     /// </summary>
-    public async Task<bool> TryUpdateAsync(StoredJob read, JobRecord changed, IEnumerable<Compare> guards, IEnumerable<Op> ops, CancellationToken ct)
+    public async Task<bool> TryUpdateAsync(StoredJob read, JobRecord changed, IEnumerable<Compare> guards, IEnumerable<Op> ops, CancellationToken ct) =>
+        await TryUpdateReadingAsync(new Update(read, changed, [.. guards], [.. ops]), [], ct) is not null;
+
+    /// <summary>
+    /// Marks a scheduled job running (<paramref name="running"/>, fenced by <paramref name="guard"/>) and reads, in the
+    /// same Txn, what the node needs to start it: its spec and stdin, as they are when the mark commits. Null when the
+    /// record changed or the guard failed. One Txn where a mark and a read of the spec would be two requests: every
+    /// request costs etcd 3.4 a copy of its write buffer, and this one is made for every job.
+    /// </summary>
+    public async Task<WhatToRun?> TryMarkRunningAsync(StoredJob scheduled, JobRecord running, Compare guard, CancellationToken ct)
     {
-        var compares = new List<Compare> { Cmp.ModRevision(Keys.Job(read.Id)) == read.ModRevision };
-        compares.AddRange(guards);
-        var value = changed.ToByteString();
-        var all = new List<Op> { Op.Put(Keys.Job(read.Id), value), JobsChanged };
-        all.AddRange(IndexOps(read.Record, changed, value));
-        all.AddRange(ops);
-        var response = await etcd.TxnAsync(Txn.If([.. compares]).Then([.. all]), ct);
-        if (response.Succeeded)
-            Metrics.DaemonMetrics.Moved(read.Record, changed); // counted where committed: once in the cluster
-        return response.Succeeded;
+        var id = scheduled.Id;
+        string[] keys = scheduled.Record.HasStdin ? [Keys.Spec(id), Keys.Stdin(id)] : [Keys.Spec(id)];
+        if (await TryUpdateReadingAsync(new Update(scheduled, running, [guard], []), keys, ct) is not { } read)
+            return null;
+        return read[0] is { } spec
+            ? new WhatToRun(JobSpec.Parser.ParseFrom(spec), read.Length > 1 && read[1] is { } stdin ? stdin.ToByteArray() : [])
+            : throw new EtcdException($"job {id} has no spec in etcd (key {Keys.Spec(id)} is missing)");
+    }
+
+    /// <summary>One job's fenced update, as the arguments of <see cref="TryUpdateAsync"/>.</summary>
+    public sealed record Update(StoredJob Read, JobRecord Changed, IReadOnlyList<Compare> Guards, IReadOnlyList<Op> Ops);
+
+    /// <summary>
+    /// Several jobs' updates in one Txn, all or none: true when every record was still at the revision read and every
+    /// guard held. A Txn has a fixed cost in etcd (its request, its raft entry, a copy of the write buffer for its
+    /// compares) several times that of one job's keys; the prime places a round's jobs this way, and one by one only
+    /// where such a Txn fails (docs/etcd-keys.md).
+    /// </summary>
+    public async Task<bool> TryUpdateAllAsync(IReadOnlyList<Update> updates, CancellationToken ct) =>
+        await TryUpdateReadingAsync(updates, [], ct) is not null;
+
+    /// <summary>The most ops a record's move takes: its put, its two index keys deleted and put again, its retention key.</summary>
+    private const int MostOpsPerMove = 6;
+
+    /// <summary>How many updates of <paramref name="opsEach"/> ops besides the record's own fit in one Txn of <see cref="TryUpdateAllAsync"/>.</summary>
+    public static int UpdatesPerTxn(int opsEach) => Math.Max(1, (MaxTxnOps - 1) / (MostOpsPerMove + opsEach));
+
+    private Task<ByteString?[]?> TryUpdateReadingAsync(Update update, string[] keys, CancellationToken ct) => TryUpdateReadingAsync([update], keys, ct);
+
+    /// <summary>
+    /// The updates in one Txn (a guard given for several of them is compared once), which also reads
+    /// <paramref name="keys"/> after its writes: their values (null: absent), or null when the Txn did not commit.
+    /// </summary>
+    private async Task<ByteString?[]?> TryUpdateReadingAsync(IReadOnlyList<Update> updates, string[] keys, CancellationToken ct)
+    {
+        var compares = new List<Compare>();
+        var guards = new HashSet<Compare>();
+        var ops = new List<Op> { JobsChanged };
+        foreach (var (read, changed, jobGuards, jobOps) in updates)
+        {
+            compares.Add(Cmp.ModRevision(Keys.Job(read.Id)) == read.ModRevision);
+            compares.AddRange(jobGuards.Where(guards.Add));
+            var value = changed.ToByteString();
+            ops.Add(Op.Put(Keys.Job(read.Id), value));
+            ops.AddRange(IndexOps(read.Record, changed, value));
+            ops.AddRange(jobOps);
+        }
+        var firstRead = ops.Count;
+        ops.AddRange(keys.Select(key => Op.Get(key)));
+        var response = await etcd.TxnAsync(Txn.If([.. compares]).Then([.. ops]), ct);
+        if (!response.Succeeded)
+            return null;
+        foreach (var update in updates)
+            Metrics.DaemonMetrics.Moved(update.Read.Record, update.Changed); // counted where committed: once in the cluster
+        return [.. keys.Select((_, i) => response.Responses[firstRead + i].ResponseRange.Kvs is [var kv, ..] ? kv.Value : null)];
     }
 
     /// <summary>Deletes a finished job with everything that belongs to it, if unchanged since read.</summary>

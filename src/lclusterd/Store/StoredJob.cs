@@ -16,3 +16,6 @@ internal sealed record StoredJob(JobRecord Record, long ModRevision, long Create
     public JobRecord Edit() => Record.Clone();
 
 }
+
+/// <summary>What a node needs to start a job besides its record: its spec (command, environment, inputs) and stdin.</summary>
+internal sealed record WhatToRun(JobSpec Spec, byte[] Stdin);
