@@ -77,6 +77,7 @@ internal sealed record ScaleArguments(SimulationSettings Simulation, DaemonsSett
                 case "--jobs": simulation = simulation with { Jobs = Number(value) }; break;
                 case "--clients": simulation = simulation with { Clients = Number(value) }; break;
                 case "--run-ms": simulation = simulation with { RunTime = TimeSpan.FromMilliseconds(Number(value, 0)) }; break;
+                case "--etcd-gogc": simulation = simulation with { EtcdGoGarbageTarget = value == "default" ? null : Number(value).ToString() }; break;
                 case "--daemons": daemons = daemons with { Daemons = Number(value) }; break;
                 case "--daemon-jobs": daemons = daemons with { Jobs = Number(value) }; break;
                 case "--only" when value is "simulator" or "daemons": only = value; break;

@@ -17,6 +17,7 @@ internal static class ScaleFigures
             new("  prime CPU per placed job", $"{r.PrimeCpuMsPerJob:F3} ms", "", "", ""),
             new("etcd writes (revisions) per job, submitted to succeeded", $"{r.WritesPerJob:F2}", "", "", ""),
             new("  keys put or deleted / range operations per job (etcd's counters)", $"{r.KeysWrittenPerJob:F1} / {r.KeysReadPerJob:F1}", "", "", ""),
+            new("  etcd run with", $"GOGC={s.EtcdGoGarbageTarget ?? "100 (Go's default)"} {string.Join(' ', Lcluster.TestSupport.EtcdServer.CostFlags)}", "", "", ""),
             new("  etcd CPU / hollow nodes' process CPU / machine CPU per job", $"{r.EtcdCpuMsPerJob:F2} / {r.SimulatorCpuMsPerJob:F2} / {r.MachineCpuMsPerJob:F2} ms", "", "", ""),
             new($"first ListJobs of a node (from etcd while its view loads); the view loaded in", $"{r.FirstListMs:F1} ms; {r.ListViewLoad.TotalSeconds:F1} s", "", "", ""),
             new("  that node's RSS before its first listing / with its view", $"{r.ListerRssBeforeMb:F1} / {r.ListerRssAfterMb:F1} MB", "", "", ""),

@@ -28,6 +28,12 @@ internal sealed record SimulationSettings
     public TimeSpan EtcdHistory { get; init; } = TimeSpan.FromMinutes(1);
     /// <summary>Longest wait for every job to be placed and finished, after the last was accepted.</summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// Go's GOGC for the cluster's etcd: what docs/performance.md ("Running etcd") advises for the etcd of a large
+    /// cluster, which this simulates; null leaves Go's default (100).
+    /// </summary>
+    public string? EtcdGoGarbageTarget { get; init; } = "400";
 }
 
 /// <summary>What one simulation measured, and what it proved about the jobs.</summary>
@@ -102,7 +108,7 @@ internal static class Simulation
         var prefix = "scale-" + Guid.NewGuid().ToString("N")[..5];
         try
         {
-            await using var etcd = await EtcdServer.StartNewAsync(cancellationToken: ct);
+            await using var etcd = await EtcdServer.StartNewAsync(new EtcdServerOptions { GoGarbageTarget = settings.EtcdGoGarbageTarget }, ct);
             await using var watcher = EtcdClient.Connect([etcd.ClientUrl]);
             // Every node offers the same: memory never binds, only slots do. An API node has one slot, held (gated)
             // while acceptance is measured, so that nothing else happens meanwhile.

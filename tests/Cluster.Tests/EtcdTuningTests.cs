@@ -9,7 +9,6 @@ public sealed class EtcdTuningTests
     public void The_tests_etcd_is_tuned_as_the_daemons_embedded_one_is()
     {
         // The embedded etcd's own process is checked against these in Cli.Tests (HousekeepingTests).
-        Assert.Equal(Daemon.Hosting.EmbeddedEtcd.GoGarbageTarget, EtcdServer.GoGarbageTarget);
         Assert.Equal(Daemon.Hosting.EmbeddedEtcd.CostFlags, EtcdServer.CostFlags);
     }
 }

@@ -21,6 +21,9 @@ public sealed record EtcdServerOptions
     /// for its peers, its ports, and every member's peer URL. Null: a single member on free ports.
     /// </summary>
     public EtcdMembership? Membership { get; init; }
+
+    /// <summary>Go's GOGC for etcd (docs/performance.md, "Running etcd"); null: Go's default, as the embedded etcd runs.</summary>
+    public string? GoGarbageTarget { get; init; }
 }
 
 /// <summary>One member's place in a multi-member etcd: its name, ports, peer address and the cluster it starts in.</summary>
@@ -41,9 +44,6 @@ public sealed record EtcdMembership(string Name, int ClientPort, string PeerHost
 /// </summary>
 public sealed class EtcdServer : IAsyncDisposable
 {
-    /// <summary>Go's GOGC for every etcd started here, as the daemon gives its embedded one (Cluster.Tests holds them equal).</summary>
-    public const string GoGarbageTarget = "400";
-
     /// <summary>etcd's flags for its costs, as the daemon gives its embedded one (Cluster.Tests holds them equal).</summary>
     public static readonly IReadOnlyList<string> CostFlags = ["--snapshot-count=10000", "--backend-batch-interval=10ms"];
 
@@ -124,10 +124,9 @@ public sealed class EtcdServer : IAsyncDisposable
             // exec keeps the pid etcd's own, so Kill hits etcd and not a shell.
             ArgumentList = { "-c", $"exec {InNamespace}{Quote(_etcd)} {string.Join(' ', Arguments().Select(Quote))} >>{Quote(LogPath)} 2>&1" },
             UseShellExecute = false,
-            // As the daemon runs its embedded etcd (EmbeddedEtcd.GoGarbageTarget): what the tests, the bench and the
-            // scale and chaos runs measure is the etcd a user of the defaults gets.
-            Environment = { ["GOGC"] = Environment.GetEnvironmentVariable("GOGC") ?? GoGarbageTarget },
         };
+        if (_options.GoGarbageTarget is { } target)
+            start.Environment["GOGC"] = target;
         _process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {_etcd}");
         StartWatchdog(_process.Id);
         await WaitReadyAsync(_process, cancellationToken);

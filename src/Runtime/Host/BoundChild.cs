@@ -20,16 +20,13 @@ public static class BoundChild
 
     /// <summary>
     /// Starts <paramref name="program"/> with <paramref name="arguments"/> as a child bound to this process, from
-    /// the starter thread, in <paramref name="workingDirectory"/> (null: this process's), with this process's
-    /// environment and <paramref name="environment"/> besides. Its pid is the program's: the mode execs in place.
+    /// the starter thread, in <paramref name="workingDirectory"/> (null: this process's). Its pid is the program's:
+    /// the mode execs in place.
     /// </summary>
-    public static Task<Process> StartAsync(string program, IReadOnlyList<string> arguments, string? workingDirectory = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+    public static Task<Process> StartAsync(string program, IReadOnlyList<string> arguments, string? workingDirectory = null)
     {
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell the path of this program (needed to bind a child to it)");
         var info = new ProcessStartInfo(self) { UseShellExecute = false, WorkingDirectory = workingDirectory ?? "" };
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-            info.Environment[name] = value;
         info.ArgumentList.Add(Verb);
         info.ArgumentList.Add(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         info.ArgumentList.Add(program);

@@ -47,18 +47,10 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
     private string PidFile => Path.Combine(_dataDir, "etcd.pid");
 
     /// <summary>
-    /// The garbage collector's target (Go's GOGC) of the embedded etcd, unless the daemon's environment gives one.
-    /// etcd 3.4 copies its whole buffer of uncommitted writes for every request it answers; at Go's default of 100,
-    /// collecting those copies took some 40 % of etcd's CPU under load. At 400 etcd's CPU per job fell by a third,
-    /// for a heap that may grow to five times what is live instead of twice (docs/performance.md, "etcd's garbage").
-    /// </summary>
-    public const string GoGarbageTarget = "400";
-
-    /// <summary>
-    /// etcd's flags for its own costs (docs/performance.md, "etcd's garbage"). --snapshot-count: etcd keeps the raft
+    /// etcd's flags for its own costs (docs/performance.md, "Running etcd"). --snapshot-count: etcd keeps the raft
     /// entries since its last snapshot in memory, 100,000 of them by default; at 10,000 (as kubeadm runs it) that part
-    /// of its heap is a tenth. --backend-batch-interval: the buffer of uncommitted writes that every request copies is
-    /// committed every 10 ms instead of 100, so it stays small.
+    /// of its heap is a tenth. --backend-batch-interval: etcd 3.4 copies its buffer of uncommitted writes for every
+    /// request it answers; committed every 10 ms instead of 100, the buffer stays small.
     /// </summary>
     public static readonly IReadOnlyList<string> CostFlags = ["--snapshot-count=10000", "--backend-batch-interval=10ms"];
 
@@ -99,10 +91,7 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
         Process process;
         try
         {
-            var environment = new Dictionary<string, string>();
-            if (Environment.GetEnvironmentVariable("GOGC") is null)
-                environment["GOGC"] = GoGarbageTarget;
-            process = await BoundChild.StartAsync(program, arguments, workingDirectory: _dataDir, environment);
+            process = await BoundChild.StartAsync(program, arguments, workingDirectory: _dataDir);
         }
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
