@@ -48,10 +48,60 @@ public sealed class JobStoreTests
         Assert.Equal(0, (await client.GetAsync(JobIndex.StatePrefix(JobState.Queued), new Lcluster.Etcd.Kv.GetOptions { Prefix = true, CountOnly = true })).Count);
     }
 
-    private static JobStore.Update Scheduled(StoredJob job, string node) =>
-        new(job, Transitions.Scheduled(job, node, incarnation: 7),
-            [Cmp.CreateRevision(Keys.QueueEntry(job.Id)) > 0],
-            [Op.Delete(Keys.QueueEntry(job.Id)), Op.Put(Keys.Run(node, job.Id), Google.Protobuf.MessageExtensions.ToByteString(new Assignment { NodeIncarnation = 7 }))]);
+    private static JobStore.Update Scheduled(StoredJob job, string node) => JobStore.Placement(job, node, incarnation: 7);
+
+    [Fact]
+    public async Task A_node_marks_a_job_running_from_the_record_its_run_key_carries_and_ends_it_without_reading_it_but_not_once_it_changed()
+    {
+        await using var etcd = await EtcdServer.StartNewAsync();
+        await using var client = EtcdClient.Connect([etcd.ClientUrl]);
+        var store = new JobStore(client);
+        var ct = CancellationToken.None;
+        var ids = await store.CreateAsync([Queued("echo kept"), Queued("echo cancelled")], ct);
+        Assert.True(await store.TryUpdateAllAsync([.. (await store.GetManyAsync(ids, ct)).Select(job => Scheduled(job, "node-a"))], ct));
+        var guard = Cmp.CreateRevision(Keys.Jobs + "no-such-key") == 0; // a node's lease guard, here one that holds
+
+        // The run key carries the record exactly as it was at the key's create revision.
+        var run = await store.GetRunAsync("node-a", ids[0], ct);
+        var asPlaced = StoredJob.AsPlaced(run!.Assignment, run.CreateRevision);
+        var scheduled = await store.GetAsync(ids[0], ct);
+        Assert.Equal(scheduled!.Record, asPlaced!.Record);
+        Assert.Equal(scheduled.ModRevision, asPlaced.ModRevision);
+
+        // Marked running from it, the mark reads back the record as committed, with its revisions, and the spec.
+        var marked = await store.TryMarkRunningAsync(asPlaced, Transitions.Running(asPlaced, DateTimeOffset.UtcNow), guard, ct);
+        Assert.NotNull(marked);
+        var (running, what) = marked.Value;
+        Assert.Equal("echo kept", what.Spec.Command);
+        var read = await store.GetAsync(ids[0], ct);
+        Assert.Equal(read, running);
+        Assert.Equal(JobState.Running, running.State);
+        Assert.Equal(scheduled.CreateRevision, running.CreateRevision);
+
+        // The end is fenced on that record: it commits while nothing else wrote the record, and not after a change.
+        var outcome = new JobOutcome(0, 0, false, false, false, null, 0, 0, 0, 0);
+        var cancelRequested = running.Edit();
+        cancelRequested.CancelRequested = true;
+        Assert.True(await store.TryUpdateAsync(running, cancelRequested, [], [], ct));
+        Assert.False(await store.TryUpdateAsync(running, Settlement.Outcome(running, outcome, [], [], DateTimeOffset.UtcNow).Next, [guard], [], ct));
+        var now = await store.GetAsync(ids[0], ct);
+        var ended = Settlement.Outcome(now!, outcome, [], [], DateTimeOffset.UtcNow);
+        Assert.True(await store.TryUpdateAsync(now!, ended.Next, [guard], ended.Ops, ct));
+        Assert.Equal(JobState.Succeeded, (await store.GetAsync(ids[0], ct))!.State); // it ended before a kill could cancel it
+
+        // A record changed after its placement (its owner asked to cancel it) is not marked from the run key's copy.
+        var other = await store.GetAsync(ids[1], ct);
+        var otherRun = await store.GetRunAsync("node-a", ids[1], ct);
+        Assert.True(await store.TryRequestCancelAsync(other!, otherRun!, ct));
+        var stale = StoredJob.AsPlaced((await store.GetRunAsync("node-a", ids[1], ct))!.Assignment, otherRun!.CreateRevision)!;
+        Assert.Null(await store.TryMarkRunningAsync(stale, Transitions.Running(stale, DateTimeOffset.UtcNow), guard, ct));
+        var unchanged = await store.GetAsync(ids[1], ct);
+        Assert.Equal(JobState.Scheduled, unchanged!.State);
+        Assert.True(unchanged.Record.CancelRequested);
+
+        // A run key written without the record (by a prime before it carried one) gives none: the node reads it.
+        Assert.Null(StoredJob.AsPlaced(new Assignment { NodeIncarnation = 7 }, otherRun.CreateRevision));
+    }
 
     private static NewJob Queued(string command)
     {

@@ -51,30 +51,25 @@ internal sealed class JobRunner
     public bool HasStarted => _execution is not null;
 
     /// <summary>
-    /// Marks the scheduled job running (fenced), reading what to run in the same Txn. Returns the record written and
-    /// what to run, or null when the job changed under us. A write etcd may or may not have applied throws; the caller
+    /// Marks the scheduled job running (fenced), reading what to run in the same Txn. Returns the record as written
+    /// (with its revisions) and what to run, or null when the job changed under us. A write etcd may or may not have applied throws; the caller
     /// settles it by reading the record again (<see cref="StartSteps.Next"/>: a job marked running by this incarnation
     /// is started).
     /// </summary>
-    public async Task<(JobRecord Running, WhatToRun What)?> TryMarkRunningAsync(StoredJob scheduled, CancellationToken ct)
-    {
-        var running = Transitions.Running(scheduled, DateTimeOffset.UtcNow);
-        return await _node.Store.TryMarkRunningAsync(scheduled, running, _node.Registration.Guard(_incarnation), ct) is { } what
-            ? (running, what)
-            : null;
-    }
+    public Task<(StoredJob Running, WhatToRun What)?> TryMarkRunningAsync(StoredJob scheduled, CancellationToken ct) =>
+        _node.Store.TryMarkRunningAsync(scheduled, Transitions.Running(scheduled, DateTimeOffset.UtcNow), _node.Registration.Guard(_incarnation), ct);
 
     /// <summary>
     /// Runs a job marked running by <see cref="TryMarkRunningAsync"/> to its recorded end; <paramref name="what"/> is
     /// what to run when the mark read it, null when it must be read (a mark whose answer was lost).
     /// </summary>
-    public async Task RunAsync(JobRecord running, WhatToRun? what, CancellationToken ct)
+    public async Task RunAsync(StoredJob running, WhatToRun? what, CancellationToken ct)
     {
         try
         {
             _node.Log.Info($"job {_id} running on {_node.Name} (attempt {running.Job.Attempts}): {Shared.PrintableText.Shorten(running.Job.Command)}");
-            var outcome = await RunContainerAsync(running, what, ct);
-            await RecordAsync(outcome, ct);
+            var outcome = await RunContainerAsync(running.Record, what, ct);
+            await RecordAsync(running, outcome, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -289,8 +284,11 @@ internal sealed class JobRunner
         _ => null,
     };
 
-    /// <summary>Writes the outcome: kept on disk first, so a daemon restarted before etcd took it can still record it.</summary>
-    private async Task RecordAsync(JobOutcome outcome, CancellationToken ct)
+    /// <summary>
+    /// Writes the outcome: kept on disk first, so a daemon restarted before etcd took it can still record it. The
+    /// write is fenced on the record as marked running; one changed since (a cancel request) is read again.
+    /// </summary>
+    private async Task RecordAsync(StoredJob running, JobOutcome outcome, CancellationToken ct)
     {
         if (outcome.NodeProblem is { } problem)
             _node.Log.Warn($"job {_id}: {problem}");
@@ -303,7 +301,7 @@ internal sealed class JobRunner
             // A full disk must not lose the result: etcd takes it all the same, only a restart in between would.
             _node.Log.Warn($"job {_id}: could not keep its outcome on disk ({e.Message}); recording it in etcd only");
         }
-        await Settle.RecordOutcomeAsync(_node, _id, _incarnation, outcome, ct);
+        await Settle.RecordOutcomeAsync(_node, running, _incarnation, outcome, ct);
     }
 }
 

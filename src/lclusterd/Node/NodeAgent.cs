@@ -221,6 +221,9 @@ internal sealed class NodeAgent(NodeContext node)
     private async Task StartAsync(JobRunner runner, Assignment assignment, CancellationToken ct)
     {
         var cancel = assignment.Cancel;
+        // The record as placed, from the run key: a mark fenced on the placement's revision needs no read of the record
+        // (it fails if anything changed the record since, and the record is then read). Only for that first mark.
+        var asPlaced = StoredJob.AsPlaced(assignment, runner.Placement);
         while (true)
         {
             if (node.Registration.Incarnation != runner.Incarnation)
@@ -232,8 +235,15 @@ internal sealed class NodeAgent(NodeContext node)
             }
             try
             {
-                var job = await node.Store.GetAsync(runner.Id, ct);
-                switch (StartSteps.Next(job, node.Name, runner.Incarnation, cancel))
+                var job = asPlaced ?? await node.Store.GetAsync(runner.Id, ct);
+                var step = StartSteps.Next(job, node.Name, runner.Incarnation, cancel);
+                if (asPlaced is not null)
+                {
+                    asPlaced = null;
+                    if (step != StartStep.MarkRunning)
+                        continue; // anything else is decided on the record as it is now
+                }
+                switch (step)
                 {
                     case StartStep.Leave:
                         runner.Abandon();
@@ -258,7 +268,7 @@ internal sealed class NodeAgent(NodeContext node)
                         node.Log.Info($"job {runner.Id}: its mark as running took effect though etcd's answer was lost; starting it");
                         if (cancel || job!.Record.CancelRequested)
                             await runner.KillAsync(KillCause.Cancelled); // killed as it starts, recorded cancelled
-                        await runner.RunAsync(job!.Record, what: null, ct);
+                        await runner.RunAsync(job!, what: null, ct);
                         return;
                 }
             }

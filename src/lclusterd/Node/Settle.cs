@@ -16,12 +16,19 @@ internal static class Settle
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(2);
 
-    /// <summary>Records how a job run by <paramref name="incarnation"/> of this node ended.</summary>
-    public static async Task RecordOutcomeAsync(NodeContext node, string id, long incarnation, JobOutcome outcome, CancellationToken ct)
+    /// <summary>
+    /// Records how a job run by <paramref name="incarnation"/> of this node ended. The first write is fenced on
+    /// <paramref name="running"/>, the record as the node marked it running, without reading it: if anything changed
+    /// it since (a cancel request, a prime that settled it), that write fails and the record is read again.
+    /// </summary>
+    public static async Task RecordOutcomeAsync(NodeContext node, StoredJob running, long incarnation, JobOutcome outcome, CancellationToken ct)
     {
+        var id = running.Id;
+        StoredJob? known = running;
         await RetryAsync(node, $"recording the end of job {id}", async () =>
         {
-            var job = await node.Store.GetAsync(id, ct);
+            var job = known ?? await node.Store.GetAsync(id, ct);
+            known = null; // a failed or unconfirmed write reads the record again
             if (job is not null && IsOurs(node, job, incarnation) && JobStates.IsFinished(job.State) && job.Job.FinishedAt is not null)
                 return true; // Our own write, which etcd applied though we never heard back.
             if (job is null || !IsOurs(node, job, incarnation) || job.State != JobState.Running)

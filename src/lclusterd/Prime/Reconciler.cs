@@ -213,16 +213,13 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
                 continue;
             }
             var target = members[a.Node];
-            var run = new Assignment { NodeIncarnation = target.Incarnation, MemoryBytes = job.Job.Limits?.MemoryBytes ?? 0 };
-            placements.Add(new JobStore.Update(job, Transitions.Scheduled(job, a.Node, target.Incarnation),
-                [fence, Cmp.Lease(Keys.Member(a.Node)) == target.Incarnation, Cmp.CreateRevision(Keys.QueueEntry(a.JobId)) > 0],
-                [Op.Delete(Keys.QueueEntry(a.JobId)), Op.Put(Keys.Run(a.Node, a.JobId), Google.Protobuf.MessageExtensions.ToByteString(run))]));
+            placements.Add(JobStore.Placement(job, a.Node, target.Incarnation, fence, Cmp.Lease(Keys.Member(a.Node)) == target.Incarnation));
         }
         // A round may place as many jobs as the cluster has free slots (thousands): several jobs go in one Txn, and a
         // bounded number of Txns in flight keeps etcd's apply queue short, so the nodes' lease renewals are not starved
         // behind a burst of placements. A Txn that fails (a job cancelled or a node gone meanwhile) is placed again job
         // by job, so one job's change does not hold back the others.
-        var txns = placements.Chunk(JobStore.UpdatesPerTxn(opsEach: 2));
+        var txns = placements.Chunk(JobStore.UpdatesPerTxn(JobStore.PlacementOps));
         await Parallel.ForEachAsync(txns, new ParallelOptions { MaxDegreeOfParallelism = PlacingAtOnce, CancellationToken = ct }, async (txn, _) =>
         {
             if (txn.Length > 1 && await node.Store.TryUpdateAllAsync(txn, ct))
@@ -232,7 +229,7 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
                 return;
             }
             foreach (var one in txn)
-                if (await node.Store.TryUpdateAsync(one.Read, one.Changed, one.Guards, one.Ops, ct))
+                if (await node.Store.TryUpdateAllAsync([one], ct))
                     node.Log.Info($"job {one.Read.Id} scheduled on {one.Changed.Job.Node}");
         });
     }

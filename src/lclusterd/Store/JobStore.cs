@@ -108,23 +108,40 @@ internal sealed partial class JobStore(EtcdClient etcd)
 
     /// <summary>
     /// Marks a scheduled job running (<paramref name="running"/>, fenced by <paramref name="guard"/>) and reads, in the
-    /// same Txn, what the node needs to start it: its spec and stdin, as they are when the mark commits. Null when the
-    /// record changed or the guard failed. One Txn where a mark and a read of the spec would be two requests: every
-    /// request costs etcd 3.4 a copy of its write buffer, and this one is made for every job.
+    /// same Txn, the record as it committed and what the node needs to start the job: its spec and stdin. Null when
+    /// the record changed or the guard failed. One Txn where a mark and reads would be several requests: every request
+    /// costs etcd 3.4 a copy of its write buffer, and this one is made for every job. The record read back, with its
+    /// revisions, is what the node's write of the job's end compares against, so that write needs no read of its own.
     /// </summary>
-    public async Task<WhatToRun?> TryMarkRunningAsync(StoredJob scheduled, JobRecord running, Compare guard, CancellationToken ct)
+    public async Task<(StoredJob Running, WhatToRun What)?> TryMarkRunningAsync(StoredJob scheduled, JobRecord running, Compare guard, CancellationToken ct)
     {
         var id = scheduled.Id;
-        string[] keys = scheduled.Record.HasStdin ? [Keys.Spec(id), Keys.Stdin(id)] : [Keys.Spec(id)];
+        string[] keys = scheduled.Record.HasStdin ? [Keys.Job(id), Keys.Spec(id), Keys.Stdin(id)] : [Keys.Job(id), Keys.Spec(id)];
         if (await TryUpdateReadingAsync(new Update(scheduled, running, [guard], []), keys, ct) is not { } read)
             return null;
-        return read[0] is { } spec
-            ? new WhatToRun(JobSpec.Parser.ParseFrom(spec), read.Length > 1 && read[1] is { } stdin ? stdin.ToByteArray() : [])
-            : throw new EtcdException($"job {id} has no spec in etcd (key {Keys.Spec(id)} is missing)");
+        if (read[1] is not { } spec)
+            throw new EtcdException($"job {id} has no spec in etcd (key {Keys.Spec(id)} is missing)");
+        return (StoredJob.From(read[0]!), new WhatToRun(JobSpec.Parser.ParseFrom(spec.Value), read.Length > 2 && read[2] is { } stdin ? stdin.Value.ToByteArray() : []));
     }
 
     /// <summary>One job's fenced update, as the arguments of <see cref="TryUpdateAsync"/>.</summary>
     public sealed record Update(StoredJob Read, JobRecord Changed, IReadOnlyList<Compare> Guards, IReadOnlyList<Op> Ops);
+
+    /// <summary>
+    /// A queued job placed on <paramref name="node"/>'s <paramref name="incarnation"/>: its record scheduled there, its
+    /// queue entry gone, its run key made carrying the record as placed (<see cref="StoredJob.AsPlaced"/>); only while
+    /// the queue entry is there and every one of <paramref name="guards"/> holds. Two ops besides the record's move.
+    /// </summary>
+    public static Update Placement(StoredJob queued, string node, long incarnation, params Compare[] guards)
+    {
+        var scheduled = Transitions.Scheduled(queued, node, incarnation);
+        var run = new Assignment { NodeIncarnation = incarnation, MemoryBytes = queued.Job.Limits?.MemoryBytes ?? 0, Scheduled = scheduled.ToByteString() };
+        return new Update(queued, scheduled, [.. guards, Cmp.CreateRevision(Keys.QueueEntry(queued.Id)) > 0],
+            [Op.Delete(Keys.QueueEntry(queued.Id)), Op.Put(Keys.Run(node, queued.Id), run.ToByteString())]);
+    }
+
+    /// <summary>The ops of a <see cref="Placement"/> besides the record's move.</summary>
+    public const int PlacementOps = 2;
 
     /// <summary>
     /// Several jobs' updates in one Txn, all or none: true when every record was still at the revision read and every
@@ -141,13 +158,13 @@ internal sealed partial class JobStore(EtcdClient etcd)
     /// <summary>How many updates of <paramref name="opsEach"/> ops besides the record's own fit in one Txn of <see cref="TryUpdateAllAsync"/>.</summary>
     public static int UpdatesPerTxn(int opsEach) => Math.Max(1, (MaxTxnOps - 1) / (MostOpsPerMove + opsEach));
 
-    private Task<ByteString?[]?> TryUpdateReadingAsync(Update update, string[] keys, CancellationToken ct) => TryUpdateReadingAsync([update], keys, ct);
+    private Task<KeyValue?[]?> TryUpdateReadingAsync(Update update, string[] keys, CancellationToken ct) => TryUpdateReadingAsync([update], keys, ct);
 
     /// <summary>
     /// The updates in one Txn (a guard given for several of them is compared once), which also reads
-    /// <paramref name="keys"/> after its writes: their values (null: absent), or null when the Txn did not commit.
+    /// <paramref name="keys"/> after its writes (so it sees them): each key (null: absent), or null when the Txn did not commit.
     /// </summary>
-    private async Task<ByteString?[]?> TryUpdateReadingAsync(IReadOnlyList<Update> updates, string[] keys, CancellationToken ct)
+    private async Task<KeyValue?[]?> TryUpdateReadingAsync(IReadOnlyList<Update> updates, string[] keys, CancellationToken ct)
     {
         var compares = new List<Compare>();
         var guards = new HashSet<Compare>();
@@ -168,7 +185,7 @@ internal sealed partial class JobStore(EtcdClient etcd)
             return null;
         foreach (var update in updates)
             Metrics.DaemonMetrics.Moved(update.Read.Record, update.Changed); // counted where committed: once in the cluster
-        return [.. keys.Select((_, i) => response.Responses[firstRead + i].ResponseRange.Kvs is [var kv, ..] ? kv.Value : null)];
+        return [.. keys.Select((_, i) => response.Responses[firstRead + i].ResponseRange.Kvs is [var kv, ..] ? kv : null)];
     }
 
     /// <summary>Deletes a finished job with everything that belongs to it, if unchanged since read.</summary>

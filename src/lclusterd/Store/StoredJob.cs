@@ -12,9 +12,16 @@ internal sealed record StoredJob(JobRecord Record, long ModRevision, long Create
 
     public static StoredJob From(KeyValue kv) => new(JobRecord.Parser.ParseFrom(kv.Value), kv.ModRevision, kv.CreateRevision);
 
+    /// <summary>
+    /// The record a placement carried in its run key (<see cref="Assignment.Scheduled"/>), as it was at the key's create
+    /// revision <paramref name="placement"/>; null when the key carries none. Good for a write fenced on that revision
+    /// (which fails if anything changed the record since), not as a read of the job now; its create revision is unknown (0).
+    /// </summary>
+    public static StoredJob? AsPlaced(Assignment assignment, long placement) =>
+        assignment.Scheduled.IsEmpty ? null : new(JobRecord.Parser.ParseFrom(assignment.Scheduled), placement, CreateRevision: 0);
+
     /// <summary>A copy of the record to change and write back.</summary>
     public JobRecord Edit() => Record.Clone();
-
 }
 
 /// <summary>What a node needs to start a job besides its record: its spec (command, environment, inputs) and stdin.</summary>
