@@ -89,11 +89,13 @@ public sealed class JobStoreTests
         Assert.True(await store.TryUpdateAsync(now!, ended.Next, [guard], ended.Ops, ct));
         Assert.Equal(JobState.Succeeded, (await store.GetAsync(ids[0], ct))!.State); // it ended before a kill could cancel it
 
-        // A record changed after its placement (its owner asked to cancel it) is not marked from the run key's copy.
+        // A record changed after its placement (its owner asked to cancel it): the run key carries no copy any more,
+        // and a copy read before the change is refused by the mark.
         var other = await store.GetAsync(ids[1], ct);
         var otherRun = await store.GetRunAsync("node-a", ids[1], ct);
         Assert.True(await store.TryRequestCancelAsync(other!, otherRun!, ct));
-        var stale = StoredJob.AsPlaced((await store.GetRunAsync("node-a", ids[1], ct))!.Assignment, otherRun!.CreateRevision)!;
+        Assert.Null(StoredJob.AsPlaced((await store.GetRunAsync("node-a", ids[1], ct))!.Assignment, otherRun!.CreateRevision));
+        var stale = StoredJob.AsPlaced(otherRun.Assignment, otherRun.CreateRevision)!; // as read before the cancel
         Assert.Null(await store.TryMarkRunningAsync(stale, Transitions.Running(stale, DateTimeOffset.UtcNow), guard, ct));
         var unchanged = await store.GetAsync(ids[1], ct);
         Assert.Equal(JobState.Scheduled, unchanged!.State);
@@ -101,6 +103,13 @@ public sealed class JobStoreTests
 
         // A run key written without the record (by a prime before it carried one) gives none: the node reads it.
         Assert.Null(StoredJob.AsPlaced(new Assignment { NodeIncarnation = 7 }, otherRun.CreateRevision));
+
+        // No placement over a run key that is there already: the key's create revision would not be the placement's.
+        var third = (await store.CreateAsync([Queued("echo third")], ct))[0];
+        await client.PutAsync(Keys.Run("node-a", third), "left over", cancellationToken: ct);
+        Assert.False(await store.TryUpdateAllAsync([Scheduled((await store.GetAsync(third, ct))!, "node-a")], ct));
+        await client.DeleteAsync(Keys.Run("node-a", third), cancellationToken: ct);
+        Assert.True(await store.TryUpdateAllAsync([Scheduled((await store.GetAsync(third, ct))!, "node-a")], ct));
     }
 
     private static NewJob Queued(string command)

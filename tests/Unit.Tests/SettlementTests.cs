@@ -67,4 +67,13 @@ public sealed class SettlementTests
 
         Assert.Equal(1234, entry.Sequence);
     }
+
+    [Fact]
+    public void A_record_whose_creation_is_unknown_is_never_queued_again_at_the_front()
+    {
+        // A run key's copy of the record (its create revision unknown) must never reach a requeue: it would take sequence 0.
+        var copy = JobRecords.Stored(JobState.Running, "a", 7, attempts: 1, retries: 1, createRevision: 0);
+        Assert.Throws<InvalidOperationException>(() => Transitions.QueueEntryFor(copy));
+        Assert.Throws<InvalidOperationException>(() => Settlement.Orphan(copy, "node a stopped responding", Now));
+    }
 }

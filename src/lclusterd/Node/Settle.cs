@@ -27,7 +27,8 @@ internal static class Settle
         StoredJob? known = running;
         await RetryAsync(node, $"recording the end of job {id}", async () =>
         {
-            var job = known ?? await node.Store.GetAsync(id, ct);
+            // A node whose incarnation ended meanwhile reads the record: a job that moved on has its output deleted.
+            var job = known is not null && node.Registration.Incarnation == incarnation ? known : await node.Store.GetAsync(id, ct);
             known = null; // a failed or unconfirmed write reads the record again
             if (job is not null && IsOurs(node, job, incarnation) && JobStates.IsFinished(job.State) && job.Job.FinishedAt is not null)
                 return true; // Our own write, which etcd applied though we never heard back.

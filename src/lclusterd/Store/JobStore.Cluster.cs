@@ -236,6 +236,7 @@ internal sealed partial class JobStore
     {
         var assignment = run.Assignment.Clone();
         assignment.Cancel = true;
+        assignment.Scheduled = ByteString.Empty; // the record changes with this Txn: its copy as placed is no longer it
         return TryUpdateAsync(read, Transitions.CancelRequested(read),
             [Cmp.ModRevision(Keys.Run(run.Node, run.Id)) == run.ModRevision],
             [Op.Put(Keys.Run(run.Node, run.Id), assignment.ToByteString())], ct);

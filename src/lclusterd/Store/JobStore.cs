@@ -130,13 +130,15 @@ internal sealed partial class JobStore(EtcdClient etcd)
     /// <summary>
     /// A queued job placed on <paramref name="node"/>'s <paramref name="incarnation"/>: its record scheduled there, its
     /// queue entry gone, its run key made carrying the record as placed (<see cref="StoredJob.AsPlaced"/>); only while
-    /// the queue entry is there and every one of <paramref name="guards"/> holds. Two ops besides the record's move.
+    /// the queue entry is there, the run key is not, and every one of <paramref name="guards"/> holds. Two ops besides
+    /// the record's move.
     /// </summary>
     public static Update Placement(StoredJob queued, string node, long incarnation, params Compare[] guards)
     {
         var scheduled = Transitions.Scheduled(queued, node, incarnation);
         var run = new Assignment { NodeIncarnation = incarnation, MemoryBytes = queued.Job.Limits?.MemoryBytes ?? 0, Scheduled = scheduled.ToByteString() };
-        return new Update(queued, scheduled, [.. guards, Cmp.CreateRevision(Keys.QueueEntry(queued.Id)) > 0],
+        // The run key must not exist: a node takes its create revision for the revision of the record it carries.
+        return new Update(queued, scheduled, [.. guards, Cmp.CreateRevision(Keys.QueueEntry(queued.Id)) > 0, Cmp.CreateRevision(Keys.Run(node, queued.Id)) == 0],
             [Op.Delete(Keys.QueueEntry(queued.Id)), Op.Put(Keys.Run(node, queued.Id), run.ToByteString())]);
     }
 

@@ -17,8 +17,19 @@ internal sealed record StoredJob(JobRecord Record, long ModRevision, long Create
     /// revision <paramref name="placement"/>; null when the key carries none. Good for a write fenced on that revision
     /// (which fails if anything changed the record since), not as a read of the job now; its create revision is unknown (0).
     /// </summary>
-    public static StoredJob? AsPlaced(Assignment assignment, long placement) =>
-        assignment.Scheduled.IsEmpty ? null : new(JobRecord.Parser.ParseFrom(assignment.Scheduled), placement, CreateRevision: 0);
+    public static StoredJob? AsPlaced(Assignment assignment, long placement)
+    {
+        if (assignment.Scheduled.IsEmpty)
+            return null;
+        try
+        {
+            return new(JobRecord.Parser.ParseFrom(assignment.Scheduled), placement, CreateRevision: 0);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException)
+        {
+            return null; // not a record this version can read: the node reads the record itself
+        }
+    }
 
     /// <summary>A copy of the record to change and write back.</summary>
     public JobRecord Edit() => Record.Clone();

@@ -154,13 +154,18 @@ internal static class Transitions
     }
 
     /// <summary>A queue entry that puts the job back in its original place: the revision its record was created at.</summary>
-    public static QueueEntry QueueEntryFor(StoredJob job) => new()
+    public static QueueEntry QueueEntryFor(StoredJob job)
     {
-        Priority = job.Job.Priority,
-        Sequence = job.CreateRevision,
-        Limits = job.Job.Limits,
-        ArrayIndex = job.Job.ArrayIndex,
-    };
+        if (job.CreateRevision <= 0)
+            throw new InvalidOperationException($"job {job.Id}: a record whose create revision is unknown cannot be queued again");
+        return new()
+        {
+            Priority = job.Job.Priority,
+            Sequence = job.CreateRevision,
+            Limits = job.Job.Limits,
+            ArrayIndex = job.Job.ArrayIndex,
+        };
+    }
 
     /// <summary>True when the node's death (or loss of its lease) under a running job allows another attempt.</summary>
     public static bool MayRetry(StoredJob job) => job.Job.Attempts <= job.Job.Retries;
