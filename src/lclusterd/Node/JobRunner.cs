@@ -52,9 +52,9 @@ internal sealed class JobRunner
 
     /// <summary>
     /// Marks the scheduled job running (fenced), reading what to run in the same Txn. Returns the record as written
-    /// (with its revisions) and what to run, or null when the job changed under us. A write etcd may or may not have applied throws; the caller
-    /// settles it by reading the record again (<see cref="StartSteps.Next"/>: a job marked running by this incarnation
-    /// is started).
+    /// (with its revisions) and what to run, or null when the job changed under us. A write etcd may or may not have
+    /// applied throws; the caller settles it by reading the record again (<see cref="StartSteps.Next"/>: a job marked
+    /// running by this incarnation is started).
     /// </summary>
     public Task<(StoredJob Running, WhatToRun What)?> TryMarkRunningAsync(StoredJob scheduled, CancellationToken ct) =>
         _node.Store.TryMarkRunningAsync(scheduled, Transitions.Running(scheduled, DateTimeOffset.UtcNow), _node.Registration.Guard(_incarnation), ct);
