@@ -25,6 +25,28 @@ public static class HostProcesses
         return found;
     }
 
+    /// <summary>Pids whose command line contains <paramref name="text"/> (a daemon's --namespace, an etcd's cluster token).</summary>
+    public static IReadOnlyList<int> WithArgument(string text)
+    {
+        var marker = System.Text.Encoding.UTF8.GetBytes(text);
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId)
+                continue;
+            try
+            {
+                if (File.ReadAllBytes(Path.Combine(dir, "cmdline")).AsSpan().IndexOf(marker) >= 0)
+                    found.Add(pid);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Exited while we looked: not a leftover.
+            }
+        }
+        return found;
+    }
+
     /// <summary>Pids in a cgroup subtree (e.g. "lcluster/NODE") of the unified hierarchy, where every job cgroup has a twin.</summary>
     public static IReadOnlyList<int> Under(string cgroup) => HostCgroups.Processes(cgroup);
 

@@ -53,38 +53,48 @@ public static class ChaosRun
 {
     private static readonly string[] FaultKinds = ["kill-daemon", "partition", "pause", "kill-etcd-leader", "isolate-etcd-member"];
 
-    public static async Task<ChaosReport> RunAsync(ChaosOptions options)
+    /// <summary>
+    /// The run, start to report. <paramref name="abort"/> (an interrupt) ends it early: the nemesis heals what it holds
+    /// but restarts nothing, the clients stop, and every daemon, etcd member and namespace is removed before the
+    /// <see cref="OperationCanceledException"/> comes out.
+    /// </summary>
+    public static async Task<ChaosReport> RunAsync(ChaosOptions options, CancellationToken abort = default)
     {
         var clock = Stopwatch.StartNew();
         var log = options.Log;
         log($"chaos: seed {options.Seed}, {options.Duration.TotalSeconds:F0} s, {options.Jobs} jobs, {options.Daemons} daemons, 3 etcd members (replay: SEED={options.Seed})");
         await using var lab = await NetworkLab.CreateAsync(options.Daemons, etcdMembers: 3);
-        await using var etcd = await EtcdCluster.StartInLabAsync(lab);
+        await using var etcd = await EtcdCluster.StartInLabAsync(lab, abort);
         var daemons = new List<DaemonProcess>();
         try
         {
             for (var i = 0; i < lab.Nodes.Count; i++)
+            {
+                abort.ThrowIfCancellationRequested();
                 daemons.Add(await DaemonProcess.StartAsync(lab.Daemon(i, etcd.Endpoints, ["--slots=2", $"--lease-ttl={options.LeaseTtl.TotalSeconds}s", $"--fence-timeout={options.FenceTimeout.TotalSeconds}s", "--retention=24h",
                     $"--etcd-history={options.EtcdHistory.TotalSeconds}s"])));
+            }
             log($"chaos: {daemons.Count} daemons serving ({string.Join(", ", daemons.Select(d => d.NodeName))}); etcd {etcd.Endpoints}");
 
             var history = new ConcurrentQueue<ClientOp>();
             var nemesis = new ConcurrentQueue<NemesisOp>();
             var acked = new ConcurrentDictionary<string, bool>();
             var submitWindow = options.Duration * 0.85;
-            using var stop = new CancellationTokenSource(options.Duration);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(abort);
+            stop.CancelAfter(options.Duration);
             var start = DateTimeOffset.UtcNow;
 
             var clients = Enumerable.Range(0, options.Clients).Select(c => Task.Run(() =>
-                ClientAsync(c, options, daemons, start, submitWindow, history, acked))).ToList();
+                ClientAsync(c, options, daemons, start, submitWindow, history, acked, abort), abort)).ToList();
             var seen = new Dictionary<string, string>();
-            var checker = Task.Run(() => ReaderAsync(daemons, history, seen, stop.Token));
-            var faults = await NemesisAsync(options, lab, etcd, daemons, nemesis, stop.Token);
+            var checker = Task.Run(() => ReaderAsync(daemons, history, seen, stop.Token), CancellationToken.None);
+            var faults = await NemesisAsync(options, lab, etcd, daemons, nemesis, stop.Token, abort);
             await Task.WhenAll(clients);
             await checker;
+            abort.ThrowIfCancellationRequested();
             log($"chaos: faults stopped after {clock.Elapsed.TotalSeconds:F0} s; {acked.Count} jobs acknowledged; waiting for every one to finish");
 
-            var final = await WaitAllFinalAsync(daemons, acked.Keys.ToHashSet(), history, seen, options.SettleTimeout, log);
+            var final = await WaitAllFinalAsync(daemons, acked.Keys.ToHashSet(), history, seen, options.SettleTimeout, log, abort);
             var readAt = DateTimeOffset.UtcNow;
             foreach (var id in acked.Keys)
             {
@@ -110,16 +120,21 @@ public static class ChaosRun
             return new ChaosReport(options.Seed, clock.Elapsed, faults, submitted, acked.Count, all.Client.Count(o => o.Kind == ClientOpKind.Unknown),
                 finals, ChaosChecker.Runs(all).Count, seen.Keys.Count(id => !acked.ContainsKey(id)), ChaosChecker.Measure(all), violations);
         }
+        catch (Exception e) when (abort.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            // Whatever failed once interrupted (a daemon or etcd member the interrupt stopped too) failed because of it.
+            throw new OperationCanceledException($"interrupted ({e.Message})", e, abort);
+        }
         finally
         {
-            foreach (var daemon in daemons)
-                await daemon.DisposeAsync();
+            // All at once: a daemon cut off from etcd may take its whole stop timeout to go.
+            await Task.WhenAll(daemons.Select(d => d.DisposeAsync().AsTask()));
         }
     }
 
     /// <summary>One client: submits its share of jobs spread over the window, through a node it picks each time.</summary>
     private static async Task ClientAsync(int client, ChaosOptions options, IReadOnlyList<DaemonProcess> daemons, DateTimeOffset start,
-        TimeSpan window, ConcurrentQueue<ClientOp> history, ConcurrentDictionary<string, bool> acked)
+        TimeSpan window, ConcurrentQueue<ClientOp> history, ConcurrentDictionary<string, bool> acked, CancellationToken abort)
     {
         var random = new Random(options.Seed * 7919 + client + 1);
         var share = options.Jobs / options.Clients + (client < options.Jobs % options.Clients ? 1 : 0);
@@ -128,7 +143,8 @@ public static class ChaosRun
             // The schedule, not a synchronization: submission k of this client is due at its share of the window.
             var due = start + window * ((k + random.NextDouble() * 0.5) / share);
             if (due > DateTimeOffset.UtcNow)
-                await Task.Delay(due - DateTimeOffset.UtcNow);
+                await Task.Delay(due - DateTimeOffset.UtcNow, abort);
+            abort.ThrowIfCancellationRequested();
             var tag = $"c{client}-{k}";
             var sleep = (random.Next(1, 20) / 10.0).ToString("0.0", CultureInfo.InvariantCulture);
             var exit = random.Next(20) == 0 ? 3 : 0;
@@ -232,7 +248,7 @@ public static class ChaosRun
 
     /// <summary>Reads until every acknowledged job is final (or the bound passes); the last listing.</summary>
     private static async Task<Dictionary<string, JsonElement>> WaitAllFinalAsync(IReadOnlyList<DaemonProcess> daemons, HashSet<string> ids,
-        ConcurrentQueue<ClientOp> history, Dictionary<string, string> seen, TimeSpan within, Action<string> log)
+        ConcurrentQueue<ClientOp> history, Dictionary<string, string> seen, TimeSpan within, Action<string> log, CancellationToken abort)
     {
         var deadline = DateTime.UtcNow + within;
         var turn = 0;
@@ -242,7 +258,7 @@ public static class ChaosRun
             last = await ListAsync(daemons, turn++, history, seen) ?? last;
             if (last is not null && ids.All(id => last.TryGetValue(id, out var j) && ChaosChecker.TerminalStates.Contains(j.GetProperty("state").GetString()!)))
                 return last;
-            await Task.Delay(TimeSpan.FromSeconds(1));
+            await Task.Delay(TimeSpan.FromSeconds(1), abort);
         }
         log($"chaos: not every acknowledged job finished within {within.TotalSeconds:F0} s; the checker will say which");
         return last ?? [];
@@ -250,10 +266,11 @@ public static class ChaosRun
 
     /// <summary>
     /// Injects one fault at a time, then heals it, until stopped; every choice (which fault, on which node, for how
-    /// long, how long until the next) comes from the seeded RNG. Returns how many of each it injected.
+    /// long, how long until the next) comes from the seeded RNG. Returns how many of each it injected. A fault held
+    /// when <paramref name="abort"/> comes is healed at once, but what it killed is not started again.
     /// </summary>
     private static async Task<IReadOnlyDictionary<string, int>> NemesisAsync(ChaosOptions options, NetworkLab lab, EtcdCluster etcd,
-        IReadOnlyList<DaemonProcess> daemons, ConcurrentQueue<NemesisOp> history, CancellationToken stop)
+        IReadOnlyList<DaemonProcess> daemons, ConcurrentQueue<NemesisOp> history, CancellationToken stop, CancellationToken abort)
     {
         var random = new Random(options.Seed);
         var counts = FaultKinds.ToDictionary(f => f, _ => 0);
@@ -290,7 +307,7 @@ public static class ChaosRun
             }
             counts[fault]++;
             var node = daemons[target];
-            // A fault once injected is always healed, even when the time is up: its hold ignores `stop`.
+            // A fault once injected is always healed, even when the time is up: its hold ignores `stop`, not `abort`.
             void Record(string name, string phase)
             {
                 history.Enqueue(new NemesisOp(DateTimeOffset.UtcNow, fault, name, phase));
@@ -301,21 +318,22 @@ public static class ChaosRun
                 case "kill-daemon":
                     Record(node.NodeName, "start");
                     await node.KillAsync();
-                    await Task.Delay(hold, CancellationToken.None);
+                    await HoldAsync(hold, abort);
+                    abort.ThrowIfCancellationRequested();
                     await node.RestartAsync();
                     Record(node.NodeName, "heal");
                     break;
                 case "partition":
                     Record(node.NodeName, "start");
                     await lab.CutAsync(lab.Nodes[target]);
-                    await Task.Delay(hold, CancellationToken.None);
+                    await HoldAsync(hold, abort);
                     await lab.ReconnectAsync(lab.Nodes[target]);
                     Record(node.NodeName, "heal");
                     break;
                 case "pause":
                     Record(node.NodeName, "start");
                     await SignalAsync(node.Pid, "STOP");
-                    await Task.Delay(hold, CancellationToken.None);
+                    await HoldAsync(hold, abort);
                     await SignalAsync(node.Pid, "CONT");
                     Record(node.NodeName, "heal");
                     break;
@@ -324,7 +342,7 @@ public static class ChaosRun
                     var isolated = target % etcd.Members.Count;
                     Record(etcd.Members[isolated].Name, "start");
                     await lab.CutPeersAsync(lab.EtcdMembers[isolated]);
-                    await Task.Delay(hold, CancellationToken.None);
+                    await HoldAsync(hold, abort);
                     await lab.ReconnectPeersAsync(lab.EtcdMembers[isolated]);
                     Record(etcd.Members[isolated].Name, "heal");
                     break;
@@ -333,11 +351,25 @@ public static class ChaosRun
                     var member = etcd.Members[leader];
                     Record(member.Name, "start");
                     await member.KillAsync();
-                    await Task.Delay(hold, CancellationToken.None);
+                    await HoldAsync(hold, abort);
+                    abort.ThrowIfCancellationRequested();
                     await member.StartAsync(CancellationToken.None);
                     Record(member.Name, "heal");
                     break;
             }
+        }
+    }
+
+    /// <summary>Waits out a fault's hold, or until interrupted: either way the heal comes next.</summary>
+    private static async Task HoldAsync(TimeSpan hold, CancellationToken abort)
+    {
+        try
+        {
+            await Task.Delay(hold, abort);
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+            // Heal now.
         }
     }
 
