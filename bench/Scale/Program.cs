@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Lcluster.Bench;
 
 namespace Lcluster.Scale;
@@ -24,19 +25,45 @@ internal static class Program
             Console.Error.WriteLine("usage: Scale [--nodes N] [--jobs N] [--clients N] [--run-ms N] [--daemons N] [--daemon-jobs N] [--only simulator|daemons]");
             return 2;
         }
+        // An interrupt (Ctrl-C, SIGTERM) cancels the run, whose clean-up then takes down what it made before the exit.
+        using var interrupt = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            interrupt.Cancel();
+        };
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            interrupt.Cancel();
+        });
+        try
+        {
+            return await RunAsync(parsed, interrupt.Token);
+        }
+        catch (Exception) when (interrupt.IsCancellationRequested)
+        {
+            // Whatever failed once interrupted (a call cancelled, a process the interrupt stopped too) failed because of it.
+            Console.Error.WriteLine("scale: interrupted; its daemons, etcd and network namespaces are gone");
+            return 130;
+        }
+    }
+
+    private static async Task<int> RunAsync(ScaleArguments parsed, CancellationToken ct)
+    {
         var table = new FigureTable();
         var failed = false;
         if (parsed.Only is null or "simulator")
         {
             try
             {
-                var result = await Simulation.RunAsync(parsed.Simulation, line => Console.Error.WriteLine($"scale: {line}"), CancellationToken.None);
+                var result = await Simulation.RunAsync(parsed.Simulation, line => Console.Error.WriteLine($"scale: {line}"), ct);
                 table.AddRange(ScaleFigures.Of(result));
                 failed |= !ScaleFigures.Sound(result);
                 foreach (var line in result.Errors.Take(10))
                     Console.Error.WriteLine($"scale: a node logged: {line}");
             }
-            catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or Grpc.Core.RpcException or Etcd.EtcdException)
+            catch (Exception e) when (!ct.IsCancellationRequested && e is IOException or InvalidOperationException or TimeoutException or Grpc.Core.RpcException or Etcd.EtcdException)
             {
                 table.Add(new Figure("simulator", "failed", "", "", e.Message));
                 failed = true;
@@ -46,10 +73,10 @@ internal static class Program
         {
             try
             {
-                var result = await RealDaemons.RunAsync(parsed.Daemons, line => Console.Error.WriteLine($"scale: {line}"), CancellationToken.None);
+                var result = await RealDaemons.RunAsync(parsed.Daemons, line => Console.Error.WriteLine($"scale: {line}"), ct);
                 table.AddRange(ScaleFigures.Of(result));
             }
-            catch (Exception e) when (e is IOException or InvalidOperationException or TimeoutException or Grpc.Core.RpcException or Etcd.EtcdException)
+            catch (Exception e) when (!ct.IsCancellationRequested && e is IOException or InvalidOperationException or TimeoutException or Grpc.Core.RpcException or Etcd.EtcdException)
             {
                 table.Add(new Figure("real daemons", "failed", "", "", e.Message));
                 failed = true;

@@ -116,6 +116,12 @@ public sealed class DaemonProcess : IAsyncDisposable
             {
                 await daemon.DisposeAsync();
             }
+            catch
+            {
+                // A start that failed (its message has the log's tail) leaves no process, data directory or cgroup behind.
+                await daemon.DisposeAsync();
+                throw;
+            }
         }
     }
 
