@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
+using Lcluster.TestSupport;
 using Lcluster.TestSupport.Chaos;
 
 // make chaos [SEED=n] [DURATION=10m] [JOBS=2000] [DAEMONS=5] [KEEP=dir]: see docs/testing.md.
@@ -21,23 +21,13 @@ foreach (var arg in args)
 }
 Console.WriteLine($"chaos: seed {options.Seed} (make chaos SEED={options.Seed} replays this schedule)");
 // An interrupt (Ctrl-C, SIGTERM) ends the run early, and the run takes down what it made before the program exits.
-using var interrupt = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    interrupt.Cancel();
-};
-using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-{
-    context.Cancel = true;
-    interrupt.Cancel();
-});
+using var interrupt = new Interrupt();
 ChaosReport report;
 try
 {
     report = await ChaosRun.RunAsync(options, interrupt.Token);
 }
-catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
+catch (OperationCanceledException) when (interrupt.Requested)
 {
     Console.WriteLine($"chaos: interrupted; its daemons, etcd members and network namespaces are gone (seed {options.Seed})");
     return 130;

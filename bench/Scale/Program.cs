@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using Lcluster.Bench;
+using Lcluster.TestSupport;
 
 namespace Lcluster.Scale;
 
@@ -26,22 +26,12 @@ internal static class Program
             return 2;
         }
         // An interrupt (Ctrl-C, SIGTERM) cancels the run, whose clean-up then takes down what it made before the exit.
-        using var interrupt = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            interrupt.Cancel();
-        };
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            interrupt.Cancel();
-        });
+        using var interrupt = new Interrupt();
         try
         {
             return await RunAsync(parsed, interrupt.Token);
         }
-        catch (Exception) when (interrupt.IsCancellationRequested)
+        catch (Exception) when (interrupt.Requested)
         {
             // Whatever failed once interrupted (a call cancelled, a process the interrupt stopped too) failed because of it.
             Console.Error.WriteLine("scale: interrupted; its daemons, etcd and network namespaces are gone");
