@@ -74,6 +74,10 @@ public sealed partial class EtcdClient : IAsyncDisposable
         _transport.UnaryAsync((e, o) => e.Kv.CompactAsync(new CompactionRequest { Revision = revision, Physical = physical }, o),
             idempotent: true, $"Compact at {revision}", cancellationToken);
 
+    /// <summary>The state of the member the client talks to now: its raft committed and applied indexes among it.</summary>
+    public Task<StatusResponse> StatusAsync(CancellationToken cancellationToken = default) =>
+        _transport.UnaryAsync((e, o) => e.Maintenance.StatusAsync(new StatusRequest(), o), idempotent: true, "Status", cancellationToken);
+
     /// <summary>A new lease of at least <paramref name="ttl"/> (whole seconds, rounded up); the response holds its ID and granted TTL.</summary>
     public async Task<LeaseGrantResponse> GrantLeaseAsync(TimeSpan ttl, CancellationToken cancellationToken = default)
     {

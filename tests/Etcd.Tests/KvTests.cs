@@ -35,6 +35,21 @@ public sealed class KvTests(SharedEtcd etcd)
     }
 
     [Fact]
+    public async Task Status_reports_the_raft_indexes_a_write_moves_committed_then_applied()
+    {
+        var before = await _client.StatusAsync();
+        var put = await _client.PutAsync(_p + "status", "v");
+        var after = await _client.StatusAsync();
+
+        Assert.False(string.IsNullOrEmpty(after.Version));
+        Assert.InRange(before.RaftAppliedIndex, 1UL, before.RaftIndex);
+        // The put was committed after the first status and applied before its answer: both indexes passed it.
+        Assert.True(after.RaftIndex > before.RaftIndex, $"committed {before.RaftIndex} -> {after.RaftIndex}");
+        Assert.True(after.RaftAppliedIndex > before.RaftIndex, $"applied {after.RaftAppliedIndex}, committed before the put {before.RaftIndex}");
+        Assert.True(after.Header.Revision >= put.Header.Revision);
+    }
+
+    [Fact]
     public async Task Get_of_a_missing_key_returns_no_kvs()
     {
         var got = await _client.GetAsync(_p + "missing");

@@ -12,4 +12,5 @@ internal sealed class Endpoint(int index, string address, GrpcChannel channel)
     public KV.KVClient Kv { get; } = new(channel);
     public Watch.WatchClient Watch { get; } = new(channel);
     public Lease.LeaseClient Lease { get; } = new(channel);
+    public Maintenance.MaintenanceClient Maintenance { get; } = new(channel);
 }

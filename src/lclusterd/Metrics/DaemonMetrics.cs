@@ -54,12 +54,17 @@ internal static class DaemonMetrics
     private static readonly Counter<long> PrimeTerms = Meter.CreateCounter<long>("lcluster_prime_changes", "{change}",
         "Times this node became prime (summed over the nodes: the cluster's prime changes)");
 
+    private static readonly Counter<long> HeldBack = Meter.CreateCounter<long>("lcluster_placements_held_back", "{txn}",
+        "Placement Txns this node, as prime, held back because etcd was behind in applying what it had committed");
+
     private static readonly Counter<long> Listings = Meter.CreateCounter<long>("lcluster_listings", "{page}",
         "ListJobs pages this node served (label source: view, chosen from its in-memory view of the jobs; etcd, read from the index keys)");
 
     public static void JobsSubmitted(int count) => Submitted.Add(count);
 
     public static void BecamePrime() => PrimeTerms.Add(1);
+
+    public static void PlacementHeldBack() => HeldBack.Add(1);
 
     public static void Listed(bool fromView) => Listings.Add(1, new KeyValuePair<string, object?>("source", fromView ? "view" : "etcd"));
 

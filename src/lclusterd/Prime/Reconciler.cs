@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using Lcluster.Daemon.Metrics;
 using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Store;
 using Lcluster.Etcd.Api;
@@ -215,13 +217,15 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
             var target = members[a.Node];
             placements.Add(JobStore.Placement(job, a.Node, target.Incarnation, fence, Cmp.Lease(Keys.Member(a.Node)) == target.Incarnation));
         }
-        // A round may place as many jobs as the cluster has free slots (thousands): several jobs go in one Txn, and a
-        // bounded number of Txns in flight keeps etcd's apply queue short, so the nodes' lease renewals are not starved
-        // behind a burst of placements. A Txn that fails (a job cancelled or a node gone meanwhile) is placed again job
-        // by job, so one job's change does not hold back the others.
+        // A round may place as many jobs as the cluster has free slots (thousands): several jobs go in one Txn, a
+        // bounded number of Txns are in flight, and each waits while etcd is behind in applying what the earlier ones
+        // made the nodes write (ApplyPace), so the nodes' lease renewals are not starved behind a burst of placements.
+        // A Txn that fails (a job cancelled or a node gone meanwhile) is placed again job by job, so one job's change
+        // does not hold back the others.
         var txns = placements.Chunk(JobStore.UpdatesPerTxn(JobStore.PlacementOps));
         await Parallel.ForEachAsync(txns, new ParallelOptions { MaxDegreeOfParallelism = PlacingAtOnce, CancellationToken = ct }, async (txn, _) =>
         {
+            await KeepPaceWithEtcdAsync(ct);
             if (txn.Length > 1 && await node.Store.TryUpdateAllAsync(txn, ct))
             {
                 foreach (var placed in txn)
@@ -232,6 +236,20 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
                 if (await node.Store.TryUpdateAllAsync([one], ct))
                     node.Log.Info($"job {one.Read.Id} scheduled on {one.Changed.Job.Node}");
         });
+    }
+
+    /// <summary>Waits while etcd has more committed than applied entries than <see cref="ApplyPace"/> allows (at most its cap).</summary>
+    private async Task KeepPaceWithEtcdAsync(CancellationToken ct)
+    {
+        var waiting = Stopwatch.StartNew();
+        var held = false;
+        while (ApplyPace.ShouldWait(await node.Store.ApplyBacklogAsync(ct), waiting.Elapsed))
+        {
+            held = true;
+            await Task.Delay(ApplyPace.Poll, ct);
+        }
+        if (held)
+            DaemonMetrics.PlacementHeldBack();
     }
 
     /// <summary>Jobs no live node could ever run get the reason in their record: looked at when they arrive or the nodes change.</summary>

@@ -31,6 +31,16 @@ internal sealed partial class JobStore(EtcdClient etcd)
     public async Task<long> RevisionAsync(CancellationToken ct) =>
         (await etcd.GetAsync(Keys.Prime, new GetOptions { CountOnly = true }, ct)).Header.Revision;
 
+    /// <summary>
+    /// Raft entries the etcd member committed and has not applied yet: how far its apply loop is behind. 0 when the
+    /// member does not say (etcd before 3.4).
+    /// </summary>
+    public async Task<long> ApplyBacklogAsync(CancellationToken ct)
+    {
+        var status = await etcd.StatusAsync(ct);
+        return status.RaftAppliedIndex == 0 ? 0 : Math.Max(0, (long)status.RaftIndex - (long)status.RaftAppliedIndex);
+    }
+
     /// <summary>Discards etcd's history before <paramref name="revision"/>: every key's older versions, and the keys deleted before it.</summary>
     public Task CompactAsync(long revision, CancellationToken ct) => etcd.CompactAsync(revision, physical: false, ct);
 
