@@ -4,29 +4,13 @@ namespace Lcluster.TestSupport;
 public static class HostProcesses
 {
     /// <summary>Pids whose environment carries the job's id (every process of a job does).</summary>
-    public static IReadOnlyList<int> OfJob(string id)
-    {
-        var marker = System.Text.Encoding.ASCII.GetBytes($"LCLUSTER_JOB_ID={id}");
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-                continue;
-            try
-            {
-                if (File.ReadAllBytes(Path.Combine(dir, "environ")).AsSpan().IndexOf(marker) >= 0)
-                    found.Add(pid);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Exited while we looked: not a leftover.
-            }
-        }
-        return found;
-    }
+    public static IReadOnlyList<int> OfJob(string id) => Containing("environ", $"LCLUSTER_JOB_ID={id}");
 
     /// <summary>Pids whose command line contains <paramref name="text"/> (a daemon's --namespace, an etcd's cluster token).</summary>
-    public static IReadOnlyList<int> WithArgument(string text)
+    public static IReadOnlyList<int> WithArgument(string text) => Containing("cmdline", text);
+
+    /// <summary>Pids, this process aside, whose /proc/PID/<paramref name="file"/> contains <paramref name="text"/> (UTF-8).</summary>
+    private static List<int> Containing(string file, string text)
     {
         var marker = System.Text.Encoding.UTF8.GetBytes(text);
         var found = new List<int>();
@@ -36,7 +20,7 @@ public static class HostProcesses
                 continue;
             try
             {
-                if (File.ReadAllBytes(Path.Combine(dir, "cmdline")).AsSpan().IndexOf(marker) >= 0)
+                if (File.ReadAllBytes(Path.Combine(dir, file)).AsSpan().IndexOf(marker) >= 0)
                     found.Add(pid);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -307,7 +307,8 @@ public static class ChaosRun
             }
             counts[fault]++;
             var node = daemons[target];
-            // A fault once injected is always healed, even when the time is up: its hold ignores `stop`, not `abort`.
+            // A fault once injected is always healed, even when the time is up: its hold ignores `stop`. An interrupt
+            // (`abort`) cuts the hold short, and the heal then restarts nothing that was killed.
             void Record(string name, string phase)
             {
                 history.Enqueue(new NemesisOp(DateTimeOffset.UtcNow, fault, name, phase));
