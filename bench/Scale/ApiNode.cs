@@ -60,6 +60,13 @@ internal sealed class ApiNode : IAsyncDisposable
                      .Concat([$"--etcd={etcdUrl}", $"--node-name={name}", $"--data-dir={dataDir}", $"--socket={socket}", $"--listen=127.0.0.1:{FreePort()}"]))
             info.ArgumentList.Add(a);
         info.Environment["LCLUSTER_SCALE_LOG"] = log;
+        // This program's runtime settings are the harness's (server GC, for a thousand hollow nodes in one process);
+        // an API node is the daemon, so it collects as the shipped daemon does (src/lclusterd/lclusterd.csproj):
+        // workstation GC, not concurrent, a 1 MiB first budget, idle thread-pool workers that block, not spin.
+        info.Environment["DOTNET_gcServer"] = "0";
+        info.Environment["DOTNET_gcConcurrent"] = "0";
+        info.Environment["DOTNET_GCgen0size"] = "100000";
+        info.Environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0";
         var node = new ApiNode(Process.Start(info) ?? throw new InvalidOperationException("could not start an API node"), name, socket, log, started);
         var deadline = DateTime.UtcNow + ServeTimeout;
         while (true)
@@ -98,6 +105,7 @@ internal sealed class ApiNode : IAsyncDisposable
             ?? throw new UsageException("api-node: --help is not for this mode");
         using var logFile = new StreamWriter(Environment.GetEnvironmentVariable("LCLUSTER_SCALE_LOG") ?? throw new UsageException("api-node: LCLUSTER_SCALE_LOG is not set"), append: true);
         var log = new Log(logFile);
+        log.Info($"api node: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC, latency mode {System.Runtime.GCSettings.LatencyMode}");
         using var started = new StreamWriter(startedPath, append: true);
         var startedLock = new Lock();
         var gate = gated ? Task.Run(() => Console.In.ReadLine()) : null;

@@ -18,6 +18,8 @@ internal sealed class HollowNodes : IAsyncDisposable
 {
     private const int NodesPerConnection = 50;
     private const int RegisteringAtOnce = 32;
+    /// <summary>The file, in the directory given to <see cref="StartAsync"/>, where every hollow node logs.</summary>
+    public const string LogName = "hollow.log";
 
     private readonly List<EtcdClient> _clients = [];
     private readonly List<(NodeContext Node, NodeAgent Agent)> _nodes = [];
@@ -47,7 +49,7 @@ internal sealed class HollowNodes : IAsyncDisposable
     public static async Task<HollowNodes> StartAsync(string etcdUrl, int count, string prefix, IReadOnlyList<string> daemonFlags,
         TimeSpan runTime, Ledger ledger, string directory, CancellationToken ct)
     {
-        var hollow = new HollowNodes(Path.Combine(directory, "hollow.log"));
+        var hollow = new HollowNodes(Path.Combine(directory, LogName));
         try
         {
             for (var i = 0; i < (count + NodesPerConnection - 1) / NodesPerConnection; i++)

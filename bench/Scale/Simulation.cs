@@ -117,6 +117,7 @@ internal static class Simulation
             string[] common = [$"--rootfs={scratch}", "--memory=64G", "--retention=86400", "--lease-ttl=10", "--fence-timeout=20",
                 $"--etcd-history={settings.EtcdHistory.TotalSeconds}s"];
             var api = new List<ApiNode>();
+            SimulationResult? result = null;
             try
             {
                 say($"etcd at {etcd.ClientUrl}; starting {settings.ApiNodes} API node(s)");
@@ -128,18 +129,31 @@ internal static class Simulation
                 }
                 await WaitAsync(async () => (await api[0].Client.ListNodesAsync(new ListNodesRequest(), cancellationToken: ct)).Nodes.Count == settings.ApiNodes,
                     TimeSpan.FromSeconds(30), () => $"{settings.ApiNodes} API nodes listed", ct);
-                return await MeasureAsync(settings, etcd, watcher, api, [.. common, $"--slots={settings.SlotsPerNode}"], prefix, scratch, say, ct);
+                result = await MeasureAsync(settings, etcd, watcher, api, [.. common, $"--slots={settings.SlotsPerNode}"], prefix, scratch, say, ct);
+                return result;
             }
             finally
             {
                 foreach (var node in api)
                     await node.DisposeAsync();
+                if (result is not { LeasesLost: 0, PlacedAgain: 0, RanAgain: 0 } || result.Succeeded < result.Submitted)
+                    say($"kept the logs of etcd and every node in {KeepLogs(etcd, api, scratch, prefix)}: this run failed or lost something");
             }
         }
         finally
         {
             Directory.Delete(scratch, recursive: true);
         }
+    }
+
+    /// <summary>Copies etcd's log, the hollow nodes' and each API node's into a directory that outlives the run, and returns it.</summary>
+    private static string KeepLogs(EtcdServer etcd, List<ApiNode> api, string scratch, string prefix)
+    {
+        var kept = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), $"lcluster-{prefix}-logs")).FullName;
+        foreach (var (from, name) in api.Select(a => (a.LogPath, a.Name + ".log"))
+                     .Append((etcd.LogPath, "etcd.log")).Append((Path.Combine(scratch, HollowNodes.LogName), HollowNodes.LogName)).Where(f => File.Exists(f.Item1)))
+            File.Copy(from, Path.Combine(kept, name), overwrite: true);
+        return kept;
     }
 
     /// <summary>CPU used so far by the prime, the other API nodes, etcd, this process and the machine.</summary>
@@ -230,7 +244,12 @@ internal static class Simulation
         say($"{placedInB.Count} placed in {placing.TotalSeconds:F1} s; all ended; waiting for the prime to compact etcd's history past them");
         await WaitAsync(async () => await CompactedPastAsync(watcher, done.Revision, ct), settings.EtcdHistory * 2 + TimeSpan.FromSeconds(30),
             () => $"etcd's history compacted past revision {done.Revision} by the prime (--etcd-history={settings.EtcdHistory.TotalSeconds}s)", ct);
-        say($"compacted; measuring reads with {settings.Jobs} jobs retained");
+        // etcd deletes the compacted revisions in the background, in batches (15–18 s for a minute of this run's writes):
+        // the reads are measured on the store it leaves, not while it is at work.
+        var compacting = Stopwatch.StartNew();
+        await WaitAsync(async () => await EtcdMetrics.CompactionsUnderwayAsync(etcd.ClientUrl, ct) <= 0, TimeSpan.FromMinutes(5),
+            () => "etcd to finish the compactions it accepted", ct);
+        say($"compacted (etcd's last compaction finished {compacting.Elapsed.TotalSeconds:F1} s after the prime's request was seen); measuring reads with {settings.Jobs} jobs retained");
 
         // A node's first listing starts its view of the jobs and is read from etcd meanwhile; the later ones are from the view.
         var readerNode = api[1 % api.Count];
