@@ -68,6 +68,26 @@ public sealed class PlacementTests
     }
 
     [Fact]
+    public void Jobs_placed_a_few_at_a_time_share_a_thousand_idle_nodes_named_alike_evenly()
+    {
+        // A prime that paces its rounds places a few hundred jobs at a time while most nodes are idle: which idle
+        // node takes a job is then the job-and-node hash alone, and it must not favour some names.
+        var nodes = Enumerable.Range(0, 1000).Select(i => new NodeCapacity($"scale-45294-h{i:0000}", 8, 0, 64 * GiB, 0, NodeMax)).ToList();
+        var random = new Random(7);
+        var bytes = new byte[16];
+        var perNode = new Dictionary<string, int>();
+        for (var i = 0; i < 20_000; i++)
+        {
+            random.NextBytes(bytes);
+            var node = Run([new QueuedJob(new Guid(bytes).ToString(), 0, i, new JobLimits(GiB, 1, 64, 60))], nodes).Assignments.Single().Node;
+            perNode[node] = perNode.GetValueOrDefault(node) + 1;
+        }
+
+        Assert.Equal(nodes.Count, perNode.Count); // every node took some
+        Assert.InRange(perNode.Values.Max(), 20, 60); // none more than three times its share of 20
+    }
+
+    [Fact]
     public void A_job_no_live_node_could_ever_run_stays_queued_with_the_reason()
     {
         var nodes = new[] { new NodeCapacity("small", 2, 0, 2 * GiB, 0, NodeMax), new NodeCapacity("big", 2, 0, 16 * GiB, 0, NodeMax) };
