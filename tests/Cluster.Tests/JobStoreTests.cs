@@ -68,9 +68,17 @@ public sealed class JobStoreTests
         Assert.Equal(scheduled!.Record, asPlaced!.Record);
         Assert.Equal(scheduled.ModRevision, asPlaced.ModRevision);
 
+        // Not marked for another placement of the job than the run key's.
+        Assert.Null(await store.TryMarkRunningAsync(asPlaced, Transitions.Running(asPlaced, DateTimeOffset.UtcNow), guard, run.CreateRevision - 1, ct));
+
         // Marked running from it, the mark reads back the record as committed, with its revisions, and the spec.
-        var marked = await store.TryMarkRunningAsync(asPlaced, Transitions.Running(asPlaced, DateTimeOffset.UtcNow), guard, ct);
+        var marked = await store.TryMarkRunningAsync(asPlaced, Transitions.Running(asPlaced, DateTimeOffset.UtcNow), guard, run.CreateRevision, ct);
         Assert.NotNull(marked);
+        // And it rewrote the run key as started, for the prime's pacing: the same placement, without the record's copy.
+        var started = await store.GetRunAsync("node-a", ids[0], ct);
+        Assert.Equal(new Assignment { NodeIncarnation = 7, MemoryBytes = 64 << 20, Started = true }, started!.Assignment);
+        Assert.Equal(run.CreateRevision, started.CreateRevision);
+        Assert.False(run.Assignment.Started);
         var (running, what) = marked.Value;
         Assert.Equal("echo kept", what.Spec.Command);
         var read = await store.GetAsync(ids[0], ct);
@@ -96,7 +104,8 @@ public sealed class JobStoreTests
         Assert.True(await store.TryRequestCancelAsync(other!, otherRun!, ct));
         Assert.Null(StoredJob.AsPlaced((await store.GetRunAsync("node-a", ids[1], ct))!.Assignment, otherRun!.CreateRevision));
         var stale = StoredJob.AsPlaced(otherRun.Assignment, otherRun.CreateRevision)!; // as read before the cancel
-        Assert.Null(await store.TryMarkRunningAsync(stale, Transitions.Running(stale, DateTimeOffset.UtcNow), guard, ct));
+        Assert.Null(await store.TryMarkRunningAsync(stale, Transitions.Running(stale, DateTimeOffset.UtcNow), guard, otherRun.CreateRevision, ct));
+        Assert.False((await store.GetRunAsync("node-a", ids[1], ct))!.Assignment.Started);
         var unchanged = await store.GetAsync(ids[1], ct);
         Assert.Equal(JobState.Scheduled, unchanged!.State);
         Assert.True(unchanged.Record.CancelRequested);

@@ -40,6 +40,24 @@ public sealed class LiveViewTests
     }
 
     [Fact]
+    public void Placements_count_as_unstarted_until_their_node_marks_them_started_or_its_incarnation_is_gone()
+    {
+        var view = new LiveView(new ClusterSnapshot([Node("a", 1, slots: 8), Node("b", 1, slots: 8)], [], [], Revision: 10));
+        view.Apply(new LiveChange.RunPut(11, new RunKey("a", "x", new Assignment { NodeIncarnation = 1 }, 11, 11)));
+        view.Apply(new LiveChange.RunPut(11, new RunKey("a", "y", new Assignment { NodeIncarnation = 1 }, 11, 11)));
+        view.Apply(new LiveChange.RunPut(11, new RunKey("b", "z", new Assignment { NodeIncarnation = 1 }, 11, 11)));
+        Assert.Equal(3, view.Unstarted());
+
+        view.Apply(new LiveChange.RunPut(12, new RunKey("a", "x", new Assignment { NodeIncarnation = 1, Started = true }, 12, 11)));
+        Assert.Equal(2, view.Unstarted());
+        view.Apply(new LiveChange.RunGone(13, "a", "y")); // ended (or cancelled) before it was marked
+        Assert.Equal(1, view.Unstarted());
+        view.Apply(new LiveChange.MemberPut(14, Node("b", 2, slots: 8))); // b restarted: its old run is the orphans' now
+        Assert.Equal(0, view.Unstarted());
+        Assert.Equal(1, view.Capacity().Single(n => n.Name == "a").SlotsUsed); // a started run still holds its slot
+    }
+
+    [Fact]
     public void The_prime_is_told_only_what_entered_or_left_the_queue_since_it_last_asked()
     {
         var view = new LiveView(new ClusterSnapshot([Node("a", 1)], [], [Item("first", 0, 5)], Revision: 10));

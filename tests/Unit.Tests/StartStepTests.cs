@@ -45,6 +45,18 @@ public sealed class StartStepTests
     }
 
     [Fact]
+    public void The_nodes_own_mark_of_a_run_starts_nothing_even_once_that_run_has_ended()
+    {
+        // The mark rewrites the run key as started; a short job can end (and leave) before the node sees that change.
+        var marked = new Assignment { NodeIncarnation = 7, Started = true };
+        Assert.Equal(DispatchStep.Same, DispatchSteps.Next(marked, placement: 40, incarnation: 7, runningPlacement: 40));
+        Assert.Equal(DispatchStep.Same, DispatchSteps.Next(marked, placement: 40, incarnation: 7, runningPlacement: null));
+        // An earlier incarnation's started run is still settled, and a cancel still reaches the run.
+        Assert.Equal(DispatchStep.Settle, DispatchSteps.Next(new Assignment { NodeIncarnation = 6, Started = true }, 40, 7, runningPlacement: null));
+        Assert.Equal(DispatchStep.Cancel, DispatchSteps.Next(new Assignment { NodeIncarnation = 7, Started = true, Cancel = true }, 40, 7, runningPlacement: 40));
+    }
+
+    [Fact]
     public void A_job_placed_here_again_while_its_earlier_run_here_ends_is_started_after_it_not_ignored()
     {
         // The earlier run (placement 40) recorded a retry, or waited out an outage as its incarnation ended; the prime

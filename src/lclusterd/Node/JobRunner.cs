@@ -57,7 +57,7 @@ internal sealed class JobRunner
     /// running by this incarnation is started).
     /// </summary>
     public Task<(StoredJob Running, WhatToRun What)?> TryMarkRunningAsync(StoredJob scheduled, CancellationToken ct) =>
-        _node.Store.TryMarkRunningAsync(scheduled, Transitions.Running(scheduled, DateTimeOffset.UtcNow), _node.Registration.Guard(_incarnation), ct);
+        _node.Store.TryMarkRunningAsync(scheduled, Transitions.Running(scheduled, DateTimeOffset.UtcNow), _node.Registration.Guard(_incarnation), _placement, ct);
 
     /// <summary>
     /// Runs a job marked running by <see cref="TryMarkRunningAsync"/> to its recorded end; <paramref name="what"/> is

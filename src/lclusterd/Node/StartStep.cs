@@ -44,7 +44,10 @@ internal enum DispatchStep
     /// <summary>Placed on an earlier incarnation of this node: whatever is left of it here dies, and its record is settled.</summary>
     Settle,
 
-    /// <summary>The run already under way here: nothing new, unless it asks to cancel.</summary>
+    /// <summary>
+    /// The run already under way here, or the node's own mark of a run that has ended since: nothing new, unless it
+    /// asks to cancel.
+    /// </summary>
     Same,
 
     /// <summary>The run under way here, with its owner's request to cancel it.</summary>
@@ -70,7 +73,8 @@ internal static class DispatchSteps
         if (assignment.NodeIncarnation != incarnation)
             return DispatchStep.Settle;
         if (runningPlacement is not { } running)
-            return DispatchStep.Start;
+            // Started: this incarnation's own mark, seen after the run it started has ended (its end deletes the key).
+            return assignment.Started ? DispatchStep.Same : DispatchStep.Start;
         if (running != placement)
             return DispatchStep.StartAfterEarlier;
         return assignment.Cancel ? DispatchStep.Cancel : DispatchStep.Same;

@@ -79,6 +79,10 @@ internal sealed class LiveView
         return changed;
     }
 
+    /// <summary>Placements on live nodes' current incarnations that their node has not marked started yet.</summary>
+    public int Unstarted() =>
+        _runs.Values.Count(r => !r.Assignment.Started && _members.TryGetValue(r.Node, out var m) && m.Incarnation == r.Assignment.NodeIncarnation);
+
     /// <summary>Each live node's room: slots and memory taken by the run keys of its current incarnation.</summary>
     public IReadOnlyList<NodeCapacity> Capacity()
     {

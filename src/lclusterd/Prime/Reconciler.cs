@@ -129,7 +129,7 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
             await SettleOrphansAsync(orphans, ct);
 
         var capacity = view.Capacity();
-        await PlaceAsync(Placement.Place(view.Queue, capacity), view.Members, ct);
+        await PlaceAsync(Placement.Place(view.Queue, capacity, ApplyPace.Budget(view.Unstarted())), view.Members, ct);
         await MarkUnfittableAsync(view, capacity, ct);
 
         if (DateTimeOffset.UtcNow >= _nextRetention)
@@ -217,9 +217,9 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
             var target = members[a.Node];
             placements.Add(JobStore.Placement(job, a.Node, target.Incarnation, fence, Cmp.Lease(Keys.Member(a.Node)) == target.Incarnation));
         }
-        // A round may place as many jobs as the cluster has free slots (thousands): several jobs go in one Txn, a
-        // bounded number of Txns are in flight, and each waits while etcd is behind in applying what the earlier ones
-        // made the nodes write (ApplyPace), so the nodes' lease renewals are not starved behind a burst of placements.
+        // A round places as many jobs as the cluster has free slots, up to what ApplyPace lets be on the way to nodes
+        // at once (hundreds): several jobs go in one Txn, a bounded number of Txns are in flight, and each waits while
+        // etcd is behind in applying what it committed, so the nodes' lease renewals are not starved behind a burst.
         // A Txn that fails (a job cancelled or a node gone meanwhile) is placed again job by job, so one job's change
         // does not hold back the others.
         var txns = placements.Chunk(JobStore.UpdatesPerTxn(JobStore.PlacementOps));

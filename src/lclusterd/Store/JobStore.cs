@@ -122,17 +122,28 @@ internal sealed partial class JobStore(EtcdClient etcd)
     /// the record changed or the guard failed. One Txn where a mark and reads would be several requests: every request
     /// costs etcd 3.4 a copy of its write buffer, and this one is made for every job. The record read back, with its
     /// revisions, is what the node's write of the job's end compares against, so that write needs no read of its own.
+    /// The same Txn rewrites the job's run key of <paramref name="placement"/> as started (<see cref="Started"/>).
     /// </summary>
-    public async Task<(StoredJob Running, WhatToRun What)?> TryMarkRunningAsync(StoredJob scheduled, JobRecord running, Compare guard, CancellationToken ct)
+    public async Task<(StoredJob Running, WhatToRun What)?> TryMarkRunningAsync(StoredJob scheduled, JobRecord running, Compare guard, long placement,
+        CancellationToken ct)
     {
         var id = scheduled.Id;
         string[] keys = scheduled.Record.HasStdin ? [Keys.Job(id), Keys.Spec(id), Keys.Stdin(id)] : [Keys.Job(id), Keys.Spec(id)];
-        if (await TryUpdateReadingAsync(new Update(scheduled, running, [guard], []), keys, ct) is not { } read)
+        var run = Keys.Run(scheduled.Job.Node, id);
+        var mark = new Update(scheduled, running, [guard, Cmp.CreateRevision(run) == placement], [Op.Put(run, Started(scheduled).ToByteString())]);
+        if (await TryUpdateReadingAsync(mark, keys, ct) is not { } read)
             return null;
         if (read[1] is not { } spec)
             throw new EtcdException($"job {id} has no spec in etcd (key {Keys.Spec(id)} is missing)");
         return (StoredJob.From(read[0]!), new WhatToRun(JobSpec.Parser.ParseFrom(spec.Value), read.Length > 2 && read[2] is { } stdin ? stdin.Value.ToByteArray() : []));
     }
+
+    /// <summary>
+    /// A placed job's run key once its node marked it running: what the placement said, less the record's copy (the
+    /// node has marked it; nobody reads the copy again), and started. The prime counts the placements not started yet.
+    /// </summary>
+    public static Assignment Started(StoredJob scheduled) =>
+        new() { NodeIncarnation = scheduled.Record.NodeIncarnation, MemoryBytes = scheduled.Job.Limits?.MemoryBytes ?? 0, Started = true };
 
     /// <summary>One job's fenced update, as the arguments of <see cref="TryUpdateAsync"/>.</summary>
     public sealed record Update(StoredJob Read, JobRecord Changed, IReadOnlyList<Compare> Guards, IReadOnlyList<Op> Ops);
