@@ -34,6 +34,19 @@ public sealed class MetricsTests : IAsyncLifetime
         {
             // One at a time: each takes a slot until it is removed.
             await WaitAsync(() => StateAsync(id), s => s is "running", $"job {id} to run");
+            if (id == cancelled[^1])
+            {
+                // The last job queued, running alone once the others ended: it holds a slot, and its node marked its
+                // placement started.
+                using var scraping = Http.OverSocket(_node.HttpSocketPath);
+                async Task<(double Used, double Starting)> SlotsAsync()
+                {
+                    var now = await PrometheusText.ParseAsync(await scraping.GetStringAsync("/metrics"));
+                    return (now.Value("lcluster_node_slots_used", ("node", _node.NodeName)), now.Value("lcluster_node_slots_starting", ("node", _node.NodeName)));
+                }
+                await WaitAsync(SlotsAsync, slots => slots.Used == 1, "the last job to run alone");
+                Assert.Equal((1, 0), await SlotsAsync());
+            }
             await Cli.OkAsync(_node.Server, null, $"--removejob={id}");
         }
         await WaitAsync(async () => (await ListAsync()).Count(j => j.GetProperty("state").GetString() is "succeeded" or "failed" or "cancelled"),
@@ -67,6 +80,7 @@ public sealed class MetricsTests : IAsyncLifetime
         Assert.Equal(1, samples.Value("lcluster_node_prime", ("node", _node.NodeName)));
         Assert.Equal(2, samples.Value("lcluster_node_slots", ("node", _node.NodeName)));
         Assert.Equal(0, samples.Value("lcluster_node_slots_used", ("node", _node.NodeName)));
+        Assert.Equal(0, samples.Value("lcluster_node_slots_starting", ("node", _node.NodeName)));
         Assert.True(samples.Value("lcluster_node_memory_bytes", ("node", _node.NodeName)) > 0);
         Assert.True(samples.Value("lcluster_etcd_request_duration_seconds_count", ("op", "Txn")) >= 100 * 3, "each job takes several Txns");
         Assert.DoesNotContain(samples, s => s.Name == "lcluster_etcd_request_errors_total" && s.Value > 0);

@@ -28,6 +28,8 @@ internal sealed class ClusterGauges : IDisposable
         _meter.CreateObservableGauge("lcluster_queue_depth", () => _now.Queue, "{job}", "Jobs waiting in the queue to be placed");
         _meter.CreateObservableGauge("lcluster_node_slots", () => _now.Slots, "{slot}", "Jobs each live node runs at once (label node)");
         _meter.CreateObservableGauge("lcluster_node_slots_used", () => _now.SlotsUsed, "{slot}", "Slots of each live node taken by jobs placed on it");
+        _meter.CreateObservableGauge("lcluster_node_slots_starting", () => _now.SlotsStarting, "{slot}",
+            "Of those, the jobs placed on each live node that it has not marked started yet (the prime places no more than 256 such jobs at once)");
         _meter.CreateObservableGauge("lcluster_node_memory", () => _now.Memory, "By", "Memory each live node offers to jobs");
         _meter.CreateObservableGauge("lcluster_node_memory_reserved", () => _now.MemoryReserved, "By", "Memory the jobs on each live node reserve");
         _meter.CreateObservableGauge("lcluster_node_prime", () => _now.Prime, "", "1 for the node that is prime, 0 for the others");
@@ -59,22 +61,23 @@ internal sealed class ClusterGauges : IDisposable
 
     private sealed record Snapshot(
         Measurement<long>[] Jobs, Measurement<long>[] Queue, Measurement<long>[] Slots, Measurement<long>[] SlotsUsed,
-        Measurement<long>[] Memory, Measurement<long>[] MemoryReserved, Measurement<long>[] Prime)
+        Measurement<long>[] SlotsStarting, Measurement<long>[] Memory, Measurement<long>[] MemoryReserved, Measurement<long>[] Prime)
     {
-        public static readonly Snapshot Empty = new([], [], [], [], [], [], []);
+        public static readonly Snapshot Empty = new([], [], [], [], [], [], [], []);
 
         public static Snapshot Of(JobCounts counts, ClusterSnapshot cluster, string? prime)
         {
             var nodes = cluster.Members.Select(member =>
             {
                 var runs = cluster.Runs.Where(r => r.Node == member.Name && r.Assignment.NodeIncarnation == member.Incarnation).ToList();
-                return (Member: member, Used: runs.Count, Reserved: runs.Sum(r => r.Assignment.MemoryBytes));
+                return (Member: member, Used: runs.Count, Starting: runs.Count(r => !r.Assignment.Started), Reserved: runs.Sum(r => r.Assignment.MemoryBytes));
             }).ToList();
             return new Snapshot(
                 [.. counts.ByState.Select(e => new Measurement<long>(e.Value, Tag("state", JobStates.Name(e.Key))))],
                 [new Measurement<long>(counts.Queued)],
                 [.. nodes.Select(n => new Measurement<long>(n.Member.Slots, Tag("node", n.Member.Name)))],
                 [.. nodes.Select(n => new Measurement<long>(n.Used, Tag("node", n.Member.Name)))],
+                [.. nodes.Select(n => new Measurement<long>(n.Starting, Tag("node", n.Member.Name)))],
                 [.. nodes.Select(n => new Measurement<long>(n.Member.MemoryBytes, Tag("node", n.Member.Name)))],
                 [.. nodes.Select(n => new Measurement<long>(n.Reserved, Tag("node", n.Member.Name)))],
                 [.. nodes.Select(n => new Measurement<long>(n.Member.Name == prime ? 1 : 0, Tag("node", n.Member.Name)))]);
