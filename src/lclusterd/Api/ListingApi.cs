@@ -72,19 +72,20 @@ internal sealed class ListingApi(NodeContext node, ListingCache cache)
         var ct = context.CancellationToken;
         var cluster = await JobsApi.Etcd(() => node.Store.ReadClusterAsync(withQueue: false, ct));
         var prime = await JobsApi.Etcd(() => node.Store.PrimeAsync(ct));
+        var load = NodeLoad.Of(cluster.Members, cluster.Runs);
         var response = new ListNodesResponse();
         foreach (var member in cluster.Members)
         {
-            var mine = cluster.Runs.Where(r => r.Node == member.Name && r.Assignment.NodeIncarnation == member.Incarnation).ToList();
+            var held = load.GetValueOrDefault(member.Name);
             response.Nodes.Add(new V1.Node
             {
                 Name = member.Name,
                 Address = member.Address,
                 Prime = member.Name == prime,
                 Slots = member.Slots,
-                SlotsUsed = mine.Count,
+                SlotsUsed = held.Slots,
                 MemoryBytes = member.MemoryBytes,
-                MemoryReservedBytes = mine.Sum(r => r.Assignment.MemoryBytes),
+                MemoryReservedBytes = held.MemoryBytes,
                 MaxLimits = member.MaxLimits,
                 StartedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(member.StartedAtUnixMs)),
             });

@@ -29,7 +29,8 @@ internal sealed class ClusterGauges : IDisposable
         _meter.CreateObservableGauge("lcluster_node_slots", () => _now.Slots, "{slot}", "Jobs each live node runs at once (label node)");
         _meter.CreateObservableGauge("lcluster_node_slots_used", () => _now.SlotsUsed, "{slot}", "Slots of each live node taken by jobs placed on it");
         _meter.CreateObservableGauge("lcluster_node_slots_starting", () => _now.SlotsStarting, "{slot}",
-            "Of those, the jobs placed on each live node that it has not marked started yet (the prime places no more than 256 such jobs at once)");
+            "Of those, the jobs placed on each live node that it has not marked started yet (the prime places no more than " +
+            $"{Prime.ApplyPace.MaxUnstarted} such jobs at once)");
         _meter.CreateObservableGauge("lcluster_node_memory", () => _now.Memory, "By", "Memory each live node offers to jobs");
         _meter.CreateObservableGauge("lcluster_node_memory_reserved", () => _now.MemoryReserved, "By", "Memory the jobs on each live node reserve");
         _meter.CreateObservableGauge("lcluster_node_prime", () => _now.Prime, "", "1 for the node that is prime, 0 for the others");
@@ -67,10 +68,11 @@ internal sealed class ClusterGauges : IDisposable
 
         public static Snapshot Of(JobCounts counts, ClusterSnapshot cluster, string? prime)
         {
+            var load = NodeLoad.Of(cluster.Members, cluster.Runs);
             var nodes = cluster.Members.Select(member =>
             {
-                var runs = cluster.Runs.Where(r => r.Node == member.Name && r.Assignment.NodeIncarnation == member.Incarnation).ToList();
-                return (Member: member, Used: runs.Count, Starting: runs.Count(r => !r.Assignment.Started), Reserved: runs.Sum(r => r.Assignment.MemoryBytes));
+                var held = load.GetValueOrDefault(member.Name);
+                return (Member: member, Used: held.Slots, Starting: held.Starting, Reserved: held.MemoryBytes);
             }).ToList();
             return new Snapshot(
                 [.. counts.ByState.Select(e => new Measurement<long>(e.Value, Tag("state", JobStates.Name(e.Key))))],

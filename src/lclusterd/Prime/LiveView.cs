@@ -80,18 +80,16 @@ internal sealed class LiveView
     }
 
     /// <summary>Placements on live nodes' current incarnations that their node has not marked started yet.</summary>
-    public int Unstarted() =>
-        _runs.Values.Count(r => !r.Assignment.Started && _members.TryGetValue(r.Node, out var m) && m.Incarnation == r.Assignment.NodeIncarnation);
+    public int Unstarted() => NodeLoad.Of(_members.Values, _runs.Values).Values.Sum(l => l.Starting);
 
     /// <summary>Each live node's room: slots and memory taken by the run keys of its current incarnation.</summary>
     public IReadOnlyList<NodeCapacity> Capacity()
     {
-        var held = _runs.Values.Where(r => _members.TryGetValue(r.Node, out var m) && m.Incarnation == r.Assignment.NodeIncarnation)
-            .GroupBy(r => r.Node).ToDictionary(g => g.Key, g => (Slots: g.Count(), Memory: g.Sum(r => r.Assignment.MemoryBytes)));
+        var load = NodeLoad.Of(_members.Values, _runs.Values);
         return _members.Values.Select(m =>
         {
-            var (slots, memory) = held.GetValueOrDefault(m.Name);
-            return new NodeCapacity(m.Name, m.Slots, slots, m.MemoryBytes, memory, JobLimits.From(m.MaxLimits));
+            var held = load.GetValueOrDefault(m.Name);
+            return new NodeCapacity(m.Name, m.Slots, held.Slots, m.MemoryBytes, held.MemoryBytes, JobLimits.From(m.MaxLimits));
         }).ToList();
     }
 

@@ -14,6 +14,31 @@ namespace Lcluster.Daemon.Store;
 /// </summary>
 internal sealed record RunKey(string Node, string Id, Assignment Assignment, long ModRevision, long CreateRevision);
 
+/// <summary>
+/// What the run keys of a node's current incarnation hold on it: slots, the placements among them the node has not
+/// marked started yet, and the memory they reserve. A key left by an earlier incarnation holds nothing: the prime
+/// settles it as an orphan.
+/// </summary>
+internal readonly record struct NodeLoad(int Slots, int Starting, long MemoryBytes)
+{
+    /// <summary>Each live member's load (members holding nothing are absent), in one pass over the run keys.</summary>
+    public static Dictionary<string, NodeLoad> Of(IEnumerable<NodeRecord> members, IEnumerable<RunKey> runs)
+    {
+        var incarnation = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var member in members)
+            incarnation[member.Name] = member.Incarnation;
+        var load = new Dictionary<string, NodeLoad>(StringComparer.Ordinal);
+        foreach (var run in runs)
+        {
+            if (!incarnation.TryGetValue(run.Node, out var current) || current != run.Assignment.NodeIncarnation)
+                continue;
+            var held = load.GetValueOrDefault(run.Node);
+            load[run.Node] = new(held.Slots + 1, held.Starting + (run.Assignment.Started ? 0 : 1), held.MemoryBytes + run.Assignment.MemoryBytes);
+        }
+        return load;
+    }
+}
+
 /// <summary>A queue entry as the prime reads it.</summary>
 internal sealed record QueueItem(string Id, QueueEntry Entry, long CreateRevision)
 {
