@@ -36,7 +36,7 @@ internal static class ClientFlags
     public static readonly Flag<bool> Help = Flag.Switch("--help", "this text", "-h");
     public static readonly Flag<bool> Version = Flag.Switch("--version", "lclusterc's version");
 
-    public static readonly Flag<string> Name = Flag.Of("--name", "a name for the job", FlagValues.Text("NAME"));
+    public static readonly Flag<string> Name = Flag.Of("--name", "a name for the job (with --listjobs: only jobs of that name)", FlagValues.Text("NAME"));
     public static readonly Flag<long> Memory = Flag.Of("--memory", "memory limit, e.g. 64M, 2G", FlagValues.Bytes);
     public static readonly Flag<double> Cpus = Flag.Of("--cpus", "CPU limit in cores, e.g. 0.5", FlagValues.Cores);
     public static readonly Flag<int> Pids = Flag.Of("--pids", "most processes and threads at once", FlagValues.WholeNumber(1, int.MaxValue));
