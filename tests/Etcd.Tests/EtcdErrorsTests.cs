@@ -26,6 +26,18 @@ public sealed class EtcdErrorsTests
     }
 
     [Fact]
+    public void A_member_without_a_leader_refused_the_call_before_proposing_it_so_a_write_may_go_to_another_member()
+    {
+        var noLeader = new RpcException(new Status(StatusCode.Unavailable, "etcdserver: no leader"));
+        Assert.True(EtcdErrors.IsUnanswered(noLeader));
+        Assert.True(EtcdErrors.NoLeader(noLeader));
+        Assert.True(EtcdErrors.NeverSent(noLeader));
+        // A member that lost its leader while a write waited answers otherwise: that write's outcome is unknown.
+        Assert.False(EtcdErrors.NeverSent(new RpcException(new Status(StatusCode.Unavailable, "etcdserver: leader changed"))));
+        Assert.False(EtcdErrors.NeverSent(new RpcException(new Status(StatusCode.Unavailable, "etcdserver: request timed out"))));
+    }
+
+    [Fact]
     public void Etcds_own_refusals_are_not_unanswered()
     {
         Assert.False(EtcdErrors.IsUnanswered(new RpcException(new Status(StatusCode.InvalidArgument, "etcdserver: duplicate key given in txn request"))));

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Lcluster.Etcd.Kv;
 using Lcluster.Etcd.Watching;
 using Lcluster.TestSupport;
 using Xunit.Abstractions;
@@ -95,6 +96,51 @@ public sealed class MemberPartitionTests(ITestOutputHelper output)
 
         Assert.False(keepAlive.Lost.IsCancellationRequested, $"lease lost: {keepAlive.LostReason}\n{string.Join("\n", log)}");
         Assert.True((await client.LeaseTimeToLiveAsync(lease.ID)).TTL > 0, string.Join("\n", log));
+        foreach (var line in log)
+            output.WriteLine(line);
+    }
+
+    [Fact]
+    public async Task Reads_and_fenced_writes_sent_to_a_member_cut_from_its_peers_move_to_the_majority_without_waiting_out_their_deadline()
+    {
+        await using var lab = await NetworkLab.CreateAsync(1, etcdMembers: 3);
+        await using var cluster = await EtcdCluster.StartInLabAsync(lab);
+        using var dialer = new NamespaceDialer(lab.Nodes[0].Namespace);
+        var leader = await cluster.WaitForLeaderAsync(Waits.Long);
+        var cut = (leader + 1) % 3;
+        var log = new ConcurrentQueue<string>();
+        var timeout = TimeSpan.FromSeconds(5);
+        // The member about to be cut first: the client prefers it, having had its answers.
+        await using var client = EtcdClient.Connect([cluster.ClientUrls[cut], cluster.ClientUrls[(cut + 1) % 3], cluster.ClientUrls[(cut + 2) % 3]], new EtcdClientOptions
+        {
+            RequestTimeout = timeout,
+            ConnectCallback = dialer.ConnectAsync,
+            Log = line => log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {line}"),
+        });
+        const string Root = "/member-partition-unary/";
+        await client.PutAsync(Root + "before", "x");
+
+        await lab.CutPeersAsync(lab.EtcdMembers[cut]);
+        log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} test: cut {cluster.Members[cut].Name} from its peers");
+        // Two election timeouts: the cut member has given up on its leader.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var read = await client.GetAsync(Root + "before");
+        var readTook = clock.Elapsed;
+        clock.Restart();
+        var claim = await client.TxnAsync(Txn.If(Cmp.CreateRevision(Root + "claim") == 0).Then(Op.Put(Root + "claim", "mine")));
+        var writeTook = clock.Elapsed;
+
+        var report = $"read {readTook.TotalSeconds:F2} s, write {writeTook.TotalSeconds:F2} s\n{string.Join("\n", log)}";
+        Assert.Single(read.Kvs);
+        Assert.True(claim.Succeeded, report);
+        // Held by the cut member, each would have taken the whole request timeout and failed.
+        Assert.True(readTook < timeout / 2, report);
+        Assert.True(writeTook < timeout / 2, report);
+        // Applied once, through the majority.
+        var written = await client.GetAsync(Root + "claim");
+        Assert.Equal(written.Kvs[0].CreateRevision, written.Kvs[0].ModRevision);
         foreach (var line in log)
             output.WriteLine(line);
     }

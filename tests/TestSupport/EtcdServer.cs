@@ -290,6 +290,8 @@ public sealed class EtcdServer : IAsyncDisposable
             $"--heartbeat-interval={member?.HeartbeatMs ?? 100}", $"--election-timeout={member?.ElectionTimeoutMs ?? 500}",
             "--logger=zap", "--log-outputs=stderr",
         };
+        if (member is not null)
+            arguments.Add("--pre-vote"); // as docs/performance.md advises: a member cut off and back does not depose a leader the others still follow
         arguments.AddRange(CostFlags);
         if (_options.WatchProgressNotifyInterval is { } interval)
             arguments.Add($"--experimental-watch-progress-notify-interval={(int)interval.TotalMilliseconds}ms");

@@ -8,10 +8,11 @@ namespace Lcluster.Etcd.Transport;
 internal static class EtcdErrors
 {
     /// <summary>
-    /// Asks etcd to refuse a stream on a member that has no leader, and to cancel one when its member has had no
-    /// leader for three election timeouts (etcd's "hasleader" metadata, as etcd's own client's WithRequireLeader).
-    /// Without it a member cut off from its peers keeps a watch open and silent for as long as the cut lasts:
-    /// the owner never learns it should resume on another member.
+    /// Asks etcd to refuse a call or a stream on a member that has no leader, and to cancel a stream when its member
+    /// has had no leader for three election timeouts (etcd's "hasleader" metadata, as etcd's own client's
+    /// WithRequireLeader). Without it a member cut off from its peers keeps a watch open and silent for as long as the
+    /// cut lasts (the owner never learns it should resume on another member), and holds every request sent to it
+    /// until the request's deadline.
     /// </summary>
     public static readonly Metadata RequireLeader = new() { { "hasleader", "true" } };
 
@@ -65,6 +66,8 @@ internal static class EtcdErrors
     /// <summary>The request never left this machine (no connection could be made), so even a write may be sent elsewhere.</summary>
     public static bool NeverSent(RpcException ex)
     {
+        if (NoLeader(ex))
+            return true;
         for (var e = ex.Status.DebugException; e != null; e = e.InnerException)
         {
             if (e is SocketException { SocketErrorCode: SocketError.ConnectionRefused or SocketError.HostUnreachable
@@ -75,6 +78,14 @@ internal static class EtcdErrors
         }
         return false;
     }
+
+    /// <summary>
+    /// A member asked with <see cref="RequireLeader"/> that has no leader refuses the call before it reaches the
+    /// server's handler (etcd's unary interceptor), so nothing of it was proposed: safe to send to another member. For
+    /// the other calls, etcd 3.4's handlers return "no leader" only for lease reads and renewals, never after a proposal.
+    /// </summary>
+    public static bool NoLeader(RpcException ex) =>
+        ex.StatusCode == StatusCode.Unavailable && ex.Status.Detail == "etcdserver: no leader";
 
     /// <summary>Why an endpoint did not answer, in a few words.</summary>
     public static string Cause(RpcException ex, TimeSpan timeout) =>
