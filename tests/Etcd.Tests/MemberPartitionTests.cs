@@ -15,21 +15,11 @@ public sealed class MemberPartitionTests(ITestOutputHelper output)
     [Fact]
     public async Task A_watch_and_a_keep_alive_on_a_member_cut_from_its_peers_move_to_the_majority_and_miss_nothing()
     {
-        await using var lab = await NetworkLab.CreateAsync(1, etcdMembers: 3);
-        await using var cluster = await EtcdCluster.StartInLabAsync(lab);
-        using var dialer = new NamespaceDialer(lab.Nodes[0].Namespace);
-        var leader = await cluster.WaitForLeaderAsync(Waits.Long);
-        var cut = (leader + 1) % 3;
-        var log = new ConcurrentQueue<string>();
-        EtcdClient Client(IEnumerable<int> members) => EtcdClient.Connect(members.Select(m => cluster.ClientUrls[m]).ToList(), new EtcdClientOptions
-        {
-            RequestTimeout = TimeSpan.FromSeconds(2),
-            ConnectCallback = dialer.ConnectAsync,
-            Log = line => log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {line}"),
-        });
+        await using var lab = await PartitionLab.StartAsync();
+        var (cut, log) = (lab.Cut, lab.Log);
         // The watcher prefers the member about to be cut; the writer knows only the other two.
-        await using var watcher = Client([cut, (cut + 1) % 3, (cut + 2) % 3]);
-        await using var writer = Client([(cut + 1) % 3, (cut + 2) % 3]);
+        await using var watcher = lab.Client([cut, (cut + 1) % 3, (cut + 2) % 3], TimeSpan.FromSeconds(2));
+        await using var writer = lab.Client([(cut + 1) % 3, (cut + 2) % 3], TimeSpan.FromSeconds(2));
         const string Root = "/member-partition/";
 
         var start = (await watcher.PutAsync(Root + "k0", "before")).Header.Revision;
@@ -45,8 +35,7 @@ public sealed class MemberPartitionTests(ITestOutputHelper output)
         });
         await WaitForAsync(() => seen.Count == 1, "the first event", log);
 
-        await lab.CutPeersAsync(lab.EtcdMembers[cut]);
-        log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} test: cut {cluster.Members[cut].Name} from its peers");
+        await lab.CutAsync();
         for (var i = 1; i <= 5; i++)
             await writer.PutAsync(Root + $"k{i}", "after");
         await WaitForAsync(() => seen.Count >= 6, "the events written by the majority", log, TimeSpan.FromSeconds(30));
@@ -65,17 +54,9 @@ public sealed class MemberPartitionTests(ITestOutputHelper output)
     [Fact]
     public async Task A_two_second_lease_kept_alive_on_a_member_cut_from_its_peers_is_renewed_through_the_majority_in_time()
     {
-        await using var lab = await NetworkLab.CreateAsync(1, etcdMembers: 3);
-        await using var cluster = await EtcdCluster.StartInLabAsync(lab);
-        using var dialer = new NamespaceDialer(lab.Nodes[0].Namespace);
-        var leader = await cluster.WaitForLeaderAsync(Waits.Long);
-        var cut = (leader + 1) % 3;
-        var log = new ConcurrentQueue<string>();
-        await using var client = EtcdClient.Connect([cluster.ClientUrls[cut], cluster.ClientUrls[(cut + 1) % 3], cluster.ClientUrls[(cut + 2) % 3]], new EtcdClientOptions
-        {
-            ConnectCallback = dialer.ConnectAsync,
-            Log = line => log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {line}"),
-        });
+        await using var lab = await PartitionLab.StartAsync();
+        var (cut, log) = (lab.Cut, lab.Log);
+        await using var client = lab.Client([cut, (cut + 1) % 3, (cut + 2) % 3], TimeSpan.FromSeconds(5));
         // The shortest lease this etcd grants (1.5 election timeouts, whole seconds), as daemons with --lease-ttl=2s hold.
         var lease = await client.GrantLeaseAsync(TimeSpan.FromSeconds(2));
         await using var keepAlive = client.KeepAlive(lease.ID, TimeSpan.FromSeconds(lease.TTL));
@@ -87,8 +68,7 @@ public sealed class MemberPartitionTests(ITestOutputHelper output)
             await Task.Delay(20);
         }
 
-        await lab.CutPeersAsync(lab.EtcdMembers[cut]);
-        log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} test: cut {cluster.Members[cut].Name} from its peers");
+        await lab.CutAsync();
         // Several TTLs after the cut, the lease must never have run out, in the client's view or in etcd's.
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(8);
         while (DateTime.UtcNow < until && !keepAlive.Lost.IsCancellationRequested)
@@ -103,25 +83,15 @@ public sealed class MemberPartitionTests(ITestOutputHelper output)
     [Fact]
     public async Task Reads_and_fenced_writes_sent_to_a_member_cut_from_its_peers_move_to_the_majority_without_waiting_out_their_deadline()
     {
-        await using var lab = await NetworkLab.CreateAsync(1, etcdMembers: 3);
-        await using var cluster = await EtcdCluster.StartInLabAsync(lab);
-        using var dialer = new NamespaceDialer(lab.Nodes[0].Namespace);
-        var leader = await cluster.WaitForLeaderAsync(Waits.Long);
-        var cut = (leader + 1) % 3;
-        var log = new ConcurrentQueue<string>();
+        await using var lab = await PartitionLab.StartAsync();
+        var (cut, log) = (lab.Cut, lab.Log);
         var timeout = TimeSpan.FromSeconds(5);
         // The member about to be cut first: the client prefers it, having had its answers.
-        await using var client = EtcdClient.Connect([cluster.ClientUrls[cut], cluster.ClientUrls[(cut + 1) % 3], cluster.ClientUrls[(cut + 2) % 3]], new EtcdClientOptions
-        {
-            RequestTimeout = timeout,
-            ConnectCallback = dialer.ConnectAsync,
-            Log = line => log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {line}"),
-        });
+        await using var client = lab.Client([cut, (cut + 1) % 3, (cut + 2) % 3], timeout);
         const string Root = "/member-partition-unary/";
         await client.PutAsync(Root + "before", "x");
 
-        await lab.CutPeersAsync(lab.EtcdMembers[cut]);
-        log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} test: cut {cluster.Members[cut].Name} from its peers");
+        await lab.CutAsync();
         // Two election timeouts: the cut member has given up on its leader.
         await Task.Delay(TimeSpan.FromSeconds(2));
 
@@ -153,6 +123,73 @@ public sealed class MemberPartitionTests(ITestOutputHelper output)
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"{what} did not arrive within {(within ?? Waits.Long).TotalSeconds} s\n{string.Join("\n", log)}");
             await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
+    /// A three-member etcd in network namespaces, a node's namespace to dial it from, and the member to cut from its
+    /// peers: the one after the leader, a follower.
+    /// </summary>
+    private sealed class PartitionLab : IAsyncDisposable
+    {
+        private readonly NetworkLab _lab;
+        private readonly EtcdCluster _cluster;
+        private readonly NamespaceDialer _dialer;
+
+        private PartitionLab(NetworkLab lab, EtcdCluster cluster, int cut)
+        {
+            (_lab, _cluster, Cut) = (lab, cluster, cut);
+            _dialer = new NamespaceDialer(lab.Nodes[0].Namespace);
+        }
+
+        public int Cut { get; }
+
+        public ConcurrentQueue<string> Log { get; } = new();
+
+        public static async Task<PartitionLab> StartAsync()
+        {
+            var lab = await NetworkLab.CreateAsync(1, etcdMembers: 3);
+            try
+            {
+                var cluster = await EtcdCluster.StartInLabAsync(lab);
+                try
+                {
+                    var leader = await cluster.WaitForLeaderAsync(Waits.Long);
+                    return new PartitionLab(lab, cluster, (leader + 1) % 3);
+                }
+                catch
+                {
+                    await cluster.DisposeAsync();
+                    throw;
+                }
+            }
+            catch
+            {
+                await lab.DisposeAsync();
+                throw;
+            }
+        }
+
+        /// <summary>A client of the given members, in that order of preference, logging into <see cref="Log"/>.</summary>
+        public EtcdClient Client(IEnumerable<int> members, TimeSpan requestTimeout) =>
+            EtcdClient.Connect(members.Select(m => _cluster.ClientUrls[m]).ToList(), new EtcdClientOptions
+            {
+                RequestTimeout = requestTimeout,
+                ConnectCallback = _dialer.ConnectAsync,
+                Log = line => Log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {line}"),
+            });
+
+        public async Task CutAsync()
+        {
+            await _lab.CutPeersAsync(_lab.EtcdMembers[Cut]);
+            Log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} test: cut {_cluster.Members[Cut].Name} from its peers");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _dialer.Dispose();
+            await _cluster.DisposeAsync();
+            await _lab.DisposeAsync();
         }
     }
 }
