@@ -21,7 +21,7 @@ public sealed class LiveViewTests
         view.Apply(new LiveChange.Unqueued(14, "low"));
 
         Assert.Equal(["high", "early"], view.Queue.Select(j => j.Id));
-        Assert.Equal(1, view.Capacity().Single().SlotsUsed);
+        Assert.Equal(1, view.Room().Nodes.Single().SlotsUsed);
         Assert.Equal(14, view.Revision);
     }
 
@@ -35,7 +35,7 @@ public sealed class LiveViewTests
 
         Assert.True(view.TakeMembersChanged());
         Assert.False(view.TakeMembersChanged());
-        Assert.Equal(0, view.Capacity().Single().SlotsUsed);
+        Assert.Equal(0, view.Room().Nodes.Single().SlotsUsed);
         Assert.Single(Orphans.Find(view.Runs, view.Members));
     }
 
@@ -46,15 +46,15 @@ public sealed class LiveViewTests
         view.Apply(new LiveChange.RunPut(11, new RunKey("a", "x", new Assignment { NodeIncarnation = 1 }, 11, 11)));
         view.Apply(new LiveChange.RunPut(11, new RunKey("a", "y", new Assignment { NodeIncarnation = 1 }, 11, 11)));
         view.Apply(new LiveChange.RunPut(11, new RunKey("b", "z", new Assignment { NodeIncarnation = 1 }, 11, 11)));
-        Assert.Equal(3, view.Unstarted());
+        Assert.Equal(3, view.Room().Unstarted);
 
         view.Apply(new LiveChange.RunPut(12, new RunKey("a", "x", new Assignment { NodeIncarnation = 1, Started = true }, 12, 11)));
-        Assert.Equal(2, view.Unstarted());
+        Assert.Equal(2, view.Room().Unstarted);
         view.Apply(new LiveChange.RunGone(13, "a", "y")); // ended (or cancelled) before it was marked
-        Assert.Equal(1, view.Unstarted());
+        Assert.Equal(1, view.Room().Unstarted);
         view.Apply(new LiveChange.MemberPut(14, Node("b", 2, slots: 8))); // b restarted: its old run is the orphans' now
-        Assert.Equal(0, view.Unstarted());
-        Assert.Equal(1, view.Capacity().Single(n => n.Name == "a").SlotsUsed); // a started run still holds its slot
+        Assert.Equal(0, view.Room().Unstarted);
+        Assert.Equal(1, view.Room().Nodes.Single(n => n.Name == "a").SlotsUsed); // a started run still holds its slot
     }
 
     [Fact]

@@ -79,18 +79,19 @@ internal sealed class LiveView
         return changed;
     }
 
-    /// <summary>Placements on live nodes' current incarnations that their node has not marked started yet.</summary>
-    public int Unstarted() => NodeLoad.Of(_members.Values, _runs.Values).Values.Sum(l => l.Starting);
-
-    /// <summary>Each live node's room: slots and memory taken by the run keys of its current incarnation.</summary>
-    public IReadOnlyList<NodeCapacity> Capacity()
+    /// <summary>
+    /// Each live node's room (slots and memory taken by the run keys of its current incarnation), and how many of
+    /// those placements their nodes have not marked started yet: one pass over the run keys.
+    /// </summary>
+    public (IReadOnlyList<NodeCapacity> Nodes, int Unstarted) Room()
     {
         var load = NodeLoad.Of(_members.Values, _runs.Values);
-        return _members.Values.Select(m =>
+        var nodes = _members.Values.Select(m =>
         {
             var held = load.GetValueOrDefault(m.Name);
             return new NodeCapacity(m.Name, m.Slots, held.Slots, m.MemoryBytes, held.MemoryBytes, JobLimits.From(m.MaxLimits));
         }).ToList();
+        return (nodes, load.Values.Sum(l => l.Starting));
     }
 
     /// <summary>The jobs queued (or queued again) since the last call that are still queued, and forgets them.</summary>

@@ -128,8 +128,8 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         if (orphans.Count > 0)
             await SettleOrphansAsync(orphans, ct);
 
-        var capacity = view.Capacity();
-        await PlaceAsync(Placement.Place(view.Queue, capacity, ApplyPace.Budget(view.Unstarted())), view.Members, ct);
+        var (capacity, unstarted) = view.Room();
+        await PlaceAsync(Placement.Place(view.Queue, capacity, ApplyPace.Budget(unstarted)), view.Members, ct);
         await MarkUnfittableAsync(view, capacity, ct);
 
         if (DateTimeOffset.UtcNow >= _nextRetention)
