@@ -1,6 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Google.Protobuf;
+using Grpc.Core;
+using Lcluster.Shared;
 using Lcluster.TestSupport;
+using Lcluster.V1;
 
 namespace Lcluster.Cli.Tests;
 
@@ -127,6 +131,45 @@ public sealed class TrustTests : IAsyncLifetime
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public async Task Requests_sent_at_the_same_moment_stay_within_a_quota_together_and_another_users_job_cannot_be_watched()
+    {
+        // Twelve 1 MiB submissions at once from one user, over TLS with a certificate of the cluster: the quota
+        // (1.5 MiB) lets exactly one through, however close together they arrive.
+        CertificateTool.Run("ca", "user", "--name=dave", $"--dir={_authority}");
+        var tls = TlsIdentity.Load(Path.Combine(_authority, "ca.crt"), $"{_authority}/users/dave/user.crt", $"{_authority}/users/dave/user.key");
+        using var channel = NodeChannel.Open(_daemon.Address, tls.ClientOptions());
+        var client = new Lclusterd.LclusterdClient(channel);
+        var stdin = ByteString.CopyFrom(new byte[1 << 20]);
+        await client.ListJobsAsync(new ListJobsRequest { PageSize = 1 }); // connected before the burst
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 12).Select(async _ =>
+        {
+            try
+            {
+                await client.AddJobAsync(new AddJobRequest { Command = "wc -c", Stdin = stdin });
+                return StatusCode.OK;
+            }
+            catch (RpcException e)
+            {
+                Assert.True(e.StatusCode == StatusCode.ResourceExhausted, e.ToString());
+                Assert.Contains("would pass the quota of 1.5 MiB per user", e.Status.Detail);
+                return e.StatusCode;
+            }
+        }));
+        Assert.Equal(1, outcomes.Count(o => o == StatusCode.OK));
+        var daves = await client.ListJobsAsync(new ListJobsRequest());
+        Assert.Single(daves.Jobs);
+
+        // Watching one job: another user's is refused as CheckJob refuses it, an unknown one is not found.
+        var roots = (await TestSupport.Cli.OkAsync(_daemon.Server, null, "--addjob=true")).Trim();
+        using var theirs = client.WatchJobs(new WatchJobsRequest { Id = roots }, deadline: DateTime.UtcNow.AddSeconds(10));
+        var denied = await Assert.ThrowsAsync<RpcException>(() => theirs.ResponseStream.MoveNext());
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+        Assert.Contains("belongs to another user", denied.Status.Detail);
+        using var unknown = client.WatchJobs(new WatchJobsRequest { Id = Guid.NewGuid().ToString() }, deadline: DateTime.UtcNow.AddSeconds(10));
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => unknown.ResponseStream.MoveNext())).StatusCode);
     }
 
     [Fact]

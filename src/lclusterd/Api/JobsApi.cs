@@ -25,11 +25,21 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy, UsageView us
         if (valid.InputsId is { } upload)
             valid = valid with { Inputs = JobInputs.Find(node, upload, caller) };
         var jobs = NewJobs.Build(valid, caller, valid.RequestId ?? Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow);
-        if (!caller.IsAdmin)
-            await CheckQuotasAsync(caller.User, jobs, context.CancellationToken);
-        if (valid.Inputs is { } inputs)
-            JobInputs.Claim(node, inputs, jobs);
-        var created = await Etcd(() => node.Store.CreateAsync(jobs, context.CancellationToken));
+        var admission = caller.IsAdmin ? null : await AdmitAsync(caller.User, jobs, context.CancellationToken);
+        IReadOnlyList<string> created;
+        try
+        {
+            if (valid.Inputs is { } inputs)
+                JobInputs.Claim(node, inputs, jobs);
+            created = await Etcd(() => node.Store.CreateAsync(jobs, context.CancellationToken));
+        }
+        catch when (admission is not null)
+        {
+            usage.Release(admission);
+            throw;
+        }
+        if (admission is not null)
+            usage.Created(admission, created);
         var first = jobs[0].Record.Job;
         var what = $"{(first.Name.Length > 0 ? first.Name + ": " : "")}{PrintableText.Shorten(valid.Command)}";
         if (valid.Array is { } array)
@@ -43,19 +53,34 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy, UsageView us
 
     /// <summary>
     /// A user's queued jobs and the bytes their jobs hold in etcd stay within the node's quotas (admins have none):
-    /// over either, the whole request is refused with RESOURCE_EXHAUSTED and nothing is written.
+    /// over either, the whole request is refused with RESOURCE_EXHAUSTED and nothing is written. The request's jobs
+    /// are charged first (<see cref="UsageView"/>), so the requests this node admits at the same moment count each
+    /// other in both checks: the bytes of those not yet in the usage ledger, and the jobs not yet created beside the
+    /// count read from etcd after the charge. The caller ends the charge.
     /// </summary>
-    private async Task CheckQuotasAsync(string user, IReadOnlyList<NewJob> jobs, CancellationToken ct)
+    private async Task<QuotaLedger.Admission> AdmitAsync(string user, IReadOnlyList<NewJob> jobs, CancellationToken ct)
     {
         var quotas = node.Options.Quotas;
-        var queued = await Etcd(() => node.Store.CountQueuedAsync(user, ct));
-        if (queued + jobs.Count > quotas.QueuedJobs)
-            throw Statuses.Exhausted($"{user} has {queued} job(s) queued; {jobs.Count} more would pass the quota of {quotas.QueuedJobs} queued jobs per user");
-        var held = await usage.BytesOfAsync(user, ct);
-        var adding = jobs.Sum(j => j.StoredBytes);
-        if (held + adding > quotas.StoredBytes)
-            throw Statuses.Exhausted($"{user}'s jobs hold {Units.FormatBytes(held)} of commands, environment and stdin; {Units.FormatBytes(adding)} more " +
+        var admission = await Etcd(() => usage.AdmitAsync(user, [.. jobs.Select(j => (j.Record.Job.Id, j.StoredBytes))], quotas.StoredBytes, ct));
+        if (!admission.Fits)
+            throw Statuses.Exhausted($"{user}'s jobs hold {Units.FormatBytes(admission.Held)} of commands, environment and stdin; {Units.FormatBytes(admission.Adding)} more " +
                 $"would pass the quota of {Units.FormatBytes(quotas.StoredBytes)} per user (finished jobs give theirs back when they are removed after retention)");
+        try
+        {
+            // Jobs charged and not yet created may be in the count already (created since the charge): counted twice
+            // at worst, never missed.
+            var queued = await Etcd(() => node.Store.CountQueuedAsync(user, ct));
+            var others = admission.Submitting - jobs.Count;
+            if (queued + admission.Submitting > quotas.QueuedJobs)
+                throw Statuses.Exhausted($"{user} has {queued} job(s) queued{(others > 0 ? $" and {others} being submitted" : "")}; " +
+                    $"{jobs.Count} more would pass the quota of {quotas.QueuedJobs} queued jobs per user");
+            return admission;
+        }
+        catch
+        {
+            usage.Release(admission);
+            throw;
+        }
     }
 
     public async Task<Job> CheckJobAsync(CheckJobRequest request, ServerCallContext context)

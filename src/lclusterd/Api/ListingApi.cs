@@ -46,6 +46,12 @@ internal sealed class ListingApi(NodeContext node, ListingCache cache)
         if (request.StartRevision < 0)
             throw Statuses.Invalid($"start_revision is {request.StartRevision}: give a revision ListJobs or an event returned, or 0 for from now on");
         var owner = OwnerFilter(caller, request.Owner);
+        if (id is not null && !caller.IsAdmin)
+        {
+            // As CheckJob: another user's job is refused, not watched in silence (its events would all be filtered).
+            var job = await JobsApi.Etcd(() => node.Store.GetAsync(id, context.CancellationToken)) ?? throw Statuses.NotFound(id);
+            JobsApi.Authorize(caller, job.Job);
+        }
         try
         {
             await foreach (var change in node.Store.WatchJobsAsync(request.StartRevision > 0 ? request.StartRevision : null, id, context.CancellationToken))
@@ -60,9 +66,10 @@ internal sealed class ListingApi(NodeContext node, ListingCache cache)
             throw new RpcException(new Status(StatusCode.OutOfRange,
                 $"revision {request.StartRevision} is older than the cluster keeps: list the jobs again, then watch from the revision the listing gives + 1"));
         }
-        catch (EtcdUnavailableException e)
+        catch (EtcdException e)
         {
-            throw Statuses.Unavailable($"etcd is unreachable from this node, watch again later from the last revision seen + 1 ({e.Message})");
+            // Unreachable, or the watch ended by etcd (a cancel it sends, a stream it closed): the client resumes.
+            throw Statuses.Unavailable($"etcd's watch broke off on this node, watch again later from the last revision seen + 1 ({e.Message})");
         }
     }
 
