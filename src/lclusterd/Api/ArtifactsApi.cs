@@ -39,7 +39,7 @@ internal sealed class ArtifactsApi(NodeContext node, NodeChannels channels)
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            var spec = await JobsApi.Etcd(() => node.Store.GetSpecAsync(job.Id, ct));
+            var spec = await JobsApi.Etcd(() => node.Store.GetSpecAsync(job.Id, ct)) ?? throw Statuses.NotFound(job.Id); // removed meanwhile
             throw Statuses.FailedPrecondition(spec.Artifacts.Count == 0
                 ? $"job {job.Id} asked for no artifacts (--artifact)"
                 : $"job {job.Id} left no artifacts on node {node.Name}: it ended {JobStates.Name(job.State)} ({job.Reason})");

@@ -65,7 +65,7 @@ internal sealed class InputsApi(NodeContext node)
         var caller = Caller.Of(context);
         var job = (await JobsApi.Etcd(() => node.Store.GetAsync(id, ct)))?.Job ?? throw Statuses.NotFound(id);
         JobsApi.Authorize(caller, job);
-        var spec = await JobsApi.Etcd(() => node.Store.GetSpecAsync(id, ct));
+        var spec = await JobsApi.Etcd(() => node.Store.GetSpecAsync(id, ct)) ?? throw Statuses.NotFound(id); // removed meanwhile
         if (spec.Inputs is not { } set)
             throw Statuses.FailedPrecondition($"job {id} has no inputs");
         if (set.Node != node.Name)

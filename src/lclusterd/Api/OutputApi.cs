@@ -91,9 +91,9 @@ internal sealed class OutputApi(NodeContext node, NodeAgent agent, NodeChannels 
     /// <summary>Sends what the file holds past <paramref name="offset"/>; returns the new offset.</summary>
     private static async Task<long> SendFromAsync(string path, long offset, byte[] buffer, IServerStreamWriter<OutputChunk> writer, CancellationToken ct)
     {
-        if (!File.Exists(path))
+        await using var file = TryOpen(path);
+        if (file is null)
             return offset;
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         file.Position = offset;
         int n;
         while ((n = await file.ReadAsync(buffer, ct)) > 0)
@@ -102,6 +102,19 @@ internal sealed class OutputApi(NodeContext node, NodeAgent agent, NodeChannels 
             offset += n;
         }
         return offset;
+    }
+
+    /// <summary>The output file, or null when there is none: not written yet, or deleted with its job meanwhile.</summary>
+    private static FileStream? TryOpen(string path)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
     }
 
     private async Task SendTailAsync(string id, bool stderr, IServerStreamWriter<OutputChunk> writer, CancellationToken ct)

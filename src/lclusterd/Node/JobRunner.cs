@@ -109,7 +109,8 @@ internal sealed class JobRunner
         {
             try
             {
-                var what = await _node.Store.GetSpecAsync(_id, ct);
+                var what = await _node.Store.GetSpecAsync(_id, ct)
+                    ?? throw new EtcdException($"job {_id} has no spec in etcd (key {Keys.Spec(_id)} is missing)");
                 var stdin = record.HasStdin ? await _node.Store.GetStdinAsync(_id, ct) : [];
                 return new WhatToRun(what, stdin);
             }

@@ -65,12 +65,11 @@ internal sealed partial class JobStore(EtcdClient etcd)
         return job;
     }
 
-    public async Task<JobSpec> GetSpecAsync(string id, CancellationToken ct)
+    /// <summary>A job's whole spec; null when it has none (the job was deleted).</summary>
+    public async Task<JobSpec?> GetSpecAsync(string id, CancellationToken ct)
     {
         var response = await etcd.GetAsync(Keys.Spec(id), cancellationToken: ct);
-        return response.Kvs.Count == 0
-            ? throw new EtcdException($"job {id} has no spec in etcd (key {Keys.Spec(id)} is missing)")
-            : JobSpec.Parser.ParseFrom(response.Kvs[0].Value);
+        return response.Kvs.Count == 0 ? null : JobSpec.Parser.ParseFrom(response.Kvs[0].Value);
     }
 
     /// <summary>
