@@ -35,10 +35,13 @@ internal sealed partial class JobStore
         var chunks = TxnSized(jobs).ToList();
         if (chunks.Count > 1)
         {
-            // An array larger than one Txn: its parts in turn.
-            var created = new List<string>();
-            foreach (var chunk in chunks)
-                created.AddRange(await CreateEachAsync(chunk, ct));
+            // An array larger than one Txn: its parts in turn. Once the first is written the others follow even if
+            // the caller goes away (its deadline, its connection), so that giving up does not leave part of an array;
+            // only etcd failing stops one part-way, and the caller hears of it: the same request sent again (its
+            // request id) creates the rest.
+            var created = new List<string>(await CreateEachAsync(chunks[0], ct));
+            foreach (var chunk in chunks.Skip(1))
+                created.AddRange(await CreateEachAsync(chunk, CancellationToken.None));
             return created;
         }
         var creation = new Creation(chunks[0], chunks[0].Sum(j => j.StoredBytes), ct);
