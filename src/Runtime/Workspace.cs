@@ -199,8 +199,11 @@ public sealed class Workspace : IDisposable
         }
     }
 
-    /// <summary>The names in a directory ("" for the top), each as it is — a link is reported, never followed.</summary>
-    public IReadOnlyList<WorkspaceEntry> List(string path)
+    /// <summary>
+    /// The names in a directory ("" for the top), each as it is — a link is reported, never followed; at most
+    /// <paramref name="limit"/> of them (in the directory's order), so that a directory of millions costs no more.
+    /// </summary>
+    public IReadOnlyList<WorkspaceEntry> List(string path, int limit = int.MaxValue)
     {
         var fd = Open(path, Libc.O_RDONLY | Libc.O_DIRECTORY);
         try
@@ -208,6 +211,8 @@ public sealed class Workspace : IDisposable
             var entries = new List<WorkspaceEntry>();
             foreach (var raw in Names(fd, path))
             {
+                if (entries.Count >= limit)
+                    break;
                 string name;
                 try
                 {

@@ -62,13 +62,13 @@ internal static class ArtifactCollection
         File.Move(partial, archivePath, overwrite: true);
         if (overCap > 0)
             notes.Insert(0, $"{overCap} file(s) left out over the artifact cap of {Units.FormatBytes(capBytes)}");
-        return new ArtifactSummary(files, bytes, Describe(notes));
+        return new ArtifactSummary(files, bytes, Describe(notes, notes.Count + walk.MoreNotes));
     }
 
-    private static string? Describe(List<string> notes) => notes.Count switch
+    private static string? Describe(List<string> notes, int count) => count switch
     {
         0 => null,
         <= MaxNotes => string.Join("; ", notes),
-        _ => string.Join("; ", notes.Take(MaxNotes)) + $"; and {notes.Count - MaxNotes} more",
+        _ => string.Join("; ", notes.Take(MaxNotes)) + $"; and {count - MaxNotes} more",
     };
 }

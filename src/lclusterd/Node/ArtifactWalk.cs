@@ -9,22 +9,29 @@ internal sealed record ArtifactFile(string Path, long Size, UnixFileMode Mode);
 /// Finds what a job's artifact patterns match in its workspace, after it ended: regular files, and
 /// everything below a matched directory. A symbolic link is never followed, whether a pattern goes
 /// through it or names it; each such thing, and each pattern that matched nothing, becomes a note for
-/// the job's reason. At most <see cref="MaxVisited"/> names are looked at.
+/// the job's reason. At most <see cref="MaxVisited"/> names are looked at, however many a directory holds.
 /// </summary>
 internal sealed class ArtifactWalk(Workspace workspace)
 {
     public const int MaxVisited = 100_000;
 
     private readonly SortedDictionary<string, ArtifactFile> _found = new(StringComparer.Ordinal);
+    /// <summary>Notes kept word for word; past them only counted (<see cref="MoreNotes"/>): a job's reason shows a few.</summary>
+    public const int MaxNotes = 100;
+
     private readonly List<string> _notes = [];
+    private readonly HashSet<string> _noted = new(StringComparer.Ordinal);
     private int _visited;
     private int _hits;
 
     /// <summary>Every file matched, each once, in name order.</summary>
     public IReadOnlyCollection<ArtifactFile> Found => _found.Values;
 
-    /// <summary>What was not collected, and why.</summary>
+    /// <summary>What was not collected, and why: the first <see cref="MaxNotes"/> notes.</summary>
     public IReadOnlyList<string> Notes => _notes;
+
+    /// <summary>Notes past the first <see cref="MaxNotes"/>.</summary>
+    public int MoreNotes { get; private set; }
 
     public void Run(IEnumerable<string> patterns)
     {
@@ -106,7 +113,7 @@ internal sealed class ArtifactWalk(Workspace workspace)
         IReadOnlyList<WorkspaceEntry> entries;
         try
         {
-            entries = workspace.List(directory);
+            entries = workspace.List(directory, limit: MaxVisited - _visited);
         }
         catch (IOException e)
         {
@@ -121,7 +128,9 @@ internal sealed class ArtifactWalk(Workspace workspace)
 
     private void Note(string note)
     {
-        if (!_notes.Contains(note))
+        if (_notes.Count >= MaxNotes)
+            MoreNotes++;
+        else if (_noted.Add(note))
             _notes.Add(note);
     }
 
