@@ -47,6 +47,8 @@ internal static class Program
             return ContainerInit.Run(args);
         if (args.Length > 0 && args[0] == BoundChild.Verb)
             return BoundChild.Run(args);
+        if (args.Length > 0 && args[0] == ContainerGuard.Verb)
+            return ContainerGuard.Run(args);
         if (args.Length > 0 && args[0] == CaFlags.Verb)
             return RunCa(args[1..]);
 

@@ -188,4 +188,30 @@ public sealed class HousekeepingTests
             await Task.Delay(100);
         Assert.False(HostProcesses.StillRuns(etcd), "the embedded etcd outlived its daemon's SIGKILL");
     }
+
+    [Fact]
+    public async Task A_daemon_killed_with_sigkill_takes_with_it_a_job_whose_pid_1_changed_its_user_ids()
+    {
+        await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "takes-jobs" });
+        // The kernel clears a process's death signal when it changes its user ids: PID 1 becomes `sleep` as nobody and
+        // no longer dies with its daemon by itself. Checked: without the guard it outlives the daemon.
+        var seconds = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await Lcluster.TestSupport.Cli.OkAsync(daemon.Server, null, $"--addjob=exec su -s /bin/sh nobody -c 'exec sleep {seconds}'");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        IReadOnlyList<int> job;
+        while ((job = HostProcesses.WithArgument($"sleep\0{seconds}")).Count == 0 && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        var pid = Assert.Single(job);
+        var uid = long.Parse(File.ReadAllLines($"/proc/{pid}/status").Single(l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t')[1],
+            System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(65534, uid % 65536); // nobody: its block's id in a user namespace (blocks of 65536, aligned), 65534 without
+
+        await daemon.KillAsync();
+        Assert.False(HostProcesses.StillRuns(pid), $"the job's PID 1 ({pid}) outlived its daemon's SIGKILL\n{daemon.LogTail()}");
+        const string Guarded = "lclusterd guard: the daemon is gone; killed the processes of 1 container(s) below lcluster/takes-jobs";
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (!daemon.LogText().Contains(Guarded, StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        Assert.Contains(Guarded, daemon.LogText());
+    }
 }

@@ -19,7 +19,7 @@ public sealed class InstallTests
             var unitPath = Path.Combine(stage, "etc/systemd/system/lclusterd.service");
             var unit = File.ReadAllLines(unitPath).Where(l => l.Contains('=') && !l.StartsWith('#')).ToDictionary(l => l[..l.IndexOf('=')], l => l[(l.IndexOf('=') + 1)..]);
             Assert.Equal("on-failure", unit["Restart"]);
-            Assert.Equal("mixed", unit["KillMode"]);
+            Assert.Equal("process", unit["KillMode"]);
             Assert.Equal("/opt/lc/bin/lclusterd $LCLUSTERD_ARGS", unit["ExecStart"]);
             Assert.Equal("-/etc/default/lclusterd", unit["EnvironmentFile"]);
             var verify = await RunAsync(Requires.Program("systemd-analyze"), "verify", unitPath);

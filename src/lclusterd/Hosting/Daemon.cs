@@ -48,13 +48,16 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         var memory = options.MemoryBytes > 0 ? options.MemoryBytes : MachineMemory();
         var policy = DaemonFlags.Policy(options, memory);
         var store = new JobStore(etcd);
-        await using var sandbox = executor is not null ? null : new Sandbox(new SandboxOptions
+        var sandboxOptions = executor is not null ? null : new SandboxOptions
         {
             InitProgram = InitProgram.Install(options.DataDir, log),
             WorkDirectory = Path.Combine(options.DataDir, "sandbox"),
             CgroupParent = $"lcluster/{name}",
             UserNamespaces = options.UserNamespaces(options.Slots),
-        });
+        };
+        // Started before the sandbox and let go after it: the guard kills the containers if this process dies first.
+        using var guard = sandboxOptions is null ? null : ContainerGuard.Start(sandboxOptions);
+        await using var sandbox = sandboxOptions is null ? null : new Sandbox(sandboxOptions);
         var record = new NodeRecord
         {
             Name = name,
