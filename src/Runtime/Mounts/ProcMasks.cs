@@ -2,13 +2,17 @@ using Lcluster.Runtime.Native;
 
 namespace Lcluster.Runtime.Mounts;
 
-/// <summary>The OCI default masked and read-only paths.</summary>
+/// <summary>
+/// The masked and read-only paths of Docker's defaults (the OCI runtime spec's example plus
+/// <c>/proc/asound</c>, <c>/proc/timer_stats</c> and the RAPL energy counters under
+/// <c>/sys/devices/virtual/powercap</c>, a power side channel).
+/// </summary>
 internal static class ProcMasks
 {
     public static readonly string[] Masked =
     [
-        "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/latency_stats",
-        "/proc/acpi", "/proc/scsi", "/sys/firmware",
+        "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/latency_stats",
+        "/proc/acpi", "/proc/asound", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
     ];
 
     public static readonly string[] ReadOnly =
