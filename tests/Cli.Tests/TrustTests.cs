@@ -43,6 +43,15 @@ public sealed class TrustTests : IAsyncLifetime
         Directory.Delete(Path.GetDirectoryName(_authority)!, recursive: true);
     }
 
+    /// <summary>A channel over TLS with the certificate of "dave", a user of the cluster (not of this machine).</summary>
+    private Grpc.Net.Client.GrpcChannel DavesChannel()
+    {
+        if (!Directory.Exists($"{_authority}/users/dave"))
+            CertificateTool.Run("ca", "user", "--name=dave", $"--dir={_authority}");
+        var tls = TlsIdentity.Load(Path.Combine(_authority, "ca.crt"), $"{_authority}/users/dave/user.crt", $"{_authority}/users/dave/user.key");
+        return NodeChannel.Open(_daemon.Address, tls.ClientOptions());
+    }
+
     private Task<CliResult> As(string user, params string[] args) => TestSupport.Cli.RunAsUserAsync(user, SocketGroup, _daemon.Server, args);
 
     private static string IdOf(CliResult added)
@@ -138,9 +147,7 @@ public sealed class TrustTests : IAsyncLifetime
     {
         // Twelve 1 MiB submissions at once from one user, over TLS with a certificate of the cluster: the quota
         // (1.5 MiB) lets exactly one through, however close together they arrive.
-        CertificateTool.Run("ca", "user", "--name=dave", $"--dir={_authority}");
-        var tls = TlsIdentity.Load(Path.Combine(_authority, "ca.crt"), $"{_authority}/users/dave/user.crt", $"{_authority}/users/dave/user.key");
-        using var channel = NodeChannel.Open(_daemon.Address, tls.ClientOptions());
+        using var channel = DavesChannel();
         var client = new Lclusterd.LclusterdClient(channel);
         var stdin = ByteString.CopyFrom(new byte[1 << 20]);
         await client.ListJobsAsync(new ListJobsRequest { PageSize = 1 }); // connected before the burst
@@ -170,6 +177,43 @@ public sealed class TrustTests : IAsyncLifetime
         Assert.Contains("belongs to another user", denied.Status.Detail);
         using var unknown = client.WatchJobs(new WatchJobsRequest { Id = Guid.NewGuid().ToString() }, deadline: DateTime.UtcNow.AddSeconds(10));
         Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<RpcException>(() => unknown.ResponseStream.MoveNext())).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_request_sent_again_after_its_answer_was_lost_is_not_counted_twice_against_a_quota()
+    {
+        // A client that lost an answer sends the request again under its request id, as lclusterc does. The jobs it
+        // made are what the user holds, not more on top of it: at the quota, the second sending gets the same jobs.
+        using var channel = DavesChannel();
+        var client = new Lclusterd.LclusterdClient(channel);
+        var array = new AddJobRequest { Command = "sleep 600", Array = new ArrayRange { First = 1, Last = MaxQueued }, RequestId = "fills-the-queue" };
+        var queued = await client.AddJobAsync(array);
+        Assert.Equal(MaxQueued, queued.Ids.Count);
+        Assert.Equal(queued.Ids, (await client.AddJobAsync(array)).Ids);
+        var big = new AddJobRequest { Command = "wc -c", Stdin = ByteString.CopyFrom(new byte[1 << 20]), RequestId = "one-mebibyte" };
+        // The queue is full until a slot takes one of the array (2 slots): then the 1 MiB job fits the count.
+        var bigId = "";
+        for (var tries = 0; bigId.Length == 0; tries++)
+        {
+            try
+            {
+                bigId = (await client.AddJobAsync(big)).Id;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted && e.Status.Detail.Contains("queued jobs per user") && tries < 100)
+            {
+                await Task.Delay(100);
+            }
+        }
+        Assert.Equal(bigId, (await client.AddJobAsync(big)).Id);
+
+        // A new request is still held to the quota, for either count.
+        var other = await Assert.ThrowsAsync<RpcException>(() => client.AddJobAsync(new AddJobRequest { Command = "wc -c", Stdin = big.Stdin, RequestId = "another" }).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, other.StatusCode);
+        var two = new AddJobRequest { Command = "true", Array = new ArrayRange { First = 1, Last = 2 }, RequestId = "two-more" };
+        var more = await Assert.ThrowsAsync<RpcException>(() => client.AddJobAsync(two).ResponseAsync);
+        Assert.Equal(StatusCode.ResourceExhausted, more.StatusCode);
+        Assert.Contains($"would pass the quota of {MaxQueued} queued jobs per user", more.Status.Detail);
+        Assert.Equal(MaxQueued + 1, (await client.ListJobsAsync(new ListJobsRequest { PageSize = 100 })).Jobs.Count);
     }
 
     [Fact]

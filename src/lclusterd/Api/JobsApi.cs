@@ -25,7 +25,7 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy, UsageView us
         if (valid.InputsId is { } upload)
             valid = valid with { Inputs = JobInputs.Find(node, upload, caller) };
         var jobs = NewJobs.Build(valid, caller, valid.RequestId ?? Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow);
-        var admission = caller.IsAdmin ? null : await AdmitAsync(caller.User, jobs, context.CancellationToken);
+        var admission = caller.IsAdmin ? null : await AdmitAsync(caller.User, jobs, valid.RequestId is not null, context.CancellationToken);
         IReadOnlyList<string> created;
         try
         {
@@ -52,13 +52,34 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy, UsageView us
     }
 
     /// <summary>
+    /// <see cref="AdmitNewAsync"/>, for a request that may have been sent before: when it does not fit and names
+    /// jobs by its request id, the jobs it made already (its answer was lost, and the client sent it again) count once,
+    /// as what they hold, not a second time as new. Only the jobs not made yet are admitted; none: nothing is charged.
+    /// </summary>
+    private async Task<QuotaLedger.Admission?> AdmitAsync(string user, IReadOnlyList<NewJob> jobs, bool sentBefore, CancellationToken ct)
+    {
+        try
+        {
+            return await AdmitNewAsync(user, jobs, ct);
+        }
+        catch (RpcException e) when (sentBefore && e.StatusCode == StatusCode.ResourceExhausted)
+        {
+            var made = (await Etcd(() => node.Store.GetManyAsync([.. jobs.Select(j => j.Record.Job.Id)], ct))).Select(j => j.Id).ToHashSet(StringComparer.Ordinal);
+            if (made.Count == 0)
+                throw;
+            var fresh = jobs.Where(j => !made.Contains(j.Record.Job.Id)).ToList();
+            return fresh.Count == 0 ? null : await AdmitNewAsync(user, fresh, ct);
+        }
+    }
+
+    /// <summary>
     /// A user's queued jobs and the bytes their jobs hold in etcd stay within the node's quotas (admins have none):
     /// over either, the whole request is refused with RESOURCE_EXHAUSTED and nothing is written. The request's jobs
     /// are charged first (<see cref="UsageView"/>), so the requests this node admits at the same moment count each
     /// other in both checks: the bytes of those not yet in the usage ledger, and the jobs not yet created beside the
     /// count read from etcd after the charge. The caller ends the charge.
     /// </summary>
-    private async Task<QuotaLedger.Admission> AdmitAsync(string user, IReadOnlyList<NewJob> jobs, CancellationToken ct)
+    private async Task<QuotaLedger.Admission> AdmitNewAsync(string user, IReadOnlyList<NewJob> jobs, CancellationToken ct)
     {
         var quotas = node.Options.Quotas;
         var admission = await Etcd(() => usage.AdmitAsync(user, [.. jobs.Select(j => (j.Record.Job.Id, j.StoredBytes))], quotas.StoredBytes, ct));
