@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Grpc.Core;
 using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Store;
@@ -118,6 +119,7 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy, UsageView us
         var id = RequestRules.JobId(request.Id);
         var caller = Caller.Of(context);
         var ct = context.CancellationToken;
+        var since = Stopwatch.GetTimestamp();
         while (true)
         {
             var job = await Etcd(() => node.Store.GetAsync(id, ct)) ?? throw Statuses.NotFound(id);
@@ -144,7 +146,11 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy, UsageView us
                     }
                     break;
             }
-            // It changed under us (placed, started, settled): look again in a moment.
+            // It changed under us (placed, started, settled): look again in a moment, not for ever. A job stays in
+            // one of these moments for milliseconds; one that does not (a record changed in etcd by hand) is refused.
+            if (Stopwatch.GetElapsedTime(since) > CancelWait)
+                throw new RpcException(new Status(StatusCode.Aborted,
+                    $"job {id} stayed {Settle.Name(job.State)} without settling for {CancelWait.TotalSeconds:F0} s while being removed; check it and try again"));
             await Task.Delay(ChangedUnderUs, ct);
         }
     }
