@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Lcluster.TestSupport;
 using Xunit.Abstractions;
@@ -73,6 +74,59 @@ public sealed class RestartTests(ITestOutputHelper output)
         Assert.True(goneBy < retryStarted, $"the retry started at {retryStarted:O}, before the dead node's containers were seen gone at {goneBy:O}\n{cluster.Logs()}");
         foreach (var id in retried)
             await cluster.RunAsync(prime, $"--removejob={id}");
+    }
+
+    [Fact]
+    public async Task A_daemon_stopped_past_its_fence_has_its_containers_killed_by_its_guard_before_any_retry_starts()
+    {
+        await using var cluster = await ThreeNodes.StartAsync("--lease-ttl=2s", "--fence-timeout=4s");
+        var prime = await cluster.PrimeAsync(0);
+        var victim = (prime + 1) % 3;
+        var victimName = cluster.NameOf(victim);
+        var ns = cluster.Nodes[prime].Namespace!;
+        var retried = await BulkSubmit.AddAsync(ns, cluster.Nodes[prime].Server, 3, "sleep 60", retries: 1);
+        var running = await cluster.WaitRunningAsync(prime, retried);
+        var onVictim = running.Single(j => j.Value == victimName).Key;
+
+        // SIGSTOP: the daemon is alive, closes nothing, and can neither renew its lease nor kill its jobs.
+        var pid = cluster.Nodes[victim].Pid;
+        Signal(pid, "STOP");
+        var stoppedAt = DateTimeOffset.UtcNow;
+        var goneBy = await WaitGoneAsync(victimName, TimeSpan.FromSeconds(15));
+        Assert.Equal('T', ProcessState(pid)); // the guard did it, not the daemon
+        var again = await cluster.WaitJobAsync(prime, onVictim, j => j.GetProperty("attempts").GetInt32() == 2 && j.GetProperty("state").GetString() == "running", TimeSpan.FromSeconds(60));
+        var retryStarted = DateTimeOffset.Parse(again.GetProperty("started_at").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        output.WriteLine($"{victimName} SIGSTOPped at {stoppedAt:HH:mm:ss.fff}; its containers were gone by {goneBy:HH:mm:ss.fff}; the retry started on {again.GetProperty("node").GetString()} at {retryStarted:HH:mm:ss.fff}");
+        // Not at once: a pause within the fence timeout (4 s, less the time since the last renewal) costs nothing.
+        Assert.True(goneBy - stoppedAt > TimeSpan.FromSeconds(3), $"the guard killed {(goneBy - stoppedAt).TotalSeconds:F1} s into a pause, within the fence timeout");
+        Assert.True(goneBy < retryStarted, $"the retry started at {retryStarted:O}, before the stopped node's containers were seen gone at {goneBy:O}\n{cluster.Logs()}");
+        Assert.Contains("lclusterd guard: the daemon has not confirmed its lease in time", cluster.Nodes[victim].LogText());
+
+        // Woken, the node finds its lease gone, registers again and takes work; the job stays the retry's.
+        Signal(pid, "CONT");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!cluster.Nodes[victim].LogText().Contains("registered again", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{victimName} did not register again within 30 s of SIGCONT\n{cluster.Logs()}");
+            await Task.Delay(100);
+        }
+        var after = await cluster.CheckAsync(prime, onVictim);
+        Assert.True(after.GetProperty("attempts").GetInt32() == 2 && after.GetProperty("state").GetString() == "running", after.ToString());
+        foreach (var id in retried)
+            await cluster.RunAsync(prime, $"--removejob={id}");
+    }
+
+    private static void Signal(int pid, string signal)
+    {
+        using var kill = Process.Start("/bin/kill", [$"-{signal}", pid.ToString()]);
+        kill.WaitForExit();
+    }
+
+    /// <summary>The state letter of /proc/PID/stat (R, S, T for stopped, …).</summary>
+    private static char ProcessState(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[stat.LastIndexOf(')') + 2];
     }
 
     /// <summary>The processes in the node's cgroups, once there are some (or none, after <paramref name="within"/>).</summary>

@@ -34,6 +34,9 @@ public sealed class Session : IAsyncDisposable
     /// <summary>Time since etcd last confirmed the lease.</summary>
     public TimeSpan SinceLastRenewal => _keepAlive.SinceLastRenewal;
 
+    /// <summary>When the last renewal etcd confirmed was sent, in <see cref="Environment.TickCount64"/> milliseconds.</summary>
+    public long RenewedAt => _keepAlive.RenewedAt;
+
     /// <summary>Grants a lease of <paramref name="ttl"/> (whole seconds) and starts keeping it alive.</summary>
     public static Task<Session> StartAsync(EtcdClient client, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         StartAsync(client, ttl, new SessionOptions(), cancellationToken);

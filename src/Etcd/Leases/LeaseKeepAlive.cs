@@ -47,7 +47,10 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
     public TimeSpan Ttl => TimeSpan.FromSeconds(Interlocked.Read(ref _ttlSeconds));
 
     /// <summary>Time since etcd last confirmed a renewal (counted from when that renewal was sent).</summary>
-    public TimeSpan SinceLastRenewal => TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _renewedAt));
+    public TimeSpan SinceLastRenewal => TimeSpan.FromMilliseconds(Environment.TickCount64 - RenewedAt);
+
+    /// <summary>When the last renewal etcd confirmed was sent, in <see cref="Environment.TickCount64"/> milliseconds.</summary>
+    public long RenewedAt => Volatile.Read(ref _renewedAt);
 
     internal static LeaseKeepAlive Start(EtcdClient client, long leaseId, TimeSpan ttl, bool untilEtcdSaysGone = false)
     {

@@ -82,7 +82,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         {
             log.Warn($"node {name}: {e.Message}"); // the line, or the rotation after it, failed: the node runs on
         }
-        var node = new NodeContext(name, options, store, registration, executor ?? new SandboxExecutor(sandbox!), new OutputFiles(options.DataDir), log) { Files = files, ContainerLog = containerLog };
+        var node = new NodeContext(name, options, store, registration, executor ?? new SandboxExecutor(sandbox!), new OutputFiles(options.DataDir), log) { Files = files, ContainerLog = containerLog, Guard = guard };
         var agent = new NodeAgent(node);
         var prime = new PrimeRole(node);
         var health = new HealthServiceImpl();

@@ -1,5 +1,6 @@
 using Lcluster.Daemon.Hosting;
 using Lcluster.Etcd;
+using Lcluster.Etcd.Concurrency;
 
 namespace Lcluster.Daemon.Node;
 
@@ -14,6 +15,12 @@ internal sealed class Liveness(NodeContext node, NodeAgent agent, NodeHealth hea
 {
     private static readonly TimeSpan Check = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// How long after this node's own fence the guard fences for it: later than the node (which, running, kills its
+    /// jobs itself, with the cause), earlier than a prime's retry (at least fence timeout + 1 s after that renewal).
+    /// </summary>
+    private static readonly TimeSpan GuardMargin = TimeSpan.FromMilliseconds(500);
+
     public async Task RunAsync(CancellationToken ct)
     {
         var fenced = false;
@@ -22,6 +29,7 @@ internal sealed class Liveness(NodeContext node, NodeAgent agent, NodeHealth hea
         {
             await Task.Delay(Check, ct);
             var session = node.Registration.Session;
+            TellGuard(session);
             health.Set(node.Registration.Standing(session.LeaseId, within: node.Options.LeaseTtl) == LeaseStanding.Confirmed);
             if (session.Lost.IsCancellationRequested)
             {
@@ -44,6 +52,14 @@ internal sealed class Liveness(NodeContext node, NodeAgent agent, NodeHealth hea
                 fenced = false;
             }
         }
+    }
+
+    /// <summary>The deadline past which the guard kills this node's containers, should the daemon stop or hang before it does.</summary>
+    private void TellGuard(Session session)
+    {
+        var deadline = session.RenewedAt + (long)(node.Options.FenceTimeout + GuardMargin).TotalMilliseconds;
+        if (node.Guard is { } guard && !guard.Extend(deadline))
+            node.Log.Error($"node {node.Name}: its container guard (pid {guard.Pid}) is gone: a stopped or killed daemon's containers would run on");
     }
 
     private async Task RegisterAgainAsync(CancellationToken ct)

@@ -1,5 +1,6 @@
 using Lcluster.Daemon.Hosting;
 using Lcluster.Daemon.Store;
+using Lcluster.Runtime.Host;
 
 namespace Lcluster.Daemon.Node;
 
@@ -12,4 +13,7 @@ internal sealed record NodeContext(
 
     /// <summary>DATA_DIR/containers.log: a line per container start and end, appended only.</summary>
     public required ContainerLog ContainerLog { get; init; }
+
+    /// <summary>The process that kills this node's containers if the daemon dies or stops past its fence; none without a sandbox.</summary>
+    public ContainerGuard.Handle? Guard { get; init; }
 }
