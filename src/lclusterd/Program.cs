@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Lcluster.Daemon.Hosting;
+using Lcluster.Daemon.Node;
 using Lcluster.Daemon.Security;
 using Lcluster.Runtime.Host;
 using Lcluster.Runtime.Processes;
@@ -48,7 +49,11 @@ internal static class Program
         if (args.Length > 0 && args[0] == BoundChild.Verb)
             return BoundChild.Run(args);
         if (args.Length > 0 && args[0] == ContainerGuard.Verb)
-            return ContainerGuard.Run(args);
+            return ContainerGuard.Run(args, (context, job) =>
+            {
+                if (context is [var log, var node]) // the daemon's container log, and its node's name
+                    ContainerLog.GuardKilled(log, node, job);
+            });
         if (args.Length > 0 && args[0] == CaFlags.Verb)
             return RunCa(args[1..]);
 

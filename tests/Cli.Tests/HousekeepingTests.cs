@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Lcluster.TestSupport;
+using Lcluster.TestSupport.Chaos;
 
 namespace Lcluster.Cli.Tests;
 
@@ -196,7 +197,7 @@ public sealed class HousekeepingTests
         // The kernel clears a process's death signal when it changes its user ids: PID 1 becomes `sleep` as nobody and
         // no longer dies with its daemon by itself. Checked: without the guard it outlives the daemon.
         var seconds = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await Lcluster.TestSupport.Cli.OkAsync(daemon.Server, null, $"--addjob=exec su -s /bin/sh nobody -c 'exec sleep {seconds}'");
+        var id = (await Lcluster.TestSupport.Cli.OkAsync(daemon.Server, null, $"--addjob=exec su -s /bin/sh nobody -c 'exec sleep {seconds}'")).Trim();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         IReadOnlyList<int> job;
         while ((job = HostProcesses.WithArgument($"sleep\0{seconds}")).Count == 0 && DateTime.UtcNow < deadline)
@@ -213,5 +214,8 @@ public sealed class HousekeepingTests
         while (!daemon.LogText().Contains(Guarded, StringComparison.Ordinal) && DateTime.UtcNow < deadline)
             await Task.Delay(100);
         Assert.Contains(Guarded, daemon.LogText());
+        // And it says so in the node's container log, where a checker of what ran where looks for each container's end.
+        var killed = Assert.Single(ContainerLogFile.Read(Path.Combine(daemon.DataDir, ContainerLogFile.FileName)), e => e.Kind == "guard-kill");
+        Assert.Equal((id, daemon.NodeName), (killed.Job, killed.Node));
     }
 }

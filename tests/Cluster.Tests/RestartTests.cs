@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Lcluster.TestSupport;
+using Lcluster.TestSupport.Chaos;
 using Xunit.Abstractions;
 
 namespace Lcluster.Cluster.Tests;
@@ -101,6 +102,10 @@ public sealed class RestartTests(ITestOutputHelper output)
         Assert.True(goneBy - stoppedAt > TimeSpan.FromSeconds(3), $"the guard killed {(goneBy - stoppedAt).TotalSeconds:F1} s into a pause, within the fence timeout");
         Assert.True(goneBy < retryStarted, $"the retry started at {retryStarted:O}, before the stopped node's containers were seen gone at {goneBy:O}\n{cluster.Logs()}");
         Assert.Contains("lclusterd guard: the daemon has not confirmed its lease in time", cluster.Nodes[victim].LogText());
+        // The node's container log has the guard's line: the container's end, long before the daemon can append its own.
+        var killed = Assert.Single(ContainerLogFile.ReadNode(cluster.Nodes[victim].DataDir), e => e.Kind == "guard-kill");
+        Assert.Equal(onVictim, killed.Job);
+        Assert.InRange(killed.Wall, stoppedAt, retryStarted);
 
         // Woken, the node finds its lease gone, registers again and takes work; the job stays the retry's.
         Signal(pid, "CONT");

@@ -109,6 +109,30 @@ public sealed class ChaosCheckerTests
     }
 
     [Fact]
+    public void A_run_the_guard_killed_ended_then_not_at_the_end_line_its_stopped_daemon_appended_later()
+    {
+        // n2's daemon is paused (SIGSTOP) from 1 to 12 s, not killed: its guard kills J2's container at 7 s, the retry
+        // starts on n1 at 10 s, and the woken daemon appends the end line at 12 s.
+        var paused = Clean() with
+        {
+            Nemesis = [new NemesisOp(At(1), "pause", "n2", "start"), new NemesisOp(At(12), "pause", "n2", "heal")],
+            Containers =
+            [
+                .. Clean().Containers.Where(e => !(e.Node == "n2" && e.Wall > At(5))),
+                Line("guard-kill", "n2", 7, 199, J2), Line("end", "n2", 12, 601, J2, exit: null),
+            ],
+        };
+        var run = ChaosChecker.Runs(paused).Single(r => r.Node == "n2");
+        Assert.Equal(At(7), run.End);
+        Assert.Empty(ChaosChecker.Check(paused));
+        // Without the guard's line, the run lasted until its end line, past the retry's start.
+        AssertOnly(paused with { Containers = [.. paused.Containers.Where(e => e.Kind != "guard-kill")] }, "overlapping-runs", J2);
+        // A guard-kill line bounds a run with no end line as well.
+        var unended = paused with { Containers = [.. paused.Containers.Where(e => e.Kind != "end" || e.Node != "n2")] };
+        Assert.Equal(At(7), ChaosChecker.Runs(unended).Single(r => r.Node == "n2").End);
+    }
+
+    [Fact]
     public void A_job_recorded_succeeded_with_no_exit_0_run_is_caught()
     {
         var h = Clean();

@@ -33,13 +33,15 @@ public static class ContainerGuard
     /// Starts the guard of <paramref name="options"/>'s containers from this process's own binary. Keep the returned
     /// handle for as long as the containers may run; disposing it lets the guard go, after it killed what is left.
     /// </summary>
-    public static Handle Start(SandboxOptions options)
+    public static Handle Start(SandboxOptions options, params string[] context)
     {
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell the path of this program (needed to start its container guard)");
         var info = new ProcessStartInfo(self) { UseShellExecute = false, RedirectStandardInput = true };
         info.ArgumentList.Add(Verb);
         info.ArgumentList.Add(options.CgroupRoot);
         info.ArgumentList.Add(options.CgroupParent);
+        foreach (var argument in context)
+            info.ArgumentList.Add(argument);
         return new Handle(Process.Start(info) ?? throw new InvalidOperationException($"could not start {self} {Verb}"));
     }
 
@@ -82,10 +84,13 @@ public static class ContainerGuard
         public void Dispose() => guard.Dispose();
     }
 
-    /// <summary>The mode itself, first thing in Main when <c>args[0] == Verb</c>.</summary>
-    public static int Run(string[] args)
+    /// <summary>
+    /// The mode itself, first thing in Main when <c>args[0] == Verb</c>. <paramref name="killed"/> is told of each job
+    /// whose processes the guard killed, once they are all gone, with the context <see cref="Start"/> was given.
+    /// </summary>
+    public static int Run(string[] args, Action<IReadOnlyList<string>, string>? killed = null)
     {
-        if (args.Length != 3)
+        if (args.Length < 3)
         {
             Console.Error.WriteLine($"{Verb} is internal: the daemon starts it to kill its containers when it dies");
             return 2;
@@ -95,18 +100,20 @@ public static class ContainerGuard
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true);
         var tree = CgroupTrees.ForHost(CgroupFs.Kernel, args[1], args[2]);
+        var context = args[3..];
+        Action<string> ended = killed is null ? _ => { } : job => Tell(() => killed(context, job));
         var daemon = new DaemonWatch(Console.OpenStandardInput());
         while (daemon.NextDeadline() is { } passed)
         {
-            var (fenced, still) = KillAll(tree);
+            var (fenced, still) = KillAll(tree, ended);
             if (fenced > 0)
                 Console.Error.WriteLine($"lclusterd guard: the daemon has not confirmed its lease in time (stopped or hung?): " +
-                    $"killed the processes of {fenced} container(s) below {args[2]}, {Environment.TickCount64 - passed} ms past its fence" +
+                    $"killed the processes of {fenced} container(s) below {args[2]}, {Environment.TickCount64 - passed} ms past its deadline" +
                     (still.Count > 0 ? $"; still alive after {Patience.TotalSeconds:0} s: {string.Join(", ", still)}" : ""));
         }
-        var (killed, left) = KillAll(tree);
-        if (killed > 0)
-            Console.Error.WriteLine($"lclusterd guard: the daemon is gone; killed the processes of {killed} container(s) below {args[2]}" +
+        var (count, left) = KillAll(tree, ended);
+        if (count > 0)
+            Console.Error.WriteLine($"lclusterd guard: the daemon is gone; killed the processes of {count} container(s) below {args[2]}" +
                 (left.Count > 0 ? $"; still alive after {Patience.TotalSeconds:0} s: {string.Join(", ", left)}" : ""));
         return left.Count == 0 ? 0 : 1;
     }
@@ -170,8 +177,24 @@ public static class ContainerGuard
         }
     }
 
-    /// <summary>SIGKILLs the processes of every job cgroup in the tree until none is left (or the patience ends): how many had any, and which are left.</summary>
-    internal static (int Killed, IReadOnlyList<string> Left) KillAll(ICgroupTree tree)
+    /// <summary>A report that fails is said on stderr: the killing goes on.</summary>
+    private static void Tell(Action report)
+    {
+        try
+        {
+            report();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"lclusterd guard: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// SIGKILLs the processes of every job cgroup in the tree until none is left (or the patience ends): how many had
+    /// any, and which are left. <paramref name="ended"/> is told of each job that had processes once they are gone.
+    /// </summary>
+    internal static (int Killed, IReadOnlyList<string> Left) KillAll(ICgroupTree tree, Action<string>? ended = null)
     {
         var jobs = tree.ListJobs().Where(id => SandboxValidation.JobId().IsMatch(id)).Select(tree.Open).ToList();
         var killed = new HashSet<string>(StringComparer.Ordinal);
@@ -185,6 +208,8 @@ public static class ContainerGuard
                     if (job.Processes().Count == 0)
                     {
                         jobs.Remove(job);
+                        if (killed.Contains(job.JobId))
+                            ended?.Invoke(job.JobId);
                         continue;
                     }
                     killed.Add(job.JobId);

@@ -56,7 +56,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
             UserNamespaces = options.UserNamespaces(options.Slots),
         };
         // Started before the sandbox and let go after it: the guard kills the containers if this process dies first.
-        using var guard = sandboxOptions is null ? null : ContainerGuard.Start(sandboxOptions);
+        using var guard = sandboxOptions is null ? null : ContainerGuard.Start(sandboxOptions, Path.Combine(options.DataDir, ContainerLog.FileName), name);
         await using var sandbox = sandboxOptions is null ? null : new Sandbox(sandboxOptions);
         var record = new NodeRecord
         {

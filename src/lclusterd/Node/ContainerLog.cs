@@ -67,6 +67,17 @@ internal sealed class ContainerLog : IDisposable
     public void LeftoverReaped(string job) =>
         Append($"leftover job={job} node={_node} wall={Wall(DateTimeOffset.UtcNow)} mono={Mono(Stopwatch.GetTimestamp())} pid={Environment.ProcessId}");
 
+    /// <summary>
+    /// The container guard (another process: <paramref name="path"/> opened for this line alone) killed the job's
+    /// processes and saw them gone: its container ended no later than now, whatever line the daemon appends later.
+    /// </summary>
+    public static void GuardKilled(string path, string node, string job)
+    {
+        using var file = AppendOnlyFile.Open(path);
+        file.Append(Encoding.UTF8.GetBytes(
+            $"guard-kill job={job} node={node} wall={Wall(DateTimeOffset.UtcNow)} mono={Mono(Stopwatch.GetTimestamp())} pid={Environment.ProcessId}\n"));
+    }
+
     private static string Wall(DateTimeOffset wall) => wall.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture);
 
     /// <summary>CLOCK_MONOTONIC in seconds (Stopwatch's timestamp): comparable between the nodes of one machine, immune to clock steps.</summary>

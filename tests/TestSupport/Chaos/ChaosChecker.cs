@@ -129,9 +129,11 @@ public static class ChaosChecker
     }
 
     /// <summary>
-    /// Every container run in the logs. A start with no end line ended no later than the first of: its leftover being
-    /// reaped, the node's daemon starting again, the nemesis SIGKILLing that node's daemon (its containers die with it).
-    /// With none of those, it may still run: its end is unbounded.
+    /// Every container run in the logs. A run ended at its end line, or earlier when the node's container guard killed
+    /// it first (a stopped daemon appends the end line only once it runs again). A start with no end line ended no
+    /// later than the first of: the guard killing it, its leftover being reaped, the node's daemon starting again, the
+    /// nemesis SIGKILLing that node's daemon (its containers die with it). With none of those, it may still run: its
+    /// end is unbounded.
     /// </summary>
     public static IReadOnlyList<Run> Runs(ChaosHistory history)
     {
@@ -144,14 +146,17 @@ public static class ChaosChecker
                 var start = events[i];
                 if (start.Kind != "start" || start.Job is null)
                     continue;
-                var end = events.Skip(i + 1).FirstOrDefault(e => e.Kind == "end" && e.Job == start.Job && e.Pid == start.Pid && e.Incarnation == start.Incarnation);
-                if (end is not null)
+                var after = events.Skip(i + 1).ToList();
+                var endAt = after.FindIndex(e => e.Kind == "end" && e.Job == start.Job && e.Pid == start.Pid && e.Incarnation == start.Incarnation);
+                var guardKill = after.Take(endAt < 0 ? after.Count : endAt).FirstOrDefault(e => e.Kind == "guard-kill" && e.Job == start.Job);
+                if (endAt >= 0)
                 {
-                    runs.Add(new Run(start.Job, node.Key, start.Attempt, start.Pid, start.Wall, end.Wall, true, end.ExitCode));
+                    var end = after[endAt];
+                    runs.Add(new Run(start.Job, node.Key, start.Attempt, start.Pid, start.Wall, guardKill is null ? end.Wall : Min(guardKill.Wall, end.Wall), true, end.ExitCode));
                     continue;
                 }
-                var bounds = events.Skip(i + 1)
-                    .Where(e => e.Kind == "daemon-start" || (e.Kind == "leftover" && e.Job == start.Job))
+                var bounds = after
+                    .Where(e => e.Kind == "daemon-start" || (e.Kind is "leftover" or "guard-kill" && e.Job == start.Job))
                     .Select(e => e.Wall)
                     .Concat(history.Nemesis.Where(n => n.KillsContainersOf(node.Key) && n.At >= start.Wall).Select(n => n.At))
                     .ToList();
@@ -160,6 +165,8 @@ public static class ChaosChecker
         }
         return runs;
     }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     private static string Describe(ClientOp op) => $"{op.State ?? "not found"}{(op.ExitCode is { } e ? $" exit {e}" : "")} attempts {op.Attempts}";
 

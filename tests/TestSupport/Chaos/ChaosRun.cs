@@ -292,8 +292,8 @@ public static class ChaosRun
                 "kill-daemon" => TimeSpan.FromSeconds(1 + random.NextDouble() * 4),
                 // Some cuts outlast the lease only, some the fence timeout too.
                 "partition" => TimeSpan.FromSeconds(1 + random.NextDouble() * (options.FenceTimeout.TotalSeconds + 4)),
-                // A pause stays under the fence timeout: past it, a stopped daemon's jobs may run twice (docs/failures.md, 5).
-                "pause" => TimeSpan.FromSeconds(0.5 + random.NextDouble() * (options.FenceTimeout.TotalSeconds / 2 - 0.5)),
+                // Some pauses outlast the fence timeout too: the stopped daemon's guard kills its containers then.
+                "pause" => TimeSpan.FromSeconds(0.5 + random.NextDouble() * (options.FenceTimeout.TotalSeconds + 4)),
                 "isolate-etcd-member" => TimeSpan.FromSeconds(2 + random.NextDouble() * 8),
                 _ => TimeSpan.FromSeconds(1 + random.NextDouble() * 5),
             };
