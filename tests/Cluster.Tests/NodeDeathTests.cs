@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Lcluster.TestSupport;
 using Xunit.Abstractions;
@@ -32,7 +31,7 @@ public sealed class NodeDeathTests(ITestOutputHelper output)
         output.WriteLine($"running on {victimName}: {string.Join(", ", onVictim)}");
 
         // Freeze the victim, fill the last free slot of every node: one job lands on the victim and stays scheduled.
-        Signal(cluster.Nodes[victim].Pid, "STOP");
+        await cluster.Nodes[victim].PauseAsync();
         var shorts = await BulkSubmit.AddAsync(cluster.Nodes[via].Namespace!, cluster.Nodes[via].Server, 3, "echo short");
         var scheduled = await WaitForPlacementOnAsync(cluster.Nodes[prime], shorts, victimName);
         var killedAt = DateTimeOffset.UtcNow;
@@ -69,12 +68,6 @@ public sealed class NodeDeathTests(ITestOutputHelper output)
             Assert.True(job.GetProperty("state").GetString() == "succeeded", job.ToString());
             Assert.Equal(1, job.GetProperty("attempts").GetInt32());
         }
-    }
-
-    private static void Signal(int pid, string signal)
-    {
-        using var kill = Process.Start("/bin/kill", [$"-{signal}", pid.ToString()]);
-        kill.WaitForExit();
     }
 
     private static async Task<IReadOnlyList<string>> WaitForRunningOnAsync(ThreeNodes cluster, int via, IReadOnlyCollection<string> ids, string node, int count)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Lcluster.TestSupport;
 using Lcluster.TestSupport.Chaos;
@@ -56,23 +55,13 @@ public sealed class RestartTests(ITestOutputHelper output)
     [Fact]
     public async Task A_daemon_killed_alone_takes_its_containers_with_it_before_any_retry_of_their_jobs_starts()
     {
-        await using var cluster = await ThreeNodes.StartAsync("--lease-ttl=2s", "--fence-timeout=4s");
-        var prime = await cluster.PrimeAsync(0);
-        var victim = (prime + 1) % 3;
-        var victimName = cluster.NameOf(victim);
-        var ns = cluster.Nodes[prime].Namespace!;
-        var retried = await BulkSubmit.AddAsync(ns, cluster.Nodes[prime].Server, 3, "sleep 60", retries: 1);
-        var running = await cluster.WaitRunningAsync(prime, retried);
-        var onVictim = running.Single(j => j.Value == victimName).Key;
+        var (cluster, prime, victim, retried, onVictim) = await RetriedJobOnAVictimAsync();
+        await using var _ = cluster;
 
         await cluster.Nodes[victim].KillAsync();
-        var goneBy = await WaitGoneAsync(victimName, TimeSpan.FromSeconds(5));
+        var goneBy = await WaitGoneAsync(cluster.NameOf(victim), TimeSpan.FromSeconds(5));
 
-        var again = await cluster.WaitJobAsync(prime, onVictim, j => j.GetProperty("attempts").GetInt32() == 2 && j.GetProperty("state").GetString() == "running", TimeSpan.FromSeconds(60));
-        var retryStarted = DateTimeOffset.Parse(again.GetProperty("started_at").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
-        output.WriteLine($"{victimName} SIGKILLed; its containers were gone by {goneBy:HH:mm:ss.fff}; the retry started on {again.GetProperty("node").GetString()} at {retryStarted:HH:mm:ss.fff}");
-        Assert.NotEqual(victimName, again.GetProperty("node").GetString());
-        Assert.True(goneBy < retryStarted, $"the retry started at {retryStarted:O}, before the dead node's containers were seen gone at {goneBy:O}\n{cluster.Logs()}");
+        await AssertRetriedElsewhereAfterAsync(cluster, prime, victim, onVictim, goneBy, "SIGKILLed");
         foreach (var id in retried)
             await cluster.RunAsync(prime, $"--removejob={id}");
     }
@@ -80,39 +69,30 @@ public sealed class RestartTests(ITestOutputHelper output)
     [Fact]
     public async Task A_daemon_stopped_past_its_fence_has_its_containers_killed_by_its_guard_before_any_retry_starts()
     {
-        await using var cluster = await ThreeNodes.StartAsync("--lease-ttl=2s", "--fence-timeout=4s");
-        var prime = await cluster.PrimeAsync(0);
-        var victim = (prime + 1) % 3;
-        var victimName = cluster.NameOf(victim);
-        var ns = cluster.Nodes[prime].Namespace!;
-        var retried = await BulkSubmit.AddAsync(ns, cluster.Nodes[prime].Server, 3, "sleep 60", retries: 1);
-        var running = await cluster.WaitRunningAsync(prime, retried);
-        var onVictim = running.Single(j => j.Value == victimName).Key;
+        var (cluster, prime, victim, retried, onVictim) = await RetriedJobOnAVictimAsync();
+        await using var _ = cluster;
+        var stopped = cluster.Nodes[victim];
 
         // SIGSTOP: the daemon is alive, closes nothing, and can neither renew its lease nor kill its jobs.
-        var pid = cluster.Nodes[victim].Pid;
-        Signal(pid, "STOP");
+        await stopped.PauseAsync();
         var stoppedAt = DateTimeOffset.UtcNow;
-        var goneBy = await WaitGoneAsync(victimName, TimeSpan.FromSeconds(15));
-        Assert.Equal('T', ProcessState(pid)); // the guard did it, not the daemon
-        var again = await cluster.WaitJobAsync(prime, onVictim, j => j.GetProperty("attempts").GetInt32() == 2 && j.GetProperty("state").GetString() == "running", TimeSpan.FromSeconds(60));
-        var retryStarted = DateTimeOffset.Parse(again.GetProperty("started_at").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
-        output.WriteLine($"{victimName} SIGSTOPped at {stoppedAt:HH:mm:ss.fff}; its containers were gone by {goneBy:HH:mm:ss.fff}; the retry started on {again.GetProperty("node").GetString()} at {retryStarted:HH:mm:ss.fff}");
+        var goneBy = await WaitGoneAsync(stopped.NodeName, TimeSpan.FromSeconds(15));
+        Assert.Equal('T', ProcessState(stopped.Pid)); // the guard did it, not the daemon
+        var retryStarted = await AssertRetriedElsewhereAfterAsync(cluster, prime, victim, onVictim, goneBy, $"SIGSTOPped at {stoppedAt:HH:mm:ss.fff}");
         // Not at once: a pause within the fence timeout (4 s, less the time since the last renewal) costs nothing.
         Assert.True(goneBy - stoppedAt > TimeSpan.FromSeconds(3), $"the guard killed {(goneBy - stoppedAt).TotalSeconds:F1} s into a pause, within the fence timeout");
-        Assert.True(goneBy < retryStarted, $"the retry started at {retryStarted:O}, before the stopped node's containers were seen gone at {goneBy:O}\n{cluster.Logs()}");
-        Assert.Contains("lclusterd guard: the daemon has not confirmed its lease in time", cluster.Nodes[victim].LogText());
+        Assert.Contains("lclusterd guard: the daemon has not confirmed its lease in time", stopped.LogText());
         // The node's container log has the guard's line: the container's end, long before the daemon can append its own.
-        var killed = Assert.Single(ContainerLogFile.ReadNode(cluster.Nodes[victim].DataDir), e => e.Kind == "guard-kill");
+        var killed = Assert.Single(ContainerLogFile.ReadNode(stopped.DataDir), e => e.Kind == "guard-kill");
         Assert.Equal(onVictim, killed.Job);
         Assert.InRange(killed.Wall, stoppedAt, retryStarted);
 
         // Woken, the node finds its lease gone, registers again and takes work; the job stays the retry's.
-        Signal(pid, "CONT");
+        await stopped.ResumeAsync();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!cluster.Nodes[victim].LogText().Contains("registered again", StringComparison.Ordinal))
+        while (!stopped.LogText().Contains("registered again", StringComparison.Ordinal))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"{victimName} did not register again within 30 s of SIGCONT\n{cluster.Logs()}");
+            Assert.True(DateTime.UtcNow < deadline, $"{stopped.NodeName} did not register again within 30 s of SIGCONT\n{cluster.Logs()}");
             await Task.Delay(100);
         }
         var after = await cluster.CheckAsync(prime, onVictim);
@@ -121,10 +101,38 @@ public sealed class RestartTests(ITestOutputHelper output)
             await cluster.RunAsync(prime, $"--removejob={id}");
     }
 
-    private static void Signal(int pid, string signal)
+    /// <summary>
+    /// Three nodes (`--lease-ttl=2s --fence-timeout=4s`), each running one of three `sleep 60` jobs with `--retries=1`:
+    /// the prime, a victim that is not it, and the job running on the victim.
+    /// </summary>
+    private static async Task<(ThreeNodes Cluster, int Prime, int Victim, IReadOnlyCollection<string> Retried, string OnVictim)> RetriedJobOnAVictimAsync()
     {
-        using var kill = Process.Start("/bin/kill", [$"-{signal}", pid.ToString()]);
-        kill.WaitForExit();
+        var cluster = await ThreeNodes.StartAsync("--lease-ttl=2s", "--fence-timeout=4s");
+        try
+        {
+            var prime = await cluster.PrimeAsync(0);
+            var victim = (prime + 1) % 3;
+            var retried = await BulkSubmit.AddAsync(cluster.Nodes[prime].Namespace!, cluster.Nodes[prime].Server, 3, "sleep 60", retries: 1);
+            var running = await cluster.WaitRunningAsync(prime, retried);
+            return (cluster, prime, victim, retried, running.Single(j => j.Value == cluster.NameOf(victim)).Key);
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The victim's job runs again on another node, started after its first container was seen gone: when.</summary>
+    private async Task<DateTimeOffset> AssertRetriedElsewhereAfterAsync(ThreeNodes cluster, int prime, int victim, string onVictim, DateTimeOffset goneBy, string fault)
+    {
+        var victimName = cluster.NameOf(victim);
+        var again = await cluster.WaitJobAsync(prime, onVictim, j => j.GetProperty("attempts").GetInt32() == 2 && j.GetProperty("state").GetString() == "running", TimeSpan.FromSeconds(60));
+        var retryStarted = DateTimeOffset.Parse(again.GetProperty("started_at").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        output.WriteLine($"{victimName} {fault}; its containers were gone by {goneBy:HH:mm:ss.fff}; the retry started on {again.GetProperty("node").GetString()} at {retryStarted:HH:mm:ss.fff}");
+        Assert.NotEqual(victimName, again.GetProperty("node").GetString());
+        Assert.True(goneBy < retryStarted, $"the retry started at {retryStarted:O}, before {victimName}'s containers were seen gone at {goneBy:O}\n{cluster.Logs()}");
+        return retryStarted;
     }
 
     /// <summary>The state letter of /proc/PID/stat (R, S, T for stopped, …).</summary>

@@ -227,6 +227,22 @@ public sealed class DaemonProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <summary>Freezes the daemon (SIGSTOP): alive, its pipes and sockets open, doing nothing, as a stalled process would.</summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>Lets a paused daemon run on (SIGCONT).</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        if (!IsRunning)
+            throw new InvalidOperationException($"lclusterd {NodeName} is not running");
+        using var kill = Process.Start("/bin/kill", [$"-{signal}", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+            throw new InvalidOperationException($"kill -{signal} {Pid} failed ({kill.ExitCode})");
+    }
+
     public string LogText() => File.Exists(LogPath) ? File.ReadAllText(LogPath) : "(no log)";
 
     public string LogTail(int lines = 40)

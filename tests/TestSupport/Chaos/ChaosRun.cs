@@ -333,9 +333,9 @@ public static class ChaosRun
                     break;
                 case "pause":
                     Record(node.NodeName, "start");
-                    await SignalAsync(node.Pid, "STOP");
+                    await node.PauseAsync();
                     await HoldAsync(hold, abort);
-                    await SignalAsync(node.Pid, "CONT");
+                    await node.ResumeAsync();
                     Record(node.NodeName, "heal");
                     break;
                 case "isolate-etcd-member":
@@ -372,14 +372,6 @@ public static class ChaosRun
         {
             // Heal now.
         }
-    }
-
-    private static async Task SignalAsync(int pid, string signal)
-    {
-        using var kill = Process.Start("/bin/kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]);
-        await kill.WaitForExitAsync();
-        if (kill.ExitCode != 0)
-            throw new InvalidOperationException($"kill -{signal} {pid} failed ({kill.ExitCode})");
     }
 
     private static void Keep(string dir, ChaosHistory history, IReadOnlyList<DaemonProcess> daemons, EtcdCluster etcd)
