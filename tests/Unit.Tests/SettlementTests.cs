@@ -61,6 +61,19 @@ public sealed class SettlementTests
     }
 
     [Fact]
+    public void An_outcome_saves_a_tail_only_for_a_stream_that_has_output()
+    {
+        var job = JobRecords.Stored(JobState.Running, "a", 7, attempts: 1, retries: 0);
+        var ok = new JobOutcome(0, 0, false, false, false, null, 1, 0.1, 4, 0);
+
+        // Always: the run key goes and the out key comes; then one put per tail that holds something.
+        Assert.Equal(2, Settlement.Outcome(job, ok, [], [], Now).Ops.Count);
+        Assert.Equal(3, Settlement.Outcome(job, ok, [1], [], Now).Ops.Count);
+        Assert.Equal(3, Settlement.Outcome(job, ok, [], [2], Now).Ops.Count);
+        Assert.Equal(4, Settlement.Outcome(job, ok, [1], [2], Now).Ops.Count);
+    }
+
+    [Fact]
     public void A_requeued_job_keeps_the_place_its_creation_gave_it()
     {
         var entry = Transitions.QueueEntryFor(JobRecords.Stored(JobState.Running, "a", 7, createRevision: 1234));

@@ -58,7 +58,10 @@ internal static class Settlement
         return new Change(lost, [.. EndOps(job, outputKept, stdoutTail, stderrTail)]);
     }
 
-    /// <summary>The run key goes (the slot is free); kept output is indexed on the node and its tails saved.</summary>
+    /// <summary>
+    /// The run key goes (the slot is free); kept output is indexed on the node and its tails saved. An empty stream
+    /// has no tail key: a missing tail reads as no output, so a job that printed nothing writes two keys less.
+    /// </summary>
     private static IEnumerable<Op> EndOps(StoredJob job, bool outputKept, byte[] stdoutTail, byte[] stderrTail)
     {
         var node = job.Job.Node;
@@ -67,7 +70,9 @@ internal static class Settlement
         if (!outputKept || node.Length == 0)
             yield break;
         yield return Op.Put(Keys.Out(node, job.Id), ByteString.Empty);
-        yield return Op.Put(Keys.Tail(job.Id, stderr: false), ByteString.CopyFrom(stdoutTail));
-        yield return Op.Put(Keys.Tail(job.Id, stderr: true), ByteString.CopyFrom(stderrTail));
+        if (stdoutTail.Length > 0)
+            yield return Op.Put(Keys.Tail(job.Id, stderr: false), ByteString.CopyFrom(stdoutTail));
+        if (stderrTail.Length > 0)
+            yield return Op.Put(Keys.Tail(job.Id, stderr: true), ByteString.CopyFrom(stderrTail));
     }
 }
