@@ -14,6 +14,14 @@ public sealed class ApplyPaceTests
     public void The_prime_waits_only_while_etcd_is_behind_and_never_past_the_cap(long backlog, int waitedMs, bool waits) =>
         Assert.Equal(waits, ApplyPace.ShouldWait(backlog, TimeSpan.FromMilliseconds(waitedMs)));
 
+    [Theory]
+    [InlineData(0, false)] // nothing on its way
+    [InlineData(ApplyPace.FewOnTheirWay, false)] // a few: what they owe etcd is far below the backlog it would wait for
+    [InlineData(ApplyPace.FewOnTheirWay + 1, true)]
+    [InlineData(ApplyPace.MaxUnstarted, true)] // a burst: every Txn asks first
+    public void The_prime_reads_etcds_backlog_only_when_more_than_a_few_placements_are_on_their_way(int onTheirWay, bool reads) =>
+        Assert.Equal(reads, ApplyPace.ReadsBacklog(onTheirWay));
+
     [Fact]
     public void A_burst_of_free_slots_is_placed_no_faster_than_the_nodes_start_what_they_were_given()
     {

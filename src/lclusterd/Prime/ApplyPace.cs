@@ -11,7 +11,9 @@ namespace Lcluster.Daemon.Prime;
 /// rewrites its run key as started, and the prime sees that on its watch: the next round places more). And before
 /// each placement Txn the prime reads the backlog (etcd's Status) and waits while it is over
 /// <see cref="MaxBacklog"/>, for at most <see cref="MaxWait"/>: pacing slows placement while etcd or the nodes are
-/// behind, it never stops it.
+/// behind, it never stops it. With only a few placements on their way (<see cref="ReadsBacklog"/>) the read is
+/// skipped: what they owe etcd is a fraction of the backlog it would wait for, so the read would be a request per
+/// job for nothing on a quiet cluster.
 /// </summary>
 internal static class ApplyPace
 {
@@ -39,6 +41,15 @@ internal static class ApplyPace
 
     /// <summary>How many jobs a round may place when <paramref name="unstarted"/> placements are not started yet.</summary>
     public static int Budget(int unstarted) => Math.Max(0, MaxUnstarted - unstarted);
+
+    /// <summary>
+    /// Placements on their way (not started, this round's included) up to which the prime does not read etcd's
+    /// backlog: their two writes each are a quarter of <see cref="MaxBacklog"/> at most.
+    /// </summary>
+    public const int FewOnTheirWay = (int)(MaxBacklog / 8);
+
+    /// <summary>Whether a round that leaves <paramref name="onTheirWay"/> placements not started reads etcd's backlog before each Txn.</summary>
+    public static bool ReadsBacklog(int onTheirWay) => onTheirWay > FewOnTheirWay;
 
     /// <summary>Whether to wait (again) before the next placement: etcd is behind and the wait so far is under its cap.</summary>
     public static bool ShouldWait(long backlog, TimeSpan waited) => backlog > MaxBacklog && waited < MaxWait;

@@ -129,7 +129,7 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
             await SettleOrphansAsync(orphans, ct);
 
         var (capacity, unstarted) = view.Room();
-        await PlaceAsync(Placement.Place(view.Queue, capacity, ApplyPace.Budget(unstarted)), view.Members, ct);
+        await PlaceAsync(Placement.Place(view.Queue, capacity, ApplyPace.Budget(unstarted)), unstarted, view.Members, ct);
         await MarkUnfittableAsync(view, capacity, ct);
 
         if (DateTimeOffset.UtcNow >= _nextRetention)
@@ -199,7 +199,7 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         }
     }
 
-    private async Task PlaceAsync(IReadOnlyList<JobPlacement> assignments, IReadOnlyDictionary<string, NodeRecord> members, CancellationToken ct)
+    private async Task PlaceAsync(IReadOnlyList<JobPlacement> assignments, int unstarted, IReadOnlyDictionary<string, NodeRecord> members, CancellationToken ct)
     {
         if (assignments.Count == 0)
             return;
@@ -219,13 +219,16 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         }
         // A round places as many jobs as the cluster has free slots, up to what ApplyPace lets be on the way to nodes
         // at once (hundreds): several jobs go in one Txn, a bounded number of Txns are in flight, and each waits while
-        // etcd is behind in applying what it committed, so the nodes' lease renewals are not starved behind a burst.
+        // etcd is behind in applying what it committed, so the nodes' lease renewals are not starved behind a burst
+        // (a round that leaves only a few placements on their way does not ask: ApplyPace.ReadsBacklog).
         // A Txn that fails (a job cancelled or a node gone meanwhile) is placed again job by job, so one job's change
         // does not hold back the others.
         var txns = placements.Chunk(JobStore.UpdatesPerTxn(JobStore.PlacementOps));
+        var paced = ApplyPace.ReadsBacklog(unstarted + placements.Count);
         await Parallel.ForEachAsync(txns, new ParallelOptions { MaxDegreeOfParallelism = PlacingAtOnce, CancellationToken = ct }, async (txn, _) =>
         {
-            await KeepPaceWithEtcdAsync(ct);
+            if (paced)
+                await KeepPaceWithEtcdAsync(ct);
             if (txn.Length > 1 && await node.Store.TryUpdateAllAsync(txn, ct))
             {
                 foreach (var placed in txn)
