@@ -87,6 +87,21 @@ public sealed class MetricsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_idle_prime_makes_a_round_a_second_and_no_more()
+    {
+        using var http = Http.OverSocket(_node.HttpSocketPath);
+        async Task<double> RoundsAsync() => (await PrometheusText.ParseAsync(await http.GetStringAsync("/metrics"))).Value("lcluster_prime_rounds_total");
+        await WaitAsync(RoundsAsync, n => n >= 1, "the prime's first round");
+
+        var before = await RoundsAsync();
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        var made = await RoundsAsync() - before;
+
+        // Nothing changes in etcd meanwhile, so only the prime's once-a-second tick makes rounds: 3 to 5 in 4 s.
+        Assert.InRange(made, 3, 5);
+    }
+
+    [Fact]
     public async Task Metrics_over_tcp_need_an_identity_and_a_dashboard_token_is_one()
     {
         using var tcp = Http.OverTcp(_node.HttpAddress);

@@ -54,6 +54,9 @@ internal static class DaemonMetrics
     private static readonly Counter<long> PrimeTerms = Meter.CreateCounter<long>("lcluster_prime_changes", "{change}",
         "Times this node became prime (summed over the nodes: the cluster's prime changes)");
 
+    private static readonly Counter<long> Rounds = Meter.CreateCounter<long>("lcluster_prime_rounds", "{round}",
+        "Rounds this node, as prime, made over the queue and the nodes: one for each batch of changes, one a second at least");
+
     private static readonly Counter<long> HeldBack = Meter.CreateCounter<long>("lcluster_placements_held_back", "{txn}",
         "Placement Txns this node, as prime, held back because etcd was behind in applying what it had committed");
 
@@ -65,6 +68,8 @@ internal static class DaemonMetrics
     public static void BecamePrime() => PrimeTerms.Add(1);
 
     public static void PlacementHeldBack() => HeldBack.Add(1);
+
+    public static void PrimeRound() => Rounds.Add(1);
 
     public static void Listed(bool fromView) => Listings.Add(1, new KeyValuePair<string, object?>("source", fromView ? "view" : "etcd"));
 

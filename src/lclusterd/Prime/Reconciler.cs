@@ -122,6 +122,7 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
 
     private async Task RoundAsync(LiveView view, CancellationToken ct)
     {
+        DaemonMetrics.PrimeRound();
         var orphans = Orphans.Find(view.Runs, view.Members);
         foreach (var gone in _orphanSince.Keys.Except(orphans.Select(o => o.Run.Id)).ToList())
             _orphanSince.Remove(gone);
