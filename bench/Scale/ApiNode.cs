@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Lcluster.Daemon.Hosting;
+using Lcluster.Daemon.Web;
 using Lcluster.Shared;
 using Lcluster.V1;
 
@@ -143,6 +144,15 @@ internal sealed class ApiNode : IAsyncDisposable
     {
         await _process.StandardInput.WriteLineAsync("open");
         await _process.StandardInput.FlushAsync();
+    }
+
+    /// <summary>Rounds this node has made as prime so far (lcluster_prime_rounds_total of its /metrics; 0 before the first).</summary>
+    public async Task<long> PrimeRoundsAsync(CancellationToken ct)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { ConnectCallback = UnixSocketConnector.To(WebOptions.SocketBeside(Socket)) });
+        var text = await http.GetStringAsync("http://localhost/metrics", ct);
+        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith("lcluster_prime_rounds_total ", StringComparison.Ordinal));
+        return line is null ? 0 : long.Parse(line["lcluster_prime_rounds_total ".Length..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>The job ids this node started (read once it stopped).</summary>

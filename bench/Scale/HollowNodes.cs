@@ -30,6 +30,7 @@ internal sealed class HollowNodes : IAsyncDisposable
     private readonly StreamWriter _logFile;
 
     private readonly string _logPath;
+    private bool _disposed;
 
     private HollowNodes(string logPath)
     {
@@ -138,6 +139,9 @@ internal sealed class HollowNodes : IAsyncDisposable
     /// <summary>Stops as the daemon does: no new work, running jobs settled, then every lease revoked.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+            return;
+        _disposed = true;
         await _work.CancelAsync();
         await Task.WhenAll(_nodes.Select(n => n.Agent.KillAllAsync(KillCause.Shutdown)));
         await _jobWork.CancelAsync();

@@ -26,6 +26,8 @@ internal sealed record SimulationSettings
     public int CheckSamples { get; init; } = 2000;
     /// <summary>The nodes' --etcd-history: the reads are measured once the prime has compacted past the jobs.</summary>
     public TimeSpan EtcdHistory { get; init; } = TimeSpan.FromMinutes(1);
+    /// <summary>How long the prime's idle rounds are counted, once before the jobs come and once with all of them retained.</summary>
+    public TimeSpan IdleWindow { get; init; } = TimeSpan.FromSeconds(15);
     /// <summary>Longest wait for every job to be placed and finished, after the last was accepted.</summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromMinutes(15);
 
@@ -34,6 +36,12 @@ internal sealed record SimulationSettings
     /// cluster, which this simulates; null leaves Go's default (100).
     /// </summary>
     public string? EtcdGoGarbageTarget { get; init; } = "400";
+}
+
+/// <summary>Rounds the prime made over a window with nothing to do, and the CPU of its process meanwhile.</summary>
+internal sealed record IdleRounds(long Rounds, TimeSpan Cpu)
+{
+    public double MsPerRound => Rounds == 0 ? double.NaN : Cpu.TotalMilliseconds / Rounds;
 }
 
 /// <summary>What one simulation measured, and what it proved about the jobs.</summary>
@@ -52,6 +60,9 @@ internal sealed record SimulationResult
     /// <summary>Range operations per job (gets, gets inside a Txn, and the compares of a Txn), from etcd's counters.</summary>
     public double KeysReadPerJob { get; init; }
     public double PrimeCpuMsPerJob { get; init; }
+    /// <summary>The prime's idle rounds among the API nodes alone: before any job, and with every job retained.</summary>
+    public required IdleRounds IdleEmpty { get; init; }
+    public required IdleRounds IdleRetained { get; init; }
     public double ApiCpuMsPerAccepted { get; init; }
     public double EtcdCpuMsPerJob { get; init; }
     public double SimulatorCpuMsPerJob { get; init; }
@@ -156,6 +167,14 @@ internal static class Simulation
         return kept;
     }
 
+    /// <summary>The rounds the prime makes over <paramref name="window"/> and its process's CPU meanwhile.</summary>
+    private static async Task<IdleRounds> IdleRoundsAsync(ApiNode prime, TimeSpan window, CancellationToken ct)
+    {
+        var (rounds, cpu) = (await prime.PrimeRoundsAsync(ct), ProcessCpu.Of(prime.Pid));
+        await Task.Delay(window, ct);
+        return new IdleRounds(await prime.PrimeRoundsAsync(ct) - rounds, ProcessCpu.Of(prime.Pid) - cpu);
+    }
+
     /// <summary>CPU used so far by the prime, the other API nodes, etcd, this process and the machine.</summary>
     private sealed record CpuSnapshot(TimeSpan Prime, TimeSpan OtherApi, TimeSpan Etcd, TimeSpan Self, TimeSpan Machine, long Revision)
     {
@@ -172,6 +191,10 @@ internal static class Simulation
     private static async Task<SimulationResult> MeasureAsync(SimulationSettings settings, EtcdServer etcd, EtcdClient watcher, List<ApiNode> api,
         string[] hollowFlags, string prefix, string scratch, Action<string> say, CancellationToken ct)
     {
+        // What a round of the prime costs with no history, among the API nodes alone: compared below with the same
+        // cluster holding every job finished, it shows whether the prime's work grows with what is retained.
+        await Task.Delay(TimeSpan.FromSeconds(2), ct); // the API nodes' joining settled
+        var idleEmpty = await IdleRoundsAsync(api[0], settings.IdleWindow, ct);
         var atStart = await CpuSnapshot.TakeAsync(api, etcd, watcher, ct);
         var metricsAtStart = await EtcdMetrics.ReadAsync(etcd.ClientUrl, ct);
 
@@ -275,6 +298,14 @@ internal static class Simulation
         var repeats = ledger.Repeats;
         var errors = hollow.Errors().ToList();
         var leasesLost = hollow.LeasesLost();
+
+        // The prime's idle rounds again, every job retained: the hollow nodes leave first (they revoke their leases),
+        // so it sees the same three members as before the jobs came.
+        await hollow.DisposeAsync();
+        await WaitAsync(async () => (await api[0].Client.ListNodesAsync(new ListNodesRequest(), cancellationToken: ct)).Nodes.Count == api.Count,
+            TimeSpan.FromSeconds(60), () => "the hollow nodes to leave the list of nodes", ct);
+        await Task.Delay(TimeSpan.FromSeconds(2), ct);
+        var idleRetained = await IdleRoundsAsync(api[0], settings.IdleWindow, ct);
         foreach (var node in api)
         {
             await node.DisposeAsync();
@@ -294,6 +325,8 @@ internal static class Simulation
             EtcdCpuMsPerAccepted = (accepted.Etcd - atStart.Etcd).TotalMilliseconds / jobs,
             PlacedPerSecond = placing > TimeSpan.Zero ? placedInB.Count / placing.TotalSeconds : 0,
             PrimeCpuMsPerJob = (done.Prime - accepted.Prime).TotalMilliseconds / Math.Max(1, placedInB.Count),
+            IdleEmpty = idleEmpty,
+            IdleRetained = idleRetained,
             WritesPerJob = (done.Revision - atStart.Revision) / jobs,
             KeysWrittenPerJob = (keys.Puts + keys.Deletes) / jobs,
             KeysReadPerJob = keys.Ranges / jobs,

@@ -15,6 +15,7 @@ public sealed class ScaleSimulatorTests
         var settings = new SimulationSettings
         {
             HollowNodes = 50, Jobs = 2000, ListSamples = 20, CheckSamples = 50, Deadline = TimeSpan.FromSeconds(60), EtcdHistory = TimeSpan.FromSeconds(5),
+            IdleWindow = TimeSpan.FromSeconds(3),
         };
 
         var result = await Simulation.RunAsync(settings, _ => { }, timeout.Token);
@@ -35,5 +36,8 @@ public sealed class ScaleSimulatorTests
         // Acceptance alone writes at most one Txn a job (the held slots' few placements aside), at least one per 16 jobs.
         Assert.InRange(result.AcceptWritesPerJob, 1.0 / 16, 1.05);
         Assert.True(result.AcceptedPerSecond > 0 && result.PlacedPerSecond > 0);
+        // Idle, among the API nodes alone, before the jobs and with them all retained: a round a second.
+        Assert.InRange(result.IdleEmpty.Rounds, 2, 5);
+        Assert.InRange(result.IdleRetained.Rounds, 2, 5);
     }
 }
