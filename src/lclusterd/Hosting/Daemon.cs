@@ -43,7 +43,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         var endpoints = embedded is null ? options.EtcdEndpoints : [embedded.ClientUrl];
         var etcdTls = embedded is null ? LoadTls(options.Security.EtcdTls)?.ClientOptions() : null;
         await using var etcd = EtcdClient.Connect(endpoints, new EtcdClientOptions { Log = line => log.Warn($"etcd client: {line}"), Tls = etcdTls });
-        await WaitForEtcdAsync(new JobStore(etcd), endpoints, stop);
+        await WaitForEtcdAsync(new JobStore(etcd), embedded is null ? $"etcd at {string.Join(",", endpoints)}" : "the embedded etcd", stop);
 
         var memory = options.MemoryBytes > 0 ? options.MemoryBytes : MachineMemory();
         var policy = DaemonFlags.Policy(options, memory);
@@ -162,10 +162,16 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         }
     });
 
-    private async Task WaitForEtcdAsync(JobStore store, IReadOnlyList<string> endpoints, CancellationToken stop)
+    /// <summary>
+    /// Waits until etcd answers, for at most <see cref="EtcdStartWait"/>: asked again after 50 ms, then twice as long
+    /// each time up to half a second, so a node whose etcd is just starting (its own, embedded, answers within
+    /// a few hundred milliseconds) is not held back by the poll.
+    /// </summary>
+    private async Task WaitForEtcdAsync(JobStore store, string which, CancellationToken stop)
     {
         var deadline = DateTimeOffset.UtcNow + EtcdStartWait;
         var said = false;
+        var pause = TimeSpan.FromMilliseconds(50);
         while (true)
         {
             try
@@ -177,13 +183,14 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
             {
                 // Unreachable, or not ready yet: an etcd just started may refuse its first requests (no leader yet).
                 if (!said)
-                    log.Info($"waiting up to {EtcdStartWait.TotalSeconds:0}s for etcd at {string.Join(",", endpoints)} ({e.Message})");
+                    log.Info($"waiting up to {EtcdStartWait.TotalSeconds:0}s for {which} to answer ({e.Message})");
                 said = true;
-                await Task.Delay(500, stop);
+                await Task.Delay(pause, stop);
+                pause = TimeSpan.FromMilliseconds(Math.Min(500, pause.TotalMilliseconds * 2));
             }
             catch (EtcdException e)
             {
-                throw new DaemonStartException($"cannot reach etcd at {string.Join(",", endpoints)} after {EtcdStartWait.TotalSeconds:0}s: {e.Message}");
+                throw new DaemonStartException($"cannot reach {which} after {EtcdStartWait.TotalSeconds:0}s: {e.Message}");
             }
         }
     }
