@@ -86,6 +86,10 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
             "--log-outputs", Path.Combine(_dataDir, "etcd.log"),
             // No --auto-compaction: the prime compacts the history (--etcd-history), for this etcd as for an external one.
             "--quota-backend-bytes", (4L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // One member elects itself once an election timeout has passed after it starts: etcd's default of 1 s,
+            // randomized, kept a node's start waiting 0.1-1 s for its own etcd. Half of both: a tick every 50 ms.
+            "--heartbeat-interval", "50",
+            "--election-timeout", "500",
             .. CostFlags,
         ];
         Process process;
