@@ -49,10 +49,10 @@ internal static class Program
         if (args.Length > 0 && args[0] == BoundChild.Verb)
             return BoundChild.Run(args);
         if (args.Length > 0 && args[0] == ContainerGuard.Verb)
-            return ContainerGuard.Run(args, (context, job) =>
+            return ContainerGuard.Run(args, (context, job, killed) =>
             {
                 if (context is [var log, var node]) // the daemon's container log, and its node's name
-                    ContainerLog.GuardKilled(log, node, job);
+                    ContainerLog.GuardSawOver(log, node, job, killed);
             });
         if (args.Length > 0 && args[0] == CaFlags.Verb)
             return RunCa(args[1..]);

@@ -218,4 +218,45 @@ public sealed class HousekeepingTests
         var killed = Assert.Single(ContainerLogFile.Read(Path.Combine(daemon.DataDir, ContainerLogFile.FileName)), e => e.Kind == "guard-kill");
         Assert.Equal((id, daemon.NodeName), (killed.Job, killed.Node));
     }
+
+    [Fact]
+    public async Task A_container_that_ends_while_its_daemon_is_stopped_is_recorded_over_by_the_guard_at_the_deadline()
+    {
+        await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "stopped-over", ExtraArgs = ["--lease-ttl=2s", "--fence-timeout=4s"] });
+        var seconds = "1." + Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var id = (await Lcluster.TestSupport.Cli.OkAsync(daemon.Server, null, $"--addjob=sleep {seconds}")).Trim();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (HostProcesses.WithArgument($"sleep\0{seconds}").Count == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"job {id} did not start within 20 s\n{daemon.LogTail()}");
+            await Task.Delay(20);
+        }
+
+        // Stopped, the daemon can neither reap the container when its command ends nor write its end line.
+        await daemon.PauseAsync();
+        var stoppedAt = DateTimeOffset.UtcNow;
+        var log = Path.Combine(daemon.DataDir, ContainerLogFile.FileName);
+        ContainerEvent? over = null;
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while ((over = ContainerLogFile.Read(log).FirstOrDefault(e => e.Kind == "guard-over" && e.Job == id)) is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no guard-over line for job {id} 15 s into the pause\n{File.ReadAllText(log)}\n{daemon.LogTail()}");
+            await Task.Delay(100);
+        }
+        Assert.DoesNotContain(ContainerLogFile.Read(log), e => e.Kind is "end" or "guard-kill" && e.Job == id);
+        // At the deadline (the fence timeout after the last renewal, and a margin), not before.
+        Assert.True(over.Wall - stoppedAt > TimeSpan.FromSeconds(3), $"the guard wrote its line {(over.Wall - stoppedAt).TotalSeconds:F1} s into the pause");
+
+        // Woken, the daemon reaps the container and writes its end line, after the guard's.
+        await daemon.ResumeAsync();
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        ContainerEvent? end;
+        while ((end = ContainerLogFile.Read(log).FirstOrDefault(e => e.Kind == "end" && e.Job == id)) is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no end line for job {id} 20 s after SIGCONT\n{daemon.LogTail()}");
+            await Task.Delay(100);
+        }
+        Assert.Equal(0, end.ExitCode);
+        Assert.True(end.Wall > over.Wall);
+    }
 }

@@ -133,6 +133,27 @@ public sealed class ChaosCheckerTests
     }
 
     [Fact]
+    public void A_run_that_ended_while_its_daemon_was_stopped_ended_when_the_guard_found_it_over()
+    {
+        // n2's daemon is paused from 1 to 12 s while J2's short command ends by itself: the guard, at the daemon's
+        // deadline (7 s), finds no process left in its cgroup, the retry starts on n1 at 10 s, and the woken daemon
+        // reaps the container and appends its end line (exit 0) at 12 s.
+        var paused = Clean() with
+        {
+            Nemesis = [new NemesisOp(At(1), "pause", "n2", "start"), new NemesisOp(At(12), "pause", "n2", "heal")],
+            Containers =
+            [
+                .. Clean().Containers.Where(e => !(e.Node == "n2" && e.Wall > At(5))),
+                Line("guard-over", "n2", 7, 199, J2), Line("end", "n2", 12, 601, J2, exit: 0),
+            ],
+        };
+        Assert.Equal(At(7), ChaosChecker.Runs(paused).Single(r => r.Node == "n2").End);
+        Assert.Empty(ChaosChecker.Check(paused));
+        // Without the guard's line the end line is all there is, and the run seems to last past the retry's start.
+        AssertOnly(paused with { Containers = [.. paused.Containers.Where(e => e.Kind != "guard-over")] }, "overlapping-runs", J2);
+    }
+
+    [Fact]
     public void A_job_recorded_succeeded_with_no_exit_0_run_is_caught()
     {
         var h = Clean();

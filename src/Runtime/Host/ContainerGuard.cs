@@ -85,10 +85,12 @@ public static class ContainerGuard
     }
 
     /// <summary>
-    /// The mode itself, first thing in Main when <c>args[0] == Verb</c>. <paramref name="killed"/> is told of each job
-    /// whose processes the guard killed, once they are all gone, with the context <see cref="Start"/> was given.
+    /// The mode itself, first thing in Main when <c>args[0] == Verb</c>. <paramref name="over"/> is told, with the
+    /// context <see cref="Start"/> was given, of each job whose container the guard saw over: whether it killed its
+    /// processes (told once they are all gone) or found none left (a job that ended while its daemon was stopped has
+    /// its end recorded only when the daemon runs again; this says it was over by now).
     /// </summary>
-    public static int Run(string[] args, Action<IReadOnlyList<string>, string>? killed = null)
+    public static int Run(string[] args, Action<IReadOnlyList<string>, string, bool>? over = null)
     {
         if (args.Length < 3)
         {
@@ -101,7 +103,7 @@ public static class ContainerGuard
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => c.Cancel = true);
         var tree = CgroupTrees.ForHost(CgroupFs.Kernel, args[1], args[2]);
         var context = args[3..];
-        Action<string> ended = killed is null ? _ => { } : job => Tell(() => killed(context, job));
+        Action<string, bool> ended = over is null ? (_, _) => { } : (job, killedNow) => Tell(() => over(context, job, killedNow));
         var daemon = new DaemonWatch(Console.OpenStandardInput());
         while (daemon.NextDeadline() is { } passed)
         {
@@ -192,9 +194,10 @@ public static class ContainerGuard
 
     /// <summary>
     /// SIGKILLs the processes of every job cgroup in the tree until none is left (or the patience ends): how many had
-    /// any, and which are left. <paramref name="ended"/> is told of each job that had processes once they are gone.
+    /// any, and which are left. <paramref name="ended"/> is told of each job that had processes once they are gone
+    /// (true), and of each that had none at the first look (false): either way its container is over.
     /// </summary>
-    internal static (int Killed, IReadOnlyList<string> Left) KillAll(ICgroupTree tree, Action<string>? ended = null)
+    internal static (int Killed, IReadOnlyList<string> Left) KillAll(ICgroupTree tree, Action<string, bool>? ended = null)
     {
         var jobs = tree.ListJobs().Where(id => SandboxValidation.JobId().IsMatch(id)).Select(tree.Open).ToList();
         var killed = new HashSet<string>(StringComparer.Ordinal);
@@ -208,8 +211,7 @@ public static class ContainerGuard
                     if (job.Processes().Count == 0)
                     {
                         jobs.Remove(job);
-                        if (killed.Contains(job.JobId))
-                            ended?.Invoke(job.JobId);
+                        ended?.Invoke(job.JobId, killed.Contains(job.JobId));
                         continue;
                     }
                     killed.Add(job.JobId);

@@ -107,6 +107,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
 
         using var work = CancellationTokenSource.CreateLinkedTokenSource(stop);
         using var jobWork = new CancellationTokenSource();
+        Liveness.TellGuard(node); // before the node agent can start a container: a daemon stopped at once is fenced too
         var tasks = new List<Task>
         {
             Guard("node agent", () => agent.RunAsync(work.Token, jobWork.Token)),

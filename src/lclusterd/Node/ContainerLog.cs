@@ -68,14 +68,16 @@ internal sealed class ContainerLog : IDisposable
         Append($"leftover job={job} node={_node} wall={Wall(DateTimeOffset.UtcNow)} mono={Mono(Stopwatch.GetTimestamp())} pid={Environment.ProcessId}");
 
     /// <summary>
-    /// The container guard (another process: <paramref name="path"/> opened for this line alone) killed the job's
-    /// processes and saw them gone: its container ended no later than now, whatever line the daemon appends later.
+    /// The container guard (another process: <paramref name="path"/> opened for this line alone) saw the job's
+    /// container over: it killed its processes and saw them gone (<c>guard-kill</c>), or found none left
+    /// (<c>guard-over</c>: it ended while its daemon was stopped). Either way it ended no later than now, whatever
+    /// line the daemon appends later.
     /// </summary>
-    public static void GuardKilled(string path, string node, string job)
+    public static void GuardSawOver(string path, string node, string job, bool killed)
     {
         using var file = AppendOnlyFile.Open(path);
         file.Append(Encoding.UTF8.GetBytes(
-            $"guard-kill job={job} node={node} wall={Wall(DateTimeOffset.UtcNow)} mono={Mono(Stopwatch.GetTimestamp())} pid={Environment.ProcessId}\n"));
+            $"{(killed ? "guard-kill" : "guard-over")} job={job} node={node} wall={Wall(DateTimeOffset.UtcNow)} mono={Mono(Stopwatch.GetTimestamp())} pid={Environment.ProcessId}\n"));
     }
 
     private static string Wall(DateTimeOffset wall) => wall.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture);

@@ -29,7 +29,7 @@ internal sealed class Liveness(NodeContext node, NodeAgent agent, NodeHealth hea
         {
             await Task.Delay(Check, ct);
             var session = node.Registration.Session;
-            TellGuard(session);
+            TellGuard(node);
             health.Set(node.Registration.Standing(session.LeaseId, within: node.Options.LeaseTtl) == LeaseStanding.Confirmed);
             if (session.Lost.IsCancellationRequested)
             {
@@ -54,10 +54,14 @@ internal sealed class Liveness(NodeContext node, NodeAgent agent, NodeHealth hea
         }
     }
 
-    /// <summary>The deadline past which the guard kills this node's containers, should the daemon stop or hang before it does.</summary>
-    private void TellGuard(Session session)
+    /// <summary>
+    /// Tells the guard the deadline past which it kills this node's containers, should the daemon stop or hang before
+    /// it does. Told once before the node takes any job (a guard with no deadline waits for one for ever), then at
+    /// every check.
+    /// </summary>
+    public static void TellGuard(NodeContext node)
     {
-        var deadline = session.RenewedAt + (long)(node.Options.FenceTimeout + GuardMargin).TotalMilliseconds;
+        var deadline = node.Registration.Session.RenewedAt + (long)(node.Options.FenceTimeout + GuardMargin).TotalMilliseconds;
         if (node.Guard is { } guard && !guard.Extend(deadline))
             node.Log.Error($"node {node.Name}: its container guard (pid {guard.Pid}) is gone: a stopped or killed daemon's containers would run on");
     }

@@ -130,10 +130,10 @@ public static class ChaosChecker
 
     /// <summary>
     /// Every container run in the logs. A run ended at its end line, or earlier when the node's container guard killed
-    /// it first (a stopped daemon appends the end line only once it runs again). A start with no end line ended no
-    /// later than the first of: the guard killing it, its leftover being reaped, the node's daemon starting again, the
-    /// nemesis SIGKILLing that node's daemon (its containers die with it). With none of those, it may still run: its
-    /// end is unbounded.
+    /// it or found it over first (a stopped daemon appends the end line only once it runs again). A start with no end
+    /// line ended no later than the first of: the guard killing it or finding it over, its leftover being reaped, the
+    /// node's daemon starting again, the nemesis SIGKILLing that node's daemon (its containers die with it). With none
+    /// of those, it may still run: its end is unbounded.
     /// </summary>
     public static IReadOnlyList<Run> Runs(ChaosHistory history)
     {
@@ -148,7 +148,7 @@ public static class ChaosChecker
                     continue;
                 var after = events.Skip(i + 1).ToList();
                 var endAt = after.FindIndex(e => e.Kind == "end" && e.Job == start.Job && e.Pid == start.Pid && e.Incarnation == start.Incarnation);
-                var guardKill = after.Take(endAt < 0 ? after.Count : endAt).FirstOrDefault(e => e.Kind == "guard-kill" && e.Job == start.Job);
+                var guardKill = after.Take(endAt < 0 ? after.Count : endAt).FirstOrDefault(e => e.Kind is "guard-kill" or "guard-over" && e.Job == start.Job);
                 if (endAt >= 0)
                 {
                     var end = after[endAt];
@@ -156,7 +156,7 @@ public static class ChaosChecker
                     continue;
                 }
                 var bounds = after
-                    .Where(e => e.Kind == "daemon-start" || (e.Kind is "leftover" or "guard-kill" && e.Job == start.Job))
+                    .Where(e => e.Kind == "daemon-start" || (e.Kind is "leftover" or "guard-kill" or "guard-over" && e.Job == start.Job))
                     .Select(e => e.Wall)
                     .Concat(history.Nemesis.Where(n => n.KillsContainersOf(node.Key) && n.At >= start.Wall).Select(n => n.At))
                     .ToList();
