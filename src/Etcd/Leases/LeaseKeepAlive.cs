@@ -72,6 +72,7 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
     {
         var token = _stop.Token;
         var backoff = new Backoff();
+        var failedInARow = 0;
         var cause = "";
         try
         {
@@ -96,10 +97,12 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
                         Volatile.Write(ref _deadline, sentAt + seconds * 1000);
                         Volatile.Write(ref _renewedAt, sentAt);
                         backoff.Reset();
+                        failedInARow = 0;
                         await Task.Delay(TimeSpan.FromSeconds(seconds / 3.0), token);
                     }
                 }
                 _client.Transport.Endpoints.Failed(endpoint);
+                failedInARow++;
                 if (broken != NoTimeLeft)
                     cause = broken ?? "";
                 var left = Volatile.Read(ref _deadline) - Environment.TickCount64;
@@ -117,7 +120,10 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
                     return;
                 }
                 _client.Transport.Log($"renewing lease {LeaseId:x} at etcd {endpoint.Address} failed ({broken}); retrying, {left} ms left");
-                await backoff.DelayAsync(token, TimeSpan.FromMilliseconds(left));
+                // The next member at once (with a 2 s TTL a third of it is already spent on the silent one); once each
+                // has failed in turn, back off.
+                if (failedInARow >= _client.Transport.Endpoints.Count)
+                    await backoff.DelayAsync(token, TimeSpan.FromMilliseconds(left));
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
