@@ -108,20 +108,26 @@ public sealed class ChaosCheckerTests
         AssertOnly(unbounded, "overlapping-runs", J2);
     }
 
+    /// <summary>
+    /// <see cref="Clean"/> with n2's daemon paused from 1 to 12 s instead of killed: the guard's <paramref name="guardLine"/>
+    /// for J2 at 7 s (its deadline), then the end line the woken daemon appends at 12 s.
+    /// </summary>
+    private static ChaosHistory PausedN2(string guardLine, int? exit) => Clean() with
+    {
+        Nemesis = [new NemesisOp(At(1), "pause", "n2", "start"), new NemesisOp(At(12), "pause", "n2", "heal")],
+        Containers =
+        [
+            .. Clean().Containers.Where(e => !(e.Node == "n2" && e.Wall > At(5))),
+            Line(guardLine, "n2", 7, 199, J2), Line("end", "n2", 12, 601, J2, exit: exit),
+        ],
+    };
+
     [Fact]
     public void A_run_the_guard_killed_ended_then_not_at_the_end_line_its_stopped_daemon_appended_later()
     {
         // n2's daemon is paused (SIGSTOP) from 1 to 12 s, not killed: its guard kills J2's container at 7 s, the retry
         // starts on n1 at 10 s, and the woken daemon appends the end line at 12 s.
-        var paused = Clean() with
-        {
-            Nemesis = [new NemesisOp(At(1), "pause", "n2", "start"), new NemesisOp(At(12), "pause", "n2", "heal")],
-            Containers =
-            [
-                .. Clean().Containers.Where(e => !(e.Node == "n2" && e.Wall > At(5))),
-                Line("guard-kill", "n2", 7, 199, J2), Line("end", "n2", 12, 601, J2, exit: null),
-            ],
-        };
+        var paused = PausedN2("guard-kill", exit: null);
         var run = ChaosChecker.Runs(paused).Single(r => r.Node == "n2");
         Assert.Equal(At(7), run.End);
         Assert.Empty(ChaosChecker.Check(paused));
@@ -138,15 +144,7 @@ public sealed class ChaosCheckerTests
         // n2's daemon is paused from 1 to 12 s while J2's short command ends by itself: the guard, at the daemon's
         // deadline (7 s), finds no process left in its cgroup, the retry starts on n1 at 10 s, and the woken daemon
         // reaps the container and appends its end line (exit 0) at 12 s.
-        var paused = Clean() with
-        {
-            Nemesis = [new NemesisOp(At(1), "pause", "n2", "start"), new NemesisOp(At(12), "pause", "n2", "heal")],
-            Containers =
-            [
-                .. Clean().Containers.Where(e => !(e.Node == "n2" && e.Wall > At(5))),
-                Line("guard-over", "n2", 7, 199, J2), Line("end", "n2", 12, 601, J2, exit: 0),
-            ],
-        };
+        var paused = PausedN2("guard-over", exit: 0);
         Assert.Equal(At(7), ChaosChecker.Runs(paused).Single(r => r.Node == "n2").End);
         Assert.Empty(ChaosChecker.Check(paused));
         // Without the guard's line the end line is all there is, and the run seems to last past the retry's start.
