@@ -150,9 +150,7 @@ internal sealed class ApiNode : IAsyncDisposable
     public async Task<long> PrimeRoundsAsync(CancellationToken ct)
     {
         using var http = new HttpClient(new SocketsHttpHandler { ConnectCallback = UnixSocketConnector.To(WebOptions.SocketBeside(Socket)) });
-        var text = await http.GetStringAsync("http://localhost/metrics", ct);
-        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith("lcluster_prime_rounds_total ", StringComparison.Ordinal));
-        return line is null ? 0 : long.Parse(line["lcluster_prime_rounds_total ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        return (long)MetricsText.Series(await http.GetStringAsync("http://localhost/metrics", ct))("lcluster_prime_rounds_total");
     }
 
     /// <summary>The job ids this node started (read once it stopped).</summary>

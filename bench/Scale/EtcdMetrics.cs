@@ -25,11 +25,7 @@ internal sealed record EtcdMetrics(double Puts, double Deletes, double Ranges, d
     private static async Task<Func<string, double>> CountersAsync(string clientUrl, CancellationToken ct)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        var lines = (await http.GetStringAsync($"{clientUrl}/metrics", ct)).Split('\n');
-        return name => lines
-            .Where(l => l.StartsWith(name + " ", StringComparison.Ordinal))
-            .Select(l => double.Parse(l[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture))
-            .DefaultIfEmpty(0).Single();
+        return MetricsText.Series(await http.GetStringAsync($"{clientUrl}/metrics", ct));
     }
 
     public static EtcdMetrics operator -(EtcdMetrics a, EtcdMetrics b) => new(a.Puts - b.Puts, a.Deletes - b.Deletes, a.Ranges - b.Ranges, a.Txns - b.Txns);
