@@ -2,12 +2,18 @@ using System.Text;
 
 namespace Lcluster.Runtime.Tests;
 
-/// <summary>An argument of a probed syscall: a number, or a NUL-terminated string the probe carries (passed by address).</summary>
-public sealed record ProbeArg(long Number, string? Text = null)
+/// <summary>
+/// An argument of a probed syscall: a number, or bytes the probe carries and passes by address (a NUL-terminated
+/// string; an array of i386 longs, as socketcall takes its arguments).
+/// </summary>
+public sealed record ProbeArg(long Number, byte[]? Data = null)
 {
     public static implicit operator ProbeArg(long number) => new(number);
 
-    public static implicit operator ProbeArg(string text) => new(0, text);
+    public static implicit operator ProbeArg(string text) => new(0, Encoding.UTF8.GetBytes(text + "\0"));
+
+    /// <summary>32-bit values in a row, passed by address: socketcall's arguments on i386.</summary>
+    public static ProbeArg I386Longs(params int[] values) => new(0, [.. values.SelectMany(BitConverter.GetBytes)]);
 }
 
 /// <summary>One raw syscall for the probe to make; <see cref="Name"/> labels its result.</summary>
@@ -15,22 +21,23 @@ public sealed record ProbeCall(string Name, long Number, params ProbeArg[] Args)
 
 /// <summary>
 /// The rootfs is busybox: it has no keyctl, perf or strace, and nothing that
-/// makes an arbitrary syscall. So the tests bring their own: a static x86-64
-/// ELF, written here byte by byte, that makes one raw syscall and exits with
-/// its errno (0 when the call succeeded). Run with N extra arguments it makes
-/// the Nth call of its table. It reaches the job on stdin; no libc, nothing to
+/// makes an arbitrary syscall. So the tests bring their own: a static ELF,
+/// written here byte by byte, that makes one raw syscall and exits with its
+/// errno (0 when the call succeeded). Run with N extra arguments it makes the
+/// Nth call of its table. It reaches the job on stdin; no libc, nothing to
 /// install, and the kernel (and so seccomp) sees exactly the call it names.
+/// <see cref="Build"/> makes an x86-64 program (syscall), <see cref="BuildI386"/> an
+/// i386 one (int 0x80), for the ABI a 32-bit program uses on the same kernel.
 /// </summary>
 public static class SyscallProbe
 {
     public const string Path = "/probe";
-    private const ulong Base = 0x400000;
-    private const int HeaderBytes = 64, ProgramHeaderBytes = 56, EntryBytes = 56;
+    private const uint Base = 0x400000;
 
     // mov rax,[rsp] (argc); dec rax; imul rax,rax,56; lea rsi,[rip+table]; add rsi,rax;
     // load rdi,rsi,rdx,r10,r8,r9 and rax from the entry; syscall;
     // exit(rax < 0 ? -rax : 0).
-    private static readonly byte[] CodeBeforeTable =
+    private static readonly byte[] X8664Code =
     [
         0x48, 0x8B, 0x04, 0x24, 0x48, 0xFF, 0xC8, 0x48, 0x6B, 0xC0, 0x38,
         0x48, 0x8D, 0x35, 0, 0, 0, 0, // lea rsi,[rip+disp32]: displacement patched below
@@ -41,15 +48,98 @@ public static class SyscallProbe
         0x31, 0xFF, 0x48, 0x85, 0xC0, 0x79, 0x06, 0x48, 0x89, 0xC7, 0x48, 0xF7, 0xDF,
         0xB8, 0x3C, 0x00, 0x00, 0x00, 0x0F, 0x05,
     ];
-    private const int LeaDisplacementAt = 14, LeaEnd = 18;
+    private const int X8664DisplacementAt = 14, X8664DisplacementEnd = 18;
 
-    /// <summary>The ELF image for these calls.</summary>
+    // mov eax,[esp] (argc); dec eax; imul eax,eax,28; mov esi,table; add esi,eax;
+    // load ebx,ecx,edx,edi,ebp, eax and last esi from the entry; int 0x80;
+    // exit(eax < 0 ? -eax : 0).
+    private static readonly byte[] I386Code =
+    [
+        0x8B, 0x04, 0x24, 0x48, 0x6B, 0xC0, 0x1C,
+        0xBE, 0, 0, 0, 0, // mov esi,imm32: the table's address, patched below
+        0x01, 0xC6,
+        0x8B, 0x5E, 0x04, 0x8B, 0x4E, 0x08, 0x8B, 0x56, 0x0C, 0x8B, 0x7E, 0x14, 0x8B, 0x6E, 0x18,
+        0x8B, 0x06, 0x8B, 0x76, 0x10,
+        0xCD, 0x80,
+        0x31, 0xDB, 0x85, 0xC0, 0x79, 0x04, 0x89, 0xC3, 0xF7, 0xDB,
+        0xB8, 0x01, 0x00, 0x00, 0x00, 0xCD, 0x80,
+    ];
+    private const int I386TableAddressAt = 8;
+
+    /// <summary>The x86-64 ELF image for these calls.</summary>
     public static byte[] Build(IReadOnlyList<ProbeCall> calls)
     {
-        var codeAt = HeaderBytes + ProgramHeaderBytes;
-        var tableAt = codeAt + CodeBeforeTable.Length;
-        var stringsAt = tableAt + calls.Count * EntryBytes;
-        var strings = new MemoryStream();
+        const int Headers = 64 + 56;
+        var code = (byte[])X8664Code.Clone();
+        BitConverter.GetBytes(Headers + code.Length - (Headers + X8664DisplacementEnd)).CopyTo(code, X8664DisplacementAt);
+        return Image(calls, Headers, code, wordBytes: 8, (w, length) =>
+        {
+            w.Write([0x7F, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            w.Write((ushort)2); // ET_EXEC
+            w.Write((ushort)0x3E); // x86-64
+            w.Write(1u);
+            w.Write((ulong)(Base + Headers)); // entry: the code, right after the headers
+            w.Write(64UL); // the program header right after this one
+            w.Write(0UL);
+            w.Write(0u);
+            w.Write((ushort)64);
+            w.Write((ushort)56);
+            w.Write((ushort)1);
+            w.Write((ushort)0);
+            w.Write((ushort)0);
+            w.Write((ushort)0);
+            w.Write(1u); // PT_LOAD of the whole file, read + execute
+            w.Write(5u);
+            w.Write(0UL);
+            w.Write((ulong)Base);
+            w.Write((ulong)Base);
+            w.Write((ulong)length);
+            w.Write((ulong)length);
+            w.Write(0x1000UL);
+        });
+    }
+
+    /// <summary>The i386 ELF image for these calls (numbers are i386 syscall numbers).</summary>
+    public static byte[] BuildI386(IReadOnlyList<ProbeCall> calls)
+    {
+        const int Headers = 52 + 32;
+        var code = (byte[])I386Code.Clone();
+        BitConverter.GetBytes(Base + Headers + (uint)code.Length).CopyTo(code, I386TableAddressAt);
+        return Image(calls, Headers, code, wordBytes: 4, (w, length) =>
+        {
+            w.Write([0x7F, (byte)'E', (byte)'L', (byte)'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            w.Write((ushort)2); // ET_EXEC
+            w.Write((ushort)3); // i386
+            w.Write(1u);
+            w.Write(Base + Headers); // entry: the code, right after the headers
+            w.Write(52u); // the program header right after this one
+            w.Write(0u);
+            w.Write(0u);
+            w.Write((ushort)52);
+            w.Write((ushort)32);
+            w.Write((ushort)1);
+            w.Write((ushort)0);
+            w.Write((ushort)0);
+            w.Write((ushort)0);
+            w.Write(1u); // PT_LOAD of the whole file, read + execute
+            w.Write(0u);
+            w.Write(Base);
+            w.Write(Base);
+            w.Write((uint)length);
+            w.Write((uint)length);
+            w.Write(5u);
+            w.Write(0x1000u);
+        });
+    }
+
+    /// <summary>
+    /// Headers, code, then the table (per call: its number and six arguments, a word each) and the bytes the
+    /// arguments point to; the whole file is one segment loaded at <see cref="Base"/>.
+    /// </summary>
+    private static byte[] Image(IReadOnlyList<ProbeCall> calls, int headerBytes, byte[] code, int wordBytes, Action<BinaryWriter, int> writeHeaders)
+    {
+        var dataAt = headerBytes + code.Length + calls.Count * 7 * wordBytes;
+        var data = new MemoryStream();
         var table = new List<long>();
         foreach (var call in calls)
         {
@@ -58,45 +148,27 @@ public static class SyscallProbe
             table.Add(call.Number);
             foreach (var arg in call.Args.Concat(Enumerable.Repeat(new ProbeArg(0), 6 - call.Args.Length)))
             {
-                if (arg.Text is null)
+                if (arg.Data is null)
                 {
                     table.Add(arg.Number);
                     continue;
                 }
-                table.Add((long)Base + stringsAt + strings.Length);
-                strings.Write(Encoding.UTF8.GetBytes(arg.Text + "\0"));
+                table.Add(Base + dataAt + data.Length);
+                data.Write(arg.Data);
             }
         }
-        var image = new byte[stringsAt + strings.Length];
+        var image = new byte[dataAt + data.Length];
         var w = new BinaryWriter(new MemoryStream(image));
-        w.Write([0x7F, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        w.Write((ushort)2); // ET_EXEC
-        w.Write((ushort)0x3E); // x86-64
-        w.Write(1u);
-        w.Write(Base + (ulong)codeAt);
-        w.Write((ulong)HeaderBytes); // program headers right after this one
-        w.Write(0UL);
-        w.Write(0u);
-        w.Write((ushort)HeaderBytes);
-        w.Write((ushort)ProgramHeaderBytes);
-        w.Write((ushort)1);
-        w.Write((ushort)0);
-        w.Write((ushort)0);
-        w.Write((ushort)0);
-        w.Write(1u); // PT_LOAD of the whole file, read + execute
-        w.Write(5u);
-        w.Write(0UL);
-        w.Write(Base);
-        w.Write(Base);
-        w.Write((ulong)image.Length);
-        w.Write((ulong)image.Length);
-        w.Write(0x1000UL);
-        var code = (byte[])CodeBeforeTable.Clone();
-        BitConverter.GetBytes(tableAt - (codeAt + LeaEnd)).CopyTo(code, LeaDisplacementAt);
+        writeHeaders(w, image.Length);
         w.Write(code);
         foreach (var value in table)
-            w.Write(value);
-        w.Write(strings.ToArray());
+        {
+            if (wordBytes == 8)
+                w.Write(value);
+            else
+                w.Write((int)value);
+        }
+        w.Write(data.ToArray());
         return image;
     }
 
@@ -124,6 +196,14 @@ public static class Sys
     public const long CloneNewUser = 0x10000000, CloneNewNs = 0x20000, Sigchld = 17;
     public const long KeySpecSessionKeyring = -3, KeySpecUserKeyring = -4, KeySpecUserSessionKeyring = -5;
     public const long KeyctlGetKeyringId = 0, KeyctlSearch = 10;
-    public const long PtraceGetregs = 12, AfVsock = 40, SockStream = 1, ReadImpliesExec = 0x0400000, PersonalityQuery = 0xFFFFFFFF;
-    public const int EPERM = 1, ESRCH = 3, ENOSYS = 38, ENOKEY = 126;
+    public const long PtraceGetregs = 12, ReadImpliesExec = 0x0400000, PersonalityQuery = 0xFFFFFFFF;
+    public const int AfUnix = 1, AfAlg = 38, AfVsock = 40, SockStream = 1, SockSeqpacket = 5;
+    public const int EPERM = 1, ESRCH = 3, EBADF = 9, ENOSYS = 38, EAFNOSUPPORT = 97, ENOKEY = 126;
+}
+
+/// <summary>i386 syscall numbers, and socketcall's call numbers (linux/net.h), for <see cref="SyscallProbe.BuildI386"/>.</summary>
+public static class I386
+{
+    public const long Socketcall = 102, Socket = 359;
+    public const long SysSocket = 1, SysConnect = 3;
 }

@@ -8,6 +8,7 @@ namespace Lcluster.Runtime.Security;
 /// container on this machine. libseccomp builds the rules and exports the BPF program it generates; each init gets that
 /// program over its control socket while it waits in the pool (<see cref="CompileDockerDefault"/>, <see cref="FromInstructions"/>)
 /// and installs it with seccomp(2) just before execve. Compiled in every init, it cost each job ~10 ms of CPU in libseccomp.
+/// One thing is added in front of libseccomp's program: <see cref="Prologue"/>.
 /// </summary>
 internal sealed unsafe class SeccompFilter
 {
@@ -68,6 +69,46 @@ internal sealed unsafe class SeccompFilter
         }
     }
 
+    /// <summary>
+    /// Docker's profile refuses socket(2) for AF_ALG (38) and AF_VSOCK (40) by its first argument, and allows
+    /// socketcall(2) outright. On the i386 ABI socketcall(SYS_SOCKET) makes the same sockets with the family behind a
+    /// pointer no BPF program can read (libseccomp even pairs each socket rule with such a socketcall rule, checking
+    /// only the call number), so a 32-bit job would make the sockets the profile refuses. These instructions, run
+    /// before libseccomp's, answer socketcall(SYS_SOCKET) on i386 with ENOSYS and pass everything else on: i386 has
+    /// had socket(2) itself since Linux 4.3, where the family is checked; libcs that use it (musl, and glibc built for
+    /// 4.3 or later) are unaffected, and every other socketcall stays as Docker allows it. libseccomp cannot say this
+    /// itself: a socketcall refusal beside the socket rules is refused as a conflict (EEXIST) and takes the socket
+    /// rules of every ABI with it. Its program jumps only forward and relative, so it runs unchanged after these.
+    /// </summary>
+    private static readonly byte[] Prologue = Assemble(
+    [
+        (BpfLoadWord, 0, 0, SeccompDataArch),
+        (BpfJumpIfEqual, 0, 5, AuditArchI386), // another ABI: on to libseccomp's program
+        (BpfLoadWord, 0, 0, SeccompDataNr),
+        (BpfJumpIfEqual, 0, 3, I386Socketcall),
+        (BpfLoadWord, 0, 0, SeccompDataArg0), // the low half: i386 arguments are 32 bits, zero-extended
+        (BpfJumpIfEqual, 0, 1, SocketcallSocket),
+        (BpfReturn, 0, 0, SeccompRetErrno | Errno.ENOSYS),
+    ]);
+
+    private const ushort BpfLoadWord = 0x20, BpfJumpIfEqual = 0x15, BpfReturn = 0x06; // BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_RET|K
+    private const uint SeccompDataNr = 0, SeccompDataArch = 4, SeccompDataArg0 = 16; // offsets in struct seccomp_data
+    private const uint AuditArchI386 = 0x40000003, I386Socketcall = 102, SocketcallSocket = 1, SeccompRetErrno = 0x00050000;
+
+    private static byte[] Assemble(IReadOnlyList<(ushort Code, byte JumpTrue, byte JumpFalse, uint K)> program)
+    {
+        var bytes = new byte[program.Count * SockFilterProgram.InstructionBytes];
+        for (var i = 0; i < program.Count; i++)
+        {
+            var at = bytes.AsSpan(i * SockFilterProgram.InstructionBytes);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(at, program[i].Code);
+            at[2] = program[i].JumpTrue;
+            at[3] = program[i].JumpFalse;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(at[4..], program[i].K);
+        }
+        return bytes;
+    }
+
     /// <summary>The program of a frame's instructions (after its size), in unmanaged memory kept until execve.</summary>
     public static SeccompFilter FromInstructions(ReadOnlySpan<byte> instructions)
     {
@@ -86,7 +127,7 @@ internal sealed unsafe class SeccompFilter
     /// <summary>Binds the native entry point the job-time path uses (after pivot_root nothing can be loaded).</summary>
     public static void Warm() => _ = Libc.SeccompSetFilter(null);
 
-    /// <summary>The BPF program libseccomp generates for the context, framed (size, then instructions).</summary>
+    /// <summary>The BPF program libseccomp generates for the context after <see cref="Prologue"/>, framed (size, then instructions).</summary>
     private static byte[] Export(nint context)
     {
         var fd = Errno.Check(Libc.MemfdCreate("lcluster-seccomp", Libc.MFD_CLOEXEC), "memfd_create", "seccomp program");
@@ -94,15 +135,14 @@ internal sealed unsafe class SeccompFilter
         {
             LibSeccomp.Check(LibSeccomp.ExportBpf(context, fd), "seccomp_export_bpf");
             var bytes = Errno.Check((nint)Libc.Lseek(fd, 0, Libc.SEEK_CUR), "lseek", "seccomp program"); // the end, after the export
-            if (bytes is 0 or > MaxProgramBytes || bytes % SockFilterProgram.InstructionBytes != 0)
+            var total = Prologue.Length + bytes;
+            if (bytes == 0 || total > MaxProgramBytes || bytes % SockFilterProgram.InstructionBytes != 0)
                 throw new InvalidOperationException($"libseccomp exported a BPF program of {bytes} bytes, which is not a program the kernel takes");
-            var frame = new byte[4 + bytes];
-            frame[0] = (byte)bytes;
-            frame[1] = (byte)(bytes >> 8);
-            frame[2] = (byte)(bytes >> 16);
-            frame[3] = (byte)(bytes >> 24);
+            var frame = new byte[4 + total];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(frame, (int)total);
+            Prologue.CopyTo(frame, 4);
             Errno.Check((nint)Libc.Lseek(fd, 0, Libc.SEEK_SET), "lseek", "seccomp program");
-            fixed (byte* instructions = &frame[4])
+            fixed (byte* instructions = &frame[4 + Prologue.Length])
             {
                 for (nint done = 0; done < bytes;)
                 {
