@@ -166,11 +166,13 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
     /// <summary>
     /// Waits until etcd answers, for at most <see cref="EtcdStartWait"/>: asked again after 50 ms, then twice as long
     /// each time up to half a second, so a node whose etcd is just starting (its own, embedded, answers within
-    /// a few hundred milliseconds) is not held back by the poll.
+    /// a few hundred milliseconds) is not held back by the poll. It says it waits only once a second has passed: an
+    /// etcd that is starting refuses the first requests of every start.
     /// </summary>
     private async Task WaitForEtcdAsync(JobStore store, string which, CancellationToken stop)
     {
         var deadline = DateTimeOffset.UtcNow + EtcdStartWait;
+        var sayAfter = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1);
         var said = false;
         var pause = TimeSpan.FromMilliseconds(50);
         while (true)
@@ -183,9 +185,11 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
             catch (EtcdException e) when (DateTimeOffset.UtcNow < deadline)
             {
                 // Unreachable, or not ready yet: an etcd just started may refuse its first requests (no leader yet).
-                if (!said)
+                if (!said && DateTimeOffset.UtcNow >= sayAfter)
+                {
                     log.Info($"waiting up to {EtcdStartWait.TotalSeconds:0}s for {which} to answer ({e.Message})");
-                said = true;
+                    said = true;
+                }
                 await Task.Delay(pause, stop);
                 pause = TimeSpan.FromMilliseconds(Math.Min(500, pause.TotalMilliseconds * 2));
             }
