@@ -99,6 +99,60 @@ public sealed class FileRulesTests
         Assert.Contains("is below 'a', which is a file", (await Assert.ThrowsAsync<InvalidDataException>(() => InputArchive.CheckAsync(below, CancellationToken.None))).Message);
     }
 
+    [Fact]
+    public async Task An_input_archive_with_a_directory_below_a_file_or_a_file_where_a_directory_is_is_refused()
+    {
+        var dirBelowFile = await ArchiveAsync((TarEntryType.RegularFile, "a", "1"), (TarEntryType.Directory, "a/b/", null));
+        var fileAboveDir = await ArchiveAsync((TarEntryType.Directory, "a/b/", null), (TarEntryType.RegularFile, "a", "1"));
+
+        Assert.Contains("is below 'a', which is a file", (await Assert.ThrowsAsync<InvalidDataException>(() => InputArchive.CheckAsync(dirBelowFile, CancellationToken.None))).Message);
+        Assert.Contains("as both a file and a directory", (await Assert.ThrowsAsync<InvalidDataException>(() => InputArchive.CheckAsync(fileAboveDir, CancellationToken.None))).Message);
+    }
+
+    /// <summary>Archives System.Formats.Tar cannot read, each failing with an exception of another type.</summary>
+    public static TheoryData<string, byte[]> UnreadableArchives => new()
+    {
+        { "a sparse file", RawHeader('S', "sparse", 0) },
+        { "a pax header of 2 MiB that holds no record", [.. RawHeader('x', "PaxHeaders/big", 2 << 20), .. new byte[2 << 20], .. RawHeader('0', "f", 0), .. new byte[1024]] },
+        { "a pax uid past an int", [.. RawHeader('x', "PaxHeaders/uid", 19), .. Padded("19 uid=99999999999\n"u8), .. RawHeader('0', "f", 0), .. new byte[1024]] },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnreadableArchives))]
+    public async Task An_input_archive_lclusterd_cannot_read_is_refused_as_damaged(string what, byte[] archive)
+    {
+        var refused = await Assert.ThrowsAsync<InvalidDataException>(() => InputArchive.CheckAsync(new MemoryStream(archive), CancellationToken.None));
+
+        Assert.True(refused.Message.Contains("not a tar archive lclusterd can read"), $"{what}: {refused.Message}");
+    }
+
+    /// <summary>One ustar header block: the type flag, the name, the size, a valid checksum.</summary>
+    private static byte[] RawHeader(char type, string name, long size)
+    {
+        var header = new byte[512];
+        void Put(int at, string text) => System.Text.Encoding.ASCII.GetBytes(text).CopyTo(header, at);
+        Put(0, name);
+        Put(100, "0000644\0");
+        Put(108, "0000000\0");
+        Put(116, "0000000\0");
+        Put(124, Convert.ToString(size, 8).PadLeft(11, '0') + "\0");
+        Put(136, "00000000000\0");
+        Put(148, "        ");
+        header[156] = (byte)type;
+        Put(257, "ustar\0");
+        Put(263, "00");
+        var sum = header.Sum(b => b);
+        Put(148, Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ");
+        return header;
+    }
+
+    private static byte[] Padded(ReadOnlySpan<byte> data)
+    {
+        var block = new byte[(data.Length + 511) / 512 * 512];
+        data.CopyTo(block);
+        return block;
+    }
+
     private static async Task<MemoryStream> ArchiveAsync(params (TarEntryType Type, string Name, string? Content)[] entries)
     {
         var archive = new MemoryStream();

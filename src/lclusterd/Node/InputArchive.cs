@@ -27,6 +27,14 @@ internal static class InputArchive
             if (++entries > FilePaths.MaxEntries)
                 throw new InvalidDataException($"the inputs hold more than {FilePaths.MaxEntries} entries; send fewer files (an archive of them, say)");
             var name = Name(entry);
+            // Every directory above an entry, file or directory, is one: none of them may be a file.
+            for (var slash = name.IndexOf('/'); slash > 0; slash = name.IndexOf('/', slash + 1))
+            {
+                var parent = name[..slash];
+                if (files.Contains(parent))
+                    throw new InvalidDataException($"input '{Shown(name)}' is below '{Shown(parent)}', which is a file");
+                directories.Add(parent);
+            }
             if (IsDirectory(entry))
             {
                 if (files.Contains(name))
@@ -38,13 +46,6 @@ internal static class InputArchive
                 throw new InvalidDataException($"input '{Shown(entry.Name)}' names /work itself, which is a directory");
             if (directories.Contains(name) || !files.Add(name))
                 throw new InvalidDataException($"input '{Shown(name)}' is given twice, or as both a file and a directory");
-            for (var slash = name.IndexOf('/'); slash > 0; slash = name.IndexOf('/', slash + 1))
-            {
-                var parent = name[..slash];
-                if (files.Contains(parent))
-                    throw new InvalidDataException($"input '{Shown(name)}' is below '{Shown(parent)}', which is a file");
-                directories.Add(parent);
-            }
             bytes += entry.Length;
         }
         return new InputContents(bytes, files.Count);
@@ -57,7 +58,11 @@ internal static class InputArchive
         {
             return await reader.GetNextEntryAsync(copyData: false, ct);
         }
-        catch (Exception e) when (e is FormatException or ArgumentException or EndOfStreamException)
+        // What System.Formats.Tar throws on a damaged or hostile header: a bad field (Format, Argument, InvalidData),
+        // a short archive (EndOfStream), an entry kind it cannot read (NotSupported: sparse files), an extended header
+        // larger than it reads (InvalidOperation), a number past its type (Overflow: pax uid or mtime).
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidDataException or EndOfStreamException
+                                      or NotSupportedException or InvalidOperationException or OverflowException)
         {
             throw new InvalidDataException($"the inputs are not a tar archive lclusterd can read: {e.Message}", e);
         }
