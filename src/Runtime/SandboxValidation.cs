@@ -7,13 +7,13 @@ internal static partial class SandboxValidation
 {
     public const int MaxCommandBytes = 1 << 20;
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,63}$")]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,63}\z")]
     public static partial Regex JobId();
 
-    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")]
+    [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})\z")]
     private static partial Regex Hostname();
 
-    [GeneratedRegex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")]
+    [GeneratedRegex(@"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\z")]
     private static partial Regex CgroupParent();
 
     public static void Check(SandboxOptions o)

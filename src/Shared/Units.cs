@@ -122,7 +122,7 @@ internal static partial class Units
         return text.Length > 0 ? text : "0s";
     }
 
-    [GeneratedRegex(@"^(\d+(?:\.\d+)?)\s*(?:([kmgtKMGT])(?:i?[bB])?|[bB])?$")]
+    [GeneratedRegex(@"^(\d+(?:\.\d+)?)\s*(?:([kmgtKMGT])(?:i?[bB])?|[bB])?\z")]
     private static partial Regex BytesPattern();
 
     [GeneratedRegex(@"(\d+(?:\.\d+)?)(ms|[smhdSMHD])")]

@@ -80,4 +80,30 @@ public sealed class RequestTests
 
         Assert.Contains("set by lclusterd", error.Status.Detail);
     }
+
+    [Theory]
+    [InlineData("FOO\n")]
+    [InlineData("1FOO")]
+    [InlineData("A-B")]
+    [InlineData("")]
+    public void An_environment_variable_name_of_anything_but_letters_digits_and_underscores_is_refused(string name)
+    {
+        var error = Assert.Throws<Grpc.Core.RpcException>(() =>
+            RequestRules.ValidateAddJob(new AddJobRequest { Command = "true", Env = { [name] = "x" } }, Policy));
+
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("is not valid", error.Status.Detail);
+    }
+
+    [Theory]
+    [InlineData("0123456789abcdef0123456789abcdef\n")]
+    [InlineData("0123456789ABCDEF0123456789ABCDEF")]
+    [InlineData("0123456789abcdef")]
+    public void An_inputs_id_that_is_not_32_lowercase_hex_digits_is_refused(string id)
+    {
+        var error = Assert.Throws<Grpc.Core.RpcException>(() =>
+            RequestRules.ValidateAddJob(new AddJobRequest { Command = "true", Inputs = id }, Policy));
+
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, error.StatusCode);
+    }
 }

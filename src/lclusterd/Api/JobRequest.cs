@@ -154,6 +154,6 @@ internal static partial class RequestRules
 
     private static Grpc.Core.RpcException Invalid(string message) => Statuses.Invalid(message);
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z")]
     private static partial Regex EnvName();
 }

@@ -323,6 +323,6 @@ internal static partial class DaemonFlags
             ? value
             : throw new UsageException($"'{value}' is not a node name: letters, digits, '.', '_' and '-', at most 63");
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}\z")]
     private static partial Regex NodeNamePattern();
 }

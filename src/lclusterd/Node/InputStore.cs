@@ -137,6 +137,6 @@ internal sealed partial class InputStore
         File.Move(temp, RecordPath(id), overwrite: true);
     }
 
-    [GeneratedRegex("^[0-9a-f]{32}$")]
+    [GeneratedRegex(@"^[0-9a-f]{32}\z")]
     private static partial Regex UploadId();
 }
