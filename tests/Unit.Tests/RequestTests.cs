@@ -95,6 +95,15 @@ public sealed class RequestTests
         Assert.Contains("is not valid", error.Status.Detail);
     }
 
+    [Fact]
+    public void A_listing_filter_no_job_name_or_owner_could_have_is_refused_and_an_empty_one_means_none()
+    {
+        Assert.Equal("", RequestRules.Filter("name", ""));
+        Assert.Equal("nightly build", RequestRules.Filter("name", "nightly build"));
+        Assert.Contains("over the limit", Assert.Throws<Grpc.Core.RpcException>(() => RequestRules.Filter("name", new string('a', 257))).Status.Detail);
+        Assert.Contains("control character", Assert.Throws<Grpc.Core.RpcException>(() => RequestRules.Filter("owner", "a\tb")).Status.Detail);
+    }
+
     [Theory]
     [InlineData("0123456789abcdef0123456789abcdef\n")]
     [InlineData("0123456789ABCDEF0123456789ABCDEF")]

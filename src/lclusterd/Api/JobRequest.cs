@@ -137,6 +137,18 @@ internal static partial class RequestRules
         return guid.ToString("D");
     }
 
+    /// <summary>
+    /// A listing's or watch's name or owner filter: text a job's name or owner can be (no NUL or control character,
+    /// at most <see cref="MaxNameBytes"/>); "" for none.
+    /// </summary>
+    public static string Filter(string what, string text)
+    {
+        CheckText(what, text, MaxNameBytes);
+        if (text.Any(char.IsControl))
+            throw Invalid($"{what} contains a control character");
+        return text;
+    }
+
     private static void CheckText(string what, string text, int maxBytes)
     {
         if (text.Contains('\0'))

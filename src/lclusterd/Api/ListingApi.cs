@@ -22,7 +22,8 @@ internal sealed class ListingApi(NodeContext node, ListingCache cache)
             throw Statuses.Invalid($"page_size is {request.PageSize}: it must be from 0 (the default of {DefaultPageSize}) to {MaxPageSize}");
         if (!System.Enum.IsDefined(request.State))
             throw Statuses.Invalid($"state {(int)request.State} is not a job state");
-        var filter = new JobFilter(request.State, OwnerFilter(Caller.Of(context), request.Owner), request.Name.Length > 0 ? request.Name : null);
+        var name = RequestRules.Filter("name", request.Name);
+        var filter = new JobFilter(request.State, OwnerFilter(Caller.Of(context), request.Owner), name.Length > 0 ? name : null);
         string? after = null;
         if (request.PageToken.Length > 0)
             after = PageToken.Decode(request.PageToken, filter.Fingerprint)
@@ -103,6 +104,7 @@ internal sealed class ListingApi(NodeContext node, ListingCache cache)
     /// <summary>Whose jobs a listing may show: an admin's choice, or always the caller's own.</summary>
     private static string? OwnerFilter(Caller caller, string asked)
     {
+        RequestRules.Filter("owner", asked);
         if (caller.IsAdmin)
             return asked.Length > 0 ? asked : null;
         if (asked.Length > 0 && asked != caller.User)
