@@ -20,6 +20,9 @@ public sealed class TrustTests : IAsyncLifetime
     /// <summary>A third user, for the quotas (what it holds stays held until retention).</summary>
     private const string Carol = "mail";
 
+    /// <summary>A fourth, for the output a user's jobs keep in etcd.</summary>
+    private const string Erin = "news";
+
     private const int MaxQueued = 50;
 
     private DaemonProcess _daemon = null!;
@@ -140,6 +143,25 @@ public sealed class TrustTests : IAsyncLifetime
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public async Task The_output_a_users_finished_jobs_keep_in_etcd_counts_toward_their_bytes_quota()
+    {
+        // Twelve jobs that print 64 KiB on each stream: etcd keeps both tails of each, 1.5 MiB in all, the quota.
+        var ids = new List<string>();
+        for (var i = 0; i < 12; i++)
+            ids.Add(IdOf(await As(Erin, "--addjob=head -c 65536 /dev/zero; head -c 65536 /dev/zero >&2")));
+        foreach (var id in ids)
+            await FinishedAsync(_daemon.Server, id);
+
+        // The node learns of each tail from its watch of the usage ledger, a moment after the job's end.
+        CliResult next;
+        var attempts = 0;
+        while ((next = await As(Erin, "--addjob=true")).ExitCode == 0 && ++attempts < 10)
+            await Task.Delay(100);
+        Assert.True(next.ExitCode == 1, $"a job past the quota was taken after {attempts} tries: {next}");
+        Assert.Contains("would pass the quota of 1.5 MiB per user", next.Stderr);
     }
 
     [Fact]

@@ -37,6 +37,20 @@ public sealed class QuotaLedgerTests
     }
 
     [Fact]
+    public void A_usage_entry_rewritten_with_a_jobs_output_counts_the_difference()
+    {
+        var ledger = new QuotaLedger();
+        ledger.Load([(Keys.UsageEntry("carol", "a"), 300)]);
+
+        ledger.Changed(Keys.UsageEntry("carol", "a"), 300, 700);
+        Assert.Equal(700, ledger.StoredBytes("carol"));
+        Assert.False(ledger.Admit("carol", Jobs(("b", 301)), Quota, nowMs: 0).Fits);
+
+        ledger.Removed(Keys.UsageEntry("carol", "a"), 700);
+        Assert.Equal(0, ledger.StoredBytes("carol"));
+    }
+
+    [Fact]
     public void A_failed_or_refused_request_gives_its_charge_back_and_one_that_found_its_jobs_made_charges_nothing()
     {
         var ledger = new QuotaLedger();

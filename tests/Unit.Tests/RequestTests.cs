@@ -32,6 +32,18 @@ public sealed class RequestTests
     }
 
     [Fact]
+    public void A_job_is_charged_its_spec_its_stdin_and_its_record_three_times_for_the_record_and_its_index_copies()
+    {
+        var request = RequestRules.ValidateAddJob(new AddJobRequest { Command = "echo hi", Env = { ["A"] = "b" }, Stdin = Google.Protobuf.ByteString.CopyFrom(new byte[100]) }, Policy);
+        var job = NewJobs.Build(request, Alice, "r1", DateTimeOffset.UnixEpoch).Single();
+
+        var record = job.Record.Clone();
+        record.ChargedBytes = 0;
+        Assert.Equal(job.Spec.CalculateSize() + 100 + 3L * record.CalculateSize(), job.StoredBytes);
+        Assert.Equal(job.StoredBytes, job.Record.ChargedBytes);
+    }
+
+    [Fact]
     public void A_record_keeps_a_preview_of_a_long_command_and_no_environment_while_the_spec_keeps_both_whole()
     {
         var command = "echo " + new string('é', 400);

@@ -74,6 +74,23 @@ public sealed class SettlementTests
     }
 
     [Fact]
+    public void An_outcome_with_output_charges_its_tails_to_the_owner_on_top_of_what_the_job_was_charged_when_made()
+    {
+        var job = JobRecords.Stored(JobState.Running, "a", 7, attempts: 1, owner: "carol");
+        job.Record.ChargedBytes = 900;
+        var ok = new JobOutcome(0, 0, false, false, false, null, 1, 0.1, 4, 0);
+
+        var usage = Settlement.Outcome(job, ok, [1, 2, 3], [4], Now).Ops.Select(o => o.Request.RequestPut)
+            .Where(p => p?.Key.ToStringUtf8() == Keys.UsageEntry("carol", job.Id)).ToList();
+        Assert.Equal([Keys.UsageValue(904)], usage.Select(p => p!.Value));
+
+        // No output, nothing to charge; a record made before records carried their charge keeps its usage entry.
+        Assert.DoesNotContain(Settlement.Outcome(job, ok, [], [], Now).Ops, o => o.Request.RequestPut?.Key.ToStringUtf8().StartsWith(Keys.Usage) == true);
+        job.Record.ChargedBytes = 0;
+        Assert.DoesNotContain(Settlement.Outcome(job, ok, [1], [], Now).Ops, o => o.Request.RequestPut?.Key.ToStringUtf8().StartsWith(Keys.Usage) == true);
+    }
+
+    [Fact]
     public void A_requeued_job_keeps_the_place_its_creation_gave_it()
     {
         var entry = Transitions.QueueEntryFor(JobRecords.Stored(JobState.Running, "a", 7, createRevision: 1234));

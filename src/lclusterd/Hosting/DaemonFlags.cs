@@ -151,7 +151,7 @@ internal static partial class DaemonFlags
         FlagValues.WholeNumber(1, int.MaxValue), checked((int)Defaults.Quotas.QueuedJobs));
 
     public static readonly Flag<long> UserMaxBytes = Flag.Of("--user-max-bytes",
-        "the most bytes of command, environment and stdin one user's (not an admin's) stored jobs may hold in etcd",
+        "the most bytes one user's (not an admin's) stored jobs may hold in etcd: command, environment, stdin, records and output tails",
         FlagValues.Bytes, Defaults.Quotas.StoredBytes);
 
     public static readonly Flag<long> UsernsFirstId = Flag.Of("--userns-first-id",

@@ -69,5 +69,5 @@ internal sealed record DaemonOptions
     public string AdvertiseAddress => Advertise ?? $"{Listen.Address}:{Listen.Port}";
 }
 
-/// <summary>A user's quotas: jobs queued at once, and bytes of command, environment and stdin their stored jobs hold in etcd.</summary>
+/// <summary>A user's quotas: jobs queued at once, and bytes their stored jobs hold in etcd (command, environment, stdin, records, output tails).</summary>
 internal sealed record UserQuotas(long QueuedJobs, long StoredBytes);

@@ -275,13 +275,31 @@ internal sealed partial class JobStore(EtcdClient etcd)
 }
 
 /// <summary>A job about to be recorded: its record, spec, stdin and queue entry.</summary>
-internal sealed record NewJob(JobRecord Record, JobSpec Spec, ByteString Stdin, QueueEntry Entry)
+internal sealed record NewJob
 {
     /// <summary>The most ops one creation takes: record, spec, stdin, queue entry, two index keys, usage entry.</summary>
     public const int MaxOps = 7;
 
-    /// <summary>What the job holds in etcd on its owner's account: its command, environment and stdin.</summary>
-    public long StoredBytes => Spec.CalculateSize() + Stdin.Length;
+    /// <summary>Sets the record's <see cref="JobRecord.ChargedBytes"/> to what the job will hold in etcd.</summary>
+    public NewJob(JobRecord record, JobSpec spec, ByteString stdin, QueueEntry entry)
+    {
+        (Record, Spec, Stdin, Entry) = (record, spec, stdin, entry);
+        record.ChargedBytes = spec.CalculateSize() + stdin.Length + 3L * record.CalculateSize();
+    }
+
+    public JobRecord Record { get; }
+
+    public JobSpec Spec { get; }
+
+    public ByteString Stdin { get; }
+
+    public QueueEntry Entry { get; }
+
+    /// <summary>
+    /// What the job holds in etcd on its owner's account as it is made: its spec and stdin, its record and the
+    /// record's two index copies. Its end adds its output tails (<see cref="Settlement"/>).
+    /// </summary>
+    public long StoredBytes => Record.ChargedBytes;
 
     public IEnumerable<Op> Ops()
     {

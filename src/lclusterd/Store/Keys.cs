@@ -18,7 +18,7 @@ internal static class Keys
     /// <summary>Put by every Txn that writes or deletes a job record: its mod_revision is the last change of any job (listings wait for their view to reach it).</summary>
     public const string JobsChanged = Root + "jobs-changed";
 
-    /// <summary>The usage ledger: one key per stored job, under its owner, holding the bytes its command, environment and stdin take.</summary>
+    /// <summary>The usage ledger: one key per stored job, under its owner, holding the bytes it holds in etcd on the owner's account.</summary>
     public const string Usage = Root + "usage/";
 
     public static string Job(string id) => Jobs + id;

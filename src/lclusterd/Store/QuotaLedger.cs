@@ -128,6 +128,13 @@ internal sealed class QuotaLedger
             Forget(owner, charges);
     }
 
+    /// <summary>A usage key rewritten (its job's output tails saved): the difference counts.</summary>
+    public void Changed(string key, long before, long after)
+    {
+        lock (_lock)
+            Add(Keys.UsageOwner(key), after - before);
+    }
+
     /// <summary>A usage key deleted with its job: the bytes it held are given back.</summary>
     public void Removed(string key, long bytes)
     {

@@ -60,7 +60,9 @@ internal static class Settlement
 
     /// <summary>
     /// The run key goes (the slot is free); kept output is indexed on the node and its tails saved. An empty stream
-    /// has no tail key: a missing tail reads as no output, so a job that printed nothing writes two keys less.
+    /// has no tail key: a missing tail reads as no output, so a job that printed nothing writes two keys less. Tails
+    /// are charged to the owner: the usage entry becomes what the job was charged when made, plus their bytes (a
+    /// record made before records carried their charge keeps its entry).
     /// </summary>
     private static IEnumerable<Op> EndOps(StoredJob job, bool outputKept, byte[] stdoutTail, byte[] stderrTail)
     {
@@ -74,5 +76,7 @@ internal static class Settlement
             yield return Op.Put(Keys.Tail(job.Id, stderr: false), ByteString.CopyFrom(stdoutTail));
         if (stderrTail.Length > 0)
             yield return Op.Put(Keys.Tail(job.Id, stderr: true), ByteString.CopyFrom(stderrTail));
+        if (stdoutTail.Length + stderrTail.Length > 0 && job.Record.ChargedBytes > 0)
+            yield return Op.Put(Keys.UsageEntry(job.Job.Owner, job.Id), Keys.UsageValue(job.Record.ChargedBytes + stdoutTail.Length + stderrTail.Length));
     }
 }

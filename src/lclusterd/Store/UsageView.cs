@@ -6,9 +6,9 @@ using Lcluster.Etcd;
 namespace Lcluster.Daemon.Store;
 
 /// <summary>
-/// The bytes each user's jobs hold in etcd (command, environment and stdin), from the usage ledger: one key per job,
-/// /lcluster/usage/OWNER/ID holding its byte count, written in the Txn that creates the job and deleted in the one
-/// that deletes it. Read once, then kept current by a watch; re-read whenever the watch breaks. Each node keeps its
+/// The bytes each user's jobs hold in etcd (command, environment, stdin, records, output tails), from the usage ledger:
+/// one key per job, /lcluster/usage/OWNER/ID holding its byte count, written in the Txn that creates the job, rewritten
+/// by the one that saves its output tails, and deleted in the one that deletes it. Read once, then kept current by a watch; re-read whenever the watch breaks. Each node keeps its
 /// own view, so a quota check costs no round trip, and charges the jobs it admits until the view shows them
 /// (<see cref="QuotaLedger"/>): requests admitted at once on one node stay within the quota together. Views of
 /// different nodes may lag a moment behind each other, so two nodes admitting the same user at the same moment can
@@ -96,6 +96,12 @@ internal sealed class UsageView(EtcdClient etcd, Log log)
                 else if (e.Kv.Version == 1)
                 {
                     _ledger.Stored(e.Kv.KeyText, Keys.UsageBytes(e.Kv.Value.Span));
+                }
+                else
+                {
+                    if (e.PrevKv is null)
+                        throw new InvalidOperationException($"the change of {e.Kv.KeyText} came without its earlier value");
+                    _ledger.Changed(e.Kv.KeyText, Keys.UsageBytes(e.PrevKv.Value.Span), Keys.UsageBytes(e.Kv.Value.Span));
                 }
             }
         }
