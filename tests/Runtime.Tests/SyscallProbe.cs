@@ -67,78 +67,26 @@ public static class SyscallProbe
     private const int I386TableAddressAt = 8;
 
     /// <summary>The x86-64 ELF image for these calls.</summary>
-    public static byte[] Build(IReadOnlyList<ProbeCall> calls)
-    {
-        const int Headers = 64 + 56;
-        var code = (byte[])X8664Code.Clone();
-        BitConverter.GetBytes(Headers + code.Length - (Headers + X8664DisplacementEnd)).CopyTo(code, X8664DisplacementAt);
-        return Image(calls, Headers, code, wordBytes: 8, (w, length) =>
-        {
-            w.Write([0x7F, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-            w.Write((ushort)2); // ET_EXEC
-            w.Write((ushort)0x3E); // x86-64
-            w.Write(1u);
-            w.Write((ulong)(Base + Headers)); // entry: the code, right after the headers
-            w.Write(64UL); // the program header right after this one
-            w.Write(0UL);
-            w.Write(0u);
-            w.Write((ushort)64);
-            w.Write((ushort)56);
-            w.Write((ushort)1);
-            w.Write((ushort)0);
-            w.Write((ushort)0);
-            w.Write((ushort)0);
-            w.Write(1u); // PT_LOAD of the whole file, read + execute
-            w.Write(5u);
-            w.Write(0UL);
-            w.Write((ulong)Base);
-            w.Write((ulong)Base);
-            w.Write((ulong)length);
-            w.Write((ulong)length);
-            w.Write(0x1000UL);
-        });
-    }
+    public static byte[] Build(IReadOnlyList<ProbeCall> calls) => Image(calls, elf64: true, machine: 0x3E, X8664Code,
+        (code, _) => BitConverter.GetBytes(code.Length - X8664DisplacementEnd).CopyTo(code, X8664DisplacementAt)); // the table follows the code
 
     /// <summary>The i386 ELF image for these calls (numbers are i386 syscall numbers).</summary>
-    public static byte[] BuildI386(IReadOnlyList<ProbeCall> calls)
-    {
-        const int Headers = 52 + 32;
-        var code = (byte[])I386Code.Clone();
-        BitConverter.GetBytes(Base + Headers + (uint)code.Length).CopyTo(code, I386TableAddressAt);
-        return Image(calls, Headers, code, wordBytes: 4, (w, length) =>
-        {
-            w.Write([0x7F, (byte)'E', (byte)'L', (byte)'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-            w.Write((ushort)2); // ET_EXEC
-            w.Write((ushort)3); // i386
-            w.Write(1u);
-            w.Write(Base + Headers); // entry: the code, right after the headers
-            w.Write(52u); // the program header right after this one
-            w.Write(0u);
-            w.Write(0u);
-            w.Write((ushort)52);
-            w.Write((ushort)32);
-            w.Write((ushort)1);
-            w.Write((ushort)0);
-            w.Write((ushort)0);
-            w.Write((ushort)0);
-            w.Write(1u); // PT_LOAD of the whole file, read + execute
-            w.Write(0u);
-            w.Write(Base);
-            w.Write(Base);
-            w.Write((uint)length);
-            w.Write((uint)length);
-            w.Write(5u);
-            w.Write(0x1000u);
-        });
-    }
+    public static byte[] BuildI386(IReadOnlyList<ProbeCall> calls) => Image(calls, elf64: false, machine: 3, I386Code,
+        (code, table) => BitConverter.GetBytes(table).CopyTo(code, I386TableAddressAt));
 
     /// <summary>
-    /// Headers, code, then the table (per call: its number and six arguments, a word each) and the bytes the
-    /// arguments point to; the whole file is one segment loaded at <see cref="Base"/>.
+    /// The ELF header, one program header, the code (a copy of <paramref name="template"/>, patched with the table's
+    /// address), then the table (per call: its number and six arguments, a word each) and the bytes the arguments
+    /// point to; the whole file is one read + execute segment loaded at <see cref="Base"/>.
     /// </summary>
-    private static byte[] Image(IReadOnlyList<ProbeCall> calls, int headerBytes, byte[] code, int wordBytes, Action<BinaryWriter, int> writeHeaders)
+    private static byte[] Image(IReadOnlyList<ProbeCall> calls, bool elf64, ushort machine, byte[] template, Action<byte[], uint> patch)
     {
-        var dataAt = headerBytes + code.Length + calls.Count * 7 * wordBytes;
+        int wordBytes = elf64 ? 8 : 4, headerBytes = elf64 ? 64 : 52, programHeaderBytes = elf64 ? 56 : 32;
+        var codeAt = headerBytes + programHeaderBytes;
+        var tableAt = codeAt + template.Length;
+        var code = (byte[])template.Clone();
+        patch(code, Base + (uint)tableAt);
+        var dataAt = tableAt + calls.Count * 7 * wordBytes;
         var data = new MemoryStream();
         var table = new List<long>();
         foreach (var call in calls)
@@ -159,15 +107,41 @@ public static class SyscallProbe
         }
         var image = new byte[dataAt + data.Length];
         var w = new BinaryWriter(new MemoryStream(image));
-        writeHeaders(w, image.Length);
-        w.Write(code);
-        foreach (var value in table)
+        void Word(long value)
         {
-            if (wordBytes == 8)
+            if (elf64)
                 w.Write(value);
             else
                 w.Write((int)value);
         }
+        w.Write([0x7F, (byte)'E', (byte)'L', (byte)'F', (byte)(elf64 ? 2 : 1), 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        w.Write((ushort)2); // ET_EXEC
+        w.Write(machine);
+        w.Write(1u);
+        Word(Base + codeAt); // entry: the code, right after the headers
+        Word(headerBytes); // the program header right after this one
+        Word(0);
+        w.Write(0u);
+        w.Write((ushort)headerBytes);
+        w.Write((ushort)programHeaderBytes);
+        w.Write((ushort)1);
+        w.Write((ushort)0);
+        w.Write((ushort)0);
+        w.Write((ushort)0);
+        w.Write(1u); // PT_LOAD of the whole file, read + execute (flags: 5), second in ELF64, seventh in ELF32
+        if (elf64)
+            w.Write(5u);
+        Word(0);
+        Word(Base);
+        Word(Base);
+        Word(image.Length);
+        Word(image.Length);
+        if (!elf64)
+            w.Write(5u);
+        Word(0x1000);
+        w.Write(code);
+        foreach (var value in table)
+            Word(value);
         w.Write(data.ToArray());
         return image;
     }
