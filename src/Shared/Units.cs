@@ -122,9 +122,9 @@ internal static partial class Units
         return text.Length > 0 ? text : "0s";
     }
 
-    [GeneratedRegex(@"^(\d+(?:\.\d+)?)\s*(?:([kmgtKMGT])(?:i?[bB])?|[bB])?\z")]
+    [GeneratedRegex(@"^([0-9]+(?:\.[0-9]+)?)\s*(?:([kmgtKMGT])(?:i?[bB])?|[bB])?\z")]
     private static partial Regex BytesPattern();
 
-    [GeneratedRegex(@"(\d+(?:\.\d+)?)(ms|[smhdSMHD])")]
+    [GeneratedRegex(@"([0-9]+(?:\.[0-9]+)?)(ms|[smhdSMHD])")]
     private static partial Regex DurationPattern();
 }

@@ -178,6 +178,8 @@ public sealed class ClientFlagTests
     [InlineData("--cpus=-1", "--cpus: '-1' is not a positive number of cores")]
     [InlineData("--time=0", "--time: '0' must be more than zero")]
     [InlineData("--time=soon", "--time: 'soon' is not a duration")]
+    [InlineData("--memory=\u0663M", "--memory: '\u0663M' is not a size")] // an Arabic-Indic three: a digit, not an ASCII one
+    [InlineData("--time=\u0663s", "--time: '\u0663s' is not a duration")]
     [InlineData("--pids=x", "--pids: 'x' is not a whole number from 1 to")]
     [InlineData("--env=A", "--env: 'A' is not KEY=VALUE")]
     public void A_bad_value_is_refused_naming_the_flag_and_the_form_it_wants(string option, string message)
