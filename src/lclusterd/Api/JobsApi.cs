@@ -85,7 +85,7 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy, UsageView us
         var quotas = node.Options.Quotas;
         var admission = await Etcd(() => usage.AdmitAsync(user, [.. jobs.Select(j => (j.Record.Job.Id, j.StoredBytes))], quotas.StoredBytes, ct));
         if (!admission.Fits)
-            throw Statuses.Exhausted($"{user}'s jobs hold {Units.FormatBytes(admission.Held)} of commands, environment and stdin; {Units.FormatBytes(admission.Adding)} more " +
+            throw Statuses.Exhausted($"{user}'s jobs hold {Units.FormatBytes(admission.Held)} in etcd (commands, environment, stdin, records, output); {Units.FormatBytes(admission.Adding)} more " +
                 $"would pass the quota of {Units.FormatBytes(quotas.StoredBytes)} per user (finished jobs give theirs back when they are removed after retention)");
         try
         {

@@ -62,7 +62,8 @@ internal static class InputArchive
         // a short archive (EndOfStream), an entry kind it cannot read (NotSupported: sparse files), an extended header
         // larger than it reads (InvalidOperation), a number past its type (Overflow: pax uid or mtime).
         catch (Exception e) when (e is FormatException or ArgumentException or InvalidDataException or EndOfStreamException
-                                      or NotSupportedException or InvalidOperationException or OverflowException)
+                                      or NotSupportedException or OverflowException
+                                      or (InvalidOperationException and not ObjectDisposedException))
         {
             throw new InvalidDataException($"the inputs are not a tar archive lclusterd can read: {e.Message}", e);
         }
