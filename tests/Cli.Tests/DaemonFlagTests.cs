@@ -29,7 +29,7 @@ public sealed class DaemonFlagTests
             "--node-name=n-1", "--data-dir=/d", "--slots=3", "--memory=2G", "--default-memory=64M", "--default-cpus=0.5",
             "--default-pids=10", "--default-time=1m", "--max-memory=1G", "--max-cpus=2", "--max-pids=20", "--max-time=1h",
             "--output-cap=1M", "--retention=2h", "--etcd-history=30m", "--lease-ttl=3s", "--fence-timeout=9s",
-            "--default-disk=100M", "--max-disk=1G", "--user-max-queued=7", "--user-max-bytes=5M", "--userns-first-id=70000",
+            "--default-disk=100M", "--max-disk=1G", "--user-max-queued=7", "--user-max-bytes=5M", "--user-max-inputs=6M", "--userns-first-id=70000",
         ];
         var joined = Parse(given);
         var separate = Parse(given.SelectMany(a => a.Split('=', 2)).ToArray());
@@ -42,7 +42,7 @@ public sealed class DaemonFlagTests
             Advertise = "node1:7000", NodeName = "n-1", DataDir = "/d", Slots = 3, MemoryBytes = 2L << 30,
             DefaultLimits = new JobLimits(64L << 20, 0.5, 10, 60, 100L << 20), MaxLimits = new JobLimits(1L << 30, 2, 20, 3600, 1L << 30),
             OutputCapBytes = 1L << 20, Retention = TimeSpan.FromHours(2), EtcdHistory = TimeSpan.FromMinutes(30), LeaseTtl = TimeSpan.FromSeconds(3),
-            FenceTimeout = TimeSpan.FromSeconds(9), Quotas = new UserQuotas(7, 5L << 20), UserNamespaceFirstId = 70000,
+            FenceTimeout = TimeSpan.FromSeconds(9), Quotas = new UserQuotas(7, 5L << 20, 6L << 20), UserNamespaceFirstId = 70000,
         }, joined);
     }
 

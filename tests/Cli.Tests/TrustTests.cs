@@ -23,6 +23,9 @@ public sealed class TrustTests : IAsyncLifetime
     /// <summary>A fourth, for the output a user's jobs keep in etcd.</summary>
     private const string Erin = "news";
 
+    /// <summary>A fifth, for the inputs a user's uploads keep on the node.</summary>
+    private const string Frank = "uucp";
+
     private const int MaxQueued = 50;
 
     private DaemonProcess _daemon = null!;
@@ -36,7 +39,7 @@ public sealed class TrustTests : IAsyncLifetime
             NodeName = "trust",
             SocketGroup = SocketGroup,
             CertificateAuthority = _authority,
-            ExtraArgs = ["--slots=2", "--default-memory=128M", $"--user-max-queued={MaxQueued}", "--user-max-bytes=1536K"],
+            ExtraArgs = ["--slots=2", "--default-memory=128M", $"--user-max-queued={MaxQueued}", "--user-max-bytes=1536K", "--user-max-inputs=3M"],
         });
     }
 
@@ -162,6 +165,37 @@ public sealed class TrustTests : IAsyncLifetime
             await Task.Delay(100);
         Assert.True(next.ExitCode == 1, $"a job past the quota was taken after {attempts} tries: {next}");
         Assert.Contains("would pass the quota of 1.5 MiB per user", next.Stderr);
+    }
+
+    [Fact]
+    public async Task A_users_uploads_on_a_node_stay_within_their_inputs_quota()
+    {
+        var dir = Path.Combine("/tmp", $"lcluster-inputs-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        File.SetUnixFileMode(dir, (UnixFileMode)0x1ED); // 0755
+        string Input(string name, int bytes)
+        {
+            var path = Path.Combine(dir, name);
+            File.WriteAllBytes(path, new byte[bytes]);
+            File.SetUnixFileMode(path, (UnixFileMode)0x1A4); // 0644
+            return path;
+        }
+        try
+        {
+            // 2 MiB fits in the 3 MiB quota; 2 MiB more would not (and is not kept); 512 KiB more does.
+            IdOf(await As(Frank, "--addjob=true", $"--input={Input("a", 2 << 20)}"));
+            var refused = await As(Frank, "--addjob=true", $"--input={Input("b", 2 << 20)}");
+            Assert.True(refused.ExitCode == 1, refused.ToString());
+            Assert.Contains("would pass the quota of 3 MiB per user (--user-max-inputs", refused.Stderr);
+            IdOf(await As(Frank, "--addjob=true", $"--input={Input("c", 512 << 10)}"));
+            // An admin has no such quota; another user is not held back by Frank's.
+            IdOf(await TestSupport.Cli.RunInAsync(_daemon.Server, null, null, "--addjob=true", $"--input={Path.Combine(dir, "b")}"));
+            IdOf(await As(Bob, "--addjob=true", $"--input={Path.Combine(dir, "b")}"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]

@@ -109,6 +109,40 @@ public sealed class FileRulesTests
         Assert.Contains("as both a file and a directory", (await Assert.ThrowsAsync<InvalidDataException>(() => InputArchive.CheckAsync(fileAboveDir, CancellationToken.None))).Message);
     }
 
+    [Fact]
+    public async Task Uploads_count_against_their_owners_quota_until_deleted_and_a_restarted_node_counts_them_again()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("lcluster-inputs-").FullName;
+        try
+        {
+            var store = new InputStore(dataDir);
+            var archive = (await ArchiveAsync((TarEntryType.RegularFile, "f", new string('x', 3000)))).ToArray();
+            string kept;
+            await using (var first = store.Begin("carol", quota: 2 * archive.Length))
+            {
+                Assert.True(await first.TryWriteAsync(archive, CancellationToken.None));
+                kept = first.Id;
+                await first.KeepAsync(CancellationToken.None);
+            }
+            await using (var refused = store.Begin("carol", quota: 2 * archive.Length))
+            {
+                Assert.True(await refused.TryWriteAsync(archive.AsMemory(0, archive.Length / 2), CancellationToken.None));
+                Assert.False(await refused.TryWriteAsync(archive, CancellationToken.None)); // past twice the archive
+                Assert.Equal(archive.Length + archive.Length / 2, store.Held("carol"));
+            }
+            Assert.Equal(archive.Length, store.Held("carol")); // the refused upload gave its bytes back
+            Assert.Equal(0, store.Held("bob"));
+
+            Assert.Equal(archive.Length, new InputStore(dataDir).Held("carol")); // read again at a node's start
+            store.Delete(kept);
+            Assert.Equal(0, store.Held("carol"));
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
     /// <summary>Archives System.Formats.Tar cannot read, each failing with an exception of another type.</summary>
     public static TheoryData<string, byte[]> UnreadableArchives => new()
     {

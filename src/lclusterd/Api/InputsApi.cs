@@ -31,7 +31,8 @@ internal sealed class InputsApi(NodeContext node)
     private async Task<UploadInputsResponse> ReceiveAsync(IAsyncStreamReader<FileChunk> chunks, Caller caller, CancellationToken ct)
     {
         var cap = node.Options.MaxInputBytes;
-        await using var upload = node.Files.Inputs.Begin(caller.User);
+        var quota = caller.IsAdmin ? (long?)null : node.Options.Quotas.InputBytes;
+        await using var upload = node.Files.Inputs.Begin(caller.User, quota);
         while (await chunks.MoveNext(ct))
         {
             var data = chunks.Current.Data;
@@ -42,7 +43,13 @@ internal sealed class InputsApi(NodeContext node)
                     $"the inputs are over this node's limit of {Units.FormatBytes(cap)} (--max-input; the archive counts, headers included): " +
                     "send fewer or smaller files, or ask for a larger --max-input"));
             }
-            await upload.WriteAsync(data.Memory, ct);
+            if (!await upload.TryWriteAsync(data.Memory, ct))
+            {
+                var held = node.Files.Inputs.Held(caller.User) - upload.Bytes;
+                node.Log.Info($"inputs from {PrintableText.Escape(caller.User)} refused: over --user-max-inputs {Units.FormatBytes(quota!.Value)}");
+                throw Statuses.Exhausted($"{caller.User}'s other inputs on node {node.Name} hold {Units.FormatBytes(held)}; these would pass the quota of " +
+                    $"{Units.FormatBytes(quota.Value)} per user (--user-max-inputs; inputs are deleted once the jobs that use them are)");
+            }
         }
         UploadRecord kept;
         try

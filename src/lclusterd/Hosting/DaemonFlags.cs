@@ -154,6 +154,10 @@ internal static partial class DaemonFlags
         "the most bytes one user's (not an admin's) stored jobs may hold in etcd: command, environment, stdin, records and output tails",
         FlagValues.Bytes, Defaults.Quotas.StoredBytes);
 
+    public static readonly Flag<long> UserMaxInputs = Flag.Of("--user-max-inputs",
+        "the most bytes of input archives one user's (not an admin's) uploads may hold on this node's disk, until the jobs that use them are deleted",
+        FlagValues.Bytes, Defaults.Quotas.InputBytes);
+
     public static readonly Flag<long> UsernsFirstId = Flag.Of("--userns-first-id",
         "the first host uid/gid of the blocks job user namespaces map onto (65536 ids per job); two daemons on one host need disjoint blocks",
         new FlagValue<long>("ID", ReadFirstHostId, id => id.ToString(CultureInfo.InvariantCulture)), Defaults.UserNamespaceFirstId ?? 0);
@@ -172,7 +176,7 @@ internal static partial class DaemonFlags
         RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
         DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
         OutputCap, MaxInput, ArtifactCap, Retention, EtcdHistory, LeaseTtl, FenceTimeout,
-        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UsernsFirstId, NoUserns,
+        Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UserMaxInputs, UsernsFirstId, NoUserns,
         HttpListen, HttpSocket, EmbeddedEtcdPort, Help,
     ]);
 
@@ -207,7 +211,7 @@ internal static partial class DaemonFlags
             EtcdHistory = TimeSpan.FromSeconds(flags.Get(EtcdHistory)),
             LeaseTtl = TimeSpan.FromSeconds(Math.Max(MinLeaseTtl.TotalSeconds, flags.Get(LeaseTtl))),
             FenceTimeout = TimeSpan.FromSeconds(flags.Get(FenceTimeout)),
-            Quotas = new UserQuotas(flags.Get(UserMaxQueued), flags.Get(UserMaxBytes)),
+            Quotas = new UserQuotas(flags.Get(UserMaxQueued), flags.Get(UserMaxBytes), flags.Get(UserMaxInputs)),
             UserNamespaceFirstId = flags.Has(NoUserns) ? null : (uint)flags.Get(UsernsFirstId),
             Ignored = flags.Has(EmbeddedEtcdPort)
                 ? $"{EmbeddedEtcdPort.Name} is ignored: the embedded etcd listens on a Unix socket in the data dir, on no port; remove the flag"

@@ -51,7 +51,7 @@ internal sealed record DaemonOptions
     public uint? UserNamespaceFirstId { get; init; } = new Lcluster.Runtime.UserNamespaceOptions().FirstHostId;
 
     /// <summary>What one user (not an admin) may hold at once.</summary>
-    public UserQuotas Quotas { get; init; } = new(20_000, 1L << 30);
+    public UserQuotas Quotas { get; init; } = new(20_000, 1L << 30, 1L << 30);
 
     /// <summary>Who may reach the node, and how it proves itself (docs/security.md).</summary>
     public SecurityOptions Security { get; init; } = new();
@@ -69,5 +69,8 @@ internal sealed record DaemonOptions
     public string AdvertiseAddress => Advertise ?? $"{Listen.Address}:{Listen.Port}";
 }
 
-/// <summary>A user's quotas: jobs queued at once, and bytes their stored jobs hold in etcd (command, environment, stdin, records, output tails).</summary>
-internal sealed record UserQuotas(long QueuedJobs, long StoredBytes);
+/// <summary>
+/// A user's quotas: jobs queued at once; bytes their stored jobs hold in etcd (command, environment, stdin, records,
+/// output tails); bytes of input archives their uploads hold on one node's disk.
+/// </summary>
+internal sealed record UserQuotas(long QueuedJobs, long StoredBytes, long InputBytes);

@@ -14,10 +14,18 @@ internal sealed partial class InputStore
 {
     private readonly Lock _records = new();
 
+    /// <summary>Bytes of archives each owner's uploads hold here, kept and in progress (under <see cref="_records"/>).</summary>
+    private readonly Dictionary<string, long> _held = new(StringComparer.Ordinal);
+
     public InputStore(string dataDir)
     {
         Root = Path.Combine(dataDir, "inputs");
         Directory.CreateDirectory(Root);
+        foreach (var id in Ids())
+        {
+            if (Read(id) is { } record)
+                Hold(record.Owner, record.ArchiveBytes);
+        }
     }
 
     public string Root { get; }
@@ -31,8 +39,49 @@ internal sealed partial class InputStore
 
     private string RecordPath(string id) => Path.Combine(Root, id + ".upload");
 
-    /// <summary>A new upload, kept only if <see cref="InputUpload.CommitAsync"/> completes.</summary>
-    public InputUpload Begin(string owner) => new(this, Guid.NewGuid().ToString("N"), owner);
+    /// <summary>
+    /// A new upload, kept only if <see cref="InputUpload.KeepAsync"/> completes; <paramref name="quota"/> bounds what the
+    /// owner's uploads hold here, this one included (null: none).
+    /// </summary>
+    public InputUpload Begin(string owner, long? quota) => new(this, Guid.NewGuid().ToString("N"), owner, quota);
+
+    /// <summary>What the owner's uploads hold here, kept and in progress.</summary>
+    public long Held(string owner)
+    {
+        lock (_records)
+            return _held.GetValueOrDefault(owner);
+    }
+
+    /// <summary>
+    /// Counts <paramref name="bytes"/> more for the owner if that keeps them within <paramref name="quota"/> (null:
+    /// always); false, counting nothing, when it would not. What an upload counts is given back by
+    /// <see cref="Release"/> when it is not kept, and by <see cref="Delete"/> with its archive.
+    /// </summary>
+    public bool TryHold(string owner, long bytes, long? quota)
+    {
+        lock (_records)
+        {
+            if (quota is { } most && _held.GetValueOrDefault(owner) + bytes > most)
+                return false;
+            Hold(owner, bytes);
+            return true;
+        }
+    }
+
+    public void Release(string owner, long bytes)
+    {
+        lock (_records)
+            Hold(owner, -bytes);
+    }
+
+    private void Hold(string owner, long bytes)
+    {
+        var now = _held.GetValueOrDefault(owner) + bytes;
+        if (now > 0)
+            _held[owner] = now;
+        else
+            _held.Remove(owner);
+    }
 
     /// <summary>Names a checked archive: its record first, then the archive under its final name.</summary>
     public void Keep(string id, UploadRecord record)
@@ -98,13 +147,16 @@ internal sealed partial class InputStore
         }
     }
 
-    /// <summary>Deletes an upload: the archive first, so a half-deleted one is never served.</summary>
+    /// <summary>Deletes an upload: the archive first, so a half-deleted one is never served; its bytes are given back.</summary>
     public void Delete(string id)
     {
         lock (_records)
         {
+            var record = Read(id);
             File.Delete(ArchivePath(id));
             File.Delete(RecordPath(id));
+            if (record is not null)
+                Hold(record.Owner, -record.ArchiveBytes);
         }
     }
 

@@ -11,13 +11,15 @@ internal sealed class InputUpload : IAsyncDisposable
 {
     private readonly InputStore _store;
     private readonly string _owner;
+    private readonly long? _quota;
     private readonly FileStream _file;
     private bool _kept;
 
-    public InputUpload(InputStore store, string id, string owner)
+    public InputUpload(InputStore store, string id, string owner, long? quota)
     {
         _store = store;
         _owner = owner;
+        _quota = quota;
         Id = id;
         _file = new FileStream(store.PartialPath(id), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 0, FileOptions.Asynchronous);
     }
@@ -27,10 +29,14 @@ internal sealed class InputUpload : IAsyncDisposable
     /// <summary>Bytes received so far.</summary>
     public long Bytes { get; private set; }
 
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
+    /// <summary>Writes the bytes; false, writing nothing, when they would take the owner past their quota on this node.</summary>
+    public async ValueTask<bool> TryWriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
     {
+        if (!_store.TryHold(_owner, data.Length, _quota))
+            return false;
+        Bytes += data.Length; // held from here on: given back by DisposeAsync unless kept
         await _file.WriteAsync(data, ct);
-        Bytes += data.Length;
+        return true;
     }
 
     /// <summary>Checks the whole archive and keeps it; InvalidDataException (nothing kept) when it is not one lclusterd takes.</summary>
@@ -56,7 +62,9 @@ internal sealed class InputUpload : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _file.DisposeAsync();
-        if (!_kept)
-            File.Delete(_store.PartialPath(Id));
+        if (_kept)
+            return;
+        File.Delete(_store.PartialPath(Id));
+        _store.Release(_owner, Bytes);
     }
 }
