@@ -15,7 +15,7 @@ internal sealed partial class InputStore
     private readonly Lock _records = new();
 
     /// <summary>Bytes of archives each owner's uploads hold here, kept and in progress (under <see cref="_records"/>).</summary>
-    private readonly Dictionary<string, long> _held = new(StringComparer.Ordinal);
+    private readonly BytesByOwner _held = new();
 
     public InputStore(string dataDir)
     {
@@ -24,7 +24,7 @@ internal sealed partial class InputStore
         foreach (var id in Ids())
         {
             if (Read(id) is { } record)
-                Hold(record.Owner, record.ArchiveBytes);
+                _held.Add(record.Owner, record.ArchiveBytes);
         }
     }
 
@@ -49,7 +49,7 @@ internal sealed partial class InputStore
     public long Held(string owner)
     {
         lock (_records)
-            return _held.GetValueOrDefault(owner);
+            return _held[owner];
     }
 
     /// <summary>
@@ -61,9 +61,9 @@ internal sealed partial class InputStore
     {
         lock (_records)
         {
-            if (quota is { } most && _held.GetValueOrDefault(owner) + bytes > most)
+            if (quota is { } most && _held[owner] + bytes > most)
                 return false;
-            Hold(owner, bytes);
+            _held.Add(owner, bytes);
             return true;
         }
     }
@@ -71,16 +71,7 @@ internal sealed partial class InputStore
     public void Release(string owner, long bytes)
     {
         lock (_records)
-            Hold(owner, -bytes);
-    }
-
-    private void Hold(string owner, long bytes)
-    {
-        var now = _held.GetValueOrDefault(owner) + bytes;
-        if (now > 0)
-            _held[owner] = now;
-        else
-            _held.Remove(owner);
+            _held.Add(owner, -bytes);
     }
 
     /// <summary>Names a checked archive: its record first, then the archive under its final name.</summary>
@@ -156,7 +147,7 @@ internal sealed partial class InputStore
             File.Delete(ArchivePath(id));
             File.Delete(RecordPath(id));
             if (record is not null)
-                Hold(record.Owner, -record.ArchiveBytes);
+                _held.Add(record.Owner, -record.ArchiveBytes);
         }
     }
 

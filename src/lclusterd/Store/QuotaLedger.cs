@@ -14,7 +14,7 @@ internal sealed class QuotaLedger
     public const long ChargeLifetimeMs = 60_000;
 
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, long> _stored = new(StringComparer.Ordinal);
+    private readonly BytesByOwner _stored = new();
     private readonly Dictionary<string, Dictionary<string, Charge>> _charges = new(StringComparer.Ordinal);
 
     /// <summary>A job admitted on this node and not yet seen in the ledger; <see cref="CreatedAtMs"/> is -1 until its Txn succeeded.</summary>
@@ -48,7 +48,7 @@ internal sealed class QuotaLedger
                 foreach (var (id, charge) in charges.Where(c => c.Value.CreatedAtMs >= 0 && nowMs - c.Value.CreatedAtMs > ChargeLifetimeMs).ToList())
                     charges.Remove(id);
             }
-            var held = _stored.GetValueOrDefault(key) + (charges?.Values.Sum(c => c.Bytes) ?? 0);
+            var held = _stored[key] + (charges?.Values.Sum(c => c.Bytes) ?? 0);
             var fresh = jobs.Where(j => charges is null || !charges.ContainsKey(j.Id)).DistinctBy(j => j.Id).ToList();
             var adding = fresh.Sum(j => j.Bytes);
             var submitting = (charges?.Values.Count(c => c.CreatedAtMs < 0) ?? 0) + fresh.Count;
@@ -123,7 +123,7 @@ internal sealed class QuotaLedger
     private void StoredUnderLock(string key, long bytes)
     {
         var (owner, id) = (Keys.UsageOwner(key), key[(key.LastIndexOf('/') + 1)..]);
-        Add(owner, bytes);
+        _stored.Add(owner, bytes);
         if (_charges.TryGetValue(owner, out var charges) && charges.Remove(id))
             Forget(owner, charges);
     }
@@ -132,21 +132,21 @@ internal sealed class QuotaLedger
     public void Changed(string key, long before, long after)
     {
         lock (_lock)
-            Add(Keys.UsageOwner(key), after - before);
+            _stored.Add(Keys.UsageOwner(key), after - before);
     }
 
     /// <summary>A usage key deleted with its job: the bytes it held are given back.</summary>
     public void Removed(string key, long bytes)
     {
         lock (_lock)
-            Add(Keys.UsageOwner(key), -bytes);
+            _stored.Add(Keys.UsageOwner(key), -bytes);
     }
 
     /// <summary>Bytes of an owner's jobs in the ledger as last seen, charges not included.</summary>
     public long StoredBytes(string owner)
     {
         lock (_lock)
-            return _stored.GetValueOrDefault(JobIndex.Escape(owner));
+            return _stored[JobIndex.Escape(owner)];
     }
 
     /// <summary>Jobs charged and not yet shown by the view, over all owners.</summary>
@@ -154,15 +154,6 @@ internal sealed class QuotaLedger
     {
         lock (_lock)
             return _charges.Values.Sum(c => c.Count);
-    }
-
-    private void Add(string owner, long bytes)
-    {
-        var total = _stored.GetValueOrDefault(owner) + bytes;
-        if (total > 0)
-            _stored[owner] = total;
-        else
-            _stored.Remove(owner);
     }
 
     private void Forget(string owner, Dictionary<string, Charge> charges)
