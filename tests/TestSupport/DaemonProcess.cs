@@ -271,6 +271,9 @@ public sealed class DaemonProcess : IAsyncDisposable
             }
         }
         _process?.Dispose();
+        // A daemon that died leaves its guard killing its containers and writing their guard-kill lines into the
+        // data dir: deleting the dir under it would race with those lines.
+        WaitForGuard();
         // What a SIGKILLed daemon could not clean up: its job cgroups and its embedded etcd.
         if (_ownsDataDir)
             StopLeftoverEtcd();
@@ -282,6 +285,28 @@ public sealed class DaemonProcess : IAsyncDisposable
             File.Delete(LogPath);
             File.Delete(SocketPath); // a killed daemon leaves it
             File.Delete(HttpSocketPath);
+        }
+    }
+
+    /// <summary>Waits, for at most 15 s (the guard gives up on containers after 10), until this daemon's guard has exited.</summary>
+    private void WaitForGuard()
+    {
+        var containerLog = Path.Combine(DataDir, "containers.log"); // on the guard's command line: which daemon it guards
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (DateTime.UtcNow < deadline && Directory.EnumerateDirectories("/proc").Any(dir => IsGuard(dir, containerLog)))
+            Thread.Sleep(50);
+    }
+
+    private static bool IsGuard(string procDir, string containerLog)
+    {
+        try
+        {
+            var args = File.ReadAllText(Path.Combine(procDir, "cmdline")).Split('\0');
+            return args.Contains("__lcluster-guard") && args.Contains(containerLog);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // not a process, or one that ended while it was read
         }
     }
 
