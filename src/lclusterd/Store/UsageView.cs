@@ -8,9 +8,10 @@ namespace Lcluster.Daemon.Store;
 /// <summary>
 /// The bytes each user's jobs hold in etcd (command, environment, stdin, records, output tails), from the usage ledger:
 /// one key per job, /lcluster/usage/OWNER/ID holding its byte count, written in the Txn that creates the job, rewritten
-/// by the one that saves its output tails, and deleted in the one that deletes it. Read once, then kept current by a watch; re-read whenever the watch breaks. Each node keeps its
-/// own view, so a quota check costs no round trip, and charges the jobs it admits until the view shows them
-/// (<see cref="QuotaLedger"/>): requests admitted at once on one node stay within the quota together. Views of
+/// by the one that saves its output tails, and deleted in the one that deletes it. Read once, then kept current by a
+/// watch; re-read whenever the watch breaks. Each node keeps its own view, so a quota check costs no round trip, and
+/// charges the jobs it admits until the view shows them (<see cref="QuotaLedger"/>): requests admitted at once on one
+/// node stay within the quota together. Views of
 /// different nodes may lag a moment behind each other, so two nodes admitting the same user at the same moment can
 /// each let a request through that together go a little over: a quota, not a fence.
 /// </summary>
