@@ -11,9 +11,9 @@ namespace Lcluster.Daemon.Store;
 /// by the one that saves its output tails, and deleted in the one that deletes it. Read once, then kept current by a
 /// watch; re-read whenever the watch breaks. Each node keeps its own view, so a quota check costs no round trip, and
 /// charges the jobs it admits until the view shows them (<see cref="QuotaLedger"/>): requests admitted at once on one
-/// node stay within the quota together. Views of
-/// different nodes may lag a moment behind each other, so two nodes admitting the same user at the same moment can
-/// each let a request through that together go a little over: a quota, not a fence.
+/// node stay within the quota together. Views of different nodes may lag a moment behind each other, so two nodes
+/// admitting the same user at the same moment can each let a request through that together go a little over: a quota,
+/// not a fence.
 /// </summary>
 internal sealed class UsageView(EtcdClient etcd, Log log)
 {
