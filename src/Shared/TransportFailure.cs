@@ -26,6 +26,17 @@ internal static class TransportFailure
         return e.Status.DebugException?.GetBaseException().Message ?? e.Status.Detail;
     }
 
+    /// <summary>No connection was made at all (refused, no route, unknown host), as opposed to one the peer broke or answered oddly.</summary>
+    public static bool NoConnection(RpcException e)
+    {
+        for (var inner = e.Status.DebugException; inner != null; inner = inner.InnerException)
+        {
+            if (inner is SocketException { SocketErrorCode: not SocketError.ConnectionReset and not SocketError.ConnectionAborted and not SocketError.Shutdown })
+                return true;
+        }
+        return false;
+    }
+
     public static string Describe(SocketError error) => error switch
     {
         SocketError.ConnectionRefused => "connection refused",

@@ -87,11 +87,13 @@ internal static class Program
             case StatusCode.NotFound:
                 Console.Error.WriteLine($"lclusterc: {e.Status.Detail}");
                 return ExitCodes.NoSuchJob;
-            case StatusCode.Unavailable when TransportFailure.IsTransport(e):
-                Console.Error.WriteLine($"lclusterc: cannot reach lclusterd at {invocation.Server}: {TransportFailure.Cause(e)}");
-                return ExitCodes.Unreachable;
             case StatusCode.Cancelled when TransportFailure.IsTransport(e):
                 Console.Error.WriteLine($"lclusterc: the connection to lclusterd at {invocation.Server} broke: {TransportFailure.Cause(e)}");
+                return ExitCodes.Unreachable;
+            case var _ when TransportFailure.IsTransport(e):
+                // Refused, reset, or answered in something other than HTTP/2 (a TLS port called in plain text,
+                // another server): whichever the transport saw first, lclusterd could not be reached.
+                Console.Error.WriteLine($"lclusterc: cannot reach lclusterd at {invocation.Server}: {TransportFailure.Cause(e)}{TlsHint(invocation, e)}");
                 return ExitCodes.Unreachable;
             case StatusCode.DeadlineExceeded:
                 Console.Error.WriteLine($"lclusterc: lclusterd at {invocation.Server} did not answer in time");
@@ -101,6 +103,12 @@ internal static class Program
                 return ExitCodes.Failed;
         }
     }
+
+    /// <summary>A node's TCP address speaks only TLS: a plain call there connects and then gets no HTTP/2 back.</summary>
+    private static string TlsHint(Invocation invocation, RpcException e) =>
+        invocation.Tls is null && !invocation.Server.StartsWith(NodeChannel.UnixScheme, StringComparison.Ordinal) && !TransportFailure.NoConnection(e)
+            ? $" (a node's TCP address takes mutual TLS: give {ClientFlags.CaCert.Name}, {ClientFlags.Cert.Name} and {ClientFlags.Key.Name})"
+            : "";
 }
 
 internal static class ExitCodes

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using Google.Protobuf;
 using Grpc.Core;
@@ -102,6 +103,35 @@ public sealed class BadInputTests(SingleNode node)
 
         Assert.Equal(4, result.ExitCode);
         Assert.Equal("lclusterc: cannot reach lclusterd at 127.0.0.1:1: connection refused\n", result.Stderr);
+    }
+
+    [Fact]
+    public async Task A_server_that_answers_in_something_other_than_http2_is_unreachable_too()
+    {
+        // What a plain call to a node's TLS port can meet, depending on who speaks first: a peer that answers,
+        // but not in HTTP/2. The client must say it could not reach lclusterd, and what a TCP address wants.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var stop = new CancellationTokenSource();
+        var answering = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var peer = await listener.AcceptTcpClientAsync(stop.Token);
+                var stream = peer.GetStream();
+                _ = await stream.ReadAsync(new byte[1024], stop.Token);
+                await stream.WriteAsync("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"u8.ToArray(), stop.Token);
+            }
+        });
+        var address = $"127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
+
+        var result = await Lcluster.TestSupport.Cli.RunAsync(address, "--nodes");
+
+        Assert.True(result.ExitCode == 4, result.ToString());
+        Assert.StartsWith($"lclusterc: cannot reach lclusterd at {address}: ", result.Stderr);
+        Assert.Contains("give --cacert, --cert and --key", result.Stderr);
+        stop.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => answering);
     }
 
     [Fact]
