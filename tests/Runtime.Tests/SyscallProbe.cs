@@ -147,6 +147,33 @@ public static class SyscallProbe
     }
 
     /// <summary>A job command that installs the probe from stdin and prints "NAME=ERRNO" for each call.</summary>
+    /// <summary>
+    /// Whether this kernel runs i386 programs at all: it may be built or booted without ia32 emulation
+    /// (<c>ia32_emulation=0</c>, and some hypervisors' guests), and then execve refuses them with ENOEXEC.
+    /// </summary>
+    public static bool KernelRunsI386()
+    {
+        var file = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"lcluster-i386-probe-{Environment.ProcessId}");
+        File.WriteAllBytes(file, BuildI386([new ProbeCall("getpid", I386.Getpid)]));
+        try
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+            using var process = System.Diagnostics.Process.Start(file);
+            process.WaitForExit();
+            return process.ExitCode == 0 ? true : throw new InvalidOperationException($"the i386 probe's getpid exited {process.ExitCode}");
+        }
+        catch (System.ComponentModel.Win32Exception e) when (e.NativeErrorCode == ENOEXEC)
+        {
+            return false;
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private const int ENOEXEC = 8;
+
     public static string Script(IReadOnlyList<ProbeCall> calls)
     {
         var script = new StringBuilder($"cat > {Path} && chmod 755 {Path} || exit 99; ");
@@ -178,6 +205,6 @@ public static class Sys
 /// <summary>i386 syscall numbers, and socketcall's call numbers (linux/net.h), for <see cref="SyscallProbe.BuildI386"/>.</summary>
 public static class I386
 {
-    public const long Socketcall = 102, Socket = 359;
+    public const long Getpid = 20, Socketcall = 102, Socket = 359;
     public const long SysSocket = 1, SysConnect = 3;
 }
