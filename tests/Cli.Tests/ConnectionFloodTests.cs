@@ -115,6 +115,41 @@ public sealed class ConnectionFloodTests
             Assert.Equal("", (await error).Trim());
     }
 
+    [Fact]
+    public async Task A_flood_of_the_http_endpoint_is_held_to_the_tcp_connection_limit()
+    {
+        await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "http-flood", HttpListen = true, ExtraArgs = ["--slots=1"] });
+        const int Count = 5000;
+        using var flood = Process.Start(new ProcessStartInfo(Requires.Program("python3"))
+        {
+            ArgumentList = { "-c", Flood, daemon.HttpPort.ToString(), Count.ToString() },
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var error = flood.StandardError.ReadToEndAsync();
+        try
+        {
+            Assert.Equal($"opened {Count}", await flood.StandardOutput.ReadLineAsync());
+            // The HTTP endpoint shares the TCP count with the gRPC one: past it, connections are closed unanswered.
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!daemon.LogText().Contains("over the TCP's 4096 connection limit", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+                await Task.Delay(200);
+            Assert.True(daemon.LogText().Contains("over the TCP's 4096 connection limit", StringComparison.Ordinal), daemon.LogTail());
+            var descriptors = Directory.GetFiles($"/proc/{daemon.Pid}/fd").Length;
+            Assert.True(descriptors < 4096 + 500, $"the node holds {descriptors} descriptors under a flood of {Count} HTTP connections");
+            var id = (await TestSupport.Cli.OkAsync(daemon.Server, null, "--addjob=echo served")).Trim();
+            Assert.Contains(id, await TestSupport.Cli.OkAsync(daemon.Server, null, "--listjobs"));
+        }
+        finally
+        {
+            if (!flood.HasExited)
+                flood.Kill();
+            await flood.WaitForExitAsync();
+        }
+        Assert.Equal("", (await error).Trim());
+    }
+
     /// <summary>Established TCP connections of the flood's (from 127.0.1.0/24) whose local end is the node's port: its
     /// accepted or queued connections, each named by its remote address and port. (The node's own connections to its
     /// port, over which it talks to itself, are not idle and not the flood's.)</summary>

@@ -24,6 +24,8 @@ public sealed class DashboardBrowserTests(WebNode node)
         await page.GotoAsync(link);
         Assert.Equal($"http://{node.Daemon.HttpAddress}/ui/", page.Url); // the token left the address bar
         await Expect(page.Locator("#live")).ToHaveTextAsync("live", new() { Timeout = Soon });
+        await Expect(page.Locator("#user")).ToHaveTextAsync("signed in as root (admin)");
+        Assert.Empty(await page.Context.CookiesAsync()); // nothing the browser would send by itself
         await Expect(page.Locator($"#nodes tr[data-name='{node.Daemon.NodeName}']")).ToContainTextAsync("★ prime");
 
         // Submitted from the form, with limits: followed to its end by the event stream, its output streamed in.
@@ -80,13 +82,68 @@ public sealed class DashboardBrowserTests(WebNode node)
         await using var chromium = await Chromium.LaunchAsync();
         var page = await chromium.Browser.NewPageAsync();
 
-        var refused = await page.GotoAsync($"http://{node.Daemon.HttpAddress}/ui/?token=v1.forged.token");
-        Assert.Equal(401, refused!.Status);
-        Assert.Contains("lclusterc --dashboard", await page.ContentAsync());
-
-        await page.GotoAsync($"http://{node.Daemon.HttpAddress}/ui/");
-        await Expect(page.Locator("#problem")).ToContainTextAsync("lclusterc --dashboard", new() { Timeout = Soon });
+        await page.GotoAsync($"http://{node.Daemon.HttpAddress}/ui/#token=v1.forged.token");
+        await Expect(page.Locator("#problem")).ToContainTextAsync("not one this node issued", new() { Timeout = Soon });
+        await Expect(page.Locator("#problem")).ToContainTextAsync("lclusterc --dashboard");
         Assert.Equal(0, await page.Locator("#nodes tbody tr").CountAsync());
+
+        var other = await chromium.Browser.NewPageAsync();
+        await other.GotoAsync($"http://{node.Daemon.HttpAddress}/ui/");
+        await Expect(other.Locator("#user")).ToHaveTextAsync("not signed in");
+        await Expect(other.Locator("#problem")).ToContainTextAsync("lclusterc --dashboard", new() { Timeout = Soon });
+        Assert.Equal(0, await other.Locator("#nodes tbody tr").CountAsync());
+    }
+
+    [Fact]
+    public async Task A_page_on_another_port_of_the_host_gets_nothing_of_the_signed_in_dashboard()
+    {
+        // Another local user's web server on the same host: the same site, for a browser, as the node's dashboard.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var elsewhere = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+        var heard = new List<string>();
+        using var stop = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var peer = await listener.AcceptTcpClientAsync(stop.Token);
+                var stream = peer.GetStream();
+                var request = new byte[16384];
+                var n = await stream.ReadAsync(request, stop.Token);
+                lock (heard)
+                    heard.Add(System.Text.Encoding.ASCII.GetString(request, 0, n));
+                var page = "<!doctype html><title>elsewhere</title><p>elsewhere</p>"u8.ToArray();
+                await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {page.Length}\r\nConnection: close\r\n\r\n"), stop.Token);
+                await stream.WriteAsync(page, stop.Token);
+            }
+        });
+        var link = (await Cli.OkAsync(node.Daemon.Server, null, "--dashboard")).Trim();
+        await using var chromium = await Chromium.LaunchAsync();
+        var context = await chromium.Browser.NewContextAsync();
+        var dashboard = await context.NewPageAsync();
+        await dashboard.GotoAsync(link);
+        await Expect(dashboard.Locator("#live")).ToHaveTextAsync("live", new() { Timeout = Soon });
+
+        // The other port's page, in the same browser: what its server receives, and what its script can make the node do.
+        var page = await context.NewPageAsync();
+        await page.GotoAsync($"{elsewhere}/");
+        var status = await page.EvaluateAsync<int>($$"""
+            async () => {
+              await fetch('/again', { credentials: 'include' });
+              const answer = await fetch('http://{{node.Daemon.HttpAddress}}/v1/jobs', { method: 'POST', mode: 'no-cors', credentials: 'include', body: '{"command": "true"}' });
+              return answer.status;
+            }
+            """);
+        stop.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => serving);
+
+        Assert.Equal(0, status); // an opaque answer: the page learns nothing
+        string[] requests;
+        lock (heard)
+            requests = [.. heard];
+        Assert.True(requests.Length >= 2, string.Join("\n---\n", requests));
+        Assert.DoesNotContain(requests, r => r.Contains("lcluster", StringComparison.OrdinalIgnoreCase) || r.Contains("v1.", StringComparison.Ordinal));
     }
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);

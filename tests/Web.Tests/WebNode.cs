@@ -72,6 +72,13 @@ public sealed record HttpAnswer(int Status, string? MediaType, string Body, Http
 /// <summary>HTTP clients of a node: over its HTTP socket (as root), or over TCP.</summary>
 public static class Http
 {
+    /// <summary>The token of the link `lclusterc --dashboard` prints (http://ADDR/ui/#token=TOKEN).</summary>
+    public static string TokenOf(Uri link)
+    {
+        Assert.StartsWith("#token=", link.Fragment, StringComparison.Ordinal);
+        return link.Fragment["#token=".Length..];
+    }
+
     public static HttpClient OverSocket(string path)
     {
         var handler = new SocketsHttpHandler

@@ -50,16 +50,21 @@ internal sealed class ApiServer : IAsyncDisposable
             kestrel.AddServerHeader = false;
             // A connection with no stream open is closed after this; one still in its TLS handshake after Kestrel's 10 s.
             kestrel.Limits.KeepAliveTimeout = ConnectionLimits.IdleTimeout;
+            // One count for the local sockets and one for TCP, each shared by the gRPC and HTTP endpoints of its kind:
+            // the descriptors a flood can take are bounded by the two totals, whichever endpoints it opens.
+            var limits = new EndpointLimits(
+                new ConnectionLimits("socket", ConnectionLimits.SocketTotal, ConnectionLimits.PerPeer, log),
+                new ConnectionLimits("TCP", ConnectionLimits.TcpTotal, ConnectionLimits.PerPeer, log));
             kestrel.ListenUnixSocket(security.SocketPath, endpoint =>
             {
                 endpoint.Protocols = HttpProtocols.Http2;
                 endpoint.Use(Identity.FromPeerCredentials(log));
-                endpoint.Use(new ConnectionLimits("socket", ConnectionLimits.SocketTotal, ConnectionLimits.PerPeer, log).Middleware);
+                endpoint.Use(limits.Socket.Middleware);
             });
             kestrel.Listen(listen, endpoint =>
             {
                 endpoint.Protocols = HttpProtocols.Http2;
-                endpoint.Use(new ConnectionLimits("TCP", ConnectionLimits.TcpTotal, ConnectionLimits.PerPeer, log).Middleware);
+                endpoint.Use(limits.Tcp.Middleware);
                 if (tls is not null)
                 {
                     endpoint.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
@@ -70,7 +75,7 @@ internal sealed class ApiServer : IAsyncDisposable
                     });
                 }
             });
-            web.Listen(kestrel); // the HTTP/JSON API, dashboard and metrics: endpoints of their own (docs/http.md)
+            web.Listen(kestrel, limits); // the HTTP/JSON API, dashboard and metrics: endpoints of their own (docs/http.md)
         });
         builder.Services.AddGrpc(grpc =>
         {

@@ -101,3 +101,6 @@ internal sealed class ConnectionLimits(string endpoint, int total, int perPeer, 
         : connection.RemoteEndPoint is IPEndPoint ip ? ip.Address.ToString()
         : "local socket";
 }
+
+/// <summary>The node's two connection counts: its local sockets' and its TCP endpoints'.</summary>
+internal sealed record EndpointLimits(ConnectionLimits Socket, ConnectionLimits Tcp);

@@ -7,10 +7,10 @@ namespace Lcluster.Daemon.Web;
 /// <summary>
 /// The web dashboard's files (Web/ui/), embedded in the binary and served under /ui/ on the HTTP endpoints
 /// (docs/http.md). They hold no data: anyone may load them; every number they show comes from the API, as the
-/// signed-in user. Opening /ui/?token=TOKEN trades a valid token for an HttpOnly, SameSite=Strict cookie and
-/// sends the browser on to /ui/, so the token leaves the address bar and history at once.
+/// signed-in user. The link /ui/#token=TOKEN carries the token in its fragment, which the browser never sends: the
+/// page's script keeps it for the tab (sessionStorage) and sends it with each call.
 /// </summary>
-internal sealed class Dashboard(DashboardTokens tokens)
+internal sealed class Dashboard
 {
     /// <summary>Only this node's own files and API; no inline script, no framing; the token never leaves in a Referer.</summary>
     private const string Policy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
@@ -29,34 +29,8 @@ internal sealed class Dashboard(DashboardTokens tokens)
         app.MapGet("/", http => Redirect(http, "/ui/"));
         // One route for /ui and /ui/ (routing does not tell them apart); the page's relative links need the slash.
         app.MapGet("/ui/", http => !(http.Request.Path.Value ?? "").EndsWith('/') ? Redirect(http, "/ui/")
-            : http.Request.Query.ContainsKey("token") ? SignInAsync(http)
             : ServeAsync(http, "index.html"));
         app.MapGet("/ui/{file}", http => ServeAsync(http, http.Request.RouteValues["file"] as string ?? ""));
-    }
-
-    private async Task SignInAsync(HttpContext http)
-    {
-        if (!OnSurface(http))
-            return;
-        var token = http.Request.Query["token"].ToString();
-        var check = tokens.Check(token, DateTimeOffset.UtcNow);
-        Secure(http);
-        if (check.Caller is null)
-        {
-            http.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            http.Response.ContentType = "text/plain; charset=utf-8";
-            await http.Response.WriteAsync($"lcluster: {check.Problem}\n", http.RequestAborted);
-            return;
-        }
-        http.Response.Cookies.Append(WebIdentity.Cookie, token, new CookieOptions
-        {
-            HttpOnly = true,
-            SameSite = SameSiteMode.Strict,
-            Secure = http.Features.Get<HttpSurface>()!.Tls,
-            Path = "/",
-            MaxAge = DashboardTokens.Lifetime,
-        });
-        await Redirect(http, "/ui/");
     }
 
     private static async Task ServeAsync(HttpContext http, string file)

@@ -27,7 +27,7 @@ internal sealed class DashboardApi(DashboardTokens tokens, IPEndPoint? httpListe
         {
             Token = token,
             ExpiresAt = Timestamp.FromDateTimeOffset(expires),
-            Url = $"{(tls ? "https" : "http")}://{Authority(httpListen, advertise)}/ui/?token={token}",
+            Url = $"{(tls ? "https" : "http")}://{Authority(httpListen, advertise)}/ui/#token={token}",
             User = caller.User,
         });
     }

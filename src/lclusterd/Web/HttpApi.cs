@@ -46,6 +46,8 @@ internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentit
             await JsonMessages.WriteAsync(http, await dashboard.CreateTokenAsync(await JsonMessages.ReadAsync<CreateDashboardTokenRequest>(http), call)));
         Map(app, HttpRoutes.UploadInputs, async (http, call) =>
         {
+            if (!string.Equals(http.Request.ContentType, "application/x-tar", StringComparison.OrdinalIgnoreCase))
+                throw HttpErrors.Invalid($"the body is {(http.Request.ContentType is { } type ? type : "of no Content-Type")}: send a tar archive, with Content-Type: application/x-tar");
             // The node's --max-input bounds the archive (UploadAsync counts it as it comes), not Kestrel's 30 MB.
             if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
                 limit.MaxRequestBodySize = null;
@@ -69,7 +71,7 @@ internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentit
     /// <summary>The frame of every route: HTTP endpoints only, the caller, the gRPC status of a failure as HTTP.</summary>
     public async Task RunAsync(HttpContext http, HttpRoute route, Func<HttpContext, ServerCallContext, Task> handle)
     {
-        if (http.Features.Get<HttpSurface>() is null)
+        if (http.Features.Get<HttpSurface>() is not { } surface)
         {
             http.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
@@ -78,6 +80,8 @@ internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentit
         http.Response.Headers.CacheControl = "no-store";
         try
         {
+            if (CrossSite.Refusal(http.Request, surface) is { } refused)
+                throw new RpcException(new Status(StatusCode.PermissionDenied, refused));
             if (!route.Public)
                 Authenticate(http);
             await handle(http, new HttpCallContext(http, route.Rpc ?? route.Operation));

@@ -12,8 +12,11 @@ internal sealed class HttpSurface
 {
     public static readonly HttpSurface Instance = new();
 
-    /// <summary>Whether the connection is TLS (the dashboard's cookie is then Secure).</summary>
+    /// <summary>Whether the connection is TLS.</summary>
     public bool Tls { get; init; }
+
+    /// <summary>On plain HTTP over TCP, the names besides IP addresses a request's Host may give (<see cref="CrossSite"/>); null: any.</summary>
+    public IReadOnlySet<string>? Names { get; init; }
 }
 
 /// <summary>
@@ -25,22 +28,24 @@ internal sealed class HttpSurface
 /// </summary>
 internal static class HttpEndpoints
 {
-    public static void Listen(KestrelServerOptions kestrel, WebOptions web, string socketPath, TlsIdentity? tls, Log log)
+    public static void Listen(KestrelServerOptions kestrel, WebOptions web, string socketPath, TlsIdentity? tls, EndpointLimits limits, string advertise, Log log)
     {
         kestrel.ListenUnixSocket(socketPath, endpoint =>
         {
             endpoint.Protocols = HttpProtocols.Http1;
             endpoint.Use(Identity.FromPeerCredentials(log));
+            endpoint.Use(limits.Socket.Middleware);
             endpoint.Use(Mark(HttpSurface.Instance));
         });
         if (web.Listen is not { } listen)
             return;
         kestrel.Listen(listen, endpoint =>
         {
+            endpoint.Use(limits.Tcp.Middleware); // before TLS: a handshake never finished holds a descriptor too
             if (tls is null)
             {
                 endpoint.Protocols = HttpProtocols.Http1;
-                endpoint.Use(Mark(HttpSurface.Instance));
+                endpoint.Use(Mark(new HttpSurface { Names = CrossSite.NodeNames(advertise) }));
                 return;
             }
             endpoint.Protocols = HttpProtocols.Http1AndHttp2;

@@ -29,7 +29,7 @@ internal sealed class WebSurface : IDisposable
         var tokens = new DashboardTokens();
         DashboardApi = new DashboardApi(tokens, options.Web.Listen, tls is not null, options.AdvertiseAddress);
         _api = new HttpApi(api, DashboardApi, new WebIdentity(tokens), log);
-        _dashboard = new Dashboard(tokens);
+        _dashboard = new Dashboard();
         _metrics = new MetricsEndpoint(new ClusterGauges(store, log));
     }
 
@@ -38,7 +38,7 @@ internal sealed class WebSurface : IDisposable
 
     private string SocketPath => _options.Web.SocketPath;
 
-    public void Listen(KestrelServerOptions kestrel) => HttpEndpoints.Listen(kestrel, _options.Web, SocketPath, _tls, _log);
+    public void Listen(KestrelServerOptions kestrel, EndpointLimits limits) => HttpEndpoints.Listen(kestrel, _options.Web, SocketPath, _tls, limits, _options.AdvertiseAddress, _log);
 
     public void Map(WebApplication app)
     {

@@ -1,8 +1,39 @@
 // The HTTP/JSON API as the dashboard uses it, and how its values are shown.
 // Every text from the API goes into the page through textContent, never as HTML.
 
-// Sent with every call: a change made with the dashboard's cookie must carry it (docs/http.md).
-const SCRIPT_HEADER = { 'X-Lcluster-Dashboard': '1' };
+// Signing in: `lclusterc --dashboard` prints /ui/#token=TOKEN. The token moves from the address's fragment (never
+// sent to the node, nor in a Referer) into this tab's sessionStorage, which belongs to this origin alone, port
+// included (a cookie would go to every port of the host), and goes with each call as Authorization: Bearer.
+// Nothing the browser sends by itself names the user, so no other page, of another site or another port, can act
+// as them (docs/http.md).
+const TOKEN_KEY = 'lcluster_token';
+
+export function signIn() {
+  const match = /^#token=([^&]+)/.exec(location.hash);
+  if (match) {
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+    history.replaceState(null, '', location.pathname);
+  }
+  return signedIn();
+}
+
+function authorization() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+// Who the token names (its payload is "EXPIRY\nADMIN\nUSER" in base64url), to show; the node checks the token itself.
+function signedIn() {
+  const payload = (sessionStorage.getItem(TOKEN_KEY) ?? '').split('.')[1];
+  if (!payload) return null;
+  try {
+    const bytes = Uint8Array.from(atob(payload.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+    const [, admin, user] = new TextDecoder().decode(bytes).split('\n');
+    return user === undefined ? null : { user, admin: admin === '1' };
+  } catch {
+    return null;
+  }
+}
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -14,10 +45,10 @@ export class ApiError extends Error {
 
 // A JSON call; an error answer becomes an ApiError with the server's code and message.
 export async function api(path, { method = 'GET', body } = {}) {
-  const headers = { ...SCRIPT_HEADER };
+  const headers = authorization();
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const response = await fetch(path, {
-    method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
   let json = null;
@@ -31,11 +62,8 @@ export async function api(path, { method = 'GET', body } = {}) {
 // A job's output, streamed: calls onText with each decoded piece until the stream ends or is aborted.
 export async function streamOutput(id, stream, follow, signal, onText) {
   const url = `/v1/jobs/${encodeURIComponent(id)}/output?stream=${stream}${follow ? '&follow=true' : ''}`;
-  const response = await fetch(url, { headers: SCRIPT_HEADER, credentials: 'same-origin', signal });
-  if (!response.ok) {
-    const json = await response.json().catch(() => null);
-    throw new ApiError(response.status, json?.code ?? 'UNKNOWN', json?.message ?? `HTTP ${response.status}`);
-  }
+  const response = await fetch(url, { headers: authorization(), signal });
+  if (!response.ok) throw await failure(response);
   const reader = response.body.getReader();
   const decoder = new TextDecoder('utf-8');
   for (;;) {
@@ -44,6 +72,50 @@ export async function streamOutput(id, stream, follow, signal, onText) {
     onText(decoder.decode(value, { stream: true }));
   }
   onText(decoder.decode());
+}
+
+// The job event stream (/v1/events, server-sent events), read with fetch: EventSource cannot send the token.
+// Calls onOpen once the node answers, then onEvent(name, data, id) for each event, until the stream ends or is
+// aborted; lastId resumes after that event (Last-Event-ID), as EventSource would after a break.
+export async function streamEvents(url, lastId, signal, onOpen, onEvent) {
+  const headers = authorization();
+  if (lastId) headers['Last-Event-ID'] = lastId;
+  const response = await fetch(url, { headers, signal, cache: 'no-store' });
+  if (!response.ok) throw await failure(response);
+  onOpen();
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let buffer = '';
+    let event = { name: 'message', data: [], id: '' };
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let end;
+      while ((end = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, end).replace(/\r$/, '');
+        buffer = buffer.slice(end + 1);
+        if (line === '') {
+          if (event.data.length > 0) onEvent(event.name, event.data.join('\n'), event.id);
+          event = { name: 'message', data: [], id: '' };
+        } else if (!line.startsWith(':')) {
+          const colon = line.indexOf(':');
+          const field = colon < 0 ? line : line.slice(0, colon);
+          const text = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+          if (field === 'event') event.name = text;
+          else if (field === 'data') event.data.push(text);
+          else if (field === 'id') event.id = text;
+        }
+      }
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+async function failure(response) {
+  const json = await response.json().catch(() => null);
+  return new ApiError(response.status, json?.code ?? 'UNKNOWN', json?.message ?? `HTTP ${response.status}`);
 }
 
 // As src/Shared/PrintableText.cs shows user text: control and invisible format characters escaped.

@@ -1,6 +1,6 @@
 // The dashboard: nodes, jobs (filtered, paged), a job's details with its output followed live, a submit form
 // and a cancel button. Live from the job event stream (/v1/events, server-sent events), not by polling.
-import { api, ApiError, streamOutput, printable, stateName, isFinished, parseBytes, parseSeconds, parseNumber } from './api.js';
+import { api, ApiError, signIn, streamEvents, streamOutput, printable, stateName, isFinished, parseBytes, parseSeconds, parseNumber } from './api.js';
 import { renderNodes, renderJobRow, renderFields } from './render.js';
 
 const PAGE_SIZE = 20;
@@ -15,7 +15,7 @@ const view = {
   eventShown: null,  // the selected job, once an event has shown it: a slower GET of it must not overwrite that
   stream: 'stdout',
   output: null,      // AbortController of the output being followed
-  events: null,      // the EventSource
+  events: null,      // AbortController of the event stream
 };
 
 function problem(text) {
@@ -83,21 +83,40 @@ function refreshNodesSoon() {
 }
 
 function watch(fromRevision) {
-  view.events?.close();
-  const events = new EventSource(`/v1/events?start_revision=${fromRevision}`);
-  view.events = events;
-  events.onopen = () => { $('live').textContent = 'live'; $('live').classList.add('on'); };
-  events.addEventListener('job', (e) => apply(JSON.parse(e.data)));
-  events.addEventListener('error', (e) => {
-    $('live').textContent = 'reconnecting…';
-    $('live').classList.remove('on');
-    if (!e.data) return; // the connection broke: the browser reconnects and resumes after the last event
-    const error = JSON.parse(e.data);
-    events.close();
-    if (error.code === 'OUT_OF_RANGE') { reload(); return; } // fell behind the cluster's history: list again
-    problem(`the event stream stopped: ${error.message}`);
-    setTimeout(reload, 5000);
-  });
+  view.events?.abort();
+  const controller = new AbortController();
+  view.events = controller;
+  const live = (on) => {
+    $('live').textContent = on ? 'live' : 'reconnecting…';
+    $('live').classList.toggle('on', on);
+  };
+  let lastId = '';
+  (async () => {
+    while (!controller.signal.aborted) {
+      try {
+        await streamEvents(`/v1/events?start_revision=${fromRevision}`, lastId, controller.signal, () => live(true), (name, data, id) => {
+          if (id) lastId = id;
+          if (name === 'job') apply(JSON.parse(data));
+          if (name === 'error') {
+            const error = JSON.parse(data);
+            throw new ApiError(0, error.code, error.message);
+          }
+        });
+      } catch (e) {
+        if (controller.signal.aborted) return;
+        if (e instanceof ApiError) {
+          live(false);
+          if (e.code === 'OUT_OF_RANGE') { reload(); return; } // fell behind the cluster's history: list again
+          report(e.status ? e : new Error(`the event stream stopped: ${e.message}`));
+          if (e.status !== 401) setTimeout(reload, 5000);
+          return;
+        }
+      }
+      // The connection broke (or the node ended the stream): again in 2 s, after the last event seen.
+      live(false);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  })();
 }
 
 async function reload() {
@@ -236,6 +255,8 @@ function showStream(stream) {
   if (view.selected) followOutput();
 }
 
+const who = signIn();
+$('user').textContent = who ? `signed in as ${printable(who.user)}${who.admin ? ' (admin)' : ''}` : 'not signed in';
 $('state-filter').addEventListener('change', (e) => { view.filter = e.target.value; view.tokens = ['']; loadJobs().catch(report); });
 $('newer').addEventListener('click', () => page(-1));
 $('older').addEventListener('click', () => page(1));
