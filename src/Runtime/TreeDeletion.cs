@@ -6,13 +6,17 @@ namespace Lcluster.Runtime;
 /// <summary>
 /// rm -rf for trees a job wrote: fd-relative on raw names (any bytes a job
 /// chose), unlinking symlinks instead of following them, refusing to cross
-/// into another filesystem.
+/// into another filesystem. A walk, not a recursion, holding one directory
+/// open at a time: a job can make a tree as deep as it likes (mkdir in a loop),
+/// and neither the stack nor the descriptors of the node that deletes it grow
+/// with its depth. It climbs back through "..", checked to be the directory it
+/// came down from.
 /// </summary>
 internal static unsafe class TreeDeletion
 {
     public static void Delete(string path)
     {
-        var error = Libc.TryStat(path, Libc.AT_SYMLINK_NOFOLLOW, out var mode, out var device);
+        var error = Libc.TryStat(path, Libc.AT_SYMLINK_NOFOLLOW, out var mode, out _);
         if (error == Errno.ENOENT)
             return;
         if (error != 0)
@@ -22,53 +26,116 @@ internal static unsafe class TreeDeletion
             Errno.Check(Libc.Unlink(path), "unlink", path);
             return;
         }
-        var fd = Errno.Check(Libc.Open(path, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0), "open", path);
+        DeleteContents(Errno.Check(Libc.Open(path, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0), "open", path), path);
+        Errno.Check(Libc.Rmdir(path), "rmdir", path);
+    }
+
+    /// <summary>A directory being emptied: its name in its parent, its identity, and its subdirectories still to empty.</summary>
+    private sealed record Level(byte[] Name, ulong Device, ulong Inode, Queue<byte[]> Subdirectories);
+
+    /// <summary>Empties the directory open at <paramref name="top"/>, and closes it (or whichever directory the walk has open when it fails).</summary>
+    private static void DeleteContents(int top, string topPath)
+    {
+        var fd = top;
         try
         {
-            DeleteContents(fd, path, device);
+            Walk(ref fd, topPath);
         }
         finally
         {
             Libc.Close(fd);
         }
-        Errno.Check(Libc.Rmdir(path), "rmdir", path);
     }
 
-    private static void DeleteContents(int dirFd, string dirPath, ulong device)
+    private static void Walk(ref int fd, string topPath)
     {
-        foreach (var name in Names(dirFd, dirPath))
+        var (device, inode) = Identity(fd, () => topPath);
+        var levels = new List<Level> { new([], device, inode, new Queue<byte[]>()) };
+        string Where(byte[]? name = null) => Show(topPath, levels, name);
+        DeleteFiles(fd, levels[^1], Where);
+        while (true)
+        {
+            var level = levels[^1];
+            if (level.Subdirectories.TryDequeue(out var name))
+            {
+                int child;
+                fixed (byte* n = name)
+                    child = Libc.OpenAt(fd, n, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0);
+                if (child < 0)
+                    throw Errno.Fail("open", Where(name));
+                Libc.Close(fd);
+                fd = child;
+                var (childDevice, childInode) = Identity(fd, () => Where(name));
+                if (childDevice != device)
+                    throw new IOException($"{Where(name)} is a mount point; not deleting through it (unmount it, then reap the job again)");
+                levels.Add(new Level(name, childDevice, childInode, new Queue<byte[]>()));
+                DeleteFiles(fd, levels[^1], Where);
+                continue;
+            }
+            if (levels.Count == 1)
+                return;
+            // Emptied: up to the parent, which must be the directory this one was opened from, and remove it there.
+            var parent = levels[^2];
+            int up;
+            fixed (byte* dotdot = "..\0"u8)
+                up = Libc.OpenAt(fd, dotdot, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0);
+            if (up < 0)
+                throw Errno.Fail("open", Where("..\0"u8.ToArray()));
+            Libc.Close(fd);
+            fd = up;
+            if (Identity(fd, () => Where()) != (parent.Device, parent.Inode))
+                throw new IOException($"the parent of {Where()} is no longer the directory it was opened from; not deleting further");
+            levels.RemoveAt(levels.Count - 1);
+            int removed;
+            fixed (byte* n = level.Name)
+                removed = Libc.UnlinkAt(fd, n, Libc.AT_REMOVEDIR);
+            if (removed < 0)
+                throw Errno.Fail("rmdir", Where(level.Name));
+        }
+    }
+
+    /// <summary>Unlinks every entry of the directory open at <paramref name="fd"/> but its subdirectories, which it queues.</summary>
+    private static void DeleteFiles(int fd, Level level, Func<byte[]?, string> where)
+    {
+        foreach (var name in Names(fd, () => where(null)))
         {
             fixed (byte* n = name)
             {
                 StatxBuffer stat;
-                Errno.Check(Libc.StatxAt(dirFd, n, Libc.AT_SYMLINK_NOFOLLOW, StatxBuffer.STATX_TYPE, &stat), "statx", Show(dirPath, name));
-                var isDirectory = (stat.Mode & Libc.S_IFMT) == Libc.S_IFDIR;
-                if (isDirectory)
-                {
-                    var childDevice = ((ulong)stat.DevMajor << 32) | stat.DevMinor;
-                    if (childDevice != device)
-                        throw new IOException($"{Show(dirPath, name)} is a mount point; not deleting through it (unmount it, then reap the job again)");
-                    var child = Errno.Check(Libc.OpenAt(dirFd, n, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC, 0), "open", Show(dirPath, name));
-                    try
-                    {
-                        DeleteContents(child, Show(dirPath, name), device);
-                    }
-                    finally
-                    {
-                        Libc.Close(child);
-                    }
-                }
-                Errno.Check(Libc.UnlinkAt(dirFd, n, isDirectory ? Libc.AT_REMOVEDIR : 0), isDirectory ? "rmdir" : "unlink", Show(dirPath, name));
+                if (Libc.StatxAt(fd, n, Libc.AT_SYMLINK_NOFOLLOW, StatxBuffer.STATX_TYPE, &stat) < 0)
+                    throw Errno.Fail("statx", where(name));
+                if ((stat.Mode & Libc.S_IFMT) == Libc.S_IFDIR)
+                    level.Subdirectories.Enqueue(name);
+                else if (Libc.UnlinkAt(fd, n, 0) < 0)
+                    throw Errno.Fail("unlink", where(name));
             }
         }
     }
 
-    /// <summary>The raw, NUL-terminated names in a directory, read before anything is removed.</summary>
-    private static List<byte[]> Names(int dirFd, string dirPath)
+    private static (ulong Device, ulong Inode) Identity(int fd, Func<string> path)
     {
-        var dir = Libc.Fdopendir(Errno.Check(Libc.Dup(dirFd), "dup", dirPath));
+        StatxBuffer stat;
+        int result;
+        fixed (byte* empty = "\0"u8)
+            result = Libc.StatxAt(fd, empty, Libc.AT_EMPTY_PATH, StatxBuffer.STATX_INO, &stat);
+        if (result < 0)
+            throw Errno.Fail("statx", path());
+        return (((ulong)stat.DevMajor << 32) | stat.DevMinor, stat.Inode);
+    }
+
+    /// <summary>The raw, NUL-terminated names in a directory, read before anything is removed.</summary>
+    private static List<byte[]> Names(int dirFd, Func<string> dirPath)
+    {
+        var copy = Libc.Dup(dirFd);
+        if (copy < 0)
+            throw Errno.Fail("dup", dirPath());
+        var dir = Libc.Fdopendir(copy);
         if (dir == 0)
-            throw Errno.Fail("fdopendir", dirPath);
+        {
+            var failure = Errno.Fail("fdopendir", dirPath());
+            Libc.Close(copy);
+            throw failure;
+        }
         var names = new List<byte[]>();
         try
         {
@@ -80,9 +147,9 @@ internal static unsafe class TreeDeletion
                 var name = span[..length];
                 if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
                     continue;
-                var copy = new byte[length + 1];
-                name.CopyTo(copy);
-                names.Add(copy);
+                var bytes = new byte[length + 1];
+                name.CopyTo(bytes);
+                names.Add(bytes);
             }
         }
         finally
@@ -92,5 +159,15 @@ internal static unsafe class TreeDeletion
         return names;
     }
 
-    private static string Show(string dirPath, byte[] name) => dirPath + "/" + Encoding.UTF8.GetString(name, 0, name.Length - 1);
+    /// <summary>The path of the directory being emptied (and of <paramref name="name"/> in it), only for a message: a deep tree's is long.</summary>
+    private static string Show(string topPath, List<Level> levels, byte[]? name)
+    {
+        var path = new StringBuilder(topPath);
+        foreach (var level in levels.Skip(1).Append(name is null ? null : new Level(name, 0, 0, new Queue<byte[]>())))
+        {
+            if (level is not null)
+                path.Append('/').Append(Encoding.UTF8.GetString(level.Name, 0, level.Name.Length - 1));
+        }
+        return path.ToString();
+    }
 }

@@ -247,7 +247,9 @@ public sealed class Workspace : IDisposable
 
     private void Harden()
     {
-        var attributes = new MountAttributes { Set = Libc.MOUNT_ATTR_NOSUID | Libc.MOUNT_ATTR_NODEV };
+        // Private too: a clone of a shared mount (/ under systemd) would stay a peer of the host's, so mounts made on
+        // either side under it would appear on the other.
+        var attributes = new MountAttributes { Set = Libc.MOUNT_ATTR_NOSUID | Libc.MOUNT_ATTR_NODEV, Propagation = Libc.MS_PRIVATE };
         unsafe
         {
             Errno.Check(Libc.MountSetattr(_mount, &attributes), "mount_setattr", _directory);

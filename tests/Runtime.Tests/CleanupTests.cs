@@ -157,6 +157,20 @@ public sealed class CleanupTests(SandboxFixture fixture) : IClassFixture<Sandbox
         Assert.False(Directory.Exists(Path.Combine(fixture.JobsDirectory, run.Spec.JobId)));
     }
 
+    [Fact]
+    public async Task Cleanup_deletes_a_tree_as_deep_as_a_job_makes_it_without_the_node_running_out_of_stack()
+    {
+        // 30,000 levels, made 2,000 at a time (every path stays under PATH_MAX): a chain is made, the tree so far is
+        // moved to its bottom, and the chain takes the tree's name. A deletion that recursed, one stack frame a level,
+        // would overflow the stack and take the node down with every job on it, again at each restart.
+        var run = await fixture.RunAsync(
+            "cd /root && deep=$(printf 'd/%.0s' $(seq 2000)) && mkdir -p \"t/$deep\" && touch \"t/$deep/leaf\" && " +
+            "for i in $(seq 14); do mkdir -p \"n/$deep\" && mv t \"n/$deep\" && mv n t || exit 1; done; echo made");
+        Assert.True(run.Result.ExitCode == 0 && run.Result.InfrastructureFailure is null, run.Evidence);
+        Assert.Contains("made", run.Lines);
+        Assert.False(Directory.Exists(Path.Combine(fixture.JobsDirectory, run.Spec.JobId)));
+    }
+
     /// <summary>The init program under another name, so its processes can be told apart by their comm.</summary>
     private string InitAlias(string name)
     {

@@ -99,9 +99,12 @@ public sealed class IsolationTests(SandboxFixture fixture) : IClassFixture<Sandb
     public async Task Masked_paths_read_empty_and_read_only_paths_refuse_writes()
     {
         // The host has content behind these, so an empty read inside proves the mask.
-        var maskedFiles = new[] { "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/latency_stats" }
+        // Docker's list (moby's daemon/pkg/oci defaults), written here, not taken from the code it checks.
+        var maskedFiles = new[] { "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/latency_stats", "/proc/interrupts" }
             .Where(File.Exists).ToArray();
-        var maskedDirectories = new[] { "/proc/acpi", "/proc/asound", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap" }.Where(Directory.Exists).ToArray();
+        var maskedDirectories = new[] { "/proc/acpi", "/proc/asound", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap" }
+            .Concat(Directory.EnumerateDirectories("/sys/devices/system/cpu", "cpu*").Select(cpu => cpu + "/thermal_throttle"))
+            .Where(Directory.Exists).ToArray();
         Assert.True(maskedFiles.Length > 0 && maskedDirectories.Length > 0, "this host has none of the masked paths: the test proves nothing");
         Assert.True(maskedDirectories.Any(d => Directory.EnumerateFileSystemEntries(d).Any()), "every masked directory is empty on the host too");
         var script = string.Join("; ", maskedFiles.Select(f => $"echo {f}=$(head -c 64 {f} | wc -c)"))

@@ -36,6 +36,40 @@ public sealed class WorkspaceTests(SandboxFixture fixture) : IClassFixture<Sandb
     }
 
     [Fact]
+    public async Task A_workspace_under_a_shared_mount_is_no_peer_of_it_in_the_job()
+    {
+        // Under systemd / is a shared mount: a clone of it would stay in its peer group, and a mount made on the host
+        // under the job's directory would appear in the job's /work (and one made in /work on the host).
+        var shared = Path.Combine(fixture.Work, "shared-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(shared);
+        Assert.Equal(0, await MountAsync("--bind", shared, shared));
+        try
+        {
+            Assert.Equal(0, await MountAsync("--make-shared", shared));
+            using var workspace = Workspace.OnDisk(Path.Combine(shared, "ws"));
+            var run = await fixture.RunAsync(fixture.Spec("grep ' /work ' /proc/self/mountinfo") with { Workspace = workspace });
+
+            Assert.True(run.Result.ExitCode == 0, run.Evidence);
+            var work = Assert.Single(run.Lines);
+            Assert.DoesNotContain("shared:", work);
+            Assert.DoesNotContain("master:", work);
+        }
+        finally
+        {
+            using (var umount = System.Diagnostics.Process.Start("umount", ["-l", shared]))
+                await umount.WaitForExitAsync();
+            Directory.Delete(shared, recursive: true);
+        }
+    }
+
+    private static async Task<int> MountAsync(params string[] args)
+    {
+        using var mount = System.Diagnostics.Process.Start("mount", args);
+        await mount.WaitForExitAsync();
+        return mount.ExitCode;
+    }
+
+    [Fact]
     public async Task An_in_memory_workspace_outlives_the_container_and_fills_up_at_its_size()
     {
         using var workspace = Workspace.InMemory(4 << 20);

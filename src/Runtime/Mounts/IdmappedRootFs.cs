@@ -20,7 +20,8 @@ internal static unsafe class IdmappedRootFs
         {
             var tree = Errno.Check(Libc.OpenTree(rootFs, Libc.OPEN_TREE_CLONE | Libc.OPEN_TREE_CLOEXEC), "open_tree", rootFs);
             // Read-only too: through the idmap the container's root owns host root's files, so a writable copy would let it write them.
-            var attributes = new MountAttributes { Set = Libc.MOUNT_ATTR_IDMAP | Libc.MOUNT_ATTR_RDONLY, UserNamespaceFd = (ulong)ns };
+            // Private: a clone of a shared mount stays a peer of the host's, and mount events would cross between them.
+            var attributes = new MountAttributes { Set = Libc.MOUNT_ATTR_IDMAP | Libc.MOUNT_ATTR_RDONLY, Propagation = Libc.MS_PRIVATE, UserNamespaceFd = (ulong)ns };
             if (Libc.MountSetattr(tree, &attributes) == 0)
                 return tree;
             var errno = Errno.Last;

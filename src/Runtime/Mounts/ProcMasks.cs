@@ -4,15 +4,17 @@ namespace Lcluster.Runtime.Mounts;
 
 /// <summary>
 /// The masked and read-only paths of Docker's defaults (the OCI runtime spec's example plus
-/// <c>/proc/asound</c>, <c>/proc/timer_stats</c> and the RAPL energy counters under
-/// <c>/sys/devices/virtual/powercap</c>, a power side channel).
+/// <c>/proc/asound</c>, <c>/proc/timer_stats</c>, the RAPL energy counters under
+/// <c>/sys/devices/virtual/powercap</c>, a power side channel, and the host's interrupt and
+/// thermal-throttling counts per CPU: <c>/proc/interrupts</c> and each
+/// <c>/sys/devices/system/cpu/cpuN/thermal_throttle</c>).
 /// </summary>
 internal static class ProcMasks
 {
     public static readonly string[] Masked =
     [
         "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/latency_stats",
-        "/proc/acpi", "/proc/asound", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+        "/proc/interrupts", "/proc/acpi", "/proc/asound", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
     ];
 
     public static readonly string[] ReadOnly =
@@ -21,7 +23,7 @@ internal static class ProcMasks
     /// <summary>Files get /dev/null bound over them, directories an empty read-only tmpfs; absent paths are skipped.</summary>
     public static void Mask(string root)
     {
-        foreach (var path in Masked)
+        foreach (var path in Masked.Concat(ThermalThrottle(root)))
         {
             var target = root + path;
             if (!TryType(target, out var mode))
@@ -45,6 +47,20 @@ internal static class ProcMasks
             Errno.Check(Libc.Mount(target, target, null, Libc.MS_BIND | Libc.MS_REC, null), "bind", path);
             Errno.Check(Libc.Mount(null, target, null, Libc.MS_BIND | Libc.MS_REMOUNT | Libc.MS_RDONLY | Locked, null), "remount read-only", path);
         }
+    }
+
+    /// <summary>/sys/devices/system/cpu/cpuN/thermal_throttle of each CPU that has one (x86 with thermal monitoring).</summary>
+    private static IEnumerable<string> ThermalThrottle(string root)
+    {
+        const string Cpus = "/sys/devices/system/cpu";
+        if (!Directory.Exists(root + Cpus))
+            return [];
+        return Directory.EnumerateDirectories(root + Cpus, "cpu*")
+            .Select(Path.GetFileName)
+            .Where(name => name!.Length > 3 && name[3..].All(char.IsAsciiDigit))
+            .Select(name => $"{Cpus}/{name}/thermal_throttle")
+            .Where(path => Directory.Exists(root + path))
+            .ToArray();
     }
 
     private static bool TryType(string path, out uint mode)

@@ -145,7 +145,7 @@ internal static unsafe partial class Libc
 [StructLayout(LayoutKind.Sequential, Size = 256)]
 internal struct StatxBuffer
 {
-    public const uint STATX_TYPE = 1, STATX_MODE = 2, STATX_UID = 8, STATX_GID = 0x10;
+    public const uint STATX_TYPE = 1, STATX_MODE = 2, STATX_UID = 8, STATX_GID = 0x10, STATX_INO = 0x100;
     public uint Mask, BlockSize;
     public ulong Attributes;
     public uint Links, Uid, Gid;
