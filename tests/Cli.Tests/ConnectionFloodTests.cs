@@ -119,7 +119,9 @@ public sealed class ConnectionFloodTests
     public async Task A_flood_of_the_http_endpoint_is_held_to_the_tcp_connection_limit()
     {
         await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "http-flood", HttpListen = true, ExtraArgs = ["--slots=1"] });
-        const int Count = 5000;
+        // Well past the limit: on a loaded machine the kernel drops some of a flood (SYN cookies past the accept
+        // queue), and those never reach the node to be counted.
+        const int Count = 12_000;
         using var flood = Process.Start(new ProcessStartInfo(Requires.Program("python3"))
         {
             ArgumentList = { "-c", Flood, daemon.HttpPort.ToString(), Count.ToString() },
@@ -132,7 +134,7 @@ public sealed class ConnectionFloodTests
         {
             Assert.Equal($"opened {Count}", await flood.StandardOutput.ReadLineAsync());
             // The HTTP endpoint shares the TCP count with the gRPC one: past it, connections are closed unanswered.
-            var deadline = DateTime.UtcNow.AddSeconds(30);
+            var deadline = DateTime.UtcNow.AddSeconds(60);
             while (!daemon.LogText().Contains("over the TCP's 4096 connection limit", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
                 await Task.Delay(200);
             Assert.True(daemon.LogText().Contains("over the TCP's 4096 connection limit", StringComparison.Ordinal), daemon.LogTail());
