@@ -52,7 +52,7 @@ internal static class ArtifactDownload
         {
             return await reader.GetNextEntryAsync(copyData: false, ct);
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
+        catch (Exception e) when (TarDamage.Is(e))
         {
             throw new IOException($"the artifacts did not arrive as a tar archive lclusterc can read: {e.Message}", e);
         }

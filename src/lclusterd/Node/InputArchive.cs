@@ -58,12 +58,7 @@ internal static class InputArchive
         {
             return await reader.GetNextEntryAsync(copyData: false, ct);
         }
-        // What System.Formats.Tar throws on a damaged or hostile header: a bad field (Format, Argument, InvalidData),
-        // a short archive (EndOfStream), an entry kind it cannot read (NotSupported: sparse files), an extended header
-        // larger than it reads (InvalidOperation), a number past its type (Overflow: pax uid or mtime).
-        catch (Exception e) when (e is FormatException or ArgumentException or InvalidDataException or EndOfStreamException
-                                      or NotSupportedException or OverflowException
-                                      or (InvalidOperationException and not ObjectDisposedException))
+        catch (Exception e) when (TarDamage.Is(e))
         {
             throw new InvalidDataException($"the inputs are not a tar archive lclusterd can read: {e.Message}", e);
         }
