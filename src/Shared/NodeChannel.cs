@@ -18,6 +18,12 @@ internal static class NodeChannel
 
     public const string UnixScheme = "unix:";
 
+    /// <summary>
+    /// The most a node takes in one request message (gRPC) or JSON body: the largest request it accepts is an AddJob
+    /// of about 1.4 MiB (1 MiB of stdin), and each call's message is held in memory whole before it is checked.
+    /// </summary>
+    public const int MaxRequestBytes = 4 << 20;
+
     /// <summary>The largest message either side takes: a page of jobs, a chunk of output.</summary>
     public const int MaxMessageBytes = 16 << 20;
 

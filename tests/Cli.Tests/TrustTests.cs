@@ -1,3 +1,5 @@
+extern alias daemon;
+
 using System.Diagnostics;
 using System.Text.Json;
 using Google.Protobuf;
@@ -271,6 +273,65 @@ public sealed class TrustTests : IAsyncLifetime
         Assert.Contains($"would pass the quota of {MaxQueued} queued jobs per user", more.Status.Detail);
         Assert.Equal(MaxQueued + 1, (await client.ListJobsAsync(new ListJobsRequest { PageSize = 100 })).Jobs.Count);
     }
+
+    [Fact]
+    public async Task One_user_holds_at_most_its_calls_open_on_a_node_and_others_are_still_served()
+    {
+        // Each open call holds what it costs (a stream's etcd watch, a request in memory, a followed file): without a
+        // limit of its own, one user could hold some 25,000 of them through the connection limits (256 of 100 streams).
+        using var channel = DavesChannel();
+        var client = new Lclusterd.LclusterdClient(channel);
+        using var stop = new CancellationTokenSource();
+        // One more than the limit: whichever comes last is refused, and the other calls hold every place.
+        var watches = Enumerable.Range(0, PerUserCalls + 1).Select(_ => client.WatchJobs(new WatchJobsRequest(), cancellationToken: stop.Token)).ToList();
+        try
+        {
+            string Ended(AsyncServerStreamingCall<JobEvent> w)
+            {
+                try
+                {
+                    return w.GetStatus().ToString();
+                }
+                catch (InvalidOperationException)
+                {
+                    return "open";
+                }
+            }
+            string Watches() => string.Join(", ", watches.Select(Ended).CountBy(x => x).Select(g => $"{g.Value}× {g.Key}"));
+            for (var deadline = DateTime.UtcNow.AddSeconds(20); watches.All(w => Ended(w) == "open") && DateTime.UtcNow < deadline;)
+                await Task.Delay(100);
+            var refusedWatch = watches.Where(w => Ended(w) != "open").Select(w => w.GetStatus()).FirstOrDefault();
+            Assert.True(refusedWatch.StatusCode == StatusCode.ResourceExhausted, Watches());
+            Assert.Contains($"has {PerUserCalls} calls open on this node", refusedWatch.Detail);
+            Assert.True(watches.Count(w => Ended(w) == "open") == PerUserCalls, Watches());
+
+            var refused = await Assert.ThrowsAsync<RpcException>(() => client.ListJobsAsync(new ListJobsRequest { PageSize = 1 }).ResponseAsync);
+            Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+            var alices = await As(Alice, "--listjobs");
+            Assert.True(alices.ExitCode == 0, alices.ToString());
+        }
+        finally
+        {
+            stop.Cancel();
+            foreach (var watch in watches)
+                watch.Dispose();
+        }
+        // Dave's calls ended: his places are his again.
+        for (var tries = 0; ; tries++)
+        {
+            try
+            {
+                await client.ListJobsAsync(new ListJobsRequest { PageSize = 1 });
+                break;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted && tries < 100)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    private const int PerUserCalls = daemon::Lcluster.Daemon.Hosting.CallLimits.PerUser;
 
     [Fact]
     public async Task A_user_outside_the_socket_group_cannot_reach_the_node()

@@ -36,7 +36,7 @@ internal sealed class ApiServer : IAsyncDisposable
     }
 
     public static ApiServer Create(IPEndPoint listen, SecurityOptions security, TlsIdentity? tls, LclusterdService service, HealthServiceImpl health,
-        WebSurface web, Log log)
+        WebSurface web, CallLimits calls, Log log)
     {
         // The empty builder: no configuration files or environment variables read, no default logging; only what is added here.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], EnvironmentName = Environments.Production });
@@ -79,7 +79,9 @@ internal sealed class ApiServer : IAsyncDisposable
         });
         builder.Services.AddGrpc(grpc =>
         {
-            grpc.MaxReceiveMessageSize = NodeChannel.MaxMessageBytes;
+            // What a node takes in one message: the largest request it accepts is an AddJob of about 1.4 MiB (1 MiB of
+            // stdin); each call's message is held in memory whole before it is read, so no more than that.
+            grpc.MaxReceiveMessageSize = NodeChannel.MaxRequestBytes;
             grpc.MaxSendMessageSize = NodeChannel.MaxMessageBytes;
         });
         builder.Services.AddGrpcReflection();
@@ -87,6 +89,7 @@ internal sealed class ApiServer : IAsyncDisposable
         builder.Services.AddSingleton(health);
         var app = builder.Build();
         app.Use(Identity.FromConnection(security.Insecure));
+        app.Use(calls.GrpcMiddleware);
         app.MapGrpcService<LclusterdService>();
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcReflectionService();

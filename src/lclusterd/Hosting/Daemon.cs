@@ -91,9 +91,10 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         var listings = new ListingCache(store, log);
         var api = new ApiMethods(new JobsApi(node, policy, usage), new ListingApi(node, listings), new OutputApi(node, agent, channels),
             new InputsApi(node), new ArtifactsApi(node, channels));
-        using var web = new WebSurface(options, tls, api, store, log);
+        var calls = new CallLimits();
+        using var web = new WebSurface(options, tls, api, store, calls, log);
         var service = new LclusterdService(api, web.DashboardApi);
-        await using var server = ApiServer.Create(options.Listen, options.Security, tls, service, health, web, log);
+        await using var server = ApiServer.Create(options.Listen, options.Security, tls, service, health, web, calls, log);
         try
         {
             await server.StartAsync(stop);

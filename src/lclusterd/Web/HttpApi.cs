@@ -13,7 +13,7 @@ namespace Lcluster.Daemon.Web;
 /// same errors (as HTTP statuses with a JSON body) and the same ownership rules. Only the HTTP endpoints serve
 /// these; on the gRPC endpoints they do not exist.
 /// </summary>
-internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentity identity, Hosting.Log log)
+internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentity identity, Hosting.CallLimits calls, Hosting.Log log)
 {
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
 
@@ -84,6 +84,9 @@ internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentit
                 throw new RpcException(new Status(StatusCode.PermissionDenied, refused));
             if (!route.Public)
                 Authenticate(http);
+            using var slot = http.Features.Get<Caller>() is { } caller
+                ? calls.TryEnter(caller) ?? throw new RpcException(new Status(StatusCode.ResourceExhausted, Hosting.CallLimits.Refusal(caller)))
+                : null;
             await handle(http, new HttpCallContext(http, route.Rpc ?? route.Operation));
         }
         catch (RpcException e) when (!http.Response.HasStarted)

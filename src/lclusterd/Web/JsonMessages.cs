@@ -33,7 +33,7 @@ internal static class JsonMessages
         var type = http.Request.ContentType;
         if (type is not null && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
             throw HttpErrors.Invalid($"the body is {type}: send JSON, with Content-Type: application/json");
-        var text = await ReadTextAsync(http.Request.Body, NodeChannel.MaxMessageBytes, http.RequestAborted);
+        var text = await ReadTextAsync(http.Request.Body, NodeChannel.MaxRequestBytes, http.RequestAborted);
         // A body must say it is JSON: a page of another site can send a body without a type (or as text/plain) unasked,
         // but not one that says application/json.
         if (type is null && text.Length > 0)

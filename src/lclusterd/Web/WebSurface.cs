@@ -21,14 +21,14 @@ internal sealed class WebSurface : IDisposable
     private readonly Dashboard _dashboard;
     private readonly MetricsEndpoint _metrics;
 
-    public WebSurface(DaemonOptions options, TlsIdentity? tls, ApiMethods api, JobStore store, Log log)
+    public WebSurface(DaemonOptions options, TlsIdentity? tls, ApiMethods api, JobStore store, CallLimits calls, Log log)
     {
         _options = options;
         _tls = tls;
         _log = log;
         var tokens = new DashboardTokens();
         DashboardApi = new DashboardApi(tokens, options.Web.Listen, tls is not null, options.AdvertiseAddress);
-        _api = new HttpApi(api, DashboardApi, new WebIdentity(tokens), log);
+        _api = new HttpApi(api, DashboardApi, new WebIdentity(tokens), calls, log);
         _dashboard = new Dashboard();
         _metrics = new MetricsEndpoint(new ClusterGauges(store, log));
     }
