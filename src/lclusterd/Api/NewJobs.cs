@@ -22,6 +22,7 @@ internal static class NewJobs
             spec.Env[key] = value;
         spec.Artifacts.AddRange(request.Artifacts);
         var stdin = ByteString.CopyFrom(request.Stdin);
+        var specBytes = spec.CalculateSize();
         var jobs = new List<NewJob>();
         string? arrayId = null;
         foreach (var index in indexes)
@@ -46,7 +47,7 @@ internal static class NewJobs
                 InputFiles = request.Inputs?.Files ?? 0,
             };
             var entry = new QueueEntry { Priority = request.Priority, Limits = job.Limits, ArrayIndex = job.ArrayIndex };
-            jobs.Add(new NewJob(new JobRecord { Job = job, HasStdin = !stdin.IsEmpty }, spec, stdin, entry));
+            jobs.Add(new NewJob(new JobRecord { Job = job, HasStdin = !stdin.IsEmpty }, spec, stdin, entry, specBytes));
         }
         return jobs;
     }

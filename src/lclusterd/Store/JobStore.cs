@@ -280,11 +280,15 @@ internal sealed record NewJob
     /// <summary>The most ops one creation takes: record, spec, stdin, queue entry, two index keys, usage entry.</summary>
     public const int MaxOps = 7;
 
-    /// <summary>Sets the record's <see cref="JobRecord.ChargedBytes"/> to what the job will hold in etcd.</summary>
-    public NewJob(JobRecord record, JobSpec spec, ByteString stdin, QueueEntry entry)
+    /// <summary>
+    /// Sets the record's <see cref="JobRecord.ChargedBytes"/> to what the job will hold in etcd. The tasks of an array
+    /// share one spec: <paramref name="specBytes"/> is its size, counted once for them all (up to 10,000 tasks of a
+    /// spec of some 340 KB).
+    /// </summary>
+    public NewJob(JobRecord record, JobSpec spec, ByteString stdin, QueueEntry entry, long? specBytes = null)
     {
         (Record, Spec, Stdin, Entry) = (record, spec, stdin, entry);
-        record.ChargedBytes = spec.CalculateSize() + stdin.Length + 3L * record.CalculateSize();
+        record.ChargedBytes = (specBytes ?? spec.CalculateSize()) + stdin.Length + 3L * record.CalculateSize();
     }
 
     public JobRecord Record { get; }
