@@ -163,11 +163,8 @@ internal static unsafe class TreeDeletion
     private static string Show(string topPath, List<Level> levels, byte[]? name)
     {
         var path = new StringBuilder(topPath);
-        foreach (var level in levels.Skip(1).Append(name is null ? null : new Level(name, 0, 0, new Queue<byte[]>())))
-        {
-            if (level is not null)
-                path.Append('/').Append(Encoding.UTF8.GetString(level.Name, 0, level.Name.Length - 1));
-        }
+        foreach (var part in levels.Skip(1).Select(level => level.Name).Append(name).OfType<byte[]>())
+            path.Append('/').Append(Encoding.UTF8.GetString(part, 0, part.Length - 1));
         return path.ToString();
     }
 }

@@ -79,8 +79,6 @@ internal sealed class ApiServer : IAsyncDisposable
         });
         builder.Services.AddGrpc(grpc =>
         {
-            // What a node takes in one message: the largest request it accepts is an AddJob of about 1.4 MiB (1 MiB of
-            // stdin); each call's message is held in memory whole before it is read, so no more than that.
             grpc.MaxReceiveMessageSize = NodeChannel.MaxRequestBytes;
             grpc.MaxSendMessageSize = NodeChannel.MaxMessageBytes;
         });

@@ -17,9 +17,6 @@ internal sealed class CallLimits
 
     private readonly ConcurrentDictionary<string, int> _open = new(StringComparer.Ordinal);
 
-    /// <summary>Calls <paramref name="user"/> has open now (for tests).</summary>
-    public int OpenOf(string user) => _open.GetValueOrDefault(user);
-
     /// <summary>A place for the caller's call, given back on Dispose; null when the caller has none left. Admins are not counted.</summary>
     public Slot? TryEnter(Caller caller)
     {
