@@ -146,7 +146,6 @@ public static class SyscallProbe
         return image;
     }
 
-    /// <summary>A job command that installs the probe from stdin and prints "NAME=ERRNO" for each call.</summary>
     /// <summary>
     /// Whether this kernel runs i386 programs at all: it may be built or booted without ia32 emulation
     /// (<c>ia32_emulation=0</c>, and some hypervisors' guests), and then execve refuses them with ENOEXEC.
@@ -174,6 +173,7 @@ public static class SyscallProbe
 
     private const int ENOEXEC = 8;
 
+    /// <summary>A job command that installs the probe from stdin and prints "NAME=ERRNO" for each call.</summary>
     public static string Script(IReadOnlyList<ProbeCall> calls)
     {
         var script = new StringBuilder($"cat > {Path} && chmod 755 {Path} || exit 99; ");

@@ -42,10 +42,10 @@ public sealed class WorkspaceTests(SandboxFixture fixture) : IClassFixture<Sandb
         // under the job's directory would appear in the job's /work (and one made in /work on the host).
         var shared = Path.Combine(fixture.Work, "shared-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(shared);
-        Assert.Equal(0, await MountAsync("--bind", shared, shared));
+        Assert.Equal(0, await RunAsync("mount", "--bind", shared, shared));
         try
         {
-            Assert.Equal(0, await MountAsync("--make-shared", shared));
+            Assert.Equal(0, await RunAsync("mount", "--make-shared", shared));
             using var workspace = Workspace.OnDisk(Path.Combine(shared, "ws"));
             var run = await fixture.RunAsync(fixture.Spec("grep ' /work ' /proc/self/mountinfo") with { Workspace = workspace });
 
@@ -56,17 +56,17 @@ public sealed class WorkspaceTests(SandboxFixture fixture) : IClassFixture<Sandb
         }
         finally
         {
-            using (var umount = System.Diagnostics.Process.Start("umount", ["-l", shared]))
-                await umount.WaitForExitAsync();
+            Assert.Equal(0, await RunAsync("umount", "-l", shared));
             Directory.Delete(shared, recursive: true);
         }
     }
 
-    private static async Task<int> MountAsync(params string[] args)
+    /// <summary>A host program (mount, umount) run to its end: its exit code.</summary>
+    private static async Task<int> RunAsync(string program, params string[] args)
     {
-        using var mount = System.Diagnostics.Process.Start("mount", args);
-        await mount.WaitForExitAsync();
-        return mount.ExitCode;
+        using var process = System.Diagnostics.Process.Start(program, args);
+        await process.WaitForExitAsync();
+        return process.ExitCode;
     }
 
     [Fact]
