@@ -37,6 +37,16 @@ public sealed class TcpProxy : IAsyncDisposable
     /// <summary>How many client connections the proxy has accepted and forwarded.</summary>
     public int Connections { get; private set; }
 
+    /// <summary>How many forwarded connections are open now (neither side has closed).</summary>
+    public int OpenConnections
+    {
+        get
+        {
+            lock (_open)
+                return _open.Count / 2;
+        }
+    }
+
     public void Sever()
     {
         _severed = true;

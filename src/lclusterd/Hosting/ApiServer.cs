@@ -35,7 +35,7 @@ internal sealed class ApiServer : IAsyncDisposable
         _web = web;
     }
 
-    public static ApiServer Create(IPEndPoint listen, SecurityOptions security, TlsIdentity? tls, LclusterdService service, HealthServiceImpl health,
+    public static ApiServer Create(IPEndPoint listen, TimeSpan keepAlive, SecurityOptions security, TlsIdentity? tls, LclusterdService service, HealthServiceImpl health,
         WebSurface web, CallLimits calls, Log log)
     {
         // The empty builder: no configuration files or environment variables read, no default logging; only what is added here.
@@ -50,6 +50,10 @@ internal sealed class ApiServer : IAsyncDisposable
             kestrel.AddServerHeader = false;
             // A connection with no stream open is closed after this; one still in its TLS handshake after Kestrel's 10 s.
             kestrel.Limits.KeepAliveTimeout = ConnectionLimits.IdleTimeout;
+            // A connection with streams open but nothing heard for keepAlive is pinged, and closed when no answer comes within
+            // as long again: a client that vanished (its host down, a link cut) would hold its calls and their count for good.
+            kestrel.Limits.Http2.KeepAlivePingDelay = keepAlive;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = keepAlive;
             // One count for the local sockets and one for TCP, each shared by the gRPC and HTTP endpoints of its kind:
             // the descriptors a flood can take are bounded by the two totals, whichever endpoints it opens.
             var limits = new EndpointLimits(

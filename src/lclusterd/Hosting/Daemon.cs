@@ -94,7 +94,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         var calls = new CallLimits();
         using var web = new WebSurface(options, tls, api, store, calls, log);
         var service = new LclusterdService(api, web.DashboardApi);
-        await using var server = ApiServer.Create(options.Listen, options.Security, tls, service, health, web, calls, log);
+        await using var server = ApiServer.Create(options.Listen, options.KeepAlive, options.Security, tls, service, health, web, calls, log);
         try
         {
             await server.StartAsync(stop);

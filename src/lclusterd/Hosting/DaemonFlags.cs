@@ -114,6 +114,16 @@ internal static partial class DaemonFlags
     public static readonly Flag<double> FenceTimeout = Flag.Of("--fence-timeout", "a node cut off from etcd this long kills its jobs",
         FlagValues.Duration, Defaults.FenceTimeout.TotalSeconds);
 
+    public static readonly Flag<double> KeepAlive = Flag.Of("--keepalive",
+        "a client connection that sends nothing this long is pinged, and closed with its calls when it does not answer within as long again",
+        FlagValues.Duration with
+        {
+            Read = text => FlagValues.Duration.Read(text) is var seconds && seconds >= 1
+                ? seconds
+                : throw new UsageException($"'{text}' must be at least 1s"),
+        },
+        Defaults.KeepAlive.TotalSeconds);
+
     public static readonly Flag<string> Socket = Flag.Of("--socket", "the local endpoint: a Unix socket; a caller is the user the kernel says it is",
         FlagValues.Text("PATH"), Defaults.Security.SocketPath);
 
@@ -175,7 +185,7 @@ internal static partial class DaemonFlags
     [
         RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
         DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
-        OutputCap, MaxInput, ArtifactCap, Retention, EtcdHistory, LeaseTtl, FenceTimeout,
+        OutputCap, MaxInput, ArtifactCap, Retention, EtcdHistory, LeaseTtl, FenceTimeout, KeepAlive,
         Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UserMaxInputs, UsernsFirstId, NoUserns,
         HttpListen, HttpSocket, EmbeddedEtcdPort, Help,
     ]);
@@ -211,6 +221,7 @@ internal static partial class DaemonFlags
             EtcdHistory = TimeSpan.FromSeconds(flags.Get(EtcdHistory)),
             LeaseTtl = TimeSpan.FromSeconds(Math.Max(MinLeaseTtl.TotalSeconds, flags.Get(LeaseTtl))),
             FenceTimeout = TimeSpan.FromSeconds(flags.Get(FenceTimeout)),
+            KeepAlive = TimeSpan.FromSeconds(flags.Get(KeepAlive)),
             Quotas = new UserQuotas(flags.Get(UserMaxQueued), flags.Get(UserMaxBytes), flags.Get(UserMaxInputs)),
             UserNamespaceFirstId = flags.Has(NoUserns) ? null : (uint)flags.Get(UsernsFirstId),
             Ignored = flags.Has(EmbeddedEtcdPort)

@@ -45,6 +45,11 @@ internal sealed record DaemonOptions
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>How long a node that cannot reach etcd keeps its jobs running before it kills them.</summary>
     public TimeSpan FenceTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long a client's HTTP/2 connection may send nothing before the node pings it; one that does not answer within
+    /// as long again is closed, with its calls (a vanished client's streams would otherwise stay open for good).
+    /// </summary>
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>What the command line asked for that is no longer done (an obsolete flag), to warn of; null when nothing.</summary>
     public string? Ignored { get; init; }
     /// <summary>Where this node's blocks of job user-namespace ids start on the host; null runs jobs without a user namespace.</summary>
