@@ -92,6 +92,8 @@ public sealed class MetricsTests : IAsyncLifetime
         using var http = Http.OverSocket(_node.HttpSocketPath);
         async Task<double> RoundsAsync() => (await PrometheusText.ParseAsync(await http.GetStringAsync("/metrics"))).Value("lcluster_prime_rounds_total");
         await WaitAsync(RoundsAsync, n => n >= 1, "the prime's first round");
+        // Past the node's start (its registration's writes, seen on the prime's watch, make rounds of their own).
+        await Task.Delay(TimeSpan.FromSeconds(2));
 
         var before = await RoundsAsync();
         await Task.Delay(TimeSpan.FromSeconds(4));
