@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Google.Protobuf;
 using Lcluster.Daemon.Store;
 using Lcluster.Etcd;
 using Lcluster.TestSupport;
@@ -38,6 +39,33 @@ public sealed class HandEditedStateTests
         Assert.True(daemon.IsRunning, daemon.LogTail());
         var next = await Cli.RunAsync(daemon.Server, "--addjob=echo still serving", "--wait");
         Assert.True(next.ExitCode == 0, next.ToString() + daemon.LogTail());
+    }
+
+    [Fact]
+    public async Task A_job_whose_record_no_node_can_run_fails_saying_why_and_frees_its_slot()
+    {
+        await using var etcd = await EtcdServer.StartNewAsync();
+        await using var client = EtcdClient.Connect([etcd.ClientUrl]);
+        await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { Etcd = etcd.ClientUrl, NodeName = "strict", ExtraArgs = ["--slots=1"] });
+        var holder = (await Cli.OkAsync(daemon.Server, null, "--addjob=sleep 600")).Trim();
+        await WaitStateAsync(daemon, holder, "running");
+        var id = (await Cli.OkAsync(daemon.Server, null, "--addjob=true", "--artifact=out", "--disk=2M")).Trim();
+
+        // While it waits for the slot, its record is given a disk limit no request may carry (written by a node of
+        // another version, or by hand): its /work would be larger than a size can be.
+        var stored = (await client.GetAsync(Keys.Job(id))).Kvs.Single();
+        var record = JobRecord.Parser.ParseFrom(stored.Value);
+        record.Job.Limits.DiskBytes = long.MaxValue;
+        await client.PutAsync(Keys.Job(id), record.ToByteString());
+        await Cli.OkAsync(daemon.Server, null, $"--removejob={holder}");
+
+        await WaitStateAsync(daemon, id, "failed");
+        var check = JsonDocument.Parse(await Cli.OkAsync(daemon.Server, null, $"--checkjob={id}", "--json")).RootElement;
+        Assert.Contains($"node {daemon.NodeName} failed to run it", check.GetProperty("reason").GetString());
+        // Its slot is free again: the next job runs.
+        var next = await Cli.RunAsync(daemon.Server, "--addjob=echo next", "--wait");
+        Assert.True(next.ExitCode == 0, next.ToString() + daemon.LogTail());
+        Assert.True(daemon.IsRunning, daemon.LogTail());
     }
 
     private static async Task WaitStateAsync(DaemonProcess daemon, string id, string state)

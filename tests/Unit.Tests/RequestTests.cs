@@ -83,6 +83,18 @@ public sealed class RequestTests
     }
 
     [Theory]
+    [InlineData(long.MaxValue)]
+    [InlineData((1L << 50) + 1)]
+    public void A_disk_limit_past_a_pebibyte_is_refused_before_a_node_could_overflow_its_size(long bytes)
+    {
+        // A node with no largest disk limit of its own (the default) would take it, and size the job's /work past long.
+        var error = Assert.Throws<Grpc.Core.RpcException>(() =>
+            RequestRules.ValidateAddJob(new AddJobRequest { Command = "true", Limits = new Limits { DiskBytes = bytes } }, Policy));
+
+        Assert.Contains("over the largest lcluster supports, 1 PiB", error.Status.Detail);
+    }
+
+    [Theory]
     [InlineData("LCLUSTER_JOB_ID")]
     [InlineData("LCLUSTER_ARRAY_INDEX")]
     public void The_variables_the_daemon_sets_cannot_be_given(string name)

@@ -40,6 +40,8 @@ internal static partial class RequestRules
     public const int MaxPriority = RequestBounds.MaxPriority;
     public const long MinMemoryBytes = 4L << 20;
     public const long MinDiskBytes = 1L << 20;
+    /// <summary>The largest disk limit: a pebibyte, so that a job's /work (its inputs plus the limit) is a size a node can compute.</summary>
+    public const long MaxDiskBytes = 1L << 50;
     /// <summary>The longest time limit: a year, far inside what timers can wait for.</summary>
     public const double MaxTimeSeconds = 365 * 24 * 3600;
     public const int MaxArrayTasks = RequestBounds.MaxArrayTasks;
@@ -122,6 +124,8 @@ internal static partial class RequestRules
             throw Invalid($"disk limit is negative ({asked.DiskBytes} bytes)");
         if (asked.DiskBytes > 0 && asked.DiskBytes < MinDiskBytes)
             throw Invalid($"disk limit {Units.FormatBytes(asked.DiskBytes)} is below the minimum of {Units.FormatBytes(MinDiskBytes)}");
+        if (asked.DiskBytes > MaxDiskBytes)
+            throw Invalid($"disk limit {Units.FormatBytes(asked.DiskBytes)} is over the largest lcluster supports, {Units.FormatBytes(MaxDiskBytes)}");
         if (max.DiskBytes > 0 && asked.DiskBytes > max.DiskBytes)
             throw Invalid($"disk limit {Units.FormatBytes(asked.DiskBytes)} is over this node's maximum of {Units.FormatBytes(max.DiskBytes)}");
         return asked.Or(policy.Defaults);

@@ -118,6 +118,6 @@ internal sealed class JobFiles
     private static long Capacity(InputSet? inputs, long diskBytes)
     {
         var content = inputs is null ? 0 : inputs.ContentBytes + (long)inputs.Files * Page;
-        return (content + diskBytes + Page - 1) / Page * Page;
+        return checked((content + diskBytes + Page - 1) / Page * Page);
     }
 }

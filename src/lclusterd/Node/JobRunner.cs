@@ -68,7 +68,19 @@ internal sealed class JobRunner
         try
         {
             _node.Log.Info($"job {_id} running on {_node.Name} (attempt {running.Job.Attempts}): {Shared.PrintableText.Shorten(running.Job.Command)}");
-            var outcome = await RunContainerAsync(running.Record, what, ct);
+            JobOutcome outcome;
+            try
+            {
+                outcome = await RunContainerAsync(running.Record, what, ct);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                // What no step above expects (a record no node can run, a defect): the job fails saying so, and its slot
+                // is let go, rather than staying running for good with nobody to settle it.
+                _node.Log.Error($"job {_id}: {e}");
+                await KillStartedAsync();
+                outcome = JobOutcome.CouldNotStart($"node {_node.Name} failed to run it: {e.Message}");
+            }
             await RecordAsync(running, outcome, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -78,6 +90,21 @@ internal sealed class JobRunner
         finally
         {
             _done.TrySetResult();
+        }
+    }
+
+    /// <summary>After a failure of the runner itself: whatever of the job was started is killed (a failed kill is logged).</summary>
+    private async Task KillStartedAsync()
+    {
+        if (_execution is not { } execution)
+            return;
+        try
+        {
+            await execution.KillAsync();
+        }
+        catch (Exception e)
+        {
+            _node.Log.Error($"job {_id}: could not kill it after the failure: {e.Message}");
         }
     }
 
@@ -134,6 +161,12 @@ internal sealed class JobRunner
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return JobOutcome.CouldNotStart($"cannot create its output files under {_node.Output.Root}: {e.Message}");
+        }
+        catch (EtcdException) when (_killCause != KillCause.None)
+        {
+            // Killed while it waited out etcd (the fence timeout, a shutdown): the job never ran, and goes back to the
+            // queue or is lost as any job its node stopped, not failed for a command it never got to run.
+            return JobOutcome.StoppedBeforeStart(cancelled: _killCause == KillCause.Cancelled) with { InfrastructureFailure = InfrastructureFailure() };
         }
         catch (EtcdException e)
         {
