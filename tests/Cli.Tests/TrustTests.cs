@@ -52,12 +52,15 @@ public sealed class TrustTests : IAsyncLifetime
     }
 
     /// <summary>A channel over TLS with the certificate of "dave", a user of the cluster (not of this machine).</summary>
-    private Grpc.Net.Client.GrpcChannel DavesChannel()
+    private Grpc.Net.Client.GrpcChannel DavesChannel(DelegatingHandler? outer = null)
     {
         if (!Directory.Exists($"{_authority}/users/dave"))
             CertificateTool.Run("ca", "user", "--name=dave", $"--dir={_authority}");
         var tls = TlsIdentity.Load(Path.Combine(_authority, "ca.crt"), $"{_authority}/users/dave/user.crt", $"{_authority}/users/dave/user.key");
-        return NodeChannel.Open(_daemon.Address, tls.ClientOptions());
+        if (outer is null)
+            return NodeChannel.Open(_daemon.Address, tls.ClientOptions());
+        outer.InnerHandler = new SocketsHttpHandler { SslOptions = tls.ClientOptions() };
+        return Grpc.Net.Client.GrpcChannel.ForAddress($"https://{_daemon.Address}", new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = outer });
     }
 
     private Task<CliResult> As(string user, params string[] args) => TestSupport.Cli.RunAsUserAsync(user, SocketGroup, _daemon.Server, args);
@@ -281,6 +284,8 @@ public sealed class TrustTests : IAsyncLifetime
         // limit of its own, one user could hold some 25,000 of them through the connection limits (256 of 100 streams).
         using var channel = DavesChannel();
         var client = new Lclusterd.LclusterdClient(channel);
+        using var recasedChannel = DavesChannel(new RecasedContentType());
+        var recased = new Lclusterd.LclusterdClient(recasedChannel);
         using var stop = new CancellationTokenSource();
         // One more than the limit: whichever comes last is refused, and the other calls hold every place.
         var watches = Enumerable.Range(0, PerUserCalls + 1).Select(_ => client.WatchJobs(new WatchJobsRequest(), cancellationToken: stop.Token)).ToList();
@@ -307,6 +312,9 @@ public sealed class TrustTests : IAsyncLifetime
 
             var refused = await Assert.ThrowsAsync<RpcException>(() => client.ListJobsAsync(new ListJobsRequest { PageSize = 1 }).ResponseAsync);
             Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+            // gRPC takes its content type in any case, and so does the count.
+            var recasedRefused = await Assert.ThrowsAsync<RpcException>(() => recased.ListJobsAsync(new ListJobsRequest { PageSize = 1 }).ResponseAsync);
+            Assert.Equal(StatusCode.ResourceExhausted, recasedRefused.StatusCode);
             var alices = await As(Alice, "--listjobs");
             Assert.True(alices.ExitCode == 0, alices.ToString());
         }
@@ -329,9 +337,22 @@ public sealed class TrustTests : IAsyncLifetime
                 await Task.Delay(100);
             }
         }
+        // The call in the other case was refused for the count alone: with places free it is served.
+        Assert.NotNull(await recased.ListJobsAsync(new ListJobsRequest { PageSize = 1 }));
     }
 
     private const int PerUserCalls = daemon::Lcluster.Daemon.Hosting.CallLimits.PerUser;
+
+    /// <summary>Sends a gRPC call's content type in another case, which gRPC servers take as the same.</summary>
+    private sealed class RecasedContentType : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Content!.Headers.Remove("Content-Type");
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", "Application/GRPC");
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
 
     [Fact]
     public async Task A_user_outside_the_socket_group_cannot_reach_the_node()

@@ -35,11 +35,12 @@ internal sealed class CallLimits
 
     /// <summary>
     /// Request middleware for gRPC calls (the HTTP API counts its calls itself, once a dashboard token has named the
-    /// caller): refused as a gRPC status without a body, before the request's message is read.
+    /// caller): refused as a gRPC status without a body, before the request's message is read. A call is gRPC by its
+    /// content type in any case, as Grpc.AspNetCore takes it.
     /// </summary>
     public Func<HttpContext, RequestDelegate, Task> GrpcMiddleware => async (http, next) =>
     {
-        if (http.Features.Get<Caller>() is not { } caller || !(http.Request.ContentType ?? "").StartsWith("application/grpc", StringComparison.Ordinal))
+        if (http.Features.Get<Caller>() is not { } caller || !(http.Request.ContentType ?? "").StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase))
         {
             await next(http);
             return;
