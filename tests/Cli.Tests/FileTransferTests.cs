@@ -137,6 +137,25 @@ public sealed class FileTransferTests(FilesNode node) : IClassFixture<FilesNode>
     }
 
     [Fact]
+    public async Task A_sparse_file_is_not_collected_past_what_the_jobs_work_could_hold()
+    {
+        // A file of holes costs a tmpfs nothing and would be written out as zeros: 200 MiB on the node's disk, kept for
+        // the retention time, from a job allowed 1 MiB.
+        var (id, job, run) = await node.RunJobAsync(
+            "--addjob=mkdir out && truncate -s 200M out/holes && echo real > out/real.txt",
+            "--disk=1M", "--artifact=out");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(1, job.GetProperty("artifact_files").GetInt32());
+        Assert.Equal(5, job.GetProperty("artifact_bytes").GetInt64());
+        Assert.Contains("1 file(s) left out over the artifact cap of 1 MiB (what the job's /work holds)", job.GetProperty("reason").GetString());
+        var to = Path.Combine(node.Scratch, "sparse-" + id);
+        var download = await node.RunAsync($"--download={id}", $"--to={to}");
+        Assert.True(download.ExitCode == 0, download.ToString());
+        Assert.Equal(["real.txt"], Directory.GetFileSystemEntries(Path.Combine(to, "out")).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public async Task With_a_disk_limit_work_holds_the_inputs_and_writes_stop_at_the_limit()
     {
         var inputs = node.NewDirectory("disk");

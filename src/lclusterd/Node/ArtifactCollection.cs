@@ -10,7 +10,8 @@ internal sealed record ArtifactSummary(int Files, long Bytes, string? Note);
 /// <summary>
 /// Collects a finished job's artifacts: the files its patterns match (<see cref="ArtifactWalk"/>), in name
 /// order, into one tar archive (pax) beside its output, DATA_DIR/output/ID/artifacts.tar, with their
-/// permission bits. Files that would take the archive past the node's --artifact-cap are left out.
+/// permission bits. Files that would take the archive past the node's --artifact-cap, or past the size of the job's
+/// /work when it has one, are left out.
 /// </summary>
 internal static class ArtifactCollection
 {
@@ -19,6 +20,11 @@ internal static class ArtifactCollection
 
     public static async Task<ArtifactSummary> CollectAsync(Workspace workspace, IEnumerable<string> patterns, string archivePath, long capBytes, CancellationToken ct)
     {
+        // A job's files cannot hold more than its /work does, when it has a size: a file of holes (which costs a tmpfs
+        // nothing, and would be written out as zeros) is counted at its length, and left out past that.
+        var bounded = workspace.CapacityBytes is { } room && room < capBytes;
+        if (bounded)
+            capBytes = workspace.CapacityBytes!.Value;
         var walk = new ArtifactWalk(workspace);
         walk.Run(patterns);
         var notes = new List<string>(walk.Notes);
@@ -61,7 +67,7 @@ internal static class ArtifactCollection
         }
         File.Move(partial, archivePath, overwrite: true);
         if (overCap > 0)
-            notes.Insert(0, $"{overCap} file(s) left out over the artifact cap of {Units.FormatBytes(capBytes)}");
+            notes.Insert(0, $"{overCap} file(s) left out over the artifact cap of {Units.FormatBytes(capBytes)}{(bounded ? " (what the job's /work holds)" : "")}");
         return new ArtifactSummary(files, bytes, Describe(notes, notes.Count + walk.MoreNotes));
     }
 
