@@ -209,10 +209,8 @@ public sealed class Workspace : IDisposable
         try
         {
             var entries = new List<WorkspaceEntry>();
-            foreach (var raw in Names(fd, path))
+            foreach (var raw in Names(fd, path, limit))
             {
-                if (entries.Count >= limit)
-                    break;
                 string name;
                 try
                 {
@@ -288,8 +286,8 @@ public sealed class Workspace : IDisposable
         return slash < 0 ? ("", path) : (path[..slash], path[(slash + 1)..]);
     }
 
-    /// <summary>The raw names of a directory, without "." and "..".</summary>
-    private static unsafe List<byte[]> Names(int dirFd, string shown)
+    /// <summary>The raw names of a directory, without "." and "..": the first <paramref name="limit"/> read, no more.</summary>
+    private static unsafe List<byte[]> Names(int dirFd, string shown, int limit)
     {
         var dir = Libc.Fdopendir(Errno.Check(Libc.Dup(dirFd), "dup", "/work/" + shown));
         if (dir == 0)
@@ -298,7 +296,7 @@ public sealed class Workspace : IDisposable
         try
         {
             DirectoryEntry* entry;
-            while ((entry = Libc.Readdir(dir)) != null)
+            while (names.Count < limit && (entry = Libc.Readdir(dir)) != null)
             {
                 var span = new ReadOnlySpan<byte>(entry->Name, 256);
                 var name = span[..span.IndexOf((byte)0)];

@@ -88,4 +88,23 @@ public sealed class WorkspaceTests(SandboxFixture fixture) : IClassFixture<Sandb
         using var reader = new StreamReader(workspace.OpenFile("kept.txt"));
         Assert.Equal("kept\n", await reader.ReadToEndAsync());
     }
+
+    [Fact]
+    public void Listing_a_huge_directory_with_a_limit_reads_no_more_names_than_the_limit()
+    {
+        // What a job leaves in /work is read by the daemon after it ended, outside the job's memory limit: a
+        // directory of 20,000 long names must not be read whole to list ten of them.
+        var directory = Path.Combine(fixture.Work, "ws-" + Guid.NewGuid().ToString("N")[..8]);
+        using var workspace = Workspace.OnDisk(directory);
+        var stem = new string('n', 200);
+        for (var i = 0; i < 20_000; i++)
+            File.Create(Path.Combine(directory, $"{stem}{i}")).Dispose();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var listed = workspace.List("", limit: 10);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(10, listed.Count);
+        Assert.True(allocated < 256 << 10, $"listing 10 names allocated {allocated} bytes");
+    }
 }
