@@ -210,9 +210,10 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         {
             if (!jobs.TryGetValue(a.JobId, out var job) || job.State != JobState.Queued)
             {
-                // A queue entry without a queued record (a crash between writes cannot cause it; be safe anyway).
+                // A queue entry without a queued record (a crash between writes cannot cause it; be safe anyway), dropped
+                // only while the record is still as read: a job made again under the same id meanwhile keeps its entry.
                 if (job is null || JobStates.IsFinished(job.State))
-                    await node.Store.DropQueueEntryAsync(a.JobId, [fence], ct);
+                    await node.Store.DropQueueEntryAsync(a.JobId, [fence, Cmp.ModRevision(Keys.Job(a.JobId)) == (job?.ModRevision ?? 0)], ct);
                 continue;
             }
             var target = members[a.Node];
