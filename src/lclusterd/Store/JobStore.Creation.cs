@@ -35,11 +35,12 @@ internal sealed partial class JobStore
         var chunks = TxnSized(jobs).ToList();
         if (chunks.Count > 1)
         {
-            // An array larger than one Txn: its parts in turn. Once the first is written the others follow even if
-            // the caller goes away (its deadline, its connection), so that giving up does not leave part of an array;
-            // only etcd failing stops one part-way, and the caller hears of it: the same request sent again (its
-            // request id) creates the rest.
-            var created = new List<string>(await CreateEachAsync(chunks[0], ct));
+            // An array larger than one Txn: its parts in turn. Once the first is sent the others follow even if the
+            // caller goes away (its deadline, its connection), so that giving up does not leave part of an array: a
+            // first part given up on while in flight may have been written all the same. Only etcd failing stops one
+            // part-way, and the caller hears of it: the same request sent again (its request id) creates the rest.
+            ct.ThrowIfCancellationRequested();
+            var created = new List<string>(await CreateEachAsync(chunks[0], CancellationToken.None));
             foreach (var chunk in chunks.Skip(1))
                 created.AddRange(await CreateEachAsync(chunk, CancellationToken.None));
             return created;
