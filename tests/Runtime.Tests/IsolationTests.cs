@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Lcluster.TestSupport;
 
 namespace Lcluster.Runtime.Tests;
@@ -120,6 +121,68 @@ public sealed class IsolationTests(SandboxFixture fixture) : IClassFixture<Sandb
         Assert.True(readOnly.Select(l => l.Split(' ')[0]).Order().SequenceEqual(expected), run.Evidence);
         Assert.True(readOnly.All(l => l.Split(' ')[1].Split(',').Contains("ro")), run.Evidence);
     }
+
+    [Fact]
+    public async Task A_job_holds_at_most_its_share_of_the_hosts_pseudo_terminals()
+    {
+        // Each background sleep holds one pty open; past the job's share the kernel refuses the rest (ENOSPC), so
+        // the host's pool (shared by every container) is never the job's to exhaust.
+        var run = await fixture.RunAsync(
+            "for i in $(seq 100); do sleep 60 </dev/ptmx 2>/dev/null & done; sleep 2; echo held=$(ls /dev/pts | grep -c '^[0-9]')");
+
+        Assert.True(run.Stdout == $"held={Lcluster.Runtime.Mounts.SpecialFilesystems.MaxPtys}\n", run.Evidence);
+    }
+
+    [Fact]
+    public async Task A_job_draws_on_a_share_of_the_kernels_per_user_counts_of_its_own_not_on_roots()
+    {
+        // inotify instances are counted per user up the user namespaces, each level charged to the owner of the one
+        // below (128 a user by default): a job whose namespace root owned could take the host root's every instance.
+        // This program makes 200 of them, as many as it may, and holds them.
+        const int Tries = 200;
+        byte[] code =
+        [
+            0xBB, Tries, 0, 0, 0, // mov ebx, Tries
+            0xB8, 0x26, 0x01, 0, 0, // loop: mov eax, 294 (inotify_init1)
+            0x31, 0xFF, 0x0F, 0x05, // xor edi, edi; syscall
+            0xFF, 0xCB, 0x75, 0xF3, // dec ebx; jnz loop
+            0xB8, 34, 0, 0, 0, 0x0F, 0x05, // mov eax, 34 (pause); syscall
+            0x31, 0xFF, 0xB8, 60, 0, 0, 0, 0x0F, 0x05, // exit(0)
+        ];
+        using var workspace = Workspace.InMemory(1 << 20);
+        await using (var file = workspace.CreateFile("hold", (UnixFileMode)0x1ED))
+            await file.WriteAsync(SyscallProbe.Program(code));
+        var spec = fixture.Spec("exec ./hold") with { Workspace = workspace };
+        var container = await fixture.Sandbox.StartAsync(spec, CancellationToken.None);
+        try
+        {
+            int Held() => Directory.GetFiles($"/proc/{container.Pid}/fd")
+                .Count(fd => (File.ResolveLinkTarget(fd, returnFinalTarget: false)?.FullName ?? "").Contains("inotify", StringComparison.Ordinal));
+            var held = 0;
+            for (var deadline = DateTime.UtcNow.AddSeconds(10); DateTime.UtcNow < deadline; await Task.Delay(200))
+            {
+                var now = Held();
+                if (now == held && now > 0)
+                    break;
+                held = now;
+            }
+
+            var host = InotifyInit1(0);
+            var error = Marshal.GetLastPInvokeError();
+            if (host >= 0)
+                Native.Libc.Close(host);
+            Assert.True(host >= 0, $"root on the host could make no inotify instance (errno {error}) while the job held {held}");
+            Assert.True(held >= 100, $"the job could make only {held} inotify instances of its {Tries}");
+        }
+        finally
+        {
+            Native.Libc.Kill(container.Pid, 9);
+            await container.Completion.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "inotify_init1", SetLastError = true)]
+    private static extern int InotifyInit1(int flags);
 
     [Fact]
     public async Task Job_gets_no_file_descriptor_of_the_daemon()

@@ -66,6 +66,9 @@ public static class SyscallProbe
     ];
     private const int I386TableAddressAt = 8;
 
+    /// <summary>An x86-64 ELF image of this machine code alone, run from its first byte (it must end in exit).</summary>
+    public static byte[] Program(byte[] code) => Image([], elf64: true, machine: 0x3E, code, (_, _) => { });
+
     /// <summary>The x86-64 ELF image for these calls.</summary>
     public static byte[] Build(IReadOnlyList<ProbeCall> calls) => Image(calls, elf64: true, machine: 0x3E, X8664Code,
         (code, _) => BitConverter.GetBytes(code.Length - X8664DisplacementEnd).CopyTo(code, X8664DisplacementAt)); // the table follows the code

@@ -8,6 +8,12 @@ internal static class SpecialFilesystems
     private const ulong NoSuidExecDev = Libc.MS_NOSUID | Libc.MS_NOEXEC | Libc.MS_NODEV;
     private const uint NodeMode = 0x1B6; // 0666
 
+    /// <summary>
+    /// The most pseudo-terminals a job may hold: every devpts instance but the host's draws from one pool of the host
+    /// (kernel.pty.max less kernel.pty.reserve, 3072 by default), which one job could otherwise take whole.
+    /// </summary>
+    public const int MaxPtys = 64;
+
     private static readonly (string Name, uint Major, uint Minor)[] Devices =
         [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
 
@@ -48,7 +54,7 @@ internal static class SpecialFilesystems
         }
         RootFilesystem.EnsureDirectory(dev + "/pts");
         Errno.Check(Libc.Mount("devpts", dev + "/pts", "devpts", Libc.MS_NOSUID | Libc.MS_NOEXEC,
-            "newinstance,ptmxmode=0666,mode=0620,gid=5"), "mount", "/dev/pts");
+            $"newinstance,ptmxmode=0666,mode=0620,gid=5,max={MaxPtys}"), "mount", "/dev/pts");
         RootFilesystem.EnsureDirectory(dev + "/shm", 0x3FF /* 1777 */);
         Errno.Check(Libc.Mount("shm", dev + "/shm", "tmpfs", NoSuidExecDev, "mode=1777,size=65536k"), "mount", "/dev/shm");
         foreach (var (link, target) in DevLinks)

@@ -68,6 +68,11 @@ internal static unsafe class SpawnCalls
     public static readonly delegate* unmanaged<int, int> Close;
     public static readonly delegate* unmanaged<int, int, int> Setns;
     public static readonly delegate* unmanaged<int*> ErrnoLocation;
+    /// <summary>syscall(2), for the ones glibc would apply to every thread (setresuid): raw, they change this thread alone.</summary>
+    public static readonly delegate* unmanaged<long, long, long, long, long> Syscall3;
+
+    /// <summary>This thread's effective uid (its real and saved ids, and every other thread's, unchanged); -1 and errno on failure.</summary>
+    public static int SetThreadEffectiveUid(uint uid) => (int)Syscall3(Libc.SYS_setresuid, -1, uid, -1);
 
     static SpawnCalls()
     {
@@ -77,5 +82,6 @@ internal static unsafe class SpawnCalls
         Close = (delegate* unmanaged<int, int>)NativeLibrary.GetExport(libc, "close");
         Setns = (delegate* unmanaged<int, int, int>)NativeLibrary.GetExport(libc, "setns");
         ErrnoLocation = (delegate* unmanaged<int*>)NativeLibrary.GetExport(libc, "__errno_location");
+        Syscall3 = (delegate* unmanaged<long, long, long, long, long>)NativeLibrary.GetExport(libc, "syscall");
     }
 }

@@ -105,23 +105,42 @@ internal static class SpawnerThread
     /// One clone into a new user namespace. The child shares this process's memory until it execs (CLONE_VM, and
     /// this thread waits meanwhile: CLONE_VFORK), so every signal stays blocked from here until its chain unblocks
     /// them at the execve: no handler of the runtime may run in it.
+    /// <para>
+    /// The clone is made as the namespace's owner (<see cref="UserNamespaceSpawnRequest.Owner"/>): this thread alone
+    /// takes that effective uid for the call (its real and saved uids stay root's, so it may take root's back) and
+    /// then root's again; the child has every capability in its new namespace whoever made it, and the daemon, root
+    /// of the parent, writes its maps as before.
+    /// </para>
     /// </summary>
     private static unsafe void Clone(UserNamespaceSpawnRequest r)
     {
         ulong all = ulong.MaxValue, previous;
         Libc.SignalMask(Libc.SIG_SETMASK, &all, &previous);
-        var pid = CloneCalls.Clone(CloneCalls.SetContext, r.CloneStackTop, UserNamespaceSpawnRequest.Flags, r.FirstContext, r.ChildPid, null, null);
-        var error = *SpawnCalls.ErrnoLocation();
-        Libc.SignalMask(Libc.SIG_SETMASK, &previous, null);
-        if (pid == -1)
+        int pid = -1, error;
+        if (SpawnCalls.SetThreadEffectiveUid(r.Owner) != 0)
         {
-            r.Error = error;
-            r.FailedCall = "clone into a new user namespace";
+            error = *SpawnCalls.ErrnoLocation();
+            r.FailedCall = "setresuid to the new namespace's owner";
         }
         else
         {
-            r.Pid = pid;
+            pid = CloneCalls.Clone(CloneCalls.SetContext, r.CloneStackTop, UserNamespaceSpawnRequest.Flags, r.FirstContext, r.ChildPid, null, null);
+            error = *SpawnCalls.ErrnoLocation();
+            if (pid == -1)
+                r.FailedCall = "clone into a new user namespace";
+            if (SpawnCalls.SetThreadEffectiveUid(0) != 0)
+            {
+                // Not root any more: this thread may spawn nothing more (SpawnerThread.Loop).
+                r.RestoreFailed = true;
+                error = *SpawnCalls.ErrnoLocation();
+                r.FailedCall = "setresuid back to root";
+            }
         }
+        Libc.SignalMask(Libc.SIG_SETMASK, &previous, null);
+        if (r.FailedCall is not null)
+            r.Error = error;
+        if (pid != -1)
+            r.Pid = pid;
         CloseAlive(r); // the child exec'd or died by now
         SpawnCalls.Close(r.DoneFd);
     }

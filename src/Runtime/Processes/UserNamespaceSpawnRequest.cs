@@ -32,6 +32,15 @@ internal sealed class UserNamespaceSpawnRequest(int doneFd, HostIdRange ids) : S
     public unsafe int* ChildPid;
     public unsafe UserContext* FirstContext;
     public unsafe byte* CloneStackTop;
+    /// <summary>
+    /// The host uid the new user namespace is made by, and so owned by: its first host id. The kernel charges what a
+    /// namespace's processes hold per user (inotify instances and watches, and the like) to each namespace up the chain,
+    /// to the owner of the one below: owned by root, every job would draw on root's share on the host, and one job
+    /// could take it whole (the host's own root services then get EMFILE). Owned by its first id, each job has a
+    /// share of its own.
+    /// </summary>
+    public uint Owner => ids.First;
+
     /// <summary>Why the ids could not be mapped (the child was killed); null when they were.</summary>
     public IOException? MapFailure { get; private set; }
 
