@@ -1,3 +1,5 @@
+extern alias daemon;
+
 using System.Formats.Tar;
 using Grpc.Core;
 using Lcluster.Shared;
@@ -156,6 +158,26 @@ public sealed class FileTransferTests(FilesNode node) : IClassFixture<FilesNode>
     }
 
     [Fact]
+    public async Task Artifacts_with_tabs_and_backslashes_in_their_names_come_back_and_a_newline_is_said_to_be_left_out()
+    {
+        // A name may hold a tab or a backslash: pax carries them, and the download reads them back. A newline too, but
+        // .NET's tar reader then refuses the whole archive: that file is left out, saying why, and the rest come back.
+        var (id, job, run) = await node.RunJobAsync(
+            "--addjob=mkdir out && printf one > \"$(printf 'out/new\\nline')\" && printf two > \"$(printf 'out/tab\\tand\\\\back')\" && echo three > out/plain",
+            "--artifact=out");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(2, job.GetProperty("artifact_files").GetInt32());
+        Assert.Contains("out/new\\nline has a newline in its name, which artifacts cannot carry", job.GetProperty("reason").GetString());
+
+        var to = Path.Combine(node.Scratch, "names-" + id);
+        var download = await node.RunAsync($"--download={id}", $"--to={to}");
+        Assert.True(download.ExitCode == 0, download.ToString());
+        Assert.False(File.Exists(Path.Combine(to, "out", "new\nline")));
+        Assert.Equal("two", await File.ReadAllTextAsync(Path.Combine(to, "out", "tab\tand\\back")));
+        Assert.Equal("three\n", await File.ReadAllTextAsync(Path.Combine(to, "out", "plain")));
+    }
+
+    [Fact]
     public async Task With_a_disk_limit_work_holds_the_inputs_and_writes_stop_at_the_limit()
     {
         var inputs = node.NewDirectory("disk");
@@ -217,6 +239,39 @@ public sealed class FileTransferTests(FilesNode node) : IClassFixture<FilesNode>
         Assert.Equal(StatusCode.InvalidArgument, up.StatusCode);
         Assert.Contains("climbs with '..'", up.Status.Detail);
         await node.WaitUntilAsync(() => node.InputFiles().Length == 0, TimeSpan.FromSeconds(5), "the refused uploads to leave DATA_DIR/inputs");
+    }
+
+    [Fact]
+    public async Task An_upload_names_only_the_jobs_that_still_use_it()
+    {
+        // One upload, named by one job that stays and by an array that ends: the record keeps naming the one that
+        // stays, not every job that ever used the upload (one job kept alive would let it grow for ever, read at each sweep).
+        using var channel = NodeChannel.Open(node.Server);
+        var client = new Lclusterd.LclusterdClient(channel);
+        var upload = await UploadOkAsync(client);
+        var holder = (await client.AddJobAsync(new AddJobRequest { Command = "sleep 600", Inputs = upload })).Id;
+        var tasks = (await client.AddJobAsync(new AddJobRequest { Command = "cat data.txt", Inputs = upload, Array = new ArrayRange { First = 1, Last = 20 } })).Ids;
+        daemon::Lcluster.Daemon.Store.UploadRecord Record() => daemon::Lcluster.Daemon.Store.UploadRecord.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(node.InputsDirectory, upload + ".upload")));
+        Assert.Equal(21, Record().Jobs.Count);
+
+        foreach (var task in tasks)
+            await node.WaitUntilAsync(async () => (await client.CheckJobAsync(new CheckJobRequest { Id = task })).State == JobState.Succeeded, Soon, $"task {task} to succeed");
+        await node.WaitUntilAsync(() => Record().Jobs.SequenceEqual([holder]), Soon, "the upload's record to name the holder alone");
+
+        await client.RemoveJobAsync(new RemoveJobRequest { Id = holder });
+        await node.WaitUntilAsync(() => !File.Exists(Path.Combine(node.InputsDirectory, upload + ".upload")), Soon, "the upload to go with its last job");
+    }
+
+    /// <summary>Uploads an archive of one file, data.txt; returns the upload's id.</summary>
+    private static async Task<string> UploadOkAsync(Lclusterd.LclusterdClient client)
+    {
+        var archive = new MemoryStream();
+        await using (var writer = new TarWriter(archive, TarEntryFormat.Pax, leaveOpen: true))
+            await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, "data.txt") { DataStream = new MemoryStream("payload\n"u8.ToArray()) });
+        using var call = client.UploadInputs();
+        await call.RequestStream.WriteAsync(new FileChunk { Data = Google.Protobuf.ByteString.CopyFrom(archive.ToArray()) });
+        await call.RequestStream.CompleteAsync();
+        return (await call.ResponseAsync).Id;
     }
 
     /// <summary>Uploads a one-entry archive as any gRPC client could; returns the node's status.</summary>

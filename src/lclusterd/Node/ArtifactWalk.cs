@@ -81,6 +81,10 @@ internal sealed class ArtifactWalk(Workspace workspace)
         _hits++;
         switch (entry.Kind)
         {
+            case WorkspaceEntryKind.File when path.Contains('\n'):
+                // pax carries it, but .NET's reader (lclusterc's --download) refuses such an archive whole.
+                Note($"{Shown(path)} has a newline in its name, which artifacts cannot carry");
+                break;
             case WorkspaceEntryKind.File:
                 _found.TryAdd(path, new ArtifactFile(path, entry.Size, entry.Mode));
                 break;

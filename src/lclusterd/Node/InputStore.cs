@@ -114,9 +114,10 @@ internal sealed partial class InputStore
         {
             if (Read(id) is not { } record)
                 return false;
+            var named = record.Jobs.ToHashSet(StringComparer.Ordinal);
             foreach (var job in jobs)
             {
-                if (!record.Jobs.Contains(job))
+                if (named.Add(job))
                     record.Jobs.Add(job);
             }
             // Strictly increasing, so a sweep that read the record before this claim sees it changed.
@@ -135,6 +136,24 @@ internal sealed partial class InputStore
                 return false;
             Delete(id);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Forgets jobs that no longer use an upload (<see cref="InputSweep"/>), unless an AddJob claimed it after
+    /// <paramref name="seen"/> was read: the record names the jobs that still use it, not every job that ever did.
+    /// </summary>
+    public void ForgetUnlessClaimed(string id, UploadRecord seen, IReadOnlyCollection<string> ended)
+    {
+        lock (_records)
+        {
+            if (Read(id) is not { } now || now.ClaimedUnixMs != seen.ClaimedUnixMs)
+                return;
+            var gone = ended.ToHashSet(StringComparer.Ordinal);
+            var left = now.Jobs.Where(j => !gone.Contains(j)).ToList();
+            now.Jobs.Clear();
+            now.Jobs.Add(left);
+            Write(id, now);
         }
     }
 

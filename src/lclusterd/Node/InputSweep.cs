@@ -54,9 +54,21 @@ internal sealed class InputSweep(NodeContext node)
             {
                 var jobs = await node.Store.GetManyAsync(record.Jobs, ct);
                 var allThere = jobs.Count == record.Jobs.Count;
-                if (jobs.All(j => JobStates.IsFinished(j.State))
-                    && (allThere || now - DateTimeOffset.FromUnixTimeMilliseconds(record.ClaimedUnixMs) > ClaimGrace))
+                var settled = now - DateTimeOffset.FromUnixTimeMilliseconds(record.ClaimedUnixMs) > ClaimGrace;
+                if (jobs.All(j => JobStates.IsFinished(j.State)) && (allThere || settled))
+                {
                     why = $"the {record.Jobs.Count} job(s) that use them ended";
+                }
+                else
+                {
+                    // Jobs that ended (or were deleted, once no AddJob can still be writing them) no longer hold the
+                    // upload: the record forgets them, so that one job kept alive does not let it name every job that
+                    // ever used it, read again at each sweep.
+                    var present = jobs.ToDictionary(j => j.Id, j => j.State, StringComparer.Ordinal);
+                    var ended = record.Jobs.Where(j => present.TryGetValue(j, out var state) ? JobStates.IsFinished(state) : settled).ToList();
+                    if (ended.Count > 0)
+                        inputs.ForgetUnlessClaimed(id, record, ended);
+                }
             }
             if (why is not null && inputs.DeleteUnlessClaimed(id, record))
                 node.Log.Info($"inputs {id} deleted from {node.Name}: {why}");
