@@ -26,13 +26,14 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy, UsageView us
         if (valid.InputsId is { } upload)
             valid = valid with { Inputs = JobInputs.Find(node, upload, caller) };
         var jobs = NewJobs.Build(valid, caller, valid.RequestId ?? Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow);
-        var admission = caller.IsAdmin ? null : await AdmitAsync(caller.User, jobs, valid.RequestId is not null, context.CancellationToken);
-        IReadOnlyList<string> created;
+        var (admission, fresh) = caller.IsAdmin ? (null, jobs) : await AdmitAsync(caller.User, jobs, valid.RequestId is not null, context.CancellationToken);
+        IReadOnlyList<string> created = [];
         try
         {
             if (valid.Inputs is { } inputs)
                 JobInputs.Claim(node, inputs, jobs);
-            created = await Etcd(() => node.Store.CreateAsync(jobs, context.CancellationToken));
+            if (fresh.Count > 0)
+                created = await Etcd(() => node.Store.CreateAsync(fresh, context.CancellationToken));
         }
         catch when (admission is not null)
         {
@@ -55,13 +56,14 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy, UsageView us
     /// <summary>
     /// <see cref="AdmitNewAsync"/>, for a request that may have been sent before: when it does not fit and names
     /// jobs by its request id, the jobs it made already (its answer was lost, and the client sent it again) count once,
-    /// as what they hold, not a second time as new. Only the jobs not made yet are admitted; none: nothing is charged.
+    /// as what they hold, not a second time as new. Returns the charge and the jobs it admits, which are all the
+    /// request creates: a job made before and deleted since is not made again uncharged.
     /// </summary>
-    private async Task<QuotaLedger.Admission?> AdmitAsync(string user, IReadOnlyList<NewJob> jobs, bool sentBefore, CancellationToken ct)
+    private async Task<(QuotaLedger.Admission? Charge, IReadOnlyList<NewJob> Fresh)> AdmitAsync(string user, IReadOnlyList<NewJob> jobs, bool sentBefore, CancellationToken ct)
     {
         try
         {
-            return await AdmitNewAsync(user, jobs, ct);
+            return (await AdmitNewAsync(user, jobs, ct), jobs);
         }
         catch (RpcException e) when (sentBefore && e.StatusCode == StatusCode.ResourceExhausted)
         {
@@ -69,7 +71,7 @@ internal sealed class JobsApi(NodeContext node, LimitPolicy policy, UsageView us
             if (made.Count == 0)
                 throw;
             var fresh = jobs.Where(j => !made.Contains(j.Record.Job.Id)).ToList();
-            return fresh.Count == 0 ? null : await AdmitNewAsync(user, fresh, ct);
+            return fresh.Count == 0 ? (null, fresh) : (await AdmitNewAsync(user, fresh, ct), fresh);
         }
     }
 
