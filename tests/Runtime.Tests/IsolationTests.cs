@@ -128,7 +128,8 @@ public sealed class IsolationTests(SandboxFixture fixture) : IClassFixture<Sandb
         // Each background sleep holds one pty open; past the job's share the kernel refuses the rest (ENOSPC), so
         // the host's pool (shared by every container) is never the job's to exhaust.
         var run = await fixture.RunAsync(
-            "for i in $(seq 100); do sleep 60 </dev/ptmx 2>/dev/null & done; sleep 2; echo held=$(ls /dev/pts | grep -c '^[0-9]')");
+            "for i in $(seq 100); do sleep 60 </dev/ptmx 2>/dev/null & done; " +
+            "n=-1; while c=$(ls /dev/pts | grep -c '^[0-9]'); [ $c != $n ]; do n=$c; sleep 0.5; done; echo held=$n");
 
         Assert.True(run.Stdout == $"held={Lcluster.Runtime.Mounts.SpecialFilesystems.MaxPtys}\n", run.Evidence);
     }
@@ -138,11 +139,12 @@ public sealed class IsolationTests(SandboxFixture fixture) : IClassFixture<Sandb
     {
         // inotify instances are counted per user up the user namespaces, each level charged to the owner of the one
         // below (128 a user by default): a job whose namespace root owned could take the host root's every instance.
-        // This program makes 200 of them, as many as it may, and holds them.
-        const int Tries = 200;
+        // This program makes more than that limit allows, as many as it may, and holds them.
+        var limit = int.Parse(File.ReadAllText("/proc/sys/fs/inotify/max_user_instances").Trim());
+        var tries = BitConverter.GetBytes(limit + 10);
         byte[] code =
         [
-            0xBB, Tries, 0, 0, 0, // mov ebx, Tries
+            0xBB, tries[0], tries[1], tries[2], tries[3], // mov ebx, limit + 10
             0xB8, 0x26, 0x01, 0, 0, // loop: mov eax, 294 (inotify_init1)
             0x31, 0xFF, 0x0F, 0x05, // xor edi, edi; syscall
             0xFF, 0xCB, 0x75, 0xF3, // dec ebx; jnz loop
@@ -172,7 +174,7 @@ public sealed class IsolationTests(SandboxFixture fixture) : IClassFixture<Sandb
             if (host >= 0)
                 Native.Libc.Close(host);
             Assert.True(host >= 0, $"root on the host could make no inotify instance (errno {error}) while the job held {held}");
-            Assert.True(held >= 100, $"the job could make only {held} inotify instances of its {Tries}");
+            Assert.True(held == limit, $"the job made {held} inotify instances, not its own share of {limit}");
         }
         finally
         {

@@ -36,6 +36,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, EntryPoint = "capset", SetLastError = true)]
     public static partial int Capset(CapHeader* header, CapData* data);
 
+    [LibraryImport(Lib, EntryPoint = "capget", SetLastError = true)]
+    public static partial int Capget(CapHeader* header, CapData* data);
+
     public const int PRIO_PROCESS = 0;
 
     /// <summary>setpriority(2): with PRIO_PROCESS Linux sets the nice value of one thread (tid).</summary>

@@ -75,7 +75,15 @@ internal static class InitSpawner
         await using (var doneStream = new AnonymousPipeClientStream(PipeDirection.In, new SafePipeHandle(done.Read, true)))
             await doneStream.ReadAsync(new byte[1], CancellationToken.None).ConfigureAwait(false);
         if (request.FailedCall is { } call)
+        {
+            if (request.Pid > 0)
+            {
+                // Made and exec'd, then the spawner thread could not be root again: the init runs, and is not the caller's.
+                Libc.Kill(request.Pid, Libc.SIGKILL);
+                await ChildExits.WatchAsync(request.Pid).ConfigureAwait(false);
+            }
             throw new NativeCallException(call, launch.Program, request.Error);
+        }
         if (request is UserNamespaceSpawnRequest { MapFailure: { } failure })
         {
             await ChildExits.WatchAsync(request.Pid).ConfigureAwait(false); // killed in its chain: reap it

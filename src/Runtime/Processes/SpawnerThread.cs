@@ -116,25 +116,27 @@ internal static class SpawnerThread
     {
         ulong all = ulong.MaxValue, previous;
         Libc.SignalMask(Libc.SIG_SETMASK, &all, &previous);
-        int pid = -1, error;
+        int pid = -1, error = 0;
         if (SpawnCalls.SetThreadEffectiveUid(r.Owner) != 0)
         {
             error = *SpawnCalls.ErrnoLocation();
             r.FailedCall = "setresuid to the new namespace's owner";
         }
+        else if (RaiseEffectiveCapabilities() != 0)
+        {
+            error = *SpawnCalls.ErrnoLocation();
+            r.FailedCall = "capset of the namespace owner's capabilities";
+            RestoreRoot(r, ref error);
+        }
         else
         {
             pid = CloneCalls.Clone(CloneCalls.SetContext, r.CloneStackTop, UserNamespaceSpawnRequest.Flags, r.FirstContext, r.ChildPid, null, null);
-            error = *SpawnCalls.ErrnoLocation();
             if (pid == -1)
-                r.FailedCall = "clone into a new user namespace";
-            if (SpawnCalls.SetThreadEffectiveUid(0) != 0)
             {
-                // Not root any more: this thread may spawn nothing more (SpawnerThread.Loop).
-                r.RestoreFailed = true;
                 error = *SpawnCalls.ErrnoLocation();
-                r.FailedCall = "setresuid back to root";
+                r.FailedCall = "clone into a new user namespace";
             }
+            RestoreRoot(r, ref error);
         }
         Libc.SignalMask(Libc.SIG_SETMASK, &previous, null);
         if (r.FailedCall is not null)
@@ -143,6 +145,36 @@ internal static class SpawnerThread
             r.Pid = pid;
         CloseAlive(r); // the child exec'd or died by now
         SpawnCalls.Close(r.DoneFd);
+    }
+
+    /// <summary>
+    /// Effective capabilities taken back from the permitted set, which a change of the effective uid from root leaves
+    /// alone while it empties the effective one: so the clone is still a privileged one. An unprivileged one is refused
+    /// or confined on some hosts (Debian's kernel.unprivileged_userns_clone=0; Ubuntu's AppArmor restriction of user
+    /// namespaces, which denies every capability inside). This thread only; root's uid back restores them all the same.
+    /// </summary>
+    private static unsafe int RaiseEffectiveCapabilities()
+    {
+        var header = new CapHeader { Version = CapHeader.Version3, Pid = 0 };
+        var data = stackalloc CapData[2];
+        if (Libc.Capget(&header, data) != 0)
+            return -1;
+        data[0].Effective = data[0].Permitted;
+        data[1].Effective = data[1].Permitted;
+        return Libc.Capset(&header, data);
+    }
+
+    /// <summary>Root's effective uid back on this thread; when it cannot be, the thread may spawn nothing more (<see cref="Loop"/>).</summary>
+    private static unsafe void RestoreRoot(UserNamespaceSpawnRequest r, ref int error)
+    {
+        if (SpawnCalls.SetThreadEffectiveUid(0) == 0)
+            return;
+        r.RestoreFailed = true;
+        if (r.FailedCall is null)
+        {
+            error = *SpawnCalls.ErrnoLocation();
+            r.FailedCall = "setresuid back to root";
+        }
     }
 
     /// <summary>EOF on the alive pipe tells the handshake no child will say it is alive (it already did, or never will).</summary>
