@@ -92,8 +92,16 @@ public sealed class MetricsTests : IAsyncLifetime
         using var http = Http.OverSocket(_node.HttpSocketPath);
         async Task<double> RoundsAsync() => (await PrometheusText.ParseAsync(await http.GetStringAsync("/metrics"))).Value("lcluster_prime_rounds_total");
         await WaitAsync(RoundsAsync, n => n >= 1, "the prime's first round");
-        // Past the node's start (its registration's writes, seen on the prime's watch, make rounds of their own).
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // Past the node's start: its registration's writes, seen on the prime's watch, make rounds of their own. Idle
+        // is a second with at most one round in it.
+        for (var tries = 0; ; tries++)
+        {
+            var start = await RoundsAsync();
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            if (await RoundsAsync() - start <= 1)
+                break;
+            Assert.True(tries < 20, "the prime never settled to a round a second");
+        }
 
         var before = await RoundsAsync();
         await Task.Delay(TimeSpan.FromSeconds(4));

@@ -82,8 +82,9 @@ internal sealed class JobFiles
             var collected = await ArtifactCollection.CollectAsync(workspace, spec.Artifacts, archivePath, _artifactCap, ct);
             return outcome with { ArtifactFiles = collected.Files, ArtifactBytes = collected.Bytes, ArtifactNote = collected.Note };
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Whatever went wrong, the job ran and ended: its outcome stands, with what could not be collected said.
             File.Delete(archivePath + ".partial");
             return outcome with { ArtifactNote = $"could not be collected on node {_nodeName}: {e.Message}" };
         }

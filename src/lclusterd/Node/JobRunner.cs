@@ -79,7 +79,9 @@ internal sealed class JobRunner
                 // is let go, rather than staying running for good with nobody to settle it.
                 _node.Log.Error($"job {_id}: {e}");
                 await KillStartedAsync();
-                outcome = JobOutcome.CouldNotStart($"node {_node.Name} failed to run it: {e.Message}");
+                outcome = _killCause == KillCause.None
+                    ? JobOutcome.CouldNotStart($"node {_node.Name} failed to run it: {e.Message}")
+                    : JobOutcome.StoppedBeforeStart(cancelled: _killCause == KillCause.Cancelled) with { InfrastructureFailure = InfrastructureFailure() };
             }
             await RecordAsync(running, outcome, ct);
         }
