@@ -81,7 +81,7 @@ internal sealed class JobRunner
                 await KillStartedAsync();
                 outcome = _killCause == KillCause.None
                     ? JobOutcome.CouldNotStart($"node {_node.Name} failed to run it: {e.Message}")
-                    : JobOutcome.StoppedBeforeStart(cancelled: _killCause == KillCause.Cancelled) with { InfrastructureFailure = InfrastructureFailure() };
+                    : StoppedByNode();
             }
             await RecordAsync(running, outcome, ct);
         }
@@ -168,7 +168,7 @@ internal sealed class JobRunner
         {
             // Killed while it waited out etcd (the fence timeout, a shutdown): the job never ran, and goes back to the
             // queue or is lost as any job its node stopped, not failed for a command it never got to run.
-            return JobOutcome.StoppedBeforeStart(cancelled: _killCause == KillCause.Cancelled) with { InfrastructureFailure = InfrastructureFailure() };
+            return StoppedByNode();
         }
         catch (EtcdException e)
         {
@@ -188,10 +188,7 @@ internal sealed class JobRunner
             }
             catch (OperationCanceledException) when (_killed.IsCancellationRequested && !ct.IsCancellationRequested)
             {
-                return JobOutcome.StoppedBeforeStart(cancelled: _killCause == KillCause.Cancelled) with
-                {
-                    InfrastructureFailure = InfrastructureFailure(),
-                };
+                return StoppedByNode();
             }
         }
         try
@@ -310,6 +307,10 @@ internal sealed class JobRunner
             _node.Log.Warn($"job {_id}: {e.Message}");
         }
     }
+
+    /// <summary>The outcome of a job the daemon killed before it ran: back to the queue, lost, or cancelled (<see cref="Settle"/>).</summary>
+    private JobOutcome StoppedByNode() =>
+        JobOutcome.StoppedBeforeStart(cancelled: _killCause == KillCause.Cancelled) with { InfrastructureFailure = InfrastructureFailure() };
 
     /// <summary>Why the daemon killed the job when that was not the job's doing; null otherwise.</summary>
     private string? InfrastructureFailure() => _killCause switch
