@@ -50,8 +50,8 @@ internal sealed class ApiServer : IAsyncDisposable
             kestrel.AddServerHeader = false;
             // A connection with no stream open is closed after this; one still in its TLS handshake after Kestrel's 10 s.
             kestrel.Limits.KeepAliveTimeout = ConnectionLimits.IdleTimeout;
-            // A connection with streams open but nothing heard for keepAlive is pinged, and closed when no answer comes within
-            // as long again: a client that vanished (its host down, a link cut) would hold its calls and their count for good.
+            // An HTTP/2 connection that sends nothing for keepAlive is pinged, and closed when no answer comes within as long
+            // again: a client that vanished (its host down, a link cut) would hold its calls and their count for good.
             kestrel.Limits.Http2.KeepAlivePingDelay = keepAlive;
             kestrel.Limits.Http2.KeepAlivePingTimeout = keepAlive;
             // One count for the local sockets and one for TCP, each shared by the gRPC and HTTP endpoints of its kind:

@@ -22,9 +22,9 @@ internal static class ArtifactCollection
     {
         // A job's files cannot hold more than its /work does, when it has a size: a file of holes (which costs a tmpfs
         // nothing, and would be written out as zeros) is counted at its length, and left out past that.
-        var bounded = workspace.CapacityBytes is { } room && room < capBytes;
-        if (bounded)
-            capBytes = workspace.CapacityBytes!.Value;
+        var bounded = false;
+        if (workspace.CapacityBytes is { } room && room < capBytes)
+            (capBytes, bounded) = (room, true);
         var walk = new ArtifactWalk(workspace);
         walk.Run(patterns);
         var notes = new List<string>(walk.Notes);
