@@ -271,17 +271,21 @@ public sealed class FileTransferTests(FilesNode node) : IClassFixture<FilesNode>
     /// <summary>Uploads an archive of one file, data.txt; returns the upload's id.</summary>
     private static async Task<string> UploadOkAsync(Lclusterd.LclusterdClient client)
     {
-        var archive = new MemoryStream();
-        await using (var writer = new TarWriter(archive, TarEntryFormat.Pax, leaveOpen: true))
-            await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, "data.txt") { DataStream = new MemoryStream("payload\n"u8.ToArray()) });
-        using var call = client.UploadInputs();
-        await call.RequestStream.WriteAsync(new FileChunk { Data = Google.Protobuf.ByteString.CopyFrom(archive.ToArray()) });
-        await call.RequestStream.CompleteAsync();
+        using var call = await SendOneEntryAsync(client, TarEntryType.RegularFile, "data.txt");
         return (await call.ResponseAsync).Id;
     }
 
     /// <summary>Uploads a one-entry archive as any gRPC client could; returns the node's status.</summary>
     private static async Task<(StatusCode Code, string Detail)> UploadAsync(Lclusterd.LclusterdClient client, TarEntryType type, string name, string? link = null)
+    {
+        using var call = await SendOneEntryAsync(client, type, name, link);
+        var refused = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync);
+        return (refused.StatusCode, refused.Status.Detail);
+    }
+
+    /// <summary>Sends an archive of one entry (a link to <paramref name="link"/>, or "payload\n") as an upload; the answer is the caller's.</summary>
+    private static async Task<AsyncClientStreamingCall<FileChunk, UploadInputsResponse>> SendOneEntryAsync(
+        Lclusterd.LclusterdClient client, TarEntryType type, string name, string? link = null)
     {
         var archive = new MemoryStream();
         await using (var writer = new TarWriter(archive, TarEntryFormat.Pax, leaveOpen: true))
@@ -293,10 +297,9 @@ public sealed class FileTransferTests(FilesNode node) : IClassFixture<FilesNode>
                 entry.DataStream = new MemoryStream("payload\n"u8.ToArray());
             await writer.WriteEntryAsync(entry);
         }
-        using var call = client.UploadInputs();
+        var call = client.UploadInputs();
         await call.RequestStream.WriteAsync(new FileChunk { Data = Google.Protobuf.ByteString.CopyFrom(archive.ToArray()) });
         await call.RequestStream.CompleteAsync();
-        var refused = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync);
-        return (refused.StatusCode, refused.Status.Detail);
+        return call;
     }
 }
