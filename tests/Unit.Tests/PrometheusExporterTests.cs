@@ -110,6 +110,8 @@ public sealed class PrometheusExporterTests
         var meter = exported.Meter;
         var counter = meter.CreateCounter<long>("t_busy", "{x}", "Busy");
         var histogram = meter.CreateHistogram("t_busy_time", "s", "Busy", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1] });
+        var fresh = meter.CreateCounter<long>("t_fresh", "{x}", "New labels keep coming");
+        var freshTime = meter.CreateHistogram<double>("t_fresh_time", "s", "New labels keep coming");
         using var stop = new CancellationTokenSource();
         var scraping = Task.Run(() =>
         {
@@ -122,6 +124,9 @@ public sealed class PrometheusExporterTests
             {
                 counter.Add(1, new KeyValuePair<string, object?>("worker", worker % 2));
                 histogram.Record(0.5);
+                // series that gain points while a scrape copies them
+                fresh.Add(1, new KeyValuePair<string, object?>("n", worker * 1000 + i / 10));
+                freshTime.Record(0.5, new KeyValuePair<string, object?>("n", worker * 1000 + i / 10));
             }
         })));
         await stop.CancelAsync();
@@ -132,6 +137,8 @@ public sealed class PrometheusExporterTests
         Assert.Contains("t_busy_total{worker=\"1\"} 20000", lines);
         Assert.Contains("t_busy_time_seconds_count 40000", lines);
         Assert.Contains("t_busy_time_seconds_sum 20000", lines);
+        Assert.Equal(4000, lines.Count(l => l.StartsWith("t_fresh_total{", StringComparison.Ordinal) && l.EndsWith("} 10", StringComparison.Ordinal)));
+        Assert.Equal(4000, lines.Count(l => l.StartsWith("t_fresh_time_seconds_count{", StringComparison.Ordinal) && l.EndsWith("} 10", StringComparison.Ordinal)));
     }
 
     [Fact]

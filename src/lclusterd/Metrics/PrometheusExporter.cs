@@ -187,7 +187,9 @@ internal sealed class PrometheusExporter : IDisposable
 
         protected override void WritePoints(StringBuilder text, List<(string Labels, long Value)>? observed)
         {
-            foreach (var (labels, point) in _points.OrderBy(p => p.Key, StringComparer.Ordinal))
+            // ToArray: one copy under the dictionary's locks; LINQ would size an array by Count and then
+            // CopyTo, which throws when a point is added in between
+            foreach (var (labels, point) in _points.ToArray().OrderBy(p => p.Key, StringComparer.Ordinal))
                 text.Append(Name).Append(labels).Append(' ').Append(Volatile.Read(ref point.Value).ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
     }
@@ -210,7 +212,9 @@ internal sealed class PrometheusExporter : IDisposable
 
         protected override void WritePoints(StringBuilder text, List<(string Labels, long Value)>? observed)
         {
-            foreach (var (labels, point) in _points.OrderBy(p => p.Key, StringComparer.Ordinal))
+            // ToArray: one copy under the dictionary's locks; LINQ would size an array by Count and then
+            // CopyTo, which throws when a point is added in between
+            foreach (var (labels, point) in _points.ToArray().OrderBy(p => p.Key, StringComparer.Ordinal))
             {
                 long[] counts;
                 double sum;
