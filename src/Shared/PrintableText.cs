@@ -10,21 +10,30 @@ namespace Lcluster.Shared;
 /// </summary>
 internal static class PrintableText
 {
-    /// <summary>\n, \r, \t as themselves; any other control or format character as \xNN or \uNNNN.</summary>
+    /// <summary>
+    /// \n, \r, \t as themselves; any other control or format character as \xNN, \uNNNN or \UNNNNNNNN. Judged by
+    /// code point, not UTF-16 unit: the invisible tag characters (U+E0000 on) come as surrogate pairs.
+    /// </summary>
     public static string Escape(string text)
     {
-        if (!text.Any(NeedsEscape))
+        if (!NeedsAny(text))
             return text;
         var shown = new StringBuilder(text.Length + 8);
-        foreach (var c in text)
+        foreach (var rune in text.EnumerateRunes())
         {
+            var c = rune.Value;
             shown.Append(c switch
             {
                 '\n' => "\\n",
                 '\r' => "\\r",
                 '\t' => "\\t",
-                _ when NeedsEscape(c) => c <= 0xff ? "\\x" + ((int)c).ToString("x2", CultureInfo.InvariantCulture) : "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture),
-                _ => c.ToString(),
+                _ when NeedsEscape(rune) => c switch
+                {
+                    <= 0xff => "\\x" + c.ToString("x2", CultureInfo.InvariantCulture),
+                    <= 0xffff => "\\u" + c.ToString("x4", CultureInfo.InvariantCulture),
+                    _ => "\\U" + c.ToString("x8", CultureInfo.InvariantCulture),
+                },
+                _ => rune.ToString(),
             });
         }
         return shown.ToString();
@@ -38,6 +47,16 @@ internal static class PrintableText
     }
 
     // Control characters (C0, DEL, C1), and the invisible ones that reorder or hide text (bidi overrides, zero-width).
-    private static bool NeedsEscape(char c) =>
-        char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format;
+    private static bool NeedsAny(string text)
+    {
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (NeedsEscape(rune))
+                return true;
+        }
+        return false;
+    }
+
+    private static bool NeedsEscape(Rune rune) =>
+        Rune.IsControl(rune) || Rune.GetUnicodeCategory(rune) == UnicodeCategory.Format;
 }

@@ -7,7 +7,9 @@ namespace Lcluster.Client;
 /// <summary>
 /// --download (docs/files.md): the artifacts a finished job left, streamed from any node into --to
 /// (./UUID by default), one chunk in memory at a time. Each name is checked again here, and nothing is
-/// written through a symbolic link that is already in the destination. One line per file on stdout.
+/// written through a symbolic link that is already in the destination. A file there with the same name is
+/// replaced, not written into (a hard link to it elsewhere keeps its content); a file's mode is the job's
+/// without set-id bits and without write for group and others, whatever the job chose. One line per file on stdout.
 /// </summary>
 internal static class ArtifactDownload
 {
@@ -32,11 +34,12 @@ internal static class ArtifactDownload
                 Directory.CreateDirectory(path);
                 continue;
             }
-            await using (var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+            // CreateNew (O_EXCL): never follows a link made since Prepare looked, never truncates an inode shared with another name.
+            await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
             {
                 if (entry.DataStream is { } data)
                     await data.CopyToAsync(file, FilePaths.ChunkBytes, ct);
-                File.SetUnixFileMode(file.SafeFileHandle, entry.Mode & (UnixFileMode)0x1FF);
+                File.SetUnixFileMode(file.SafeFileHandle, entry.Mode & KeptMode);
             }
             files++;
             stdout.WriteLine(PrintableText.Escape(Path.Combine(to ?? jobId, name)));
@@ -45,6 +48,9 @@ internal static class ArtifactDownload
             stderr.WriteLine($"lclusterc: job {jobId} left no artifacts (--checkjob tells why, when something was left out)");
         return ExitCodes.Ok;
     }
+
+    /// <summary>rwxr-xr-x at most: a job must not leave the user a file others may change (chmod ignores the umask).</summary>
+    private const UnixFileMode KeptMode = (UnixFileMode)0x1ED;
 
     private static async Task<TarEntry?> NextAsync(TarReader reader, CancellationToken ct)
     {
@@ -58,7 +64,7 @@ internal static class ArtifactDownload
         }
     }
 
-    /// <summary>The path to write <paramref name="name"/> at, its directories made, no link on the way or in its place.</summary>
+    /// <summary>The path to write <paramref name="name"/> at, its directories made, no link on the way, nothing in its place.</summary>
     private static string Prepare(string destination, string name)
     {
         var path = destination;
@@ -73,6 +79,10 @@ internal static class ArtifactDownload
                 if (i < parts.Length - 1)
                     throw new IOException($"{path} is a symbolic link: not writing {name} through it");
                 File.Delete(path); // replaced, as tar does, never written through
+            }
+            else if (i == parts.Length - 1 && existing.Exists)
+            {
+                File.Delete(path); // a file: replaced, as tar does, not written into (a directory stays and refuses the file)
             }
             else if (i < parts.Length - 1)
             {

@@ -50,7 +50,7 @@ internal sealed class Commands(Lclusterd.LclusterdClient client, TextWriter stdo
                 return ExitCodes.Ok;
             case Verb.Dashboard:
                 var link = await client.CreateDashboardTokenAsync(new CreateDashboardTokenRequest(), options);
-                stdout.WriteLine(link.Url);
+                stdout.WriteLine(PrintableText.Escape(link.Url));
                 stderr.WriteLine($"lclusterc: the link signs {PrintableText.Escape(link.User)} in until {link.ExpiresAt.ToDateTimeOffset():yyyy-MM-dd HH:mm}Z; keep it to yourself");
                 return ExitCodes.Ok;
             default:
@@ -73,7 +73,7 @@ internal sealed class Commands(Lclusterd.LclusterdClient client, TextWriter stdo
             : null;
         var added = await SubmitAsync(request, options, ct);
         foreach (var id in added.Ids)
-            stdout.WriteLine(id);
+            stdout.WriteLine(PrintableText.Escape(id));
         stdout.Flush();
         if (ends is null)
             return ExitCodes.Ok;
@@ -165,7 +165,7 @@ internal sealed class Commands(Lclusterd.LclusterdClient client, TextWriter stdo
         if (job.ExitCode is { } code)
             return code;
         if (!quiet)
-            stderr.WriteLine($"lclusterc: job {job.Id} {JobStates.Name(job.State)}: {PrintableText.Escape(job.Reason)}");
+            stderr.WriteLine($"lclusterc: job {PrintableText.Escape(job.Id)} {JobStates.Name(job.State)}: {PrintableText.Escape(job.Reason)}");
         if (job.Signal != 0)
             return 128 + job.Signal;
         return job.State == JobState.Lost ? ExitCodes.Failed : 125;

@@ -13,14 +13,14 @@ internal static class HumanOutput
     {
         var rows = new List<(string, string)>
         {
-            ("id", job.Id),
+            ("id", PrintableText.Escape(job.Id)),
             ("name", job.Name.Length > 0 ? PrintableText.Escape(job.Name) : "-"),
             ("command", PrintableText.Escape(job.Command)),
             ("state", JobStates.Name(job.State)),
             ("owner", job.Owner.Length > 0 ? PrintableText.Escape(job.Owner) : "-"),
         };
         if (job.ArrayId.Length > 0)
-            rows.Add(("array", $"{job.ArrayId} [{job.ArrayIndex.ToString(CultureInfo.InvariantCulture)}]"));
+            rows.Add(("array", $"{PrintableText.Escape(job.ArrayId)} [{job.ArrayIndex.ToString(CultureInfo.InvariantCulture)}]"));
         if (job.ExitCode is { } exit)
             rows.Add(("exit code", exit.ToString(CultureInfo.InvariantCulture)));
         if (job.Signal != 0)
@@ -31,7 +31,7 @@ internal static class HumanOutput
             rows.Add(("timed out", "yes"));
         if (job.Reason.Length > 0)
             rows.Add(("reason", PrintableText.Escape(job.Reason)));
-        rows.Add(("node", job.Node.Length > 0 ? job.Node : "-"));
+        rows.Add(("node", job.Node.Length > 0 ? PrintableText.Escape(job.Node) : "-"));
         rows.Add(("attempts", job.Retries > 0 ? $"{job.Attempts} (retries {job.Retries})" : job.Attempts.ToString(CultureInfo.InvariantCulture)));
         if (job.Priority != 0)
             rows.Add(("priority", job.Priority.ToString(CultureInfo.InvariantCulture)));
@@ -65,11 +65,11 @@ internal static class HumanOutput
         ["ID", "NAME", "STATE", "EXIT", "NODE", "SUBMITTED", "RUN TIME", "COMMAND"],
         jobs.Select(j => new[]
         {
-            j.Id,
+            PrintableText.Escape(j.Id),
             j.Name.Length > 0 ? PrintableText.Shorten(j.Name, 20) : "-",
             JobStates.Name(j.State),
             j.ExitCode is { } e ? e.ToString(CultureInfo.InvariantCulture) : j.Signal != 0 ? SignalName(j.Signal) : "-",
-            j.Node.Length > 0 ? j.Node : "-",
+            j.Node.Length > 0 ? PrintableText.Escape(j.Node) : "-",
             j.SubmittedAt is null ? "-" : Ago(j.SubmittedAt, now),
             j.StartedAt is null ? "-" : Units.FormatSeconds(((j.FinishedAt?.ToDateTimeOffset() ?? now) - j.StartedAt.ToDateTimeOffset()).TotalSeconds),
             PrintableText.Shorten(j.Command, 40),
@@ -77,14 +77,14 @@ internal static class HumanOutput
 
     /// <summary>One line per change, for --listjobs --watch: when, the job, its state now, and why.</summary>
     public static string Event(JobEvent change, DateTimeOffset now) =>
-        $"{now:HH:mm:ss} {change.Job.Id} {(change.Deleted ? "deleted" : JobStates.Name(change.Job.State))} {PrintableText.Shorten(change.Job.Reason, 80)}";
+        $"{now:HH:mm:ss} {PrintableText.Escape(change.Job.Id)} {(change.Deleted ? "deleted" : JobStates.Name(change.Job.State))} {PrintableText.Shorten(change.Job.Reason, 80)}";
 
     public static string Nodes(IReadOnlyList<Node> nodes, DateTimeOffset now) => Table(
         ["NAME", "ADDRESS", "PRIME", "SLOTS", "MEMORY", "UP"],
         nodes.Select(n => new[]
         {
-            n.Name,
-            n.Address,
+            PrintableText.Escape(n.Name),
+            PrintableText.Escape(n.Address),
             n.Prime ? "*" : "",
             $"{n.SlotsUsed}/{n.Slots}",
             $"{Units.FormatBytes(n.MemoryReservedBytes)}/{Units.FormatBytes(n.MemoryBytes)}",

@@ -21,7 +21,7 @@ internal static class Program
         }
         catch (UsageException e)
         {
-            Console.Error.WriteLine($"lclusterc: {e.Message}");
+            Say(e.Message);
             Console.Error.WriteLine("Try 'lclusterc --help'.");
             return ExitCodes.Usage;
         }
@@ -51,12 +51,12 @@ internal static class Program
         }
         catch (InvalidOperationException e)
         {
-            Console.Error.WriteLine($"lclusterc: {e.Message}");
+            Say(e.Message);
             return ExitCodes.Failed;
         }
         catch (Exception e) when (e is UsageException or ArgumentException)
         {
-            Console.Error.WriteLine($"lclusterc: {e.Message}");
+            Say(e.Message);
             return ExitCodes.Usage;
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancel.IsCancellationRequested)
@@ -73,33 +73,39 @@ internal static class Program
             Console.Error.WriteLine("lclusterc: interrupted");
             return 130;
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"lclusterc: {e.Message}");
+            Say(e.Message);
             return ExitCodes.Failed;
         }
     }
+
+    /// <summary>
+    /// An error on stderr, escaped: its text may hold what a job or the server chose (an artifact's name in a path,
+    /// a server's detail), which must not reach the terminal as control sequences.
+    /// </summary>
+    private static void Say(string message) => Console.Error.WriteLine($"lclusterc: {PrintableText.Escape(message)}");
 
     private static int Report(Invocation invocation, RpcException e)
     {
         switch (e.StatusCode)
         {
             case StatusCode.NotFound:
-                Console.Error.WriteLine($"lclusterc: {e.Status.Detail}");
+                Say(e.Status.Detail);
                 return ExitCodes.NoSuchJob;
             case StatusCode.Cancelled when TransportFailure.IsTransport(e):
-                Console.Error.WriteLine($"lclusterc: the connection to lclusterd at {invocation.Server} broke: {TransportFailure.Cause(e)}");
+                Say($"the connection to lclusterd at {invocation.Server} broke: {TransportFailure.Cause(e)}");
                 return ExitCodes.Unreachable;
             case var _ when TransportFailure.IsTransport(e):
                 // Refused, reset, or answered in something other than HTTP/2 (a TLS port called in plain text,
                 // another server): whichever the transport saw first, lclusterd could not be reached.
-                Console.Error.WriteLine($"lclusterc: cannot reach lclusterd at {invocation.Server}: {TransportFailure.Cause(e)}{TlsHint(invocation, e)}");
+                Say($"cannot reach lclusterd at {invocation.Server}: {TransportFailure.Cause(e)}{TlsHint(invocation, e)}");
                 return ExitCodes.Unreachable;
             case StatusCode.DeadlineExceeded:
-                Console.Error.WriteLine($"lclusterc: lclusterd at {invocation.Server} did not answer in time");
+                Say($"lclusterd at {invocation.Server} did not answer in time");
                 return ExitCodes.Failed;
             default:
-                Console.Error.WriteLine($"lclusterc: {(e.Status.Detail.Length > 0 ? e.Status.Detail : e.StatusCode.ToString())}");
+                Say(e.Status.Detail.Length > 0 ? e.Status.Detail : e.StatusCode.ToString());
                 return ExitCodes.Failed;
         }
     }

@@ -139,6 +139,75 @@ public sealed class FileTransferTests(FilesNode node) : IClassFixture<FilesNode>
     }
 
     [Fact]
+    public async Task A_download_gives_no_one_else_write_and_comes_again_over_files_it_left_read_only()
+    {
+        // The job chooses its files' modes; the user who downloads them must not get a file others may change, and a
+        // second download must replace a read-only file, not fail on it (the user is not root: modes bind).
+        var scratch = OtherUser.WritableDirectory();
+        try
+        {
+            var added = await OtherUser.RunAsync(node.Server,
+                "--addjob=mkdir out && echo open > out/open && chmod 4777 out/open && echo fixed > out/fixed && chmod 444 out/fixed",
+                "--artifact=out", "--wait");
+            Assert.True(added.ExitCode == 0, added.ToString());
+            var id = added.Stdout.Split('\n')[0];
+
+            var first = await OtherUser.RunAsync(node.Server, $"--download={id}", $"--to={scratch}/got");
+            var again = await OtherUser.RunAsync(node.Server, $"--download={id}", $"--to={scratch}/got");
+
+            Assert.True(first.ExitCode == 0, first.ToString());
+            Assert.True(again.ExitCode == 0, again.ToString());
+            Assert.Equal((UnixFileMode)0x1ED, File.GetUnixFileMode(Path.Combine(scratch, "got", "out", "open")));
+            Assert.Equal((UnixFileMode)0x124, File.GetUnixFileMode(Path.Combine(scratch, "got", "out", "fixed")));
+            Assert.Equal("fixed\n", await File.ReadAllTextAsync(Path.Combine(scratch, "got", "out", "fixed")));
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_download_replaces_a_hard_linked_file_without_writing_into_the_other_name()
+    {
+        var (id, _, run) = await node.RunJobAsync("--addjob=mkdir out && echo new > out/f", "--artifact=out");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var to = Path.Combine(node.Scratch, "linked-" + id);
+        Directory.CreateDirectory(Path.Combine(to, "out"));
+        var elsewhere = Path.Combine(node.Scratch, "elsewhere-" + id);
+        await File.WriteAllTextAsync(elsewhere, "mine\n");
+        using (var link = System.Diagnostics.Process.Start("/bin/ln", [elsewhere, Path.Combine(to, "out", "f")]))
+        {
+            await link.WaitForExitAsync();
+            Assert.Equal(0, link.ExitCode);
+        }
+
+        var download = await node.RunAsync($"--download={id}", $"--to={to}");
+
+        Assert.True(download.ExitCode == 0, download.ToString());
+        Assert.Equal("new\n", await File.ReadAllTextAsync(Path.Combine(to, "out", "f")));
+        Assert.Equal("mine\n", await File.ReadAllTextAsync(elsewhere));
+    }
+
+    [Fact]
+    public async Task A_download_that_fails_on_a_name_the_job_chose_says_so_without_its_control_characters()
+    {
+        // The job names a file with a terminal escape; a directory in its place makes the write fail, and the error's
+        // path carries the name.
+        var (id, _, run) = await node.RunJobAsync("--addjob=mkdir out && echo x > \"out/$(printf '\\033]0;owned\\007')\"", "--artifact=out");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var to = Path.Combine(node.Scratch, "escape-" + id);
+        Directory.CreateDirectory(Path.Combine(to, "out", "\u001b]0;owned\u0007", "in the way"));
+
+        var download = await node.RunAsync($"--download={id}", $"--to={to}");
+
+        Assert.True(download.ExitCode == 1, download.ToString());
+        Assert.Contains("\\x1b]0;owned\\x07", download.Stderr);
+        Assert.DoesNotContain("\u001b", download.Stderr);
+        Assert.DoesNotContain("\u0007", download.Stderr);
+    }
+
+    [Fact]
     public async Task A_sparse_file_is_not_collected_past_what_the_jobs_work_could_hold()
     {
         // A file of holes costs a tmpfs nothing and would be written out as zeros: 200 MiB on the node's disk, kept for

@@ -11,6 +11,8 @@ public sealed class PrintableTextTests
     [InlineData("safe\u202egnp.exe", "safe\\u202egnp.exe")]
     [InlineData("ジョブ é", "ジョブ é")]
     [InlineData("\u0085\u009b", "\\x85\\x9b")]
+    [InlineData("tag\U000E0041\U000E007F", "tag\\U000e0041\\U000e007f")]
+    [InlineData("emoji \U0001F600", "emoji \U0001F600")]
     public void Control_and_invisible_characters_are_escaped_and_letters_kept(string text, string shown) =>
         Assert.Equal(shown, PrintableText.Escape(text));
 
