@@ -24,6 +24,9 @@ public sealed record EtcdServerOptions
 
     /// <summary>Go's GOGC for etcd (docs/performance.md, "Running etcd"); null: Go's default, as the embedded etcd runs.</summary>
     public string? GoGarbageTarget { get; init; }
+
+    /// <summary>etcd's space quota (--quota-backend-bytes); null: etcd's default, 2 GiB.</summary>
+    public long? QuotaBytes { get; init; }
 }
 
 /// <summary>One member's place in a multi-member etcd: its name, ports, peer address and the cluster it starts in.</summary>
@@ -293,6 +296,8 @@ public sealed class EtcdServer : IAsyncDisposable
         if (member is not null)
             arguments.Add("--pre-vote"); // as docs/performance.md advises: a member cut off and back does not depose a leader the others still follow
         arguments.AddRange(CostFlags);
+        if (_options.QuotaBytes is { } quota)
+            arguments.Add($"--quota-backend-bytes={quota}");
         if (_options.WatchProgressNotifyInterval is { } interval)
             arguments.Add($"--experimental-watch-progress-notify-interval={(int)interval.TotalMilliseconds}ms");
         return arguments;

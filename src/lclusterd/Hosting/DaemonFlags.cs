@@ -108,6 +108,18 @@ internal static partial class DaemonFlags
         },
         Defaults.EtcdHistory.TotalSeconds);
 
+    public static readonly Flag<long> EtcdQuota = Flag.Of("--etcd-quota",
+        "the space quota of the etcd the cluster uses (its --quota-backend-bytes; the embedded etcd is given it): with more than half of it in use, the prime compacts history early",
+        FlagValues.Bytes with
+        {
+            Read = text => FlagValues.Bytes.Read(text) is var bytes && bytes >= MinEtcdQuota
+                ? bytes
+                : throw new UsageException($"'{text}' must be at least {Units.FormatBytes(MinEtcdQuota)}"),
+        },
+        Defaults.EtcdQuotaBytes);
+
+    private const long MinEtcdQuota = 16L << 20;
+
     public static readonly Flag<double> LeaseTtl = Flag.Of("--lease-ttl", "node liveness lease; a dead node is noticed within it",
         FlagValues.Duration, Defaults.LeaseTtl.TotalSeconds);
 
@@ -185,7 +197,7 @@ internal static partial class DaemonFlags
     [
         RootFs, Etcd, Namespace, Listen, Advertise, NodeName, DataDir, Slots, Memory,
         DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
-        OutputCap, MaxInput, ArtifactCap, Retention, EtcdHistory, LeaseTtl, FenceTimeout, KeepAlive,
+        OutputCap, MaxInput, ArtifactCap, Retention, EtcdHistory, EtcdQuota, LeaseTtl, FenceTimeout, KeepAlive,
         Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UserMaxInputs, UsernsFirstId, NoUserns,
         HttpListen, HttpSocket, EmbeddedEtcdPort, Help,
     ]);
@@ -219,6 +231,7 @@ internal static partial class DaemonFlags
             ArtifactCapBytes = flags.Get(ArtifactCap),
             Retention = TimeSpan.FromSeconds(flags.Get(Retention)),
             EtcdHistory = TimeSpan.FromSeconds(flags.Get(EtcdHistory)),
+            EtcdQuotaBytes = flags.Get(EtcdQuota),
             LeaseTtl = TimeSpan.FromSeconds(Math.Max(MinLeaseTtl.TotalSeconds, flags.Get(LeaseTtl))),
             FenceTimeout = TimeSpan.FromSeconds(flags.Get(FenceTimeout)),
             KeepAlive = TimeSpan.FromSeconds(flags.Get(KeepAlive)),

@@ -42,6 +42,11 @@ internal sealed record DaemonOptions
 
     /// <summary>How much of etcd's history the prime keeps when it compacts etcd; zero: it never does (etcd's own --auto-compaction does).</summary>
     public TimeSpan EtcdHistory { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>
+    /// The space quota of the etcd the cluster uses (its --quota-backend-bytes; the embedded etcd is started with it):
+    /// when more than half of it is in use, the prime compacts history early instead of waiting out <see cref="EtcdHistory"/>.
+    /// </summary>
+    public long EtcdQuotaBytes { get; init; } = 2L << 30;
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>How long a node that cannot reach etcd keeps its jobs running before it kills them.</summary>
     public TimeSpan FenceTimeout { get; init; } = TimeSpan.FromSeconds(30);

@@ -26,11 +26,14 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
 
     // etcd takes only host:port URLs, and names a Unix socket after the whole host:port, relative to its working
     // directory (the data dir): unix://etcd.sock:0 is the file DATA_DIR/etcd.sock:0.
+    private readonly long _quotaBytes;
+
     private const string ClientSocket = "etcd.sock:0";
     private const string PeerSocket = "etcd-peer.sock:0";
 
-    public EmbeddedEtcd(string dataDir, string name, Log log)
+    public EmbeddedEtcd(string dataDir, string name, long quotaBytes, Log log)
     {
+        _quotaBytes = quotaBytes;
         _dataDir = Path.GetFullPath(dataDir);
         _name = name;
         _log = log;
@@ -84,8 +87,8 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
             "--initial-cluster", $"{_name}={PeerUrl}",
             "--logger", "zap",
             "--log-outputs", Path.Combine(_dataDir, "etcd.log"),
-            // No --auto-compaction: the prime compacts the history (--etcd-history), for this etcd as for an external one.
-            "--quota-backend-bytes", (4L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // No --auto-compaction: the prime compacts the history (--etcd-history, --etcd-quota), for this etcd as for an external one.
+            "--quota-backend-bytes", _quotaBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             // One member elects itself once an election timeout has passed after it starts: etcd's default of 1 s,
             // randomized, kept a node's start waiting 0.1-1 s for its own etcd. Half of both: a tick every 50 ms.
             "--heartbeat-interval", "50",

@@ -32,6 +32,10 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
     private DateTimeOffset _nextRetention = DateTimeOffset.MinValue;
     private readonly Queue<(long AtMs, long Revision)> _revisions = new();
     private long _nextRevisionNoteMs = long.MinValue;
+    private static readonly TimeSpan SpaceCheckEvery = TimeSpan.FromSeconds(2);
+    private long _nextSpaceCheckMs = long.MinValue;
+    private long? _spaceNote;
+    private long? _spaceSaidMs;
 
     /// <summary>How often expired jobs are looked for: every 30 s, more often when the retention itself is short.</summary>
     private TimeSpan RetentionEvery => TimeSpan.FromSeconds(Math.Clamp(node.Options.Retention.TotalSeconds / 4, 1, 30));
@@ -143,6 +147,52 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
             _nextRevisionNoteMs = Environment.TickCount64 + (long)(node.Options.EtcdHistory / 2).TotalMilliseconds;
             await CompactHistoryAsync(ct);
         }
+        if (node.Options.EtcdHistory > TimeSpan.Zero && Environment.TickCount64 >= _nextSpaceCheckMs)
+        {
+            _nextSpaceCheckMs = Environment.TickCount64 + (long)SpaceCheckEvery.TotalMilliseconds;
+            await CompactForSpaceAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// Compacts etcd early when more than half of its space quota is in use (docs/etcd-keys.md, "History"). Jobs made
+    /// and removed fast enough fill the quota with history well within --etcd-history, and etcd then refuses every
+    /// write, the whole cluster's, until an operator clears its alarm. The prime reads etcd's space every few seconds
+    /// and, past half the quota, compacts to the revision of its previous read: a watch or client a moment behind
+    /// still resumes, one further behind reads the state again, as after any compaction.
+    /// </summary>
+    private async Task CompactForSpaceAsync(CancellationToken ct)
+    {
+        var previous = _spaceNote;
+        var quota = node.Options.EtcdQuotaBytes;
+        try
+        {
+            var (revision, inUse) = await node.Store.SpaceAsync(ct);
+            _spaceNote = revision;
+            if (inUse <= quota / 2 || previous is not { } target)
+                return;
+            await node.Store.CompactAsync(target, ct);
+            SaySometimes($"etcd has {Units.FormatBytes(inUse)} in use, over half of its quota of {Units.FormatBytes(quota)} (--etcd-quota): " +
+                $"history compacted early, to revision {target}, keeping less than --etcd-history {Units.FormatDuration(node.Options.EtcdHistory.TotalSeconds)}; " +
+                "if this goes on, give etcd a larger quota (and --etcd-quota) or keep finished jobs for less (--retention)");
+        }
+        catch (EtcdCompactedException)
+        {
+            // Compacted past it already: by the prime's own compaction by time, etcd's auto-compaction or an operator.
+        }
+        catch (EtcdException e)
+        {
+            SaySometimes($"etcd space: reading it or compacting failed ({e.Message}); trying again in {Units.FormatDuration(SpaceCheckEvery.TotalSeconds)}");
+        }
+    }
+
+    /// <summary>A warning about etcd's space at most once a minute: the check that leads to it runs every few seconds.</summary>
+    private void SaySometimes(string warning)
+    {
+        if (Environment.TickCount64 - _spaceSaidMs < 60_000) // null (never said) compares false
+            return;
+        _spaceSaidMs = Environment.TickCount64;
+        node.Log.Warn(warning);
     }
 
     /// <summary>

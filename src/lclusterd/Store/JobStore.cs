@@ -41,6 +41,16 @@ internal sealed partial class JobStore(EtcdClient etcd)
         return status.RaftAppliedIndex == 0 ? 0 : Math.Max(0, (long)status.RaftIndex - (long)status.RaftAppliedIndex);
     }
 
+    /// <summary>
+    /// etcd's current revision and the bytes its database has in use: pages compaction freed are free for reuse, the
+    /// file keeps its size (etcd before 3.4 does not say what is in use: its whole file, then).
+    /// </summary>
+    public async Task<(long Revision, long InUseBytes)> SpaceAsync(CancellationToken ct)
+    {
+        var status = await etcd.StatusAsync(ct);
+        return (status.Header.Revision, status.DbSizeInUse > 0 ? status.DbSizeInUse : status.DbSize);
+    }
+
     /// <summary>Discards etcd's history before <paramref name="revision"/>: every key's older versions, and the keys deleted before it.</summary>
     public Task CompactAsync(long revision, CancellationToken ct) => etcd.CompactAsync(revision, physical: false, ct);
 
