@@ -94,7 +94,7 @@ internal sealed class HollowNodes : IAsyncDisposable
             MaxLimits = policy.Maximum.ToProto(),
             StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
         };
-        var registration = await Registration.RegisterAsync(etcd, record, options.LeaseTtl, Log, ct);
+        var registration = await Registration.RegisterAsync(etcd, record, options.LeaseTtl, Path.Combine(dataDir, "incarnation"), Log, ct);
         var files = new JobFiles(options.DataDir, name, options.ArtifactCapBytes, store, _channels, Log);
         var executor = new HollowExecutor(runTime, job => ledger.Started(name, job));
         // Every node keeps one; a hollow job is logged like a container, with pid 0.

@@ -101,6 +101,31 @@ public sealed class RestartTests(ITestOutputHelper output)
             await cluster.RunAsync(prime, $"--removejob={id}");
     }
 
+    [Fact]
+    public async Task A_second_daemon_under_a_live_nodes_name_is_refused_and_the_nodes_job_runs_on_once()
+    {
+        // Two daemons under one name (a cloned machine, a second one started by hand) would each take the other's jobs
+        // for a dead incarnation's: requeued and run again while they still run.
+        await using var etcd = await EtcdServer.StartNewAsync();
+        var settings = new DaemonSettings { Etcd = etcd.ClientUrl, NodeName = "twin", ExtraArgs = ["--lease-ttl=2s", "--fence-timeout=4s"] };
+        await using var first = await DaemonProcess.StartAsync(settings);
+        var added = await Lcluster.TestSupport.Cli.RunAsync(first.Server, "--addjob=sleep 60", "--retries=1");
+        Assert.True(added.ExitCode == 0, added.ToString());
+        var id = added.Stdout.Trim();
+        Assert.True((await WaitProcessesAsync(first.NodeName, TimeSpan.FromSeconds(15))).Count > 0,
+            $"{(await Lcluster.TestSupport.Cli.RunAsync(first.Server, $"--checkjob={id}")).Stdout}\n{first.LogTail()}");
+
+        var (exitCode, log) = await DaemonProcess.RunRefusedAsync(settings, TimeSpan.FromSeconds(20));
+
+        Assert.True(exitCode == 1, $"the second daemon: exit {exitCode}\n{log}");
+        Assert.Contains($"node name {first.NodeName} is held by a live lclusterd", log);
+        await Task.Delay(TimeSpan.FromSeconds(3)); // past the TTL: a prime that took the job for an orphan has acted
+        var job = JsonDocument.Parse((await Lcluster.TestSupport.Cli.RunAsync(first.Server, $"--checkjob={id}", "--json")).Stdout).RootElement;
+        Assert.True(job.GetProperty("state").GetString() == "running" && job.GetProperty("attempts").GetInt32() == 1, $"{job}\n{first.LogTail()}");
+        Assert.NotEmpty(HostProcesses.Under($"lcluster/{first.NodeName}"));
+        Assert.Equal(0, (await Lcluster.TestSupport.Cli.RunAsync(first.Server, $"--removejob={id}")).ExitCode);
+    }
+
     /// <summary>
     /// Three nodes (`--lease-ttl=2s --fence-timeout=4s`), each running one of three `sleep 60` jobs with `--retries=1`:
     /// the prime, a victim that is not it, and the job running on the victim.

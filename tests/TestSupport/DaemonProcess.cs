@@ -39,6 +39,8 @@ public sealed class DaemonProcess : IAsyncDisposable
     private static readonly TimeSpan ServeTimeout = TimeSpan.FromSeconds(60);
     private readonly DaemonSettings _settings;
     private readonly bool _ownsDataDir;
+    /// <summary>Its job cgroups are another daemon's too (a start under a name that daemon holds): disposing leaves them.</summary>
+    private bool _sharesCgroups;
     private Process? _process;
 
     private static readonly string RunId = Guid.NewGuid().ToString("N")[..4];
@@ -123,6 +125,22 @@ public sealed class DaemonProcess : IAsyncDisposable
                 throw;
             }
         }
+    }
+
+    /// <summary>
+    /// Runs a daemon that must refuse to start, for at most <paramref name="bound"/>, and gives its exit code (-1: it
+    /// was still running, and was stopped) and log. Its data dir and log go; the job cgroups under its name are left:
+    /// the name may be another live daemon's.
+    /// </summary>
+    public static async Task<(int ExitCode, string Log)> RunRefusedAsync(DaemonSettings settings, TimeSpan bound)
+    {
+        Requires.Root();
+        var dataDir = Directory.CreateTempSubdirectory("lcluster-node-").FullName;
+        await using var daemon = new DaemonProcess(settings, dataDir, FreePort(), ownsDataDir: true) { _sharesCgroups = true };
+        daemon.Start();
+        using var timeout = new CancellationTokenSource(bound);
+        await daemon._process!.WaitForExitAsync(timeout.Token).ContinueWith(_ => { }, TaskScheduler.Default); // a timeout shows as -1
+        return (daemon._process.HasExited ? daemon._process.ExitCode : -1, daemon.LogText());
     }
 
     /// <summary>The daemon could not bind a port it was given.</summary>
@@ -277,8 +295,11 @@ public sealed class DaemonProcess : IAsyncDisposable
         // What a SIGKILLed daemon could not clean up: its job cgroups and its embedded etcd.
         if (_ownsDataDir)
             StopLeftoverEtcd();
-        HostCgroups.RemoveTree($"lcluster/{NodeName}");
-        HostCgroups.RemoveIfEmpty("lcluster");
+        if (!_sharesCgroups)
+        {
+            HostCgroups.RemoveTree($"lcluster/{NodeName}");
+            HostCgroups.RemoveIfEmpty("lcluster");
+        }
         if (_ownsDataDir && Directory.Exists(DataDir))
         {
             Directory.Delete(DataDir, recursive: true);

@@ -48,6 +48,18 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         var memory = options.MemoryBytes > 0 ? options.MemoryBytes : MachineMemory();
         var policy = DaemonFlags.Policy(options, memory);
         var store = new JobStore(etcd);
+        // The name first: a daemon refused it (another live one holds it) must leave that one's containers alone, and
+        // its guard would kill everything under the name's cgroups when it goes.
+        var record = new NodeRecord
+        {
+            Name = name,
+            Address = options.AdvertiseAddress,
+            Slots = options.Slots,
+            MemoryBytes = memory,
+            MaxLimits = policy.Maximum.ToProto(),
+            StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        };
+        await using var registration = await RegisterAsync(etcd, record, options, log, stop);
         var sandboxOptions = executor is not null ? null : new SandboxOptions
         {
             InitProgram = InitProgram.Install(options.DataDir, log),
@@ -58,16 +70,6 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         // Started before the sandbox and let go after it: the guard kills the containers if this process dies first.
         using var guard = sandboxOptions is null ? null : ContainerGuard.Start(sandboxOptions, Path.Combine(options.DataDir, ContainerLog.FileName), name);
         await using var sandbox = sandboxOptions is null ? null : new Sandbox(sandboxOptions);
-        var record = new NodeRecord
-        {
-            Name = name,
-            Address = options.AdvertiseAddress,
-            Slots = options.Slots,
-            MemoryBytes = memory,
-            MaxLimits = policy.Maximum.ToProto(),
-            StartedAtUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-        };
-        await using var registration = await Registration.RegisterAsync(etcd, record, options.LeaseTtl, log, stop);
         var tls = LoadTls(options.Security.Tls);
         using var channels = new NodeChannels(tls);
         var files = new JobFiles(options.DataDir, name, options.ArtifactCapBytes, store, channels, log);
@@ -133,6 +135,19 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         // Each task's failure was logged by its Guard, and the first one decided the exit code above: here they only end.
         await Task.WhenAll(tasks).ContinueWith(_ => { }, TaskScheduler.Default);
         return failed.IsFaulted && !stop.IsCancellationRequested ? 1 : 0;
+    }
+
+    /// <summary>The node's membership; a name another live daemon holds ends the start, saying so.</summary>
+    private static async Task<Registration> RegisterAsync(EtcdClient etcd, NodeRecord record, DaemonOptions options, Log log, CancellationToken stop)
+    {
+        try
+        {
+            return await Registration.RegisterAsync(etcd, record, options.LeaseTtl, Path.Combine(options.DataDir, "incarnation"), log, stop);
+        }
+        catch (NodeNameTakenException e)
+        {
+            throw new DaemonStartException(e.Message);
+        }
     }
 
     private static TlsIdentity? LoadTls(TlsFiles? files)

@@ -80,6 +80,12 @@ internal sealed class Liveness(NodeContext node, NodeAgent agent, NodeHealth hea
                 node.Log.Warn($"node {node.Name}: cannot register again yet ({e.Message})");
                 await Task.Delay(TimeSpan.FromSeconds(1), ct);
             }
+            catch (NodeNameTakenException e)
+            {
+                // Another daemon took the name while this one was cut off: this one stays out until it goes.
+                node.Log.Error($"node {node.Name}: cannot register again: {e.Message}");
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
         }
     }
 }

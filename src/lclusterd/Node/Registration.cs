@@ -14,20 +14,26 @@ namespace Lcluster.Daemon.Node;
 /// for as long as etcd agrees it exists. The lease id is the node's
 /// incarnation: jobs are placed on an incarnation, and a node that comes back
 /// under a new lease (restart, or its lease expired while it was cut off) owns
-/// none of the old one's jobs.
+/// none of the old one's jobs. A name is one daemon's at a time (<see cref="ClaimNameAsync"/>).
 /// </summary>
 internal sealed class Registration : IAsyncDisposable
 {
+    /// <summary>Past the holder's TTL, how long a name is waited for: its lease's expiry takes etcd a moment to act on.</summary>
+    private static readonly TimeSpan ClaimMargin = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan ClaimPoll = TimeSpan.FromMilliseconds(250);
+
     private readonly EtcdClient _etcd;
     private readonly NodeRecord _template;
     private readonly TimeSpan _ttl;
+    private readonly string _incarnationFile;
     private readonly Log _log;
 
-    private Registration(EtcdClient etcd, NodeRecord template, TimeSpan ttl, Log log, Session session)
+    private Registration(EtcdClient etcd, NodeRecord template, TimeSpan ttl, string incarnationFile, Log log, Session session)
     {
         _etcd = etcd;
         _template = template;
         _ttl = ttl;
+        _incarnationFile = incarnationFile;
         _log = log;
         Session = session;
     }
@@ -54,11 +60,23 @@ internal sealed class Registration : IAsyncDisposable
     /// <summary>A guard for every write this node makes about its jobs: its membership still carries its lease.</summary>
     public Compare Guard(long incarnation) => Cmp.Lease(Keys.Member(Name)) == incarnation;
 
-    public static async Task<Registration> RegisterAsync(EtcdClient etcd, NodeRecord template, TimeSpan ttl, Log log, CancellationToken ct)
+    /// <summary>
+    /// Registers the node under a new lease. <paramref name="incarnationFile"/> (in the data dir) names the lease of
+    /// this data dir's last run, whose membership a restart takes over at once.
+    /// </summary>
+    public static async Task<Registration> RegisterAsync(EtcdClient etcd, NodeRecord template, TimeSpan ttl, string incarnationFile, Log log, CancellationToken ct)
     {
         var session = await StartSessionAsync(etcd, ttl, ct);
-        var registration = new Registration(etcd, template, ttl, log, session);
-        await registration.PutMemberAsync(ct);
+        var registration = new Registration(etcd, template, ttl, incarnationFile, log, session);
+        try
+        {
+            await registration.ClaimNameAsync(Earlier(incarnationFile), ct);
+        }
+        catch
+        {
+            await session.DisposeAsync();
+            throw;
+        }
         log.Info($"node {template.Name} registered (incarnation {session.LeaseId:x}, {template.Slots} slots, {Shared.Units.FormatBytes(template.MemoryBytes)} for jobs)");
         return registration;
     }
@@ -68,7 +86,15 @@ internal sealed class Registration : IAsyncDisposable
     {
         var old = Session;
         Session = await StartSessionAsync(_etcd, _ttl, ct);
-        await PutMemberAsync(ct);
+        try
+        {
+            await ClaimNameAsync(old.LeaseId, ct);
+        }
+        catch
+        {
+            await Session.DisposeAsync();
+            throw;
+        }
         _log.Warn($"node {Name} registered again as incarnation {Session.LeaseId:x} (incarnation {old.LeaseId:x} expired: {old.LostReason})");
         await old.DisposeAsync();
     }
@@ -76,11 +102,54 @@ internal sealed class Registration : IAsyncDisposable
     private static Task<Session> StartSessionAsync(EtcdClient etcd, TimeSpan ttl, CancellationToken ct) =>
         Session.StartAsync(etcd, ttl, new SessionOptions { LostOnlyWhenEtcdSaysSo = true }, ct);
 
-    private async Task PutMemberAsync(CancellationToken ct)
+    /// <summary>
+    /// Puts the membership under this node's lease if the name is free. A name held under another lease is a live
+    /// daemon's, or one's that died less than a TTL ago: this node waits that long for it to go, then refuses it. Two
+    /// daemons under one name would each take the other's jobs for orphans of a dead incarnation and have them run
+    /// again while they still run. The one lease taken over at once is <paramref name="earlier"/>, this data dir's own
+    /// last run (a restart after a crash; the data dir's lock keeps a second daemon off it): it is revoked.
+    /// </summary>
+    private async Task ClaimNameAsync(long? earlier, CancellationToken ct)
     {
+        var key = Keys.Member(Name);
         var record = _template.Clone();
         record.Incarnation = Session.LeaseId;
-        await _etcd.PutAsync(Keys.Member(Name), record.ToByteString(), Session.LeaseId, cancellationToken: ct);
+        var claim = Txn.If(Cmp.CreateRevision(key) == 0).Then(Op.Put(key, record.ToByteString(), Session.LeaseId)).Else(Op.Get(key));
+        var giveUpAt = Environment.TickCount64 + (long)(_ttl + ClaimMargin).TotalMilliseconds;
+        while (true)
+        {
+            var answer = await _etcd.TxnAsync(claim, ct);
+            if (answer.Succeeded)
+                break;
+            if (answer.Responses[0].ResponseRange.Kvs is not [var held, ..])
+                continue; // gone since the compare
+            if (held.Lease == Session.LeaseId)
+                break; // an earlier try of this claim, whose answer was lost
+            if (held.Lease == earlier)
+            {
+                await _etcd.RevokeLeaseAsync(held.Lease, ct);
+                _log.Info($"node {Name}: incarnation {held.Lease:x} of this data dir's last run revoked");
+                continue;
+            }
+            if (Environment.TickCount64 >= giveUpAt)
+                throw new NodeNameTakenException(Name, NodeRecord.Parser.ParseFrom(held.Value).Address, held.Lease, _ttl + ClaimMargin);
+            await Task.Delay(ClaimPoll, ct);
+        }
+        File.WriteAllText(_incarnationFile, Session.LeaseId.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The lease this data dir's last run registered under; null when none is written or it cannot be read.</summary>
+    private static long? Earlier(string incarnationFile)
+    {
+        try
+        {
+            return long.TryParse(File.ReadAllText(incarnationFile).Trim(), System.Globalization.NumberStyles.AllowHexSpecifier,
+                System.Globalization.CultureInfo.InvariantCulture, out var lease) ? lease : null;
+        }
+        catch (IOException)
+        {
+            return null; // none yet (FileNotFoundException is an IOException): the name waits out whoever holds it
+        }
     }
 
     /// <summary>Leaves the cluster at once: the lease is revoked, the membership key goes with it.</summary>
@@ -90,3 +159,8 @@ internal sealed class Registration : IAsyncDisposable
         _log.Info($"node {Name} left the cluster");
     }
 }
+
+/// <summary>A node name another live daemon holds: this one must not register under it.</summary>
+internal sealed class NodeNameTakenException(string name, string address, long lease, TimeSpan waited)
+    : Exception($"node name {name} is held by a live lclusterd at {address} (incarnation {lease:x}; waited {waited.TotalSeconds:0} s for it to go): " +
+        "two daemons under one name would run each other's jobs again; give this one another --node-name, or stop the other");
