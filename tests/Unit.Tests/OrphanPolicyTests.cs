@@ -7,7 +7,6 @@ namespace Lcluster.Unit.Tests;
 public sealed class OrphanPolicyTests
 {
     private static readonly TimeSpan Delay = Orphans.RetryDelay(fenceTimeout: TimeSpan.FromSeconds(30), leaseTtl: TimeSpan.FromSeconds(5));
-    private static readonly DateTimeOffset Now = JobRecords.Submitted.AddHours(1);
 
     private static RunKey Run(string node, long incarnation, string id = "j") => new(node, id, new Assignment { NodeIncarnation = incarnation }, 1, 1);
 
@@ -28,9 +27,9 @@ public sealed class OrphanPolicyTests
     {
         var job = JobRecords.Stored(JobState.Running, "a", 7, attempts: 1, retries: 2);
 
-        Assert.False(Orphans.Due(job, orphanedSince: Now, now: Now, Delay));
-        Assert.False(Orphans.Due(job, orphanedSince: Now - Delay + TimeSpan.FromMilliseconds(1), now: Now, Delay));
-        Assert.True(Orphans.Due(job, orphanedSince: Now - Delay, now: Now, Delay));
+        Assert.False(Orphans.Due(job, orphanedFor: TimeSpan.Zero, Delay));
+        Assert.False(Orphans.Due(job, orphanedFor: Delay - TimeSpan.FromMilliseconds(1), Delay));
+        Assert.True(Orphans.Due(job, orphanedFor: Delay, Delay));
         Assert.Equal(TimeSpan.FromSeconds(26), Delay);
     }
 
@@ -43,6 +42,6 @@ public sealed class OrphanPolicyTests
     {
         var job = JobRecords.Stored(state, "a", 7, attempts, retries, cancelRequested);
 
-        Assert.True(Orphans.Due(job, orphanedSince: Now, now: Now, Delay));
+        Assert.True(Orphans.Due(job, orphanedFor: TimeSpan.Zero, Delay));
     }
 }

@@ -19,10 +19,11 @@ internal static class Orphans
     /// <summary>
     /// May the job of an orphan be settled now? A running job that another attempt would run
     /// again waits until its node has surely killed it (the node does so at its fence timeout);
-    /// anything else is settled at once.
+    /// anything else is settled at once. <paramref name="orphanedFor"/> comes from a monotonic clock: a step of the
+    /// wall clock must not start a retry while the cut-off node may still run the job.
     /// </summary>
-    public static bool Due(StoredJob job, DateTimeOffset orphanedSince, DateTimeOffset now, TimeSpan retryDelay) =>
-        job.State != V1.JobState.Running || job.Record.CancelRequested || !Transitions.MayRetry(job) || now - orphanedSince >= retryDelay;
+    public static bool Due(StoredJob job, TimeSpan orphanedFor, TimeSpan retryDelay) =>
+        job.State != V1.JobState.Running || job.Record.CancelRequested || !Transitions.MayRetry(job) || orphanedFor >= retryDelay;
 
     /// <summary>How long a running job of a dead node waits before another attempt: until its node has surely killed it.</summary>
     public static TimeSpan RetryDelay(TimeSpan fenceTimeout, TimeSpan leaseTtl) => fenceTimeout - leaseTtl + TimeSpan.FromSeconds(1);

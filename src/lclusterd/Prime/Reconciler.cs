@@ -27,7 +27,8 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
     /// <summary>Placement Txns in flight at once, each of up to <see cref="JobStore.UpdatesPerTxn"/> jobs.</summary>
     private const int PlacingAtOnce = 2;
 
-    private readonly Dictionary<string, DateTimeOffset> _orphanSince = new();
+    /// <summary>When the prime first saw each orphan, in <see cref="Environment.TickCount64"/> milliseconds.</summary>
+    private readonly Dictionary<string, long> _orphanSince = new();
     private readonly Dictionary<string, string> _reasons = new();
     private DateTimeOffset _nextRetention = DateTimeOffset.MinValue;
     private readonly Queue<(long AtMs, long Revision)> _revisions = new();
@@ -232,17 +233,18 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
     private async Task SettleOrphansAsync(IReadOnlyList<Orphan> orphans, CancellationToken ct)
     {
         var now = DateTimeOffset.UtcNow;
+        var tick = Environment.TickCount64;
         var jobs = (await node.Store.GetManyAsync(orphans.Select(o => o.Run.Id).ToList(), ct)).ToDictionary(j => j.Id);
         foreach (var (run, why) in orphans)
         {
-            var since = _orphanSince.TryGetValue(run.Id, out var first) ? first : _orphanSince[run.Id] = now;
+            var since = _orphanSince.TryGetValue(run.Id, out var first) ? first : _orphanSince[run.Id] = tick;
             if (!jobs.TryGetValue(run.Id, out var job) || job.Job.Node != run.Node || JobStates.IsFinished(job.State))
             {
                 // The record moved on without this run key: drop the key.
                 await node.Store.DropRunAsync(run.Node, run.Id, [fence, Cmp.ModRevision(Keys.Run(run.Node, run.Id)) == run.ModRevision], ct);
                 continue;
             }
-            if (!Orphans.Due(job, since, now, RetryDelay))
+            if (!Orphans.Due(job, TimeSpan.FromMilliseconds(tick - since), RetryDelay))
                 continue; // Its node may still be running it, cut off: wait until it has surely killed it.
             var change = Settlement.Orphan(job, why, now);
             if (await node.Store.TryUpdateAsync(job, change.Next, [fence], change.Ops, ct))
