@@ -26,7 +26,7 @@ public sealed class JobStoreTests
         cancelled.CancelRequested = true;
         Assert.True(await store.TryUpdateAsync(changed, cancelled, [], [], CancellationToken.None));
         var stale = read.Select(job => Scheduled(job, "node-a")).ToList();
-        Assert.False(await store.TryUpdateAllAsync(stale, CancellationToken.None));
+        Assert.Null(await store.TryUpdateAllAsync(stale, CancellationToken.None));
         Assert.All(await store.GetManyAsync(ids, CancellationToken.None), job => Assert.Equal(JobState.Queued, job.State));
         foreach (var id in ids)
             Assert.Null(await store.GetRunAsync("node-a", id, CancellationToken.None));
@@ -34,7 +34,7 @@ public sealed class JobStoreTests
         // Read again, they all move in one Txn, each with its own run key, and its index keys move with it.
         var fresh = await store.GetManyAsync(ids, CancellationToken.None);
         var revision = (await client.GetAsync(Keys.JobsChanged)).Header.Revision;
-        Assert.True(await store.TryUpdateAllAsync([.. fresh.Select(job => Scheduled(job, "node-a"))], CancellationToken.None));
+        Assert.NotNull(await store.TryUpdateAllAsync([.. fresh.Select(job => Scheduled(job, "node-a"))], CancellationToken.None));
         var after = await store.GetManyAsync(ids, CancellationToken.None);
         Assert.All(after, job => Assert.Equal(JobState.Scheduled, job.State));
         Assert.Single(after.Select(job => job.ModRevision).Distinct());
@@ -58,7 +58,7 @@ public sealed class JobStoreTests
         var store = new JobStore(client);
         var ct = CancellationToken.None;
         var ids = await store.CreateAsync([Queued("echo kept"), Queued("echo cancelled")], ct);
-        Assert.True(await store.TryUpdateAllAsync([.. (await store.GetManyAsync(ids, ct)).Select(job => Scheduled(job, "node-a"))], ct));
+        Assert.NotNull(await store.TryUpdateAllAsync([.. (await store.GetManyAsync(ids, ct)).Select(job => Scheduled(job, "node-a"))], ct));
         var guard = Cmp.CreateRevision(Keys.Jobs + "no-such-key") == 0; // a node's lease guard, here one that holds
 
         // The run key carries the record exactly as it was at the key's create revision.
@@ -116,9 +116,9 @@ public sealed class JobStoreTests
         // No placement over a run key that is there already: the key's create revision would not be the placement's.
         var third = (await store.CreateAsync([Queued("echo third")], ct))[0];
         await client.PutAsync(Keys.Run("node-a", third), "left over", cancellationToken: ct);
-        Assert.False(await store.TryUpdateAllAsync([Scheduled((await store.GetAsync(third, ct))!, "node-a")], ct));
+        Assert.Null(await store.TryUpdateAllAsync([Scheduled((await store.GetAsync(third, ct))!, "node-a")], ct));
         await client.DeleteAsync(Keys.Run("node-a", third), cancellationToken: ct);
-        Assert.True(await store.TryUpdateAllAsync([Scheduled((await store.GetAsync(third, ct))!, "node-a")], ct));
+        Assert.NotNull(await store.TryUpdateAllAsync([Scheduled((await store.GetAsync(third, ct))!, "node-a")], ct));
     }
 
     private static NewJob Queued(string command)

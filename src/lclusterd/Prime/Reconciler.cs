@@ -33,6 +33,8 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
     private DateTimeOffset _nextRetention = DateTimeOffset.MinValue;
     private readonly Queue<(long AtMs, long Revision)> _revisions = new();
     private long _nextRevisionNoteMs = long.MinValue;
+    /// <summary>The revision of the prime's latest placement: a view behind it would still show those slots free.</summary>
+    private long _placedAt;
     private static readonly TimeSpan SpaceCheckEvery = TimeSpan.FromSeconds(2);
     private long _nextSpaceCheckMs = long.MinValue;
     private long? _spaceNote;
@@ -92,19 +94,38 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
                 {
                     // A second without changes: a round all the same (retries wait on time, retention too).
                 }
-                while (changes.Reader.TryRead(out var batch))
-                {
-                    foreach (var change in batch)
-                        view.Apply(change);
-                }
-                if (changes.Reader.Completion.IsCompleted)
-                    await changes.Reader.Completion; // the watch broke: throws why
+                await CatchUpAsync(view, changes.Reader, ct);
             }
         }
         finally
         {
             await stop.CancelAsync();
             await watch;
+        }
+    }
+
+    /// <summary>
+    /// Applies the changes that arrived, and waits for more while the view is behind the prime's own placements: a
+    /// Txn's answer may come before the watch has brought an earlier revision, and a round on that view would place
+    /// jobs on slots it just filled.
+    /// </summary>
+    private async Task CatchUpAsync(LiveView view, ChannelReader<IReadOnlyList<LiveChange>> changes, CancellationToken ct)
+    {
+        while (true)
+        {
+            while (changes.TryRead(out var batch))
+            {
+                foreach (var change in batch)
+                    view.Apply(change);
+            }
+            if (changes.Completion.IsCompleted)
+            {
+                await changes.Completion; // the watch broke: throws why
+                return;
+            }
+            if (view.Revision >= Interlocked.Read(ref _placedAt))
+                return;
+            await changes.WaitToReadAsync(ct);
         }
     }
 
@@ -283,16 +304,31 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         {
             if (paced)
                 await KeepPaceWithEtcdAsync(ct);
-            if (txn.Length > 1 && await node.Store.TryUpdateAllAsync(txn, ct))
+            if (txn.Length > 1 && await node.Store.TryUpdateAllAsync(txn, ct) is { } all)
             {
+                Placed(all);
                 foreach (var placed in txn)
                     node.Log.Info($"job {placed.Read.Id} scheduled on {placed.Changed.Job.Node}");
                 return;
             }
             foreach (var one in txn)
-                if (await node.Store.TryUpdateAllAsync([one], ct))
+            {
+                if (await node.Store.TryUpdateAllAsync([one], ct) is { } revision)
+                {
+                    Placed(revision);
                     node.Log.Info($"job {one.Read.Id} scheduled on {one.Changed.Job.Node}");
+                }
+            }
         });
+    }
+
+    /// <summary>Notes a placement's revision: no round decides on a view older than the prime's own placements.</summary>
+    private void Placed(long revision)
+    {
+        long seen;
+        while ((seen = Interlocked.Read(ref _placedAt)) < revision && Interlocked.CompareExchange(ref _placedAt, revision, seen) != seen)
+        {
+        }
     }
 
     /// <summary>Waits while etcd has more committed than applied entries than <see cref="ApplyPace"/> allows (at most its cap).</summary>

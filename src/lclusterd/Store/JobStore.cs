@@ -140,7 +140,7 @@ internal sealed partial class JobStore(EtcdClient etcd)
         string[] keys = scheduled.Record.HasStdin ? [Keys.Job(id), Keys.Spec(id), Keys.Stdin(id)] : [Keys.Job(id), Keys.Spec(id)];
         var run = Keys.Run(scheduled.Job.Node, id);
         var mark = new Update(scheduled, running, [guard, Cmp.CreateRevision(run) == placement], [Op.Put(run, Started(scheduled).ToByteString())]);
-        if (await TryUpdateReadingAsync(mark, keys, ct) is not { } read)
+        if (await TryUpdateReadingAsync(mark, keys, ct) is not { Read: var read })
             return null;
         if (read[1] is not { } spec)
             throw new EtcdException($"job {id} has no spec in etcd (key {Keys.Spec(id)} is missing)");
@@ -176,13 +176,13 @@ internal sealed partial class JobStore(EtcdClient etcd)
     public const int PlacementOps = 2;
 
     /// <summary>
-    /// Several jobs' updates in one Txn, all or none: true when every record was still at the revision read and every
-    /// guard held. A Txn has a fixed cost in etcd (its request, its raft entry, a copy of the write buffer for its
-    /// compares) several times that of one job's keys; the prime places a round's jobs this way, and one by one only
-    /// where such a Txn fails (docs/etcd-keys.md).
+    /// Several jobs' updates in one Txn, all or none: the revision they committed at when every record was still at the
+    /// revision read and every guard held, null otherwise. A Txn has a fixed cost in etcd (its request, its raft entry,
+    /// a copy of the write buffer for its compares) several times that of one job's keys; the prime places a round's
+    /// jobs this way, and one by one only where such a Txn fails (docs/etcd-keys.md).
     /// </summary>
-    public async Task<bool> TryUpdateAllAsync(IReadOnlyList<Update> updates, CancellationToken ct) =>
-        await TryUpdateReadingAsync(updates, [], ct) is not null;
+    public async Task<long?> TryUpdateAllAsync(IReadOnlyList<Update> updates, CancellationToken ct) =>
+        (await TryUpdateReadingAsync(updates, [], ct))?.Revision;
 
     /// <summary>The most ops a record's move takes: its put, its two index keys deleted and put again, its retention key.</summary>
     private const int MostOpsPerMove = 6;
@@ -190,13 +190,15 @@ internal sealed partial class JobStore(EtcdClient etcd)
     /// <summary>How many updates of <paramref name="opsEach"/> ops besides the record's own fit in one Txn of <see cref="TryUpdateAllAsync"/>.</summary>
     public static int UpdatesPerTxn(int opsEach) => Math.Max(1, (MaxTxnOps - 1) / (MostOpsPerMove + opsEach));
 
-    private Task<KeyValue?[]?> TryUpdateReadingAsync(Update update, string[] keys, CancellationToken ct) => TryUpdateReadingAsync([update], keys, ct);
+    private Task<(KeyValue?[] Read, long Revision)?> TryUpdateReadingAsync(Update update, string[] keys, CancellationToken ct) =>
+        TryUpdateReadingAsync([update], keys, ct);
 
     /// <summary>
     /// The updates in one Txn (a guard given for several of them is compared once), which also reads
-    /// <paramref name="keys"/> after its writes (so it sees them): each key (null: absent), or null when the Txn did not commit.
+    /// <paramref name="keys"/> after its writes (so it sees them): each key (null: absent), and the revision the Txn
+    /// committed at; null when it did not commit.
     /// </summary>
-    private async Task<KeyValue?[]?> TryUpdateReadingAsync(IReadOnlyList<Update> updates, string[] keys, CancellationToken ct)
+    private async Task<(KeyValue?[] Read, long Revision)?> TryUpdateReadingAsync(IReadOnlyList<Update> updates, string[] keys, CancellationToken ct)
     {
         var compares = new List<Compare>();
         var guards = new HashSet<Compare>();
@@ -217,7 +219,7 @@ internal sealed partial class JobStore(EtcdClient etcd)
             return null;
         foreach (var update in updates)
             Metrics.DaemonMetrics.Moved(update.Read.Record, update.Changed); // counted where committed: once in the cluster
-        return [.. keys.Select((_, i) => response.Responses[firstRead + i].ResponseRange.Kvs is [var kv, ..] ? kv : null)];
+        return ([.. keys.Select((_, i) => response.Responses[firstRead + i].ResponseRange.Kvs is [var kv, ..] ? kv : null)], response.Header.Revision);
     }
 
     /// <summary>Deletes a finished job with everything that belongs to it, if unchanged since read.</summary>
