@@ -385,10 +385,11 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         {
             var expired = await node.Store.FinishedBeforeAsync(cutoff, RetentionBatch, ct);
             var before = deleted;
-            foreach (var job in expired)
+            foreach (var (key, job) in expired)
             {
-                if (await node.Store.TryDeleteAsync(job, [fence], ct))
-                    deleted++;
+                // A key without its job: the job was deleted, or made again under its id since and not finished then.
+                if (job is null ? await node.Store.DropExpiryKeyAsync(key, [fence], ct) : await node.Store.TryDeleteAsync(job, [fence], ct))
+                    deleted += job is null ? 0 : 1;
             }
             if (expired.Count < RetentionBatch || deleted == before)
                 break; // all done, or the rest changed under us: the next sweep takes them
