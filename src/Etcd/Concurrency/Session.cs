@@ -50,7 +50,8 @@ public sealed class Session : IAsyncDisposable
         var granted = TimeSpan.FromSeconds(grant.TTL);
         // The lease's clock started somewhere during the grant: count from before it, to be safe.
         var left = granted - TimeSpan.FromMilliseconds(Environment.TickCount64 - before);
-        var keepAlive = LeaseKeepAlive.Start(client, grant.ID, left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), options.LostOnlyWhenEtcdSaysSo);
+        // The node's fence counts from the last renewal: the grant, as sent, is the first.
+        var keepAlive = LeaseKeepAlive.Start(client, grant.ID, left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), options.LostOnlyWhenEtcdSaysSo, grantSentAt: before);
         return new Session(client, keepAlive, granted);
     }
 

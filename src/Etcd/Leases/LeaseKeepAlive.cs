@@ -23,10 +23,11 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
     private long _ttlSeconds;
 
     private readonly bool _untilEtcdSaysGone;
-    private long _renewedAt = Environment.TickCount64;
+    private long _renewedAt;
 
-    private LeaseKeepAlive(EtcdClient client, long leaseId, TimeSpan ttl, bool untilEtcdSaysGone)
+    private LeaseKeepAlive(EtcdClient client, long leaseId, TimeSpan ttl, bool untilEtcdSaysGone, long renewedAt)
     {
+        _renewedAt = renewedAt;
         _untilEtcdSaysGone = untilEtcdSaysGone;
         _client = client;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(client.Disposed);
@@ -52,11 +53,16 @@ public sealed class LeaseKeepAlive : IAsyncDisposable
     /// <summary>When the last renewal etcd confirmed was sent, in <see cref="Environment.TickCount64"/> milliseconds.</summary>
     public long RenewedAt => Volatile.Read(ref _renewedAt);
 
-    internal static LeaseKeepAlive Start(EtcdClient client, long leaseId, TimeSpan ttl, bool untilEtcdSaysGone = false)
+    /// <summary>
+    /// Keeps <paramref name="leaseId"/> alive, <paramref name="ttl"/> left of it now. <paramref name="grantSentAt"/>: when
+    /// the grant was sent (<see cref="Environment.TickCount64"/>), the lease's first renewal as <see cref="RenewedAt"/>
+    /// counts it; now when not given.
+    /// </summary>
+    internal static LeaseKeepAlive Start(EtcdClient client, long leaseId, TimeSpan ttl, bool untilEtcdSaysGone = false, long? grantSentAt = null)
     {
         if (ttl <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(ttl), ttl, "a lease kept alive needs the positive TTL it was granted");
-        var keepAlive = new LeaseKeepAlive(client, leaseId, ttl, untilEtcdSaysGone);
+        var keepAlive = new LeaseKeepAlive(client, leaseId, ttl, untilEtcdSaysGone, grantSentAt ?? Environment.TickCount64);
         keepAlive._loop = Task.Run(keepAlive.RunAsync);
         return keepAlive;
     }
