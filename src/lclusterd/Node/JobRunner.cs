@@ -312,6 +312,17 @@ internal sealed class JobRunner
     private JobOutcome StoppedByNode() =>
         JobOutcome.StoppedBeforeStart(cancelled: _killCause == KillCause.Cancelled) with { InfrastructureFailure = InfrastructureFailure() };
 
+    /// <summary>
+    /// Why the node stopped the job before marking it running, when it did for its own reasons (its fence, its
+    /// shutdown): the job never ran, and goes back to the queue with no attempt counted. Null otherwise.
+    /// </summary>
+    public string? StoppedBeforeMark => _killCause switch
+    {
+        KillCause.Fenced => $"node {_node.Name} could not reach etcd for {_node.Options.FenceTimeout.TotalSeconds:0.#}s",
+        KillCause.Shutdown => $"node {_node.Name} shut down",
+        _ => null,
+    };
+
     /// <summary>Why the daemon killed the job when that was not the job's doing; null otherwise.</summary>
     private string? InfrastructureFailure() => _killCause switch
     {

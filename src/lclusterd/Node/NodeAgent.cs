@@ -257,6 +257,17 @@ internal sealed class NodeAgent(NodeContext node)
                             return;
                         }
                         break;
+                    case StartStep.MarkRunning when runner.StoppedBeforeMark is { } why:
+                        // Killed while it waited to be marked (etcd out past the fence, a shutdown): it never ran, so it
+                        // goes back to the queue as is, not marked and then found killed (an attempt spent, or lost).
+                        var requeue = Settlement.Orphan(job!, why, DateTimeOffset.UtcNow);
+                        if (await node.Store.TryUpdateAsync(job!, requeue.Next, [node.Registration.Guard(runner.Incarnation)], requeue.Ops, ct))
+                        {
+                            node.Log.Info($"job {runner.Id} {Settle.Name(requeue.State)}: {requeue.Next.Job.Reason}");
+                            runner.Abandon();
+                            return;
+                        }
+                        break;
                     case StartStep.MarkRunning:
                         if (await runner.TryMarkRunningAsync(job!, ct) is var (running, what))
                         {
