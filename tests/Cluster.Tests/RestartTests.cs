@@ -39,6 +39,8 @@ public sealed class RestartTests(ITestOutputHelper output)
         while (!cluster.Nodes[victim].LogText().Contains("leftover container") && DateTime.UtcNow < reapedBy)
             await Task.Delay(100);
         Assert.Contains("leftover container", cluster.Nodes[victim].LogText());
+        // It took its name back at once: the killed run's lease, noted in its data dir, revoked rather than waited out.
+        Assert.Contains("of this data dir's last run revoked", cluster.Nodes[victim].LogText());
         var nodes = JsonDocument.Parse((await cluster.RunAsync(prime, "--nodes", "--json")).Stdout).RootElement.EnumerateArray().Select(n => n.GetProperty("name").GetString()).ToList();
         Assert.Equal(3, nodes.Count);
         Assert.Contains(victimName, nodes);

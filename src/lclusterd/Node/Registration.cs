@@ -28,18 +28,17 @@ internal sealed class Registration : IAsyncDisposable
     private readonly string _incarnationFile;
     private readonly Log _log;
 
-    private Registration(EtcdClient etcd, NodeRecord template, TimeSpan ttl, string incarnationFile, Log log, Session session)
+    private Registration(EtcdClient etcd, NodeRecord template, TimeSpan ttl, string incarnationFile, Log log)
     {
         _etcd = etcd;
         _template = template;
         _ttl = ttl;
         _incarnationFile = incarnationFile;
         _log = log;
-        Session = session;
     }
 
     /// <summary>The lease behind the membership; also the prime's election session.</summary>
-    public Session Session { get; private set; }
+    public Session Session { get; private set; } = null!; // set by RegisterAsync before anyone sees it
 
     public long Incarnation => Session.LeaseId;
 
@@ -62,22 +61,13 @@ internal sealed class Registration : IAsyncDisposable
 
     /// <summary>
     /// Registers the node under a new lease. <paramref name="incarnationFile"/> (in the data dir) names the lease of
-    /// this data dir's last run, whose membership a restart takes over at once.
+    /// this data dir's last run in this boot of the machine, whose membership a restart takes over at once.
     /// </summary>
     public static async Task<Registration> RegisterAsync(EtcdClient etcd, NodeRecord template, TimeSpan ttl, string incarnationFile, Log log, CancellationToken ct)
     {
-        var session = await StartSessionAsync(etcd, ttl, ct);
-        var registration = new Registration(etcd, template, ttl, incarnationFile, log, session);
-        try
-        {
-            await registration.ClaimNameAsync(Earlier(incarnationFile), ct);
-        }
-        catch
-        {
-            await session.DisposeAsync();
-            throw;
-        }
-        log.Info($"node {template.Name} registered (incarnation {session.LeaseId:x}, {template.Slots} slots, {Shared.Units.FormatBytes(template.MemoryBytes)} for jobs)");
+        var registration = new Registration(etcd, template, ttl, incarnationFile, log);
+        registration.Session = await registration.ClaimedSessionAsync(Earlier(incarnationFile), ct);
+        log.Info($"node {template.Name} registered (incarnation {registration.Incarnation:x}, {template.Slots} slots, {Shared.Units.FormatBytes(template.MemoryBytes)} for jobs)");
         return registration;
     }
 
@@ -85,37 +75,42 @@ internal sealed class Registration : IAsyncDisposable
     public async Task RenewIncarnationAsync(CancellationToken ct)
     {
         var old = Session;
-        Session = await StartSessionAsync(_etcd, _ttl, ct);
-        try
-        {
-            await ClaimNameAsync(old.LeaseId, ct);
-        }
-        catch
-        {
-            await Session.DisposeAsync();
-            throw;
-        }
+        Session = await ClaimedSessionAsync(old.LeaseId, ct);
         _log.Warn($"node {Name} registered again as incarnation {Session.LeaseId:x} (incarnation {old.LeaseId:x} expired: {old.LostReason})");
         await old.DisposeAsync();
     }
 
-    private static Task<Session> StartSessionAsync(EtcdClient etcd, TimeSpan ttl, CancellationToken ct) =>
-        Session.StartAsync(etcd, ttl, new SessionOptions { LostOnlyWhenEtcdSaysSo = true }, ct);
+    /// <summary>A new lease with the node's name claimed under it; the lease is revoked when the claim fails.</summary>
+    private async Task<Session> ClaimedSessionAsync(long? earlier, CancellationToken ct)
+    {
+        var session = await Session.StartAsync(_etcd, _ttl, new SessionOptions { LostOnlyWhenEtcdSaysSo = true }, ct);
+        try
+        {
+            await ClaimNameAsync(session.LeaseId, earlier, ct);
+            return session;
+        }
+        catch
+        {
+            await session.DisposeAsync();
+            throw;
+        }
+    }
 
     /// <summary>
-    /// Puts the membership under this node's lease if the name is free. A name held under another lease is a live
-    /// daemon's, or one's that died less than a TTL ago: this node waits that long for it to go, then refuses it. Two
-    /// daemons under one name would each take the other's jobs for orphans of a dead incarnation and have them run
-    /// again while they still run. The one lease taken over at once is <paramref name="earlier"/>, this data dir's own
-    /// last run (a restart after a crash; the data dir's lock keeps a second daemon off it): it is revoked.
+    /// Puts the membership under <paramref name="lease"/> if the name is free. A name held under another lease is a
+    /// live daemon's, or one's that died less than its TTL ago: this node waits that long (the longer of the two TTLs,
+    /// and 2 s) for it to go, then refuses it. Two daemons under one name would each take the other's jobs for orphans
+    /// of a dead incarnation and have them run again while they still run. The one lease taken over at once is
+    /// <paramref name="earlier"/>, this data dir's own last run in this boot (a restart after a crash; the data dir's
+    /// lock keeps a second daemon off it, and a copy of the data dir on another machine has another boot): it is revoked.
     /// </summary>
-    private async Task ClaimNameAsync(long? earlier, CancellationToken ct)
+    private async Task ClaimNameAsync(long lease, long? earlier, CancellationToken ct)
     {
         var key = Keys.Member(Name);
         var record = _template.Clone();
-        record.Incarnation = Session.LeaseId;
-        var claim = Txn.If(Cmp.CreateRevision(key) == 0).Then(Op.Put(key, record.ToByteString(), Session.LeaseId)).Else(Op.Get(key));
-        var giveUpAt = Environment.TickCount64 + (long)(_ttl + ClaimMargin).TotalMilliseconds;
+        record.Incarnation = lease;
+        var claim = Txn.If(Cmp.CreateRevision(key) == 0).Then(Op.Put(key, record.ToByteString(), lease)).Else(Op.Get(key));
+        (long Lease, long GiveUpAt, TimeSpan Waited) holder = (0, 0, TimeSpan.Zero);
         while (true)
         {
             var answer = await _etcd.TxnAsync(claim, ct);
@@ -123,7 +118,7 @@ internal sealed class Registration : IAsyncDisposable
                 break;
             if (answer.Responses[0].ResponseRange.Kvs is not [var held, ..])
                 continue; // gone since the compare
-            if (held.Lease == Session.LeaseId)
+            if (held.Lease == lease)
                 break; // an earlier try of this claim, whose answer was lost
             if (held.Lease == earlier)
             {
@@ -131,26 +126,45 @@ internal sealed class Registration : IAsyncDisposable
                 _log.Info($"node {Name}: incarnation {held.Lease:x} of this data dir's last run revoked");
                 continue;
             }
-            if (Environment.TickCount64 >= giveUpAt)
-                throw new NodeNameTakenException(Name, NodeRecord.Parser.ParseFrom(held.Value).Address, held.Lease, _ttl + ClaimMargin);
+            if (holder.Lease != held.Lease)
+            {
+                var granted = TimeSpan.FromSeconds(Math.Max(0, (await _etcd.LeaseTimeToLiveAsync(held.Lease, cancellationToken: ct)).GrantedTTL));
+                var wait = (granted > _ttl ? granted : _ttl) + ClaimMargin;
+                holder = (held.Lease, Environment.TickCount64 + (long)wait.TotalMilliseconds, wait);
+            }
+            if (Environment.TickCount64 >= holder.GiveUpAt)
+                throw new NodeNameTakenException(Name, NodeRecord.Parser.ParseFrom(held.Value).Address, held.Lease, holder.Waited);
             await Task.Delay(ClaimPoll, ct);
         }
-        File.WriteAllText(_incarnationFile, Session.LeaseId.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
+        try
+        {
+            File.WriteAllText(_incarnationFile, $"{lease:x} {BootId()}\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Only a restart's speed depends on it: that one waits the lease out instead.
+            _log.Warn($"node {Name}: cannot note incarnation {lease:x} in {_incarnationFile} ({e.Message}); a restart will wait for its lease to expire");
+        }
     }
 
-    /// <summary>The lease this data dir's last run registered under; null when none is written or it cannot be read.</summary>
+    /// <summary>The lease this data dir's last run registered under in this boot; null when none is noted, or another boot noted it.</summary>
     private static long? Earlier(string incarnationFile)
     {
         try
         {
-            return long.TryParse(File.ReadAllText(incarnationFile).Trim(), System.Globalization.NumberStyles.AllowHexSpecifier,
-                System.Globalization.CultureInfo.InvariantCulture, out var lease) ? lease : null;
+            return File.ReadAllText(incarnationFile).Split(' ', '\n') is [var hex, var boot, ..] && boot == BootId() &&
+                long.TryParse(hex, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var lease)
+                ? lease
+                : null;
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null; // none yet (FileNotFoundException is an IOException): the name waits out whoever holds it
         }
     }
+
+    /// <summary>This boot of the machine, as the kernel names it.</summary>
+    private static string BootId() => File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim();
 
     /// <summary>Leaves the cluster at once: the lease is revoked, the membership key goes with it.</summary>
     public async ValueTask DisposeAsync()
