@@ -90,16 +90,17 @@ public sealed class CompactionTests
     [Fact]
     public async Task The_prime_compacts_early_when_history_fills_half_of_etcds_quota_and_no_write_is_refused()
     {
-        // Three times etcd's quota written within --etcd-history (10 minutes by default), as users who make and remove
-        // jobs fast enough write it: without an early compaction etcd raises its space alarm and refuses every write.
-        const long Quota = 32L << 20;
+        // Twice etcd's quota written within --etcd-history (10 minutes by default), as users who make and remove jobs
+        // fast enough write it: without an early compaction etcd raises its space alarm and refuses every write. At
+        // 5 MiB/s, the prime's checks every 2 s leave half the quota's room to spare for a slow round.
+        const long Quota = 64L << 20;
         await using var etcd = await EtcdServer.StartNewAsync(new EtcdServerOptions { QuotaBytes = Quota });
         await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { Etcd = etcd.ClientUrl, NodeName = "spacious", ExtraArgs = [$"--etcd-quota={Quota}"] });
         await using var client = EtcdClient.Connect([etcd.ClientUrl]);
         Assert.Equal("succeeded", await AddAndWaitAsync(daemon, "echo before"));
 
         var value = Google.Protobuf.ByteString.CopyFrom(new byte[512 << 10]);
-        for (var i = 0; i < 3 * Quota / value.Length; i++)
+        for (var i = 0; i < 2 * Quota / value.Length; i++)
         {
             try
             {
@@ -107,7 +108,7 @@ public sealed class CompactionTests
             }
             catch (EtcdException e)
             {
-                Assert.Fail($"write {i} of {3 * Quota / value.Length} ({i * (long)value.Length >> 20} MiB in all) refused: {e.Message}\n{daemon.LogTail()}");
+                Assert.Fail($"write {i} of {2 * Quota / value.Length} ({i * (long)value.Length >> 20} MiB in all) refused: {e.Message}\n{daemon.LogTail()}");
             }
             await Task.Delay(100);
         }

@@ -36,7 +36,7 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
         if (openFiles < ConnectionLimits.DescriptorLimit)
             log.Warn($"open files limited to {openFiles} (wanted {ConnectionLimits.DescriptorLimit}): fewer connections and jobs fit");
         await using var embedded = options.EtcdEndpoints.Count == 0
-            ? new EmbeddedEtcd(options.DataDir, name, options.EtcdQuotaBytes, log)
+            ? new EmbeddedEtcd(options.DataDir, name, options.EtcdQuota, log)
             : null;
         if (embedded is not null)
             await embedded.StartAsync();

@@ -116,7 +116,7 @@ internal static partial class DaemonFlags
                 ? bytes
                 : throw new UsageException($"'{text}' must be at least {Units.FormatBytes(MinEtcdQuota)}"),
         },
-        Defaults.EtcdQuotaBytes);
+        Defaults.EtcdQuotaBytes, "etcd's 2 GiB; 4 GiB for the embedded etcd");
 
     private const long MinEtcdQuota = 16L << 20;
 

@@ -45,8 +45,12 @@ internal sealed record DaemonOptions
     /// <summary>
     /// The space quota of the etcd the cluster uses (its --quota-backend-bytes; the embedded etcd is started with it):
     /// when more than half of it is in use, the prime compacts history early instead of waiting out <see cref="EtcdHistory"/>.
+    /// 0: etcd's own default, 2 GiB, for an external etcd; 4 GiB for the embedded one (<see cref="EtcdQuota"/>).
     /// </summary>
-    public long EtcdQuotaBytes { get; init; } = 2L << 30;
+    public long EtcdQuotaBytes { get; init; }
+
+    /// <summary><see cref="EtcdQuotaBytes"/>, or the default of the etcd the node uses.</summary>
+    public long EtcdQuota => EtcdQuotaBytes > 0 ? EtcdQuotaBytes : EtcdEndpoints.Count == 0 ? 4L << 30 : 2L << 30;
     public TimeSpan LeaseTtl { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>How long a node that cannot reach etcd keeps its jobs running before it kills them.</summary>
     public TimeSpan FenceTimeout { get; init; } = TimeSpan.FromSeconds(30);

@@ -23,11 +23,10 @@ internal sealed class EmbeddedEtcd : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Process? _process;
     private Task? _supervisor;
+    private readonly long _quotaBytes;
 
     // etcd takes only host:port URLs, and names a Unix socket after the whole host:port, relative to its working
     // directory (the data dir): unix://etcd.sock:0 is the file DATA_DIR/etcd.sock:0.
-    private readonly long _quotaBytes;
-
     private const string ClientSocket = "etcd.sock:0";
     private const string PeerSocket = "etcd-peer.sock:0";
 

@@ -38,7 +38,8 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
     private static readonly TimeSpan SpaceCheckEvery = TimeSpan.FromSeconds(2);
     private long _nextSpaceCheckMs = long.MinValue;
     private long? _spaceNote;
-    private long? _spaceSaidMs;
+    private long? _compactedEarlySaidMs;
+    private long? _spaceFailedSaidMs;
 
     /// <summary>How often expired jobs are looked for: every 30 s, more often when the retention itself is short.</summary>
     private TimeSpan RetentionEvery => TimeSpan.FromSeconds(Math.Clamp(node.Options.Retention.TotalSeconds / 4, 1, 30));
@@ -186,7 +187,7 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
     private async Task CompactForSpaceAsync(CancellationToken ct)
     {
         var previous = _spaceNote;
-        var quota = node.Options.EtcdQuotaBytes;
+        var quota = node.Options.EtcdQuota;
         try
         {
             var (revision, inUse) = await node.Store.SpaceAsync(ct);
@@ -194,7 +195,7 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
             if (inUse <= quota / 2 || previous is not { } target)
                 return;
             await node.Store.CompactAsync(target, ct);
-            SaySometimes($"etcd has {Units.FormatBytes(inUse)} in use, over half of its quota of {Units.FormatBytes(quota)} (--etcd-quota): " +
+            SaySometimes(ref _compactedEarlySaidMs, $"etcd has {Units.FormatBytes(inUse)} in use, over half of its quota of {Units.FormatBytes(quota)} (--etcd-quota): " +
                 $"history compacted early, to revision {target}, keeping less than --etcd-history {Units.FormatDuration(node.Options.EtcdHistory.TotalSeconds)}; " +
                 "if this goes on, give etcd a larger quota (and --etcd-quota) or keep finished jobs for less (--retention)");
         }
@@ -204,16 +205,16 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         }
         catch (EtcdException e)
         {
-            SaySometimes($"etcd space: reading it or compacting failed ({e.Message}); trying again in {Units.FormatDuration(SpaceCheckEvery.TotalSeconds)}");
+            SaySometimes(ref _spaceFailedSaidMs, $"etcd space: reading it or compacting failed ({e.Message}); trying again in {Units.FormatDuration(SpaceCheckEvery.TotalSeconds)}");
         }
     }
 
-    /// <summary>A warning about etcd's space at most once a minute: the check that leads to it runs every few seconds.</summary>
-    private void SaySometimes(string warning)
+    /// <summary>A warning at most once a minute (<paramref name="saidMs"/>: when it was last said): the check that leads to it runs every few seconds.</summary>
+    private void SaySometimes(ref long? saidMs, string warning)
     {
-        if (Environment.TickCount64 - _spaceSaidMs < 60_000) // null (never said) compares false
+        if (Environment.TickCount64 - saidMs < 60_000) // null (never said) compares false
             return;
-        _spaceSaidMs = Environment.TickCount64;
+        saidMs = Environment.TickCount64;
         node.Log.Warn(warning);
     }
 
