@@ -22,6 +22,7 @@ namespace Lcluster.Daemon.Prime;
 internal sealed class Reconciler(NodeContext node, Compare fence)
 {
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan CatchUpWait = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan OutageBackoff = TimeSpan.FromSeconds(1);
     private const int RetentionBatch = 500;
     /// <summary>Placement Txns in flight at once, each of up to <see cref="JobStore.UpdatesPerTxn"/> jobs.</summary>
@@ -108,10 +109,12 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
     /// <summary>
     /// Applies the changes that arrived, and waits for more while the view is behind the prime's own placements: a
     /// Txn's answer may come before the watch has brought an earlier revision, and a round on that view would place
-    /// jobs on slots it just filled.
+    /// jobs on slots it just filled. The watch brings every placement (it covers the run keys they make); one that
+    /// takes longer than <see cref="CatchUpWait"/> counts as an outage: the view is read again.
     /// </summary>
     private async Task CatchUpAsync(LiveView view, ChannelReader<IReadOnlyList<LiveChange>> changes, CancellationToken ct)
     {
+        var giveUpAt = Environment.TickCount64 + (long)CatchUpWait.TotalMilliseconds;
         while (true)
         {
             while (changes.TryRead(out var batch))
@@ -126,7 +129,18 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
             }
             if (view.Revision >= Interlocked.Read(ref _placedAt))
                 return;
-            await changes.WaitToReadAsync(ct);
+            var left = giveUpAt - Environment.TickCount64;
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            wait.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(0, left)));
+            try
+            {
+                await changes.WaitToReadAsync(wait.Token);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                throw new EtcdUnavailableException(
+                    $"the prime's watch is at revision {view.Revision} and has not brought its own placement at revision {Interlocked.Read(ref _placedAt)} within {CatchUpWait.TotalSeconds:0} s");
+            }
         }
     }
 
