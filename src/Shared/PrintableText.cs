@@ -46,7 +46,6 @@ internal static class PrintableText
         return shown.Length <= max ? shown : shown[..(max - 1)] + "…";
     }
 
-    // Control characters (C0, DEL, C1), and the invisible ones that reorder or hide text (bidi overrides, zero-width).
     private static bool NeedsAny(string text)
     {
         foreach (var rune in text.EnumerateRunes())
@@ -57,6 +56,7 @@ internal static class PrintableText
         return false;
     }
 
+    // Control characters (C0, DEL, C1), and the invisible ones that reorder or hide text (bidi overrides, zero-width).
     private static bool NeedsEscape(Rune rune) =>
         Rune.IsControl(rune) || Rune.GetUnicodeCategory(rune) == UnicodeCategory.Format;
 }

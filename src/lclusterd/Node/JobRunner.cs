@@ -326,8 +326,8 @@ internal sealed class JobRunner
     /// <summary>Why the daemon killed the job when that was not the job's doing; null otherwise.</summary>
     private string? InfrastructureFailure() => _killCause switch
     {
-        KillCause.Fenced => $"node {_node.Name} could not reach etcd for {_node.Options.FenceTimeout.TotalSeconds:0.#}s and killed it",
-        KillCause.Shutdown => $"node {_node.Name} shut down",
+        KillCause.Fenced => StoppedBeforeMark + " and killed it",
+        KillCause.Shutdown => StoppedBeforeMark,
         KillCause.Orphaned => $"node {_node.Name} lost the job to a newer incarnation",
         _ => null,
     };

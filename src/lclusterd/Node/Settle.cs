@@ -65,7 +65,7 @@ internal static class Settle
             {
                 // Nothing to settle; only the stale run key (if it is still there) is left to remove. The job may
                 // have been placed here again since (a new key, created later), which stays.
-                await node.Store.DropRunAsync(node.Name, id, [guard, Cmp.CreateRevision(Keys.Run(node.Name, id)) == placement], ct);
+                await node.Store.DropKeyAsync(Keys.Run(node.Name, id), [guard, Cmp.CreateRevision(Keys.Run(node.Name, id)) == placement], ct);
                 return true;
             }
             Change change;

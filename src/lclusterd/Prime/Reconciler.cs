@@ -277,7 +277,7 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
             if (!jobs.TryGetValue(run.Id, out var job) || job.Job.Node != run.Node || JobStates.IsFinished(job.State))
             {
                 // The record moved on without this run key: drop the key.
-                await node.Store.DropRunAsync(run.Node, run.Id, [fence, Cmp.ModRevision(Keys.Run(run.Node, run.Id)) == run.ModRevision], ct);
+                await node.Store.DropKeyAsync(Keys.Run(run.Node, run.Id), [fence, Cmp.ModRevision(Keys.Run(run.Node, run.Id)) == run.ModRevision], ct);
                 continue;
             }
             if (!Orphans.Due(job, TimeSpan.FromMilliseconds(tick - since), RetryDelay))
@@ -301,7 +301,7 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
                 // A queue entry without a queued record (a crash between writes cannot cause it; be safe anyway), dropped
                 // only while the record is still as read: a job made again under the same id meanwhile keeps its entry.
                 if (job is null || JobStates.IsFinished(job.State))
-                    await node.Store.DropQueueEntryAsync(a.JobId, [fence, Cmp.ModRevision(Keys.Job(a.JobId)) == (job?.ModRevision ?? 0)], ct);
+                    await node.Store.DropKeyAsync(Keys.QueueEntry(a.JobId), [fence, Cmp.ModRevision(Keys.Job(a.JobId)) == (job?.ModRevision ?? 0)], ct);
                 continue;
             }
             var target = members[a.Node];
@@ -400,11 +400,14 @@ internal sealed class Reconciler(NodeContext node, Compare fence)
         {
             var expired = await node.Store.FinishedBeforeAsync(cutoff, RetentionBatch, ct);
             var before = deleted;
-            foreach (var (key, job) in expired)
+            foreach (var (key, keyRevision, job) in expired)
             {
-                // A key without its job: the job was deleted, or made again under its id since and not finished then.
-                if (job is null ? await node.Store.DropExpiryKeyAsync(key, [fence], ct) : await node.Store.TryDeleteAsync(job, [fence], ct))
-                    deleted += job is null ? 0 : 1;
+                // A key without its job: the job was deleted, or made again under its id since (and is not finished, or
+                // finished at another time, under a key of its own).
+                if (job is null)
+                    await node.Store.DropKeyAsync(key, [fence, Cmp.ModRevision(key) == keyRevision], ct);
+                else if (await node.Store.TryDeleteAsync(job, [fence], ct))
+                    deleted++;
             }
             if (expired.Count < RetentionBatch || deleted == before)
                 break; // all done, or the rest changed under us: the next sweep takes them

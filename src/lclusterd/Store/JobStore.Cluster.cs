@@ -267,13 +267,12 @@ internal sealed partial class JobStore
             [Op.Put(Keys.Run(run.Node, run.Id), assignment.ToByteString())], ct);
     }
 
-    /// <summary>Removes a run key whose job moved on without it, if the guards hold.</summary>
-    public async Task<bool> DropRunAsync(string node, string id, IEnumerable<Compare> guards, CancellationToken ct) =>
-        (await etcd.TxnAsync(Txn.If([.. guards]).Then(Op.Delete(Keys.Run(node, id))), ct)).Succeeded;
-
-    /// <summary>Removes a queue entry whose job is no longer queued, if the guards hold.</summary>
-    public async Task<bool> DropQueueEntryAsync(string id, IEnumerable<Compare> guards, CancellationToken ct) =>
-        (await etcd.TxnAsync(Txn.If([.. guards]).Then(Op.Delete(Keys.QueueEntry(id))), ct)).Succeeded;
+    /// <summary>
+    /// Removes a key that outlived its job's record (a run key or queue entry the job moved on without, a retention
+    /// key of a job deleted or made again), if the guards hold.
+    /// </summary>
+    public async Task<bool> DropKeyAsync(string key, IEnumerable<Compare> guards, CancellationToken ct) =>
+        (await etcd.TxnAsync(Txn.If([.. guards]).Then(Op.Delete(key)), ct)).Succeeded;
 
     private static RunKey ParseRun(KeyValue kv) =>
         new(Keys.NodeOf(kv.KeyText), Keys.Last(kv.KeyText), Assignment.Parser.ParseFrom(kv.Value), kv.ModRevision, kv.CreateRevision);

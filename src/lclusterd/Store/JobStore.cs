@@ -270,18 +270,15 @@ internal sealed partial class JobStore(EtcdClient etcd)
     /// <paramref name="limit"/>, each with its job while the job is the one the key was written for. Null: the key
     /// outlived it (a job deleted, or made again under its id since: that one must not be deleted for the old one's end).
     /// </summary>
-    public async Task<IReadOnlyList<(string Key, StoredJob? Job)>> FinishedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken ct)
+    public async Task<IReadOnlyList<(string Key, long KeyRevision, StoredJob? Job)>> FinishedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken ct)
     {
         var response = await etcd.GetAsync(JobIndex.Finished,
             new GetOptions { RangeEnd = JobIndex.Finished + JobIndex.ExpiryTime(cutoff), Limit = limit, KeysOnly = true }, ct);
-        var keys = response.Kvs.Select(kv => kv.KeyText).ToList();
-        var jobs = await GetManyAtAsync([.. keys.Select(key => key[(key.IndexOf('-', JobIndex.Finished.Length) + 1)..])], revision: 0, ct);
-        return [.. keys.Select((key, i) => (key, jobs[i] is { } job && JobIndex.Expiry(job.Record) == key ? job : null))];
+        var keys = response.Kvs;
+        var jobs = await GetManyAtAsync([.. keys.Select(kv => kv.KeyText[(kv.KeyText.IndexOf('-', JobIndex.Finished.Length) + 1)..])], revision: 0, ct);
+        return [.. keys.Select((kv, i) => (kv.KeyText, kv.ModRevision, jobs[i] is { } job && JobIndex.Expiry(job.Record) == kv.KeyText ? job : null))];
     }
 
-    /// <summary>Deletes a retention key that outlived its job, if the guards hold.</summary>
-    public async Task<bool> DropExpiryKeyAsync(string key, IEnumerable<Compare> guards, CancellationToken ct) =>
-        (await etcd.TxnAsync(Txn.If([.. guards]).Then(Op.Delete(key)), ct)).Succeeded;
 
     /// <summary>The index keys to delete and (re)write when a record goes from <paramref name="before"/> to <paramref name="after"/>.</summary>
     private static IEnumerable<Op> IndexOps(JobRecord before, JobRecord after, ByteString value)
