@@ -49,7 +49,9 @@ internal static class CommandLine
         var server = flags.Has(ClientFlags.Server) || string.IsNullOrWhiteSpace(serverFromEnvironment)
             ? flags.Get(ClientFlags.Server)
             : serverFromEnvironment;
-        var invocation = new Invocation(command.Verb, server, flags.Get(ClientFlags.Json)) { Tls = TlsFiles(flags, environment) };
+        // Certificates are for a HOST:PORT server; the local socket's caller is who the kernel says.
+        var tls = server.StartsWith(NodeChannel.UnixScheme, StringComparison.Ordinal) ? null : TlsFiles(flags, environment);
+        var invocation = new Invocation(command.Verb, server, flags.Get(ClientFlags.Json)) { Tls = tls };
         return command.Verb switch
         {
             Verb.AddJob => invocation with

@@ -132,6 +132,23 @@ public sealed class ClientFlagTests
     }
 
     [Fact]
+    public void Certificates_from_the_environment_are_for_a_host_and_port_not_for_the_local_socket()
+    {
+        // Exported once for a remote cluster, they must not make every local call read (possibly stale) files.
+        string? Environment(string name) => name switch
+        {
+            "LCLUSTER_CACERT" => "/nonexistent/ca.crt",
+            "LCLUSTER_CERT" => "/nonexistent/user.crt",
+            "LCLUSTER_KEY" => "/nonexistent/user.key",
+            _ => null,
+        };
+
+        Assert.Null(CommandLine.Parse(["--nodes"], Environment).Tls);
+        Assert.Null(CommandLine.Parse(["--nodes", "--server=unix:/run/x.sock"], Environment).Tls);
+        Assert.Equal(("/nonexistent/ca.crt", "/nonexistent/user.crt", "/nonexistent/user.key"), CommandLine.Parse(["--nodes", "--server=h:1"], Environment).Tls);
+    }
+
+    [Fact]
     public void An_empty_value_is_a_missing_one_and_never_takes_the_next_flag()
     {
         Assert.Equal("--server needs a value: --server=ADDRESS", Refused("--server=", "--nodes"));
