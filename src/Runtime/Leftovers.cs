@@ -9,13 +9,13 @@ internal static class Leftovers
 
     public static async Task KillAsync(IJobCgroup cgroup, string directory, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + Patience;
+        var deadline = Environment.TickCount64 + (long)Patience.TotalMilliseconds; // monotonic: a clock step must not cut it short
         try
         {
             IReadOnlyList<int> left;
             while ((left = cgroup.Processes()).Count > 0)
             {
-                if (DateTime.UtcNow > deadline)
+                if (Environment.TickCount64 > deadline)
                     throw new SandboxException($"job {cgroup.JobId}: processes {string.Join(", ", left)} survived SIGKILL for {Patience.TotalSeconds:0} s");
                 cgroup.KillAll();
                 await Task.Delay(10, ct).ConfigureAwait(false);

@@ -49,7 +49,7 @@ internal sealed class EtcdTransport : IDisposable
         RpcException? last = null;
         // Members that refuse for want of a leader are in an election: asked again until one is elected, within the
         // request timeout, as a member holding the request would have waited for it.
-        var electionWaitEnds = DateTime.UtcNow + Options.RequestTimeout;
+        var electionWaitEnds = Environment.TickCount64 + (long)Options.RequestTimeout.TotalMilliseconds;
         for (var round = 0; ; round++)
         {
             failures.Clear();
@@ -95,7 +95,7 @@ internal sealed class EtcdTransport : IDisposable
                     failures.Add((endpoint, ex.Message));
                 }
             }
-            if (noLeader == 0 || DateTime.UtcNow + ElectionPoll >= electionWaitEnds)
+            if (noLeader == 0 || Environment.TickCount64 + (long)ElectionPoll.TotalMilliseconds >= electionWaitEnds)
                 throw EtcdErrors.Unavailable(failures, last);
             await Task.Delay(ElectionPoll, cancellationToken);
         }

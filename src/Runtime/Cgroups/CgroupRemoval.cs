@@ -12,13 +12,13 @@ internal static class CgroupRemoval
         foreach (var dir in directories)
         {
             var delay = TimeSpan.FromMilliseconds(1);
-            var deadline = DateTime.UtcNow + Patience;
+            var deadline = Environment.TickCount64 + (long)Patience.TotalMilliseconds; // monotonic: a clock step must not cut it short
             while (true)
             {
                 var errno = fs.RemoveDirectory(dir);
                 if (errno is 0 or Errno.ENOENT)
                     break;
-                if (errno != Errno.EBUSY || DateTime.UtcNow > deadline)
+                if (errno != Errno.EBUSY || Environment.TickCount64 > deadline)
                     throw new NativeCallException("remove cgroup", $"{dir} (processes still inside?)", errno);
                 await Task.Delay(delay, ct).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks));

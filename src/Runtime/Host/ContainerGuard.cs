@@ -201,8 +201,8 @@ public static class ContainerGuard
     {
         var jobs = tree.ListJobs().Where(id => SandboxValidation.JobId().IsMatch(id)).Select(tree.Open).ToList();
         var killed = new HashSet<string>(StringComparer.Ordinal);
-        var deadline = DateTime.UtcNow + Patience;
-        while (jobs.Count > 0 && DateTime.UtcNow < deadline)
+        var deadline = Environment.TickCount64 + (long)Patience.TotalMilliseconds; // monotonic: a clock step must not cut it short
+        while (jobs.Count > 0 && Environment.TickCount64 < deadline)
         {
             foreach (var job in jobs.ToList())
             {

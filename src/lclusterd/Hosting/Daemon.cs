@@ -187,8 +187,8 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
     /// </summary>
     private async Task WaitForEtcdAsync(JobStore store, string which, CancellationToken stop)
     {
-        var deadline = DateTimeOffset.UtcNow + EtcdStartWait;
-        var sayAfter = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1);
+        var deadline = Environment.TickCount64 + (long)EtcdStartWait.TotalMilliseconds;
+        var sayAfter = Environment.TickCount64 + 1000;
         var said = false;
         var pause = TimeSpan.FromMilliseconds(50);
         while (true)
@@ -198,10 +198,10 @@ internal sealed class Daemon(DaemonOptions options, string name, Log log, IJobEx
                 await store.PingAsync(stop);
                 return;
             }
-            catch (EtcdException e) when (DateTimeOffset.UtcNow < deadline)
+            catch (EtcdException e) when (Environment.TickCount64 < deadline)
             {
                 // Unreachable, or not ready yet: an etcd just started may refuse its first requests (no leader yet).
-                if (!said && DateTimeOffset.UtcNow >= sayAfter)
+                if (!said && Environment.TickCount64 >= sayAfter)
                 {
                     log.Info($"waiting up to {EtcdStartWait.TotalSeconds:0}s for {which} to answer ({e.Message})");
                     said = true;

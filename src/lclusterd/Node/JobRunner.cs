@@ -133,7 +133,7 @@ internal sealed class JobRunner
     /// </summary>
     private async Task<WhatToRun> ReadWhatToRunAsync(JobRecord record, CancellationToken ct)
     {
-        var giveUp = DateTime.UtcNow + _node.Options.FenceTimeout;
+        var giveUp = Environment.TickCount64 + (long)_node.Options.FenceTimeout.TotalMilliseconds;
         while (true)
         {
             try
@@ -143,7 +143,7 @@ internal sealed class JobRunner
                 var stdin = record.HasStdin ? await _node.Store.GetStdinAsync(_id, ct) : [];
                 return new WhatToRun(what, stdin);
             }
-            catch (EtcdUnavailableException) when (DateTime.UtcNow < giveUp && !_killed.IsCancellationRequested)
+            catch (EtcdUnavailableException) when (Environment.TickCount64 < giveUp && !_killed.IsCancellationRequested)
             {
                 await Task.Delay(SpecRetry, ct);
             }
