@@ -66,6 +66,25 @@ public sealed class TlsTests : IAsyncLifetime
         Assert.False(page.Headers.Contains("Set-Cookie"));
     }
 
+    [Fact]
+    public async Task Grpc_is_not_served_on_the_http_port_to_a_caller_without_a_certificate()
+    {
+        // A browser's port takes callers without a certificate: gRPC health, reflection and streams must not answer there.
+        using var stranger = Client(null);
+        using var call = new HttpRequestMessage(HttpMethod.Post, "/grpc.health.v1.Health/Check")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new ByteArrayContent([0, 0, 0, 0, 0]), // one uncompressed, empty message
+        };
+        call.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        call.Headers.TryAddWithoutValidation("TE", "trailers");
+
+        using var answer = await stranger.SendAsync(call);
+
+        Assert.Equal(HttpStatusCode.NotFound, answer.StatusCode);
+    }
+
     private HttpClient Client(string? user)
     {
         var handler = new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false };

@@ -6,6 +6,7 @@ using Lcluster.Daemon.Web;
 using Lcluster.Shared;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -90,6 +91,18 @@ internal sealed class ApiServer : IAsyncDisposable
         builder.Services.AddSingleton(service);
         builder.Services.AddSingleton(health);
         var app = builder.Build();
+        // gRPC is served on --socket and --listen only. The HTTP endpoints take callers without a certificate (a
+        // browser with a token): there health, reflection and streams held open would be anyone's who reaches the port.
+        app.Use(async (http, next) =>
+        {
+            if (http.Features.Get<HttpSurface>() is not null
+                && http.Request.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase))
+            {
+                http.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+            await next(http);
+        });
         app.Use(Identity.FromConnection(security.Insecure));
         app.Use(calls.GrpcMiddleware);
         app.MapGrpcService<LclusterdService>();
