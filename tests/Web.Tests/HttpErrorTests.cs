@@ -41,6 +41,8 @@ public sealed class HttpErrorTests(WebNode node)
     [InlineData("GET", "/v1/jobs?state=sleeping", null, "state 'sleeping' is not a job state")]
     [InlineData("GET", "/v1/jobs?page_size=ten", null, "page_size 'ten' is not a whole number")]
     [InlineData("GET", "/v1/jobs?colour=red", null, "unknown query parameter 'colour'")]
+    [InlineData("DELETE", "/v1/jobs/3f2b8c1e-7d4a-4e2b-9c1d-0a1b2c3d4e5f?dry_run=1", null, "unknown query parameter 'dry_run'")]
+    [InlineData("GET", "/v1/nodes?verbose=1", null, "unknown query parameter 'verbose'")]
     [InlineData("GET", "/v1/jobs?state=running&state=failed", null, "query parameter state given 2 times")]
     [InlineData("GET", "/v1/jobs?page_token=garbage", null, "page_token is not one this listing gave")]
     [InlineData("GET", "/v1/jobs?name=a%00b", null, "name contains a NUL byte")]

@@ -82,6 +82,7 @@ internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentit
         {
             if (CrossSite.Refusal(http.Request, surface) is { } refused)
                 throw new RpcException(new Status(StatusCode.PermissionDenied, refused));
+            _ = new Query(http.Request.Query, route); // every route refuses what it does not take, not only those that read one
             if (!route.Public)
                 Authenticate(http);
             using var slot = http.Features.Get<Caller>() is { } caller
@@ -113,7 +114,7 @@ internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentit
             if (http.Response.HasStarted)
                 http.Abort();
             else
-                await HttpErrors.WriteAsync(http, StatusCode.Internal, $"lclusterd failed on this request ({e.GetType().Name}: {e.Message}); its log has the details");
+                await HttpErrors.WriteAsync(http, StatusCode.Internal, "lclusterd failed on this request; its log has the details"); // as gRPC: no paths or internals to the caller
         }
     }
 
