@@ -28,7 +28,7 @@ public sealed class DaemonFlagTests
             "--rootfs=/r", "--etcd=http://e1:2379,e2:2379", "--namespace=n1", "--listen=10.0.0.1:7000", "--advertise=node1:7000",
             "--node-name=n-1", "--data-dir=/d", "--slots=3", "--memory=2G", "--default-memory=64M", "--default-cpus=0.5",
             "--default-pids=10", "--default-time=1m", "--max-memory=1G", "--max-cpus=2", "--max-pids=20", "--max-time=1h",
-            "--output-cap=1M", "--retention=2h", "--etcd-history=30m", "--etcd-quota=8G", "--lease-ttl=3s", "--fence-timeout=9s", "--keepalive=45s",
+            "--output-cap=1M", "--retention=2h", "--etcd-history=30m", "--etcd-quota=8G", "--dashboard-ttl=10m", "--lease-ttl=3s", "--fence-timeout=9s", "--keepalive=45s",
             "--default-disk=100M", "--max-disk=1G", "--user-max-queued=7", "--user-max-bytes=5M", "--user-max-inputs=6M", "--userns-first-id=70000",
         ];
         var joined = Parse(given);
@@ -43,6 +43,7 @@ public sealed class DaemonFlagTests
             DefaultLimits = new JobLimits(64L << 20, 0.5, 10, 60, 100L << 20), MaxLimits = new JobLimits(1L << 30, 2, 20, 3600, 1L << 30),
             OutputCapBytes = 1L << 20, Retention = TimeSpan.FromHours(2), EtcdHistory = TimeSpan.FromMinutes(30), EtcdQuotaBytes = 8L << 30, LeaseTtl = TimeSpan.FromSeconds(3),
             FenceTimeout = TimeSpan.FromSeconds(9), KeepAlive = TimeSpan.FromSeconds(45), Quotas = new UserQuotas(7, 5L << 20, 6L << 20), UserNamespaceFirstId = 70000,
+            Web = new daemon::Lcluster.Daemon.Web.WebOptions { TokenLifetime = TimeSpan.FromMinutes(10) },
         }, joined);
     }
 

@@ -61,6 +61,24 @@ public sealed class DashboardTokenTests(WebNode node)
     }
 
     [Fact]
+    public async Task An_event_stream_a_token_opened_ends_when_the_token_expires()
+    {
+        // A token checked only when the stream opened would let its holder watch every change for good.
+        await using var shortLived = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "short-token", HttpListen = true, ExtraArgs = ["--dashboard-ttl=3s"] });
+        var token = Http.TokenOf(new Uri((await Cli.OkAsync(shortLived.Server, null, "--dashboard")).Trim()));
+        using var tcp = Http.OverTcp(shortLived.HttpAddress);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/events");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+
+        using var stream = await tcp.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(200, (int)stream.StatusCode);
+        using var ended = new CancellationTokenSource(TimeSpan.FromSeconds(15)); // the node's keep-alive comments come every 15 s
+        await (await stream.Content.ReadAsStreamAsync()).CopyToAsync(Stream.Null, ended.Token); // throws if the stream outlives the wait
+
+        Assert.Equal(401, (await Http.SendAsync(tcp, HttpMethod.Get, "/v1/nodes", bearer: token)).Status);
+    }
+
+    [Fact]
     public async Task A_node_without_http_listen_says_how_to_turn_the_dashboard_on()
     {
         await using var bare = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "no-http" });

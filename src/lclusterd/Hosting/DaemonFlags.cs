@@ -167,6 +167,16 @@ internal static partial class DaemonFlags
         "HTTP/JSON API, dashboard and /metrics on TCP, under the TLS and --insecure rules of --listen (docs/http.md)",
         new FlagValue<IPEndPoint?>("ADDR:PORT", ReadEndPoint, endpoint => endpoint?.ToString() ?? ""), Defaults.Web.Listen, "none");
 
+    public static readonly Flag<double> DashboardTtl = Flag.Of("--dashboard-ttl",
+        "how long a dashboard link (`lclusterc --dashboard`) signs its holder in; an event stream it opened ends with it",
+        FlagValues.Duration with
+        {
+            Read = text => FlagValues.Duration.Read(text) is var seconds && seconds >= 1
+                ? seconds
+                : throw new UsageException($"'{text}' must be at least 1s"),
+        },
+        Defaults.Web.TokenLifetime.TotalSeconds);
+
     public static readonly Flag<string> HttpSocket = Flag.Of("--http-socket", "HTTP/JSON API, dashboard and /metrics on a Unix socket, as --socket",
         FlagValues.Text("PATH"), Defaults.Web.SocketPath, $"beside {Socket.Name}: NAME-http.sock");
     public static readonly Flag<int> UserMaxQueued = Flag.Of("--user-max-queued", "the most jobs one user (not an admin) may have queued at once",
@@ -199,7 +209,7 @@ internal static partial class DaemonFlags
         DefaultMemory, DefaultCpus, DefaultPids, DefaultTime, DefaultDisk, MaxMemory, MaxCpus, MaxPids, MaxTime, MaxDisk,
         OutputCap, MaxInput, ArtifactCap, Retention, EtcdHistory, EtcdQuota, LeaseTtl, FenceTimeout, KeepAlive,
         Socket, SocketGroup, TlsCa, TlsCert, TlsKey, Insecure, EtcdCa, EtcdCert, EtcdKey, UserMaxQueued, UserMaxBytes, UserMaxInputs, UsernsFirstId, NoUserns,
-        HttpListen, HttpSocket, EmbeddedEtcdPort, Help,
+        HttpListen, HttpSocket, DashboardTtl, EmbeddedEtcdPort, Help,
     ]);
 
     /// <summary>The node's configuration from its command line; null when it asks for --help, which goes alone.</summary>
@@ -252,6 +262,7 @@ internal static partial class DaemonFlags
             {
                 Listen = flags.Get(HttpListen),
                 SocketPath = flags.Has(HttpSocket) ? flags.Get(HttpSocket) : WebOptions.SocketBeside(flags.Get(Socket)),
+                TokenLifetime = TimeSpan.FromSeconds(flags.Get(DashboardTtl)),
             },
         };
         if (options.Security.Tls is not null && options.Security.Insecure)

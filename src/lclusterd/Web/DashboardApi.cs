@@ -10,7 +10,7 @@ namespace Lcluster.Daemon.Web;
 /// CreateDashboardToken: a token naming the caller, and the URL of this node's dashboard with it. Only a caller
 /// the connection itself proves may have one: a token does not mint the next, so a leaked link dies with its token.
 /// </summary>
-internal sealed class DashboardApi(DashboardTokens tokens, IPEndPoint? httpListen, bool tls, string advertise)
+internal sealed class DashboardApi(DashboardTokens tokens, IPEndPoint? httpListen, bool tls, string advertise, TimeSpan lifetime)
 {
     public Task<DashboardToken> CreateTokenAsync(CreateDashboardTokenRequest request, ServerCallContext context)
     {
@@ -21,7 +21,7 @@ internal sealed class DashboardApi(DashboardTokens tokens, IPEndPoint? httpListe
         if (httpListen is null)
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 "this node serves no dashboard on TCP: start lclusterd with --http-listen=127.0.0.1:64080 (or another address), then ask again"));
-        var expires = DateTimeOffset.UtcNow + DashboardTokens.Lifetime;
+        var expires = DateTimeOffset.UtcNow + lifetime;
         var token = tokens.Issue(caller, expires);
         return Task.FromResult(new DashboardToken
         {

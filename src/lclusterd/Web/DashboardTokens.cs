@@ -7,7 +7,8 @@ using Lcluster.Daemon.Api;
 namespace Lcluster.Daemon.Web;
 
 /// <summary>A dashboard token as read back: the caller it names, or why it is refused.</summary>
-internal sealed record TokenCheck(Caller? Caller, string? Problem);
+/// <summary>A token's caller and when it expires, or why it was refused.</summary>
+internal sealed record TokenCheck(Caller? Caller, string? Problem, DateTimeOffset Expires = default);
 
 /// <summary>
 /// The dashboard's sign-in (docs/http.md): a token names a user, whether they are an admin, and when it expires,
@@ -16,9 +17,6 @@ internal sealed record TokenCheck(Caller? Caller, string? Problem);
 /// </summary>
 internal sealed class DashboardTokens
 {
-    /// <summary>How long a token lives: a working session, short enough that a leaked link soon stops working.</summary>
-    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);
-
     private const string Version = "v1";
     // Drawn at first use, not at start: a node whose dashboard is never used never loads OpenSSL for it (3.4 MB of RSS).
     private readonly Lazy<byte[]> _key = new(() => RandomNumberGenerator.GetBytes(32));
@@ -43,7 +41,7 @@ internal sealed class DashboardTokens
         var expires = DateTimeOffset.FromUnixTimeSeconds(expiry);
         if (now >= expires)
             return new TokenCheck(null, $"the dashboard token expired at {expires:yyyy-MM-dd HH:mm:ss}Z: run `lclusterc --dashboard` for a new one");
-        return new TokenCheck(new Caller(fields[2], IsAdmin: fields[1] == "1"), null);
+        return new TokenCheck(new Caller(fields[2], IsAdmin: fields[1] == "1"), null, expires);
     }
 
     private byte[] Mac(byte[] payload) => HMACSHA256.HashData(_key.Value, payload);

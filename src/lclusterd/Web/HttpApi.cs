@@ -85,6 +85,14 @@ internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentit
             _ = new Query(http.Request.Query, route); // every route refuses what it does not take, not only those that read one
             if (!route.Public)
                 Authenticate(http);
+            // A token's caller is who it names until it expires, on an open stream too: the stream ends then.
+            var session = http.Features.Get<TokenSession>();
+            using var expiry = session is null ? null : CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+            if (session is not null && expiry is not null)
+            {
+                expiry.CancelAfter(TimeSpan.FromTicks(Math.Max(0, (session.Expires - DateTimeOffset.UtcNow).Ticks)));
+                http.RequestAborted = expiry.Token;
+            }
             using var slot = http.Features.Get<Caller>() is { } caller
                 ? calls.TryEnter(caller) ?? throw new RpcException(new Status(StatusCode.ResourceExhausted, Hosting.CallLimits.Refusal(caller)))
                 : null;

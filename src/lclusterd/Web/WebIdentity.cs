@@ -3,11 +3,11 @@ using Microsoft.AspNetCore.Http;
 
 namespace Lcluster.Daemon.Web;
 
-/// <summary>Put on a request whose caller a dashboard token named (not its connection): such a caller may not mint tokens.</summary>
-internal sealed class TokenSession
-{
-    public static readonly TokenSession Instance = new();
-}
+/// <summary>
+/// Put on a request whose caller a dashboard token named (not its connection): such a caller may not mint tokens, and
+/// what it streams ends when the token expires.
+/// </summary>
+internal sealed record TokenSession(DateTimeOffset Expires);
 
 /// <summary>
 /// Who an HTTP request comes from (docs/http.md): what its connection proves, as for gRPC (the socket peer's
@@ -28,7 +28,7 @@ internal sealed class WebIdentity(DashboardTokens tokens)
         if (check.Caller is null)
             return check.Problem;
         http.Features.Set(check.Caller);
-        http.Features.Set(TokenSession.Instance);
+        http.Features.Set(new TokenSession(check.Expires));
         return null;
     }
 }

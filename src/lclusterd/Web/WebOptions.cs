@@ -11,6 +11,9 @@ internal sealed record WebOptions
     /// <summary>The HTTP Unix socket (--http-socket) for local users; by default beside the gRPC socket (<see cref="SocketBeside"/>).</summary>
     public string SocketPath { get; init; } = SocketBeside(Shared.NodeChannel.DefaultSocket);
 
+    /// <summary>How long a dashboard token (the link `lclusterc --dashboard` prints) lasts; a stream it opened ends with it.</summary>
+    public TimeSpan TokenLifetime { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>"/run/lclusterd.sock" → "/run/lclusterd-http.sock": each daemon's HTTP socket follows its own --socket.</summary>
     public static string SocketBeside(string grpcSocket) =>
         grpcSocket.EndsWith(".sock", StringComparison.Ordinal) ? grpcSocket[..^".sock".Length] + "-http.sock" : grpcSocket + "-http";

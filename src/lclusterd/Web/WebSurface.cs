@@ -27,7 +27,7 @@ internal sealed class WebSurface : IDisposable
         _tls = tls;
         _log = log;
         var tokens = new DashboardTokens();
-        DashboardApi = new DashboardApi(tokens, options.Web.Listen, tls is not null, options.AdvertiseAddress);
+        DashboardApi = new DashboardApi(tokens, options.Web.Listen, tls is not null, options.AdvertiseAddress, options.Web.TokenLifetime);
         _api = new HttpApi(api, DashboardApi, new WebIdentity(tokens), calls, log);
         _dashboard = new Dashboard();
         _metrics = new MetricsEndpoint(new ClusterGauges(store, log));
