@@ -12,15 +12,33 @@ public sealed class DashboardTokenTests(WebNode node)
     {
         var tokens = new DashboardTokens();
         var now = DateTimeOffset.UtcNow;
-        var token = tokens.Issue(new Caller("alice\nadmin", IsAdmin: false), now.AddMinutes(5));
+        var token = tokens.Issue(new Caller("alice\nadmin", IsAdmin: false), now.AddMinutes(5), TokenKind.Session);
 
-        Assert.Equal(new Caller("alice\nadmin", false), tokens.Check(token, now).Caller);
-        Assert.Contains("expired", tokens.Check(token, now.AddMinutes(5)).Problem);
+        Assert.Equal(new Caller("alice\nadmin", false), tokens.Check(token, now, TokenKind.Session).Caller);
+        Assert.Contains("expired", tokens.Check(token, now.AddMinutes(5), TokenKind.Session).Problem);
         var parts = token.Split('.');
-        var forged = $"{parts[0]}.{Convert.ToBase64String("9999999999\n1\nalice"u8).TrimEnd('=').Replace('+', '-').Replace('/', '_')}.{parts[2]}";
-        Assert.Null(tokens.Check(forged, now).Caller);
-        Assert.Null(new DashboardTokens().Check(token, now).Caller); // another node's (or a restarted node's) key
-        Assert.Null(tokens.Check("garbage", now).Caller);
+        var forged = $"{parts[0]}.{Convert.ToBase64String("9999999999\n1\nsession x\nalice"u8).TrimEnd('=').Replace('+', '-').Replace('/', '_')}.{parts[2]}";
+        Assert.Null(tokens.Check(forged, now, TokenKind.Session).Caller);
+        Assert.Null(new DashboardTokens().Check(token, now, TokenKind.Session).Caller); // another node's (or a restarted node's) key
+        Assert.Null(tokens.Check("garbage", now, TokenKind.Session).Caller);
+    }
+
+    [Fact]
+    public void A_links_token_signs_nothing_in_and_is_given_once_for_a_sessions()
+    {
+        var tokens = new DashboardTokens();
+        var now = DateTimeOffset.UtcNow;
+        var link = tokens.Issue(new Caller("bob", IsAdmin: true), now.AddMinutes(5), TokenKind.Link);
+
+        Assert.Null(tokens.Check(link, now, TokenKind.Session).Caller);
+        var (session, check) = tokens.Redeem(link, now);
+        var (again, refused) = tokens.Redeem(link, now.AddSeconds(1));
+
+        Assert.Equal(new Caller("bob", true), tokens.Check(session!, now, TokenKind.Session).Caller);
+        Assert.Equal(now.AddMinutes(5).ToUnixTimeSeconds(), check.Expires.ToUnixTimeSeconds());
+        Assert.Null(again);
+        Assert.Contains("used already", refused.Problem);
+        Assert.Null(tokens.Redeem(session!, now).Session); // a session's token is no link
     }
 
     [Fact]
@@ -29,9 +47,16 @@ public sealed class DashboardTokenTests(WebNode node)
         var link = await Cli.OkAsync(node.Daemon.Server, null, "--dashboard");
         var url = new Uri(link.Trim());
         Assert.Equal(("http", node.Daemon.HttpAddress, "/ui/"), (url.Scheme, url.Authority, url.AbsolutePath));
-        var token = Http.TokenOf(url);
         using var tcp = Http.OverTcp(node.Daemon.HttpAddress);
+        var direct = await Http.SendAsync(tcp, HttpMethod.Get, "/v1/nodes", bearer: Http.LinkTokenOf(url));
+        var token = await Http.SignInAsync(tcp, url);
+        var twice = await Http.SendAsync(tcp, HttpMethod.Post, "/v1/dashboard/session", bearer: Http.LinkTokenOf(url));
 
+        // The link's own token signs nothing in, and is given for a session once: a link seen elsewhere is spent.
+        Assert.Equal(401, direct.Status);
+        Assert.Contains("signs nothing in by itself", direct.Json.GetProperty("message").GetString());
+        Assert.Equal(401, twice.Status);
+        Assert.Contains("used already", twice.Json.GetProperty("message").GetString());
         var added = await Http.SendAsync(tcp, HttpMethod.Post, "/v1/jobs", """{"command": "true"}""", bearer: token);
         var job = await Http.SendAsync(tcp, HttpMethod.Get, $"/v1/jobs/{added.Json.GetProperty("id").GetString()}", bearer: token);
         var another = await Http.SendAsync(tcp, HttpMethod.Post, "/v1/dashboard/tokens", "{}", bearer: token);
@@ -48,8 +73,8 @@ public sealed class DashboardTokenTests(WebNode node)
     {
         // A cookie goes to every port of its host, so a page another local user serves on another port would get
         // it: the node takes a token from Authorization: Bearer only, which only a script sends.
-        var token = Http.TokenOf(new Uri((await Cli.OkAsync(node.Daemon.Server, null, "--dashboard")).Trim()));
         using var tcp = Http.OverTcp(node.Daemon.HttpAddress);
+        var token = await Http.SignInAsync(tcp, new Uri((await Cli.OkAsync(node.Daemon.Server, null, "--dashboard")).Trim()));
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/nodes");
         request.Headers.Add("Cookie", $"lcluster_token={token}");
 
@@ -65,8 +90,8 @@ public sealed class DashboardTokenTests(WebNode node)
     {
         // A token checked only when the stream opened would let its holder watch every change for good.
         await using var shortLived = await DaemonProcess.StartAsync(new DaemonSettings { NodeName = "short-token", HttpListen = true, ExtraArgs = ["--dashboard-ttl=3s"] });
-        var token = Http.TokenOf(new Uri((await Cli.OkAsync(shortLived.Server, null, "--dashboard")).Trim()));
         using var tcp = Http.OverTcp(shortLived.HttpAddress);
+        var token = await Http.SignInAsync(tcp, new Uri((await Cli.OkAsync(shortLived.Server, null, "--dashboard")).Trim()));
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/events");
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
 

@@ -115,7 +115,7 @@ public sealed class MetricsTests : IAsyncLifetime
     public async Task Metrics_over_tcp_need_an_identity_and_a_dashboard_token_is_one()
     {
         using var tcp = Http.OverTcp(_node.HttpAddress);
-        var token = Http.TokenOf(new Uri((await Cli.OkAsync(_node.Server, null, "--dashboard")).Trim()));
+        var token = await Http.SignInAsync(tcp, new Uri((await Cli.OkAsync(_node.Server, null, "--dashboard")).Trim()));
 
         var stranger = await Http.SendAsync(tcp, HttpMethod.Get, "/metrics");
         var signedIn = await Http.SendAsync(tcp, HttpMethod.Get, "/metrics", bearer: token);

@@ -52,7 +52,7 @@ public sealed class TlsTests : IAsyncLifetime
         Assert.True(link.ExitCode == 0, link.ToString());
         var url = new Uri(link.Stdout.Trim());
         Assert.Equal(("https", _node.HttpPort, "/ui/"), (url.Scheme, url.Port, url.AbsolutePath));
-        var token = Http.TokenOf(url);
+        var token = await Http.SignInAsync(stranger, url);
 
         var nodes = await Http.SendAsync(stranger, HttpMethod.Get, "/v1/nodes", bearer: token);
         var added = await Http.SendAsync(stranger, HttpMethod.Post, "/v1/jobs", """{"command": "true"}""", bearer: token);

@@ -72,11 +72,19 @@ public sealed record HttpAnswer(int Status, string? MediaType, string Body, Http
 /// <summary>HTTP clients of a node: over its HTTP socket (as root), or over TCP.</summary>
 public static class Http
 {
-    /// <summary>The token of the link `lclusterc --dashboard` prints (http://ADDR/ui/#token=TOKEN).</summary>
-    public static string TokenOf(Uri link)
+    /// <summary>The link's token of the link `lclusterc --dashboard` prints (http://ADDR/ui/#token=TOKEN).</summary>
+    public static string LinkTokenOf(Uri link)
     {
         Assert.StartsWith("#token=", link.Fragment, StringComparison.Ordinal);
         return link.Fragment["#token=".Length..];
+    }
+
+    /// <summary>A session's token for the link, as the page the link opens gets it (POST /v1/dashboard/session).</summary>
+    public static async Task<string> SignInAsync(HttpClient client, Uri link)
+    {
+        var session = await SendAsync(client, HttpMethod.Post, "/v1/dashboard/session", bearer: LinkTokenOf(link));
+        Assert.True(session.Status == 200, session.ToString());
+        return session.Json.GetProperty("token").GetString()!;
     }
 
     public static HttpClient OverSocket(string path)

@@ -22,7 +22,7 @@ internal sealed class DashboardApi(DashboardTokens tokens, IPEndPoint? httpListe
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 "this node serves no dashboard on TCP: start lclusterd with --http-listen=127.0.0.1:64080 (or another address), then ask again"));
         var expires = DateTimeOffset.UtcNow + lifetime;
-        var token = tokens.Issue(caller, expires);
+        var token = tokens.Issue(caller, expires, TokenKind.Link);
         return Task.FromResult(new DashboardToken
         {
             Token = token,
@@ -30,6 +30,21 @@ internal sealed class DashboardApi(DashboardTokens tokens, IPEndPoint? httpListe
             Url = $"{(tls ? "https" : "http")}://{Authority(httpListen, advertise)}/ui/#token={token}",
             User = caller.User,
         });
+    }
+
+    /// <summary>
+    /// POST /v1/dashboard/session: a session's token for a dashboard link's, given once (the page the link opens asks
+    /// for it). The link's token comes as Authorization: Bearer, and signs nothing else in.
+    /// </summary>
+    public DashboardToken StartSession(Microsoft.AspNetCore.Http.HttpContext http)
+    {
+        var authorization = http.Request.Headers.Authorization.ToString();
+        if (!authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "give the dashboard link's token as Authorization: Bearer TOKEN"));
+        var (session, check) = tokens.Redeem(authorization["Bearer ".Length..].Trim(), DateTimeOffset.UtcNow);
+        if (session is null || check.Caller is not { } caller)
+            throw new RpcException(new Status(StatusCode.Unauthenticated, check.Problem ?? "the dashboard link was refused"));
+        return new DashboardToken { Token = session, ExpiresAt = Timestamp.FromDateTimeOffset(check.Expires), User = caller.User };
     }
 
     /// <summary>host:port of the listen address; for a wildcard address, the host the node advertises to the cluster.</summary>

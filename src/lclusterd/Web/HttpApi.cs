@@ -44,6 +44,7 @@ internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentit
         Map(app, HttpRoutes.WatchJobs, WatchJobsAsync);
         Map(app, HttpRoutes.CreateDashboardToken, async (http, call) =>
             await JsonMessages.WriteAsync(http, await dashboard.CreateTokenAsync(await JsonMessages.ReadAsync<CreateDashboardTokenRequest>(http), call)));
+        Map(app, HttpRoutes.StartDashboardSession, async (http, _) => await JsonMessages.WriteAsync(http, dashboard.StartSession(http)));
         Map(app, HttpRoutes.UploadInputs, async (http, call) =>
         {
             if (!string.Equals(http.Request.ContentType, "application/x-tar", StringComparison.OrdinalIgnoreCase))

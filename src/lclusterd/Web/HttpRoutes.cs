@@ -95,6 +95,12 @@ internal static class HttpRoutes
         Rpc = "CreateDashboardToken", BodyType = () => CreateDashboardTokenRequest.Descriptor, AnswerType = () => DashboardToken.Descriptor,
     };
 
+    public static readonly HttpRoute StartDashboardSession = new("POST", "/v1/dashboard/session", "StartDashboardSession",
+        "A session's token for a dashboard link's (Authorization: Bearer LINK-TOKEN), given once; the link's token signs nothing else in")
+    {
+        AnswerType = () => DashboardToken.Descriptor, Public = true,
+    };
+
     public static readonly HttpRoute UploadInputs = new("POST", "/v1/inputs", "UploadInputs",
         "Store a job's inputs on this node: the body is one tar archive (directories and regular files, relative names); name the answered id in AddJob's inputs, through this same node")
     {
@@ -123,5 +129,5 @@ internal static class HttpRoutes
     };
 
     public static readonly IReadOnlyList<HttpRoute> All =
-        [AddJob, ListJobs, CheckJob, RemoveJob, GetOutput, ListNodes, WatchJobs, CreateDashboardToken, UploadInputs, GetInputs, GetArtifacts, OpenApi, Metrics];
+        [AddJob, ListJobs, CheckJob, RemoveJob, GetOutput, ListNodes, WatchJobs, CreateDashboardToken, StartDashboardSession, UploadInputs, GetInputs, GetArtifacts, OpenApi, Metrics];
 }

@@ -24,7 +24,7 @@ internal sealed class WebIdentity(DashboardTokens tokens)
         var authorization = http.Request.Headers.Authorization.ToString();
         if (!authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             return null;
-        var check = tokens.Check(authorization["Bearer ".Length..].Trim(), DateTimeOffset.UtcNow);
+        var check = tokens.Check(authorization["Bearer ".Length..].Trim(), DateTimeOffset.UtcNow, TokenKind.Session);
         if (check.Caller is null)
             return check.Problem;
         http.Features.Set(check.Caller);

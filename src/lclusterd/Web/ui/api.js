@@ -1,18 +1,22 @@
 // The HTTP/JSON API as the dashboard uses it, and how its values are shown.
 // Every text from the API goes into the page through textContent, never as HTML.
 
-// Signing in: `lclusterc --dashboard` prints /ui/#token=TOKEN. The token moves from the address's fragment (never
-// sent to the node, nor in a Referer) into this tab's sessionStorage, which belongs to this origin alone, port
-// included (a cookie would go to every port of the host), and goes with each call as Authorization: Bearer.
-// Nothing the browser sends by itself names the user, so no other page, of another site or another port, can act
-// as them (docs/http.md).
+// Signing in: `lclusterc --dashboard` prints /ui/#token=LINK. The link's token (in the fragment: never sent to the
+// node by the browser, nor in a Referer) signs nothing in by itself; it is given once for a session's token, which
+// goes into this tab's sessionStorage, belonging to this origin alone, port included (a cookie would go to every
+// port of the host), and with each call as Authorization: Bearer. A link seen elsewhere (a browser's command line,
+// a terminal) is then spent. Nothing the browser sends by itself names the user, so no other page, of another site
+// or another port, can act as them (docs/http.md).
 const TOKEN_KEY = 'lcluster_token';
 
-export function signIn() {
+// The user the tab is signed in as, after giving the link's token for a session's when the address holds one; an
+// ApiError when that link was refused (used already, expired).
+export async function signIn() {
   const match = /^#token=([^&]+)/.exec(location.hash);
   if (match) {
-    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
     history.replaceState(null, '', location.pathname);
+    const session = await api('/v1/dashboard/session', { method: 'POST', bearer: decodeURIComponent(match[1]) });
+    sessionStorage.setItem(TOKEN_KEY, session.token);
   }
   return signedIn();
 }
@@ -22,14 +26,14 @@ function authorization() {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
-// Who the token names (its payload is "EXPIRY\nADMIN\nUSER" in base64url), to show; the node checks the token itself.
+// Who the token names (its payload is "EXPIRY\nADMIN\nKIND NONCE\nUSER" in base64url), to show; the node checks the token itself.
 function signedIn() {
   const payload = (sessionStorage.getItem(TOKEN_KEY) ?? '').split('.')[1];
   if (!payload) return null;
   try {
     const bytes = Uint8Array.from(atob(payload.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
-    const [, admin, user] = new TextDecoder().decode(bytes).split('\n');
-    return user === undefined ? null : { user, admin: admin === '1' };
+    const [, admin, , ...user] = new TextDecoder().decode(bytes).split('\n');
+    return user.length === 0 ? null : { user: user.join('\n'), admin: admin === '1' };
   } catch {
     return null;
   }
@@ -44,8 +48,8 @@ export class ApiError extends Error {
 }
 
 // A JSON call; an error answer becomes an ApiError with the server's code and message.
-export async function api(path, { method = 'GET', body } = {}) {
-  const headers = authorization();
+export async function api(path, { method = 'GET', body, bearer } = {}) {
+  const headers = bearer === undefined ? authorization() : { Authorization: `Bearer ${bearer}` };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const response = await fetch(path, {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),

@@ -255,7 +255,14 @@ function showStream(stream) {
   if (view.selected) followOutput();
 }
 
-const who = signIn();
+let who = null;
+let refused = false;
+try {
+  who = await signIn();
+} catch (e) {
+  refused = true; // the link was refused: that is the problem to show, not the calls that then fail for want of it
+  report(e);
+}
 $('user').textContent = who ? `signed in as ${printable(who.user)}${who.admin ? ' (admin)' : ''}` : 'not signed in';
 $('state-filter').addEventListener('change', (e) => { view.filter = e.target.value; view.tokens = ['']; loadJobs().catch(report); });
 $('newer').addEventListener('click', () => page(-1));
@@ -264,5 +271,4 @@ $('cancel').addEventListener('click', cancel);
 $('show-stdout').addEventListener('click', () => showStream('stdout'));
 $('show-stderr').addEventListener('click', () => showStream('stderr'));
 $('submit-form').addEventListener('submit', submit);
-reload();
-
+if (!refused) reload();
