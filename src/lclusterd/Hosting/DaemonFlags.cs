@@ -23,6 +23,14 @@ internal static partial class DaemonFlags
 
     private static readonly DaemonOptions Defaults = DaemonOptions.Defaults;
 
+    /// <summary>A duration of a second or more: of a timer that fires on it, where 0 or less would fire at once.</summary>
+    private static readonly FlagValue<double> AtLeastASecond = FlagValues.Duration with
+    {
+        Read = text => FlagValues.Duration.Read(text) is var seconds && seconds >= 1
+            ? seconds
+            : throw new UsageException($"'{text}' must be at least 1s"),
+    };
+
     public static readonly Flag<string> RootFs = Flag.Of("--rootfs",
         "the root filesystem every job runs in (read-only, with a private writable layer); build one with `make rootfs`", FlagValues.Text("DIR"));
 
@@ -128,12 +136,7 @@ internal static partial class DaemonFlags
 
     public static readonly Flag<double> KeepAlive = Flag.Of("--keepalive",
         "a client connection that sends nothing this long is pinged, and closed with its calls when it does not answer within as long again",
-        FlagValues.Duration with
-        {
-            Read = text => FlagValues.Duration.Read(text) is var seconds && seconds >= 1
-                ? seconds
-                : throw new UsageException($"'{text}' must be at least 1s"),
-        },
+        AtLeastASecond,
         Defaults.KeepAlive.TotalSeconds);
 
     public static readonly Flag<string> Socket = Flag.Of("--socket", "the local endpoint: a Unix socket; a caller is the user the kernel says it is",
@@ -169,12 +172,7 @@ internal static partial class DaemonFlags
 
     public static readonly Flag<double> DashboardTtl = Flag.Of("--dashboard-ttl",
         "how long a dashboard link (`lclusterc --dashboard`) signs its holder in; an event stream it opened ends with it",
-        FlagValues.Duration with
-        {
-            Read = text => FlagValues.Duration.Read(text) is var seconds && seconds >= 1
-                ? seconds
-                : throw new UsageException($"'{text}' must be at least 1s"),
-        },
+        AtLeastASecond,
         Defaults.Web.TokenLifetime.TotalSeconds);
 
     public static readonly Flag<string> HttpSocket = Flag.Of("--http-socket", "HTTP/JSON API, dashboard and /metrics on a Unix socket, as --socket",
