@@ -96,19 +96,20 @@ internal static class InputUpload
             if (!tops.Add(name))
                 throw new UsageException($"{ClientFlags.Input.Name}: two inputs would both be {FilePaths.Work}/{name}; give each a different name");
             // The path given is followed if it is a link (the user named it); links below it are not.
-            if (Directory.Exists(full))
+            switch (KindOf(full, followLink: true))
             {
-                var directory = new DirectoryInfo(full);
-                items.Add(new Item(full, name, true, directory.UnixFileMode));
-                WalkDirectory(directory, name, full, items);
-            }
-            else if (File.Exists(full))
-            {
-                items.Add(new Item(full, name, false, File.GetUnixFileMode(full)));
-            }
-            else
-            {
-                throw new UsageException($"{ClientFlags.Input.Name}: {given} does not exist");
+                case null:
+                    throw new UsageException($"{ClientFlags.Input.Name}: {given} does not exist");
+                case FileKind.Directory:
+                    var directory = new DirectoryInfo(full);
+                    items.Add(new Item(full, name, true, directory.UnixFileMode));
+                    WalkDirectory(directory, name, full, items);
+                    break;
+                case FileKind.RegularFile:
+                    items.Add(new Item(full, name, false, File.GetUnixFileMode(full)));
+                    break;
+                case var other:
+                    throw new UsageException(NotAFile(full, other));
             }
             if (items.Count > FilePaths.MaxEntries)
                 throw new UsageException($"{ClientFlags.Input.Name}: more than {FilePaths.MaxEntries} files and directories; send an archive of them instead");
@@ -121,21 +122,42 @@ internal static class InputUpload
         foreach (var entry in directory.EnumerateFileSystemInfos("*", AllNames).OrderBy(e => e.Name, StringComparer.Ordinal))
         {
             var child = name + "/" + entry.Name;
-            if (entry.LinkTarget is { } target)
-                throw new UsageException(Link(entry.FullName, target, top));
-            if (entry is DirectoryInfo subdirectory)
+            switch (KindOf(entry.FullName, followLink: false))
             {
-                items.Add(new Item(entry.FullName, child, true, entry.UnixFileMode));
-                WalkDirectory(subdirectory, child, top, items);
-            }
-            else
-            {
-                items.Add(new Item(entry.FullName, child, false, entry.UnixFileMode));
+                case null:
+                    throw new UsageException($"{ClientFlags.Input.Name}: {entry.FullName} went away while the inputs were read");
+                case FileKind.SymbolicLink:
+                    throw new UsageException(Link(entry.FullName, entry.LinkTarget ?? "?", top));
+                case FileKind.Directory:
+                    items.Add(new Item(entry.FullName, child, true, entry.UnixFileMode));
+                    WalkDirectory((DirectoryInfo)entry, child, top, items);
+                    break;
+                case FileKind.RegularFile:
+                    items.Add(new Item(entry.FullName, child, false, entry.UnixFileMode));
+                    break;
+                case var other:
+                    throw new UsageException(NotAFile(entry.FullName, other));
             }
             if (items.Count > FilePaths.MaxEntries)
                 throw new UsageException($"{ClientFlags.Input.Name}: more than {FilePaths.MaxEntries} files and directories; send an archive of them instead");
         }
     }
+
+    private static string? KindOf(string path, bool followLink)
+    {
+        try
+        {
+            return FileKind.Of(path, followLink);
+        }
+        catch (IOException e)
+        {
+            throw new UsageException($"{ClientFlags.Input.Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>A fifo would block the upload, a device could stream for ever, a socket has nothing to read.</summary>
+    private static string NotAFile(string path, string kind) =>
+        $"{ClientFlags.Input.Name}: {path} is a {kind}: inputs carry directories and regular files only";
 
     /// <summary>Why a link in an input tree is refused: one pointing out would leak or escape; none is followed.</summary>
     private static string Link(string path, string target, string top)

@@ -63,6 +63,29 @@ public sealed class FileTransferTests(FilesNode node) : IClassFixture<FilesNode>
         Assert.Equal(before, node.InputFiles());
     }
 
+    [Fact]
+    public async Task A_fifo_or_a_device_given_as_input_is_refused_at_once_not_opened()
+    {
+        var inputs = node.NewDirectory("piped");
+        await File.WriteAllTextAsync(Path.Combine(inputs, "fine.txt"), "fine\n");
+        var fifo = Path.Combine(inputs, "pipe");
+        Assert.Equal(0, (await Lcluster.TestSupport.Cli.RunProgramAsync("mkfifo", [fifo])).ExitCode);
+        var before = node.InputFiles();
+
+        // Opening the fifo to read it would wait for a writer that never comes: the call would hang.
+        var inTree = await node.RunAsync("--addjob=true", $"--input={inputs}").WaitAsync(Soon);
+        var given = await node.RunAsync("--addjob=true", $"--input={fifo}").WaitAsync(Soon);
+        var device = await node.RunAsync("--addjob=true", "--input=/dev/zero").WaitAsync(Soon);
+
+        Assert.True(inTree.ExitCode == 2, inTree.ToString());
+        Assert.Contains($"{fifo} is a fifo: inputs carry directories and regular files only", inTree.Stderr);
+        Assert.True(given.ExitCode == 2, given.ToString());
+        Assert.Contains($"{fifo} is a fifo", given.Stderr);
+        Assert.True(device.ExitCode == 2, device.ToString());
+        Assert.Contains("/dev/zero is a character device", device.Stderr);
+        Assert.Equal(before, node.InputFiles());
+    }
+
     [Theory]
     [InlineData("--artifact=../etc/passwd", "climbs with '..'")]
     [InlineData("--artifact=out/../../etc", "climbs with '..'")]
