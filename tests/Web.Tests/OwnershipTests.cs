@@ -17,6 +17,7 @@ public sealed class OwnershipTests(WebNode node)
         var removeOthers = await AsNobody.SendAsync(node.Daemon.HttpSocketPath, "DELETE", $"/v1/jobs/{roots}");
         var listed = await AsNobody.SendAsync(node.Daemon.HttpSocketPath, "GET", "/v1/jobs");
         var listOthers = await AsNobody.SendAsync(node.Daemon.HttpSocketPath, "GET", "/v1/jobs?owner=root");
+        var watchOthers = await AsNobody.SendAsync(node.Daemon.HttpSocketPath, "GET", $"/v1/events?id={roots}");
 
         Assert.Equal("nobody", own.Json.GetProperty("owner").GetString());
         Assert.Equal((403, "PERMISSION_DENIED"), (others.Status, others.Json.GetProperty("code").GetString()));
@@ -24,6 +25,9 @@ public sealed class OwnershipTests(WebNode node)
         Assert.All(listed.Json.GetProperty("jobs").EnumerateArray(), j => Assert.Equal("nobody", j.GetProperty("owner").GetString()));
         Assert.Contains(listed.Json.GetProperty("jobs").EnumerateArray(), j => j.GetProperty("id").GetString() == mine);
         Assert.Equal(403, listOthers.Status);
+        // Refused with its status, not a stream begun with 200 whose first event is the refusal.
+        Assert.True(watchOthers.Status == 403, watchOthers.ToString());
+        Assert.Equal("PERMISSION_DENIED", watchOthers.Json.GetProperty("code").GetString());
         Assert.Equal(200, (await Http.SendAsync(node.Socket, HttpMethod.Get, $"/v1/jobs/{mine}")).Status); // root is an admin
     }
 }

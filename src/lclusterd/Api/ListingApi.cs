@@ -40,7 +40,17 @@ internal sealed class ListingApi(NodeContext node, ListingCache cache)
         return response;
     }
 
-    public async Task WatchJobsAsync(WatchJobsRequest request, IServerStreamWriter<JobEvent> stream, ServerCallContext context)
+    public async Task WatchJobsAsync(WatchJobsRequest request, IServerStreamWriter<JobEvent> stream, ServerCallContext context) =>
+        await RunWatchAsync(await CheckWatchAsync(request, context), stream, context);
+
+    /// <summary>What a WatchJobs request asks for, once checked: from which revision, which job, whose jobs.</summary>
+    public sealed record Watch(long StartRevision, string? Id, string? Owner);
+
+    /// <summary>
+    /// Refuses a WatchJobs request the caller may not make, before a single event is sent: the HTTP API answers the
+    /// refusal with its status instead of an error event in a stream it has begun.
+    /// </summary>
+    public async Task<Watch> CheckWatchAsync(WatchJobsRequest request, ServerCallContext context)
     {
         var caller = Caller.Of(context);
         var id = request.Id.Length > 0 ? RequestRules.JobId(request.Id) : null;
@@ -53,11 +63,17 @@ internal sealed class ListingApi(NodeContext node, ListingCache cache)
             var job = await JobsApi.Etcd(() => node.Store.GetAsync(id, context.CancellationToken)) ?? throw Statuses.NotFound(id);
             JobsApi.Authorize(caller, job.Job);
         }
+        return new Watch(request.StartRevision, id, owner);
+    }
+
+    /// <summary>Sends every change a checked watch asks for, until the call ends.</summary>
+    public async Task RunWatchAsync(Watch watch, IServerStreamWriter<JobEvent> stream, ServerCallContext context)
+    {
         try
         {
-            await foreach (var change in node.Store.WatchJobsAsync(request.StartRevision > 0 ? request.StartRevision : null, id, context.CancellationToken))
+            await foreach (var change in node.Store.WatchJobsAsync(watch.StartRevision > 0 ? watch.StartRevision : null, watch.Id, context.CancellationToken))
             {
-                if (owner is not null && change.Record.Job.Owner != owner)
+                if (watch.Owner is not null && change.Record.Job.Owner != watch.Owner)
                     continue;
                 await stream.WriteAsync(new JobEvent { Revision = change.Revision, Job = change.Record.Job, Deleted = change.Deleted }, context.CancellationToken);
             }
@@ -65,7 +81,7 @@ internal sealed class ListingApi(NodeContext node, ListingCache cache)
         catch (EtcdCompactedException)
         {
             throw new RpcException(new Status(StatusCode.OutOfRange,
-                $"revision {request.StartRevision} is older than the cluster keeps: list the jobs again, then watch from the revision the listing gives + 1"));
+                $"revision {watch.StartRevision} is older than the cluster keeps: list the jobs again, then watch from the revision the listing gives + 1"));
         }
         catch (EtcdException e)
         {

@@ -169,20 +169,15 @@ internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentit
                 ? seen + 1
                 : throw HttpErrors.Invalid($"Last-Event-ID '{Query.Shown(last)}' is not a revision this stream sent");
         }
+        // A refusal (another's job, a bad revision) is an HTTP status: nothing of the stream has gone out yet.
+        var checkedWatch = await api.Listing.CheckWatchAsync(request, call);
         using var events = new EventStreamWriter(http.Response, http.RequestAborted);
         using var done = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        var watch = api.Listing.WatchJobsAsync(request, events, call);
-        // WatchJobs checks the request before it first waits: a refusal is already here, and answered as an HTTP status.
-        if (watch.IsFaulted)
-        {
-            await watch;
-            return;
-        }
         await events.BeginAsync();
         var keepAlive = KeepAliveAsync(events, done.Token);
         try
         {
-            await watch;
+            await api.Listing.RunWatchAsync(checkedWatch, events, call);
         }
         catch (RpcException e) when (!http.RequestAborted.IsCancellationRequested)
         {
