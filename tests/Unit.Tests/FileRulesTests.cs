@@ -100,6 +100,25 @@ public sealed class FileRulesTests
     }
 
     [Fact]
+    public async Task Deep_names_cost_the_check_memory_for_their_segments_not_their_length_at_every_level()
+    {
+        // Names of 3,986 bytes, 1,992 levels each: kept as whole prefixes at every level, these 40 entries
+        // (200 KB of archive) took 640 MB; each implied directory also counts as an entry to make.
+        static string Deep(int i) => $"{i:D4}/" + string.Concat(Enumerable.Repeat("a/", 1990)) + "f";
+        var accepted = await ArchiveAsync([.. Enumerable.Range(0, 40).Select(i => (TarEntryType.RegularFile, Deep(i), (string?)"x"))]);
+        var tooMany = await ArchiveAsync([.. Enumerable.Range(0, 60).Select(i => (TarEntryType.RegularFile, Deep(i), (string?)"x"))]);
+
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        var contents = await InputArchive.CheckAsync(accepted, CancellationToken.None);
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+
+        Assert.Equal(new InputContents(40, 40), contents);
+        Assert.True(allocated < 100 << 20, $"checking 40 deep names allocated {allocated >> 20} MB");
+        var refused = await Assert.ThrowsAsync<InvalidDataException>(() => InputArchive.CheckAsync(tooMany, CancellationToken.None));
+        Assert.Contains($"the inputs hold more than {FilePaths.MaxEntries} files and directories", refused.Message);
+    }
+
+    [Fact]
     public async Task An_input_archive_with_a_directory_below_a_file_or_a_file_where_a_directory_is_is_refused()
     {
         var dirBelowFile = await ArchiveAsync((TarEntryType.RegularFile, "a", "1"), (TarEntryType.Directory, "a/b/", null));

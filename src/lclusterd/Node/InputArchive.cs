@@ -10,45 +10,31 @@ internal sealed record InputContents(long Bytes, int Files);
 /// The rules an input archive follows (docs/files.md), checked when it is uploaded and again entry by
 /// entry when it is placed: a tar archive of directories and regular files only, each under a name
 /// relative to /work that climbs nowhere, none twice, no file where a directory is needed, at most
-/// <see cref="FilePaths.MaxEntries"/> entries. Failures are InvalidDataException with a person's message.
+/// <see cref="FilePaths.MaxEntries"/> entries and as many files and directories (<see cref="InputTree"/>). Failures are InvalidDataException with a person's message.
 /// </summary>
 internal static class InputArchive
 {
     /// <summary>Reads every header of the archive (skipping the contents) and checks it.</summary>
     public static async Task<InputContents> CheckAsync(Stream archive, CancellationToken ct)
     {
-        var files = new HashSet<string>(StringComparer.Ordinal);
-        var directories = new HashSet<string>(StringComparer.Ordinal);
+        var tree = new InputTree();
         long bytes = 0;
+        var files = 0;
         var entries = 0;
         await using var reader = new TarReader(archive, leaveOpen: true);
         while (await NextAsync(reader, ct) is { } entry)
         {
             if (++entries > FilePaths.MaxEntries)
                 throw new InvalidDataException($"the inputs hold more than {FilePaths.MaxEntries} entries; send fewer files (an archive of them, say)");
-            var name = Name(entry);
-            // Every directory above an entry, file or directory, is one: none of them may be a file.
-            for (var slash = name.IndexOf('/'); slash > 0; slash = name.IndexOf('/', slash + 1))
+            var isDirectory = IsDirectory(entry);
+            tree.Add(Name(entry), isDirectory);
+            if (!isDirectory)
             {
-                var parent = name[..slash];
-                if (files.Contains(parent))
-                    throw new InvalidDataException($"input '{Shown(name)}' is below '{Shown(parent)}', which is a file");
-                directories.Add(parent);
+                bytes += entry.Length;
+                files++;
             }
-            if (IsDirectory(entry))
-            {
-                if (files.Contains(name))
-                    throw new InvalidDataException($"input '{Shown(name)}' is both a file and a directory");
-                directories.Add(name);
-                continue;
-            }
-            if (name.Length == 0)
-                throw new InvalidDataException($"input '{Shown(entry.Name)}' names /work itself, which is a directory");
-            if (directories.Contains(name) || !files.Add(name))
-                throw new InvalidDataException($"input '{Shown(name)}' is given twice, or as both a file and a directory");
-            bytes += entry.Length;
         }
-        return new InputContents(bytes, files.Count);
+        return new InputContents(bytes, files);
     }
 
     /// <summary>The next entry, or null at the end; a damaged archive is InvalidDataException.</summary>

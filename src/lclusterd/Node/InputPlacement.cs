@@ -15,7 +15,8 @@ internal static class InputPlacement
 
     public static async Task<InputContents> PlaceAsync(Stream archive, Workspace workspace, CancellationToken ct)
     {
-        var made = new HashSet<string>(StringComparer.Ordinal);
+        var tree = new InputTree();
+        var parents = new List<string>();
         long bytes = 0;
         var files = 0;
         await using var reader = new TarReader(archive, leaveOpen: true);
@@ -24,11 +25,13 @@ internal static class InputPlacement
             var name = InputArchive.Name(entry);
             if (name.Length == 0)
                 continue; // "./": /work itself
-            MakeParents(workspace, name, made);
+            parents.Clear();
+            tree.Add(name, InputArchive.IsDirectory(entry), parents);
+            foreach (var parent in parents)
+                workspace.CreateDirectory(parent, DirectoryDefault);
             if (InputArchive.IsDirectory(entry))
             {
                 workspace.CreateDirectory(name, InputArchive.Permissions(entry));
-                made.Add(name);
                 continue;
             }
             await using (var file = workspace.CreateFile(name, InputArchive.Permissions(entry)))
@@ -40,15 +43,5 @@ internal static class InputPlacement
             files++;
         }
         return new InputContents(bytes, files);
-    }
-
-    private static void MakeParents(Workspace workspace, string name, HashSet<string> made)
-    {
-        for (var slash = name.IndexOf('/'); slash > 0; slash = name.IndexOf('/', slash + 1))
-        {
-            var parent = name[..slash];
-            if (made.Add(parent))
-                workspace.CreateDirectory(parent, DirectoryDefault);
-        }
     }
 }
