@@ -22,22 +22,26 @@ internal static class ArtifactCollection
     {
         // A job's files cannot hold more than its /work does, when it has a size: a file of holes (which costs a tmpfs
         // nothing, and would be written out as zeros) is counted at its length, and left out past that.
-        var bounded = false;
-        if (workspace.CapacityBytes is { } room && room < capBytes)
-            (capBytes, bounded) = (room, true);
+        var room = workspace.CapacityBytes is { } capacity && capacity < capBytes ? capacity : (long?)null;
         var walk = new ArtifactWalk(workspace);
         walk.Run(patterns);
         var notes = new List<string>(walk.Notes);
         var files = 0;
         long bytes = 0;
-        var overCap = 0;
+        int overRoom = 0, overCap = 0;
         var partial = archivePath + ".partial";
         await using (var archive = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
         await using (var writer = new TarWriter(archive, TarEntryFormat.Pax, leaveOpen: true))
         {
             foreach (var file in walk.Found)
             {
-                if (bytes + file.Size > capBytes)
+                if (bytes + file.Size > room)
+                {
+                    overRoom++;
+                    continue;
+                }
+                // The archive, headers included, stays within the cap: empty files with long names cost the disk too.
+                if (archive.Position + TarBytes(file) > capBytes)
                 {
                     overCap++;
                     continue;
@@ -67,8 +71,20 @@ internal static class ArtifactCollection
         }
         File.Move(partial, archivePath, overwrite: true);
         if (overCap > 0)
-            notes.Insert(0, $"{overCap} file(s) left out over the artifact cap of {Units.FormatBytes(capBytes)}{(bounded ? " (what the job's /work holds)" : "")}");
+            notes.Insert(0, $"{overCap} file(s) left out over the artifact cap of {Units.FormatBytes(capBytes)}");
+        if (overRoom > 0)
+            notes.Insert(0, $"{overRoom} file(s) left out over the artifact cap of {Units.FormatBytes(room!.Value)} (what the job's /work holds)");
         return new ArtifactSummary(files, bytes, Describe(notes, notes.Count + walk.MoreNotes));
+    }
+
+    /// <summary>
+    /// What a file adds to the archive at most: its pax header (the name, the times), its ustar header and its
+    /// contents, in 512-byte blocks, and the two blocks that end the archive.
+    /// </summary>
+    private static long TarBytes(ArtifactFile file)
+    {
+        static long Blocks(long bytes) => (bytes + 511) / 512 * 512;
+        return 512 + Blocks(System.Text.Encoding.UTF8.GetByteCount(file.Path) + 256) + 512 + Blocks(file.Size) + 1024;
     }
 
     private static string? Describe(List<string> notes, int count) => count switch

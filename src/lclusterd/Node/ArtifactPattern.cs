@@ -10,7 +10,14 @@ internal sealed class ArtifactPattern
     public ArtifactPattern(string normalized)
     {
         Text = normalized;
-        Names = normalized.Length == 0 ? [] : normalized.Split('/');
+        // "**/**" is "**": the walk would otherwise try every way of sharing the depth between them.
+        var names = new List<string>();
+        foreach (var name in normalized.Length == 0 ? [] : normalized.Split('/'))
+        {
+            if (!(name == AnyDepth && names.Count > 0 && names[^1] == AnyDepth))
+                names.Add(name);
+        }
+        Names = names;
     }
 
     /// <summary>As given, in its one spelling ("" is /work itself).</summary>

@@ -9,11 +9,18 @@ internal sealed record ArtifactFile(string Path, long Size, UnixFileMode Mode);
 /// Finds what a job's artifact patterns match in its workspace, after it ended: regular files, and
 /// everything below a matched directory. A symbolic link is never followed, whether a pattern goes
 /// through it or names it; each such thing, and each pattern that matched nothing, becomes a note for
-/// the job's reason. At most <see cref="MaxVisited"/> names are looked at, however many a directory holds.
+/// the job's reason. At most <see cref="MaxVisited"/> names are looked at (an empty directory counts as one),
+/// however many a directory holds, and at most <see cref="MaxFoundChars"/> characters of names kept.
 /// </summary>
 internal sealed class ArtifactWalk(Workspace workspace)
 {
     public const int MaxVisited = 100_000;
+
+    /// <summary>
+    /// The names of the files found, all together, in characters: each is kept until the archive is written, and
+    /// 100,000 names of 4 KiB would be 800 MB of the daemon's memory.
+    /// </summary>
+    public const int MaxFoundChars = 16 << 20;
 
     private readonly SortedDictionary<string, ArtifactFile> _found = new(StringComparer.Ordinal);
     /// <summary>Notes kept word for word; past them only counted (<see cref="MoreNotes"/>): a job's reason shows a few.</summary>
@@ -22,6 +29,7 @@ internal sealed class ArtifactWalk(Workspace workspace)
     private readonly List<string> _notes = [];
     private readonly HashSet<string> _noted = new(StringComparer.Ordinal);
     private int _visited;
+    private long _foundChars;
     private int _hits;
 
     /// <summary>Every file matched, each once, in name order.</summary>
@@ -85,8 +93,14 @@ internal sealed class ArtifactWalk(Workspace workspace)
                 // pax carries it, but .NET's reader (lclusterc's --download) refuses such an archive whole.
                 Note($"{Shown(path)} has a newline in its name, which artifacts cannot carry");
                 break;
+            case WorkspaceEntryKind.File when _found.ContainsKey(path):
+                break;
+            case WorkspaceEntryKind.File when _foundChars + path.Length > MaxFoundChars:
+                Note($"the names of the files matched pass {MaxFoundChars >> 20} Mi characters; the rest were left out");
+                break;
             case WorkspaceEntryKind.File:
-                _found.TryAdd(path, new ArtifactFile(path, entry.Size, entry.Mode));
+                _found.Add(path, new ArtifactFile(path, entry.Size, entry.Mode));
+                _foundChars += path.Length;
                 break;
             case WorkspaceEntryKind.Directory:
                 Tree(path);
@@ -124,7 +138,7 @@ internal sealed class ArtifactWalk(Workspace workspace)
             Note($"{(directory.Length == 0 ? "/work" : Shown(directory))} could not be read ({e.Message})");
             return [];
         }
-        _visited += entries.Count;
+        _visited += Math.Max(1, entries.Count); // an empty directory costs its opening: a pattern may make the walk open it often
         if (_visited >= MaxVisited)
             Note($"looked at {MaxVisited} names and stopped: make the artifact patterns narrower");
         return entries;
