@@ -13,8 +13,11 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
     OutputCapture stdout, OutputCapture stderr)
 {
     private static readonly TimeSpan OutputDrainWait = TimeSpan.FromSeconds(10);
-    /// <summary>Why the container was killed: the first reason given wins.</summary>
-    private enum KillReason { None, Kill, Timeout }
+    /// <summary>
+    /// Why the container was killed: the first reason given wins. Exited: PID 1 ended by itself before any, and a
+    /// kill after that (a deadline firing, a shutdown while the output drains) changes nothing of how it ended.
+    /// </summary>
+    private enum KillReason { None, Kill, Timeout, Exited }
 
     private int _killedBy; // a KillReason, set once through Interlocked
     private volatile string? _killFailure;
@@ -35,6 +38,7 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
             : null;
         var status = await init.Exit.ConfigureAwait(false);
         var wall = Stopwatch.GetElapsedTime(started);
+        Interlocked.CompareExchange(ref _killedBy, (int)KillReason.Exited, (int)KillReason.None);
         return await FinishAsync(status, wall, startFailure: null).ConfigureAwait(false);
     }
 
@@ -50,8 +54,9 @@ internal sealed class ContainerRun(string jobId, InitProcess init, IJobCgroup cg
 
     private void Kill(KillReason reason)
     {
-        if (reason != KillReason.None)
-            Interlocked.CompareExchange(ref _killedBy, (int)reason, (int)KillReason.None);
+        if (reason != KillReason.None &&
+            Interlocked.CompareExchange(ref _killedBy, (int)reason, (int)KillReason.None) == (int)KillReason.Exited)
+            return; // PID 1 took its namespace with it, and FinishAsync kills whatever slipped out
         // PID 1 first: its death takes the whole PID namespace with it, even if the cgroup kill below fails.
         ChildExits.SignalIfAlive(init.Pid, Native.Libc.SIGKILL);
         try

@@ -257,12 +257,14 @@ internal sealed class JobRunner
         {
             AppendToContainerLog(log => log.Ended(_id, job.Attempts, _incarnation, _execution.Pid, result?.ExitCode, result?.Signal ?? 0));
         }
+        // A kill that came after the job had ended by itself (a shutdown while its output drained) did nothing to it:
+        // its own end is recorded, not a stop that would run it again.
         return new JobOutcome(
             result.ExitCode, result.Signal ?? 0, result.OomKilled, result.TimedOut,
-            Cancelled: _killCause == KillCause.Cancelled, StartFailure: result.StartFailure,
+            Cancelled: result.Killed && _killCause == KillCause.Cancelled, StartFailure: result.StartFailure,
             result.PeakMemoryBytes, result.CpuTime.TotalSeconds, result.StdoutBytes, result.StderrBytes)
         {
-            InfrastructureFailure = InfrastructureFailure(),
+            InfrastructureFailure = result.Killed ? InfrastructureFailure() : null,
             NodeProblem = result.InfrastructureFailure,
             StdoutTruncated = result.StdoutTruncated,
             StderrTruncated = result.StderrTruncated,
