@@ -194,7 +194,11 @@ internal sealed class JobRunner
         try
         {
             var outcome = await RunSandboxAsync(job, what, stdin, workspace, ct);
-            return workspace is null ? outcome : await _node.Files.CollectAsync(outcome, what, workspace, _node.Output.ArtifactsPath(_id), ct);
+            if (workspace is null || what.Artifacts.Count == 0)
+                return outcome;
+            // Collecting may take long: a daemon stopped or killed meanwhile finds how the job ended when it starts again.
+            KeepOnDisk(outcome with { ArtifactNote = $"not collected: node {_node.Name} stopped while it collected them" });
+            return await _node.Files.CollectAsync(outcome, what, workspace, _node.Output.ArtifactsPath(_id), ct);
         }
         finally
         {
@@ -342,6 +346,12 @@ internal sealed class JobRunner
     {
         if (outcome.NodeProblem is { } problem)
             _node.Log.Warn($"job {_id}: {problem}");
+        KeepOnDisk(outcome);
+        await Settle.RecordOutcomeAsync(_node, running, _incarnation, outcome, ct);
+    }
+
+    private void KeepOnDisk(JobOutcome outcome)
+    {
         try
         {
             OutcomeFile.Write(_node.Output.OutcomePath(_id), outcome, _incarnation);
@@ -351,7 +361,6 @@ internal sealed class JobRunner
             // A full disk must not lose the result: etcd takes it all the same, only a restart in between would.
             _node.Log.Warn($"job {_id}: could not keep its outcome on disk ({e.Message}); recording it in etcd only");
         }
-        await Settle.RecordOutcomeAsync(_node, running, _incarnation, outcome, ct);
     }
 }
 
