@@ -61,12 +61,15 @@ public sealed partial class EtcdClient : IAsyncDisposable
         return _transport.UnaryAsync((e, o) => e.Kv.DeleteRangeAsync(request, o), idempotent: false, $"Delete {key}{(prefix ? "*" : "")}", cancellationToken);
     }
 
-    /// <summary>Runs a transaction; TxnResponse.Succeeded says which branch ran, Responses holds its results in order.</summary>
+    /// <summary>
+    /// Runs a transaction; TxnResponse.Succeeded says which branch ran, Responses holds its results in order. A Txn
+    /// of Gets alone is a read, and moves on to the next endpoint as a Get does.
+    /// </summary>
     public Task<TxnResponse> TxnAsync(Txn txn, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(txn);
         var request = txn.ToRequest();
-        return _transport.UnaryAsync((e, o) => e.Kv.TxnAsync(request, o), idempotent: false, "Txn", cancellationToken);
+        return _transport.UnaryAsync((e, o) => e.Kv.TxnAsync(request, o), idempotent: Txn.OnlyReads(request), "Txn", cancellationToken);
     }
 
     /// <summary>Discards the history before <paramref name="revision"/>; watches and reads before it then fail as compacted.</summary>

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Net;
+using Lcluster.Etcd.Kv;
 using Lcluster.Etcd.Watching;
 using Lcluster.TestSupport;
 using Xunit.Abstractions;
@@ -72,6 +73,31 @@ public sealed class FailoverTests(SharedEtcd etcd, ITestOutputHelper output)
         Assert.Equal("v", Assert.Single(read.Kvs).ValueText);
         Assert.Contains("may or may not have been applied", write.Message);
         Assert.Empty((await client.GetAsync(_p + "w")).Kvs); // not sent on to the second endpoint
+    }
+
+    [Fact]
+    public async Task A_txn_that_only_reads_moves_on_from_a_silent_endpoint_as_a_read_does_but_one_that_writes_is_not_sent_twice()
+    {
+        // The daemon reads several keys at one revision in a Txn of Gets (a job with its spec, a page of records):
+        // a read all the same, which a slow member must not turn into "may or may not have been applied".
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var silentUrl = $"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}";
+        var options = new EtcdClientOptions { RequestTimeout = TimeSpan.FromSeconds(1), Log = output.WriteLine };
+        await using var reader = EtcdClient.Connect([silentUrl, etcd.Server.ClientUrl], options);
+        await using var writer = EtcdClient.Connect([silentUrl, etcd.Server.ClientUrl], options);
+        await etcd.Server.PutThroughEtcdctl(_p + "k", "v");
+
+        var read = await reader.TxnAsync(Txn.If().Then(Op.Get(_p + "k"), Op.Txn(Txn.If(Cmp.Version(_p + "k") > 0).Then(Op.Get(_p + "k")))))
+            .Within("a read-only Txn that moves on");
+        // A write nested one level down is a write all the same.
+        var write = await Assert.ThrowsAsync<EtcdUnavailableException>(() =>
+            writer.TxnAsync(Txn.If().Then(Op.Get(_p + "k"), Op.Txn(Txn.If().Then(Op.Put(_p + "w", "once")))))).Within("a writing Txn that times out");
+
+        Assert.Equal("v", Assert.Single(read.Responses[0].ResponseRange.Kvs).ValueText);
+        Assert.Equal("v", Assert.Single(read.Responses[1].ResponseTxn.Responses[0].ResponseRange.Kvs).ValueText);
+        Assert.Contains("may or may not have been applied", write.Message);
+        Assert.Empty((await reader.GetAsync(_p + "w")).Kvs); // not sent on to the second endpoint
     }
 
     [Fact]

@@ -27,6 +27,18 @@ public sealed class Txn
 
     public Txn Else(params Op[] ops) => new(_compares, _then, [.. _else, .. ops]);
 
+    /// <summary>
+    /// Whether the Txn only reads: every op of both branches, and of the Txns nested in them, is a Get. Such a Txn is
+    /// a read, safe to send to the next member when one does not answer; anything else may have been applied.
+    /// </summary>
+    internal static bool OnlyReads(TxnRequest txn) =>
+        txn.Success.Concat(txn.Failure).All(op => op.RequestCase switch
+        {
+            RequestOp.RequestOneofCase.RequestRange => true,
+            RequestOp.RequestOneofCase.RequestTxn => OnlyReads(op.RequestTxn),
+            _ => false,
+        });
+
     internal TxnRequest ToRequest()
     {
         var request = new TxnRequest();
