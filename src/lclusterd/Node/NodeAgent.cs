@@ -22,7 +22,8 @@ internal sealed class NodeAgent(NodeContext node)
     private readonly Dictionary<string, (Assignment Assignment, long Placement)> _next = new();
     private readonly Lock _lock = new();
     private volatile bool _draining;
-    private CancellationTokenSource _pass = new();
+    /// <summary>Cancelled by <see cref="Resync"/>: ends the current pass over the run keys.</summary>
+    private CancellationTokenSource _resync = new();
     private CancellationToken _jobs;
 
     /// <summary>Jobs with a container, its start, or a settling in progress here.</summary>
@@ -50,8 +51,12 @@ internal sealed class NodeAgent(NodeContext node)
         await ReapLeftoversAsync(ct);
         while (!ct.IsCancellationRequested)
         {
-            using var pass = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            Volatile.Write(ref _pass, pass);
+            // Liveness may call Resync at any moment, also after this pass has ended, so the source it cancels is never
+            // disposed (one without a timer or a link holds nothing to free); the linked source the loop disposes is
+            // its own.
+            var resync = new CancellationTokenSource();
+            Volatile.Write(ref _resync, resync);
+            using var pass = CancellationTokenSource.CreateLinkedTokenSource(ct, resync.Token);
             try
             {
                 var revision = await ReadAllAsync(ct);
@@ -74,7 +79,7 @@ internal sealed class NodeAgent(NodeContext node)
     }
 
     /// <summary>Reads every run key again (after the node's incarnation changed).</summary>
-    public void Resync() => Volatile.Read(ref _pass).Cancel();
+    public void Resync() => Volatile.Read(ref _resync).Cancel();
 
     /// <summary>Containers a crashed predecessor left: killed now; their records are settled from their run keys.</summary>
     private async Task ReapLeftoversAsync(CancellationToken ct)
