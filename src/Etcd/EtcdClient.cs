@@ -33,8 +33,8 @@ public sealed partial class EtcdClient : IAsyncDisposable
 
     internal EtcdTransport Transport => _transport;
 
-    /// <summary>The first key after every key that starts with <paramref name="prefix"/>: the RangeEnd of a prefix.</summary>
-    public static string PrefixEnd(string prefix) => KeyRange.PrefixEnd(prefix);
+    /// <summary>The first key after every key that starts with <paramref name="prefix"/>: the RangeEnd of a prefix, as bytes.</summary>
+    public static ByteString PrefixEnd(string prefix) => KeyRange.PrefixEnd(prefix);
 
     internal CancellationToken Disposed => _disposed.Token;
 

@@ -241,4 +241,19 @@ public sealed class KvTests(SharedEtcd etcd)
         Assert.Equal(Enumerable.Range(0, 7).Select(i => $"{_p}scan/{i}"), keys);
         Assert.Single(revisions);
     }
+
+    [Fact]
+    public async Task Scan_of_a_prefix_ending_in_7f_reads_no_key_past_it()
+    {
+        // Raised, 0x7F is 0x80, which is no UTF-8: a range end that went through a string became U+FFFD's three bytes,
+        // and took in every key from 0x80 up to them.
+        await _client.PutAsync(_p + "scan\u007f/1", "in");
+        await _client.PutAsync(_p + "scan\u00e9", "past the prefix");
+
+        var keys = new List<string>();
+        await foreach (var page in _client.ScanAsync(_p + "scan\u007f"))
+            keys.AddRange(page.Kvs.Select(kv => kv.KeyText));
+
+        Assert.Equal([_p + "scan\u007f/1"], keys);
+    }
 }

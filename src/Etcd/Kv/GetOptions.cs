@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Lcluster.Etcd.Api;
 
 namespace Lcluster.Etcd.Kv;
@@ -8,8 +9,11 @@ public sealed record GetOptions
     /// <summary>Every key that starts with the given key.</summary>
     public bool Prefix { get; init; }
 
-    /// <summary>Every key from the given key up to this one, exclusive (instead of <see cref="Prefix"/>).</summary>
-    public string? RangeEnd { get; init; }
+    /// <summary>
+    /// Every key from the given key up to this one, exclusive (instead of <see cref="Prefix"/>). Bytes, not text: the
+    /// end of a prefix (<see cref="EtcdClient.PrefixEnd"/>) need not be UTF-8.
+    /// </summary>
+    public ByteString? RangeEnd { get; init; }
 
     /// <summary>At most this many keys (0: no limit); RangeResponse.More says whether some were left out.</summary>
     public long Limit { get; init; }
@@ -51,7 +55,7 @@ public sealed record GetOptions
         if (Prefix)
             request.RangeEnd = KeyRange.PrefixEnd(request.Key);
         else if (RangeEnd is not null)
-            request.RangeEnd = KeyRange.Key(RangeEnd);
+            request.RangeEnd = RangeEnd;
         return request;
     }
 }

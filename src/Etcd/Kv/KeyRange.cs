@@ -11,8 +11,11 @@ internal static class KeyRange
         return ByteString.CopyFromUtf8(key);
     }
 
-    /// <summary>The first key after every key that starts with <paramref name="prefix"/>.</summary>
-    public static string PrefixEnd(string prefix) => PrefixEnd(Key(prefix)).ToStringUtf8();
+    /// <summary>
+    /// The first key after every key that starts with <paramref name="prefix"/>, as bytes: raising the last byte can
+    /// make what is no UTF-8 (0x7F becomes 0x80), which as a string would turn into U+FFFD and widen the range.
+    /// </summary>
+    public static ByteString PrefixEnd(string prefix) => PrefixEnd(Key(prefix));
 
     /// <summary>The range_end that makes [key, end) every key starting with key ("\0" when no such end exists).</summary>
     public static ByteString PrefixEnd(ByteString key)

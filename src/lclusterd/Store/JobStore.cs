@@ -273,7 +273,7 @@ internal sealed partial class JobStore(EtcdClient etcd)
     public async Task<IReadOnlyList<(string Key, long KeyRevision, StoredJob? Job)>> FinishedBeforeAsync(DateTimeOffset cutoff, int limit, CancellationToken ct)
     {
         var response = await etcd.GetAsync(JobIndex.Finished,
-            new GetOptions { RangeEnd = JobIndex.Finished + JobIndex.ExpiryTime(cutoff), Limit = limit, KeysOnly = true }, ct);
+            new GetOptions { RangeEnd = ByteString.CopyFromUtf8(JobIndex.Finished + JobIndex.ExpiryTime(cutoff)), Limit = limit, KeysOnly = true }, ct);
         var keys = response.Kvs;
         var jobs = await GetManyAtAsync([.. keys.Select(kv => kv.KeyText[(kv.KeyText.IndexOf('-', JobIndex.Finished.Length) + 1)..])], revision: 0, ct);
         return [.. keys.Select((kv, i) => (kv.KeyText, kv.ModRevision, jobs[i] is { } job && JobIndex.Expiry(job.Record) == kv.KeyText ? job : null))];
