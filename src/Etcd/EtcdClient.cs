@@ -10,8 +10,9 @@ namespace Lcluster.Etcd;
 /// <summary>
 /// An etcd v3 client on the stubs generated from protos/etcd.proto: KV, Txn, Lease, Watch, on one or several
 /// endpoints with failover. Thread-safe. Every unary call has a timeout per endpoint
-/// (<see cref="EtcdClientOptions.RequestTimeout"/>); when no endpoint answers it throws
-/// <see cref="EtcdUnavailableException"/>; etcd's refusals are <see cref="EtcdException"/>s.
+/// (<see cref="EtcdClientOptions.RequestTimeout"/>); when no endpoint answers, or etcd takes no request for now (too
+/// many requests, its space quota full), it throws <see cref="EtcdUnavailableException"/>; etcd's refusals of a
+/// request itself are <see cref="EtcdException"/>s.
 /// </summary>
 public sealed partial class EtcdClient : IAsyncDisposable
 {

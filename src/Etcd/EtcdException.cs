@@ -9,7 +9,10 @@ public class EtcdException : Exception
     }
 }
 
-/// <summary>No etcd endpoint answered (refused, unreachable, or too slow): map it to gRPC UNAVAILABLE.</summary>
+/// <summary>
+/// No etcd endpoint answered (refused, unreachable, or too slow), or etcd took no request for now (too many requests,
+/// its space quota full): map it to gRPC UNAVAILABLE. A write so failed may or may not have been applied.
+/// </summary>
 public sealed class EtcdUnavailableException(string message, Exception? innerException = null)
     : EtcdException(message, innerException);
 

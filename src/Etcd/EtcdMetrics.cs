@@ -19,7 +19,7 @@ public static class EtcdMetrics
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
 
     private static readonly Counter<long> Errors = Meter.CreateCounter<long>("lcluster_etcd_request_errors", "{request}",
-        "Unary requests to etcd that failed: unavailable (no endpoint answered, or the answer was lost) or refused (etcd said no)");
+        "Unary requests to etcd that failed: unavailable (no endpoint answered, the answer was lost, or etcd took no request for now) or refused (etcd said no)");
 
     /// <summary>Records one request: its kind (RangeResponse → "Range"), how long it took since <paramref name="started"/>, and how it failed.</summary>
     internal static void Record(string op, long started, Exception? failure)

@@ -1,9 +1,11 @@
+using Google.Protobuf;
+using Lcluster.Etcd;
 using Lcluster.TestSupport;
 using Xunit.Abstractions;
 
 namespace Lcluster.Cluster.Tests;
 
-/// <summary>docs/failures.md, scenario 4: etcd is stopped for 10 s and started again under three working nodes.</summary>
+/// <summary>docs/failures.md, scenario 4: etcd is stopped for 10 s and started again under three working nodes; etcd's space quota fills.</summary>
 public sealed class EtcdOutageTests(ITestOutputHelper output)
 {
     [Fact]
@@ -42,6 +44,67 @@ public sealed class EtcdOutageTests(ITestOutputHelper output)
         var done = await cluster.WaitAllFinishedAsync(0, after, TimeSpan.FromSeconds(30));
         Assert.All(done.Values, j => Assert.Equal("succeeded", j.GetProperty("state").GetString()));
         Assert.Equal(3, System.Text.Json.JsonDocument.Parse((await cluster.RunAsync(2, "--nodes", "--json")).Stdout).RootElement.GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_node_that_must_register_again_while_etcds_space_is_full_waits_for_room_instead_of_exiting()
+    {
+        // etcd refuses every write while its space alarm is raised, among them the lease grant and the claim of a node
+        // whose lease expired: the node waits as for an etcd it cannot reach, and registers once there is room.
+        await using var etcd = await EtcdServer.StartNewAsync(new EtcdServerOptions { QuotaBytes = 4L << 20 });
+        await using var proxy = new TcpProxy("127.0.0.1", etcd.ClientPort);
+        // --etcd-history=0: the prime compacts nothing, so the quota stays full until the test makes room.
+        await using var daemon = await DaemonProcess.StartAsync(new DaemonSettings { Etcd = proxy.Url, NodeName = "cramped",
+            ExtraArgs = ["--lease-ttl=2s", "--fence-timeout=4s", "--etcd-history=0"] });
+        await using var client = EtcdClient.Connect([etcd.ClientUrl]);
+
+        // Cut off past its lease while etcd's quota fills.
+        proxy.Sever();
+        var value = ByteString.CopyFrom(new byte[256 << 10]);
+        for (var i = 0; ; i++)
+        {
+            Assert.True(i < 64, "64 writes of 256 KiB did not fill a quota of 4 MiB");
+            try
+            {
+                await client.PutAsync($"/space-test/{i}", value);
+            }
+            catch (EtcdUnavailableException e) when (e.Message.Contains("database space exceeded", StringComparison.Ordinal))
+            {
+                break;
+            }
+        }
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        proxy.Restore();
+
+        await WaitLogAsync(daemon, "cannot register again yet");
+        await Task.Delay(TimeSpan.FromSeconds(3)); // a few more refusals, each waited out
+        Assert.True(daemon.IsRunning, $"the daemon exited on a refusal for space\n{daemon.LogTail()}");
+        Assert.Contains("database space exceeded", daemon.LogText());
+
+        // Room again, as an operator makes it: the writes deleted, the history compacted, the file defragmented, the
+        // alarm cleared.
+        await client.DeleteAsync("/space-test/", prefix: true);
+        await client.CompactAsync((await client.GetAsync("/space-test/")).Header.Revision, physical: true);
+        await etcd.EtcdctlAsync("defrag");
+        await etcd.EtcdctlAsync("alarm", "disarm");
+
+        await WaitLogAsync(daemon, "registered again as incarnation");
+        var added = await Cli.RunAsync(daemon.Server, "--addjob=echo after", "--wait");
+        var id = added.Stdout.Split('\n')[0];
+        var check = await Cli.RunAsync(daemon.Server, $"--checkjob={id}", "--json");
+        Assert.True(check.ExitCode == 0, $"{added}\n{check}\n{daemon.LogTail()}");
+        Assert.Equal("succeeded", System.Text.Json.JsonDocument.Parse(check.Stdout).RootElement.GetProperty("state").GetString());
+    }
+
+    private static async Task WaitLogAsync(DaemonProcess daemon, string line)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!daemon.LogText().Contains(line, StringComparison.Ordinal))
+        {
+            Assert.True(daemon.IsRunning, $"the daemon exited before its log said \"{line}\"\n{daemon.LogTail()}");
+            Assert.True(DateTime.UtcNow < deadline, $"the daemon's log does not say \"{line}\" after 30 s\n{daemon.LogTail()}");
+            await Task.Delay(200);
+        }
     }
 
     private static async Task WaitRunningAsync(ThreeNodes cluster, IReadOnlyCollection<string> ids)

@@ -44,4 +44,13 @@ public sealed class EtcdErrorsTests
         Assert.False(EtcdErrors.IsUnanswered(new RpcException(new Status(StatusCode.Cancelled, "etcdserver: request cancelled"))));
         Assert.False(EtcdErrors.IsUnanswered(new RpcException(new Status(StatusCode.OutOfRange, "etcdserver: mvcc: required revision has been compacted"))));
     }
+
+    [Fact]
+    public void Etcd_taking_no_request_for_now_is_told_apart_from_a_request_too_large()
+    {
+        Assert.True(EtcdErrors.RefusedForNow(new RpcException(new Status(StatusCode.ResourceExhausted, "etcdserver: too many requests"))));
+        Assert.True(EtcdErrors.RefusedForNow(new RpcException(new Status(StatusCode.ResourceExhausted, "etcdserver: mvcc: database space exceeded"))));
+        // gRPC's own limit on a message's size: asking again would be refused again.
+        Assert.False(EtcdErrors.RefusedForNow(new RpcException(new Status(StatusCode.ResourceExhausted, "grpc: received message larger than max (4194405 vs. 4194304)"))));
+    }
 }

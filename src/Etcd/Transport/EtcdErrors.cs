@@ -87,6 +87,30 @@ internal static class EtcdErrors
     public static bool NoLeader(RpcException ex) =>
         ex.StatusCode == StatusCode.Unavailable && ex.Status.Detail == "etcdserver: no leader";
 
+    private const string TooManyRequests = "etcdserver: too many requests";
+    private const string NoSpace = "etcdserver: mvcc: database space exceeded";
+
+    /// <summary>
+    /// etcd turned the request away for now, not for what it asks: the member is too far behind in applying what it
+    /// committed ("too many requests", said before anything is proposed), or etcd's space quota is full ("database
+    /// space exceeded": every write, the whole cluster's, is refused until an operator frees space and clears the
+    /// alarm). Other RESOURCE_EXHAUSTED statuses (a message over gRPC's limit) are refusals of the request itself.
+    /// </summary>
+    public static bool RefusedForNow(RpcException ex) =>
+        ex.StatusCode == StatusCode.ResourceExhausted && ex.Status.Detail is TooManyRequests or NoSpace;
+
+    /// <summary>
+    /// A request <see cref="RefusedForNow"/>, as the outage it is to the caller: one it waits out, as it waits out an
+    /// etcd it cannot reach. etcd applies the write that fills its quota and answers it "database space exceeded" all
+    /// the same, so a write so refused may or may not have been applied.
+    /// </summary>
+    public static EtcdUnavailableException ForNow(RpcException ex, Endpoint endpoint, string what, bool idempotent)
+    {
+        var why = ex.Status.Detail == NoSpace ? $"{NoSpace} (etcd refuses writes until its alarm is cleared)" : ex.Status.Detail;
+        var outcome = idempotent ? "" : "; it may or may not have been applied, so re-read before retrying";
+        return new EtcdUnavailableException($"{what} on etcd at {endpoint.Address}: {why}{outcome}", ex);
+    }
+
     /// <summary>Why an endpoint did not answer, in a few words.</summary>
     public static string Cause(RpcException ex, TimeSpan timeout) =>
         ex.StatusCode == StatusCode.Unavailable ? Shared.TransportFailure.Cause(ex) : $"no answer within {timeout.TotalSeconds:0.###} s";

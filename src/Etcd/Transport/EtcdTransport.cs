@@ -82,6 +82,12 @@ internal sealed class EtcdTransport : IDisposable
                     if (Endpoints.Count > 1 && round == 0)
                         Log($"etcd at {endpoint.Address} did not answer {what} ({failures[^1].Item2}); trying the next endpoint");
                 }
+                catch (RpcException ex) when (EtcdErrors.RefusedForNow(ex))
+                {
+                    // An outage the caller waits out and asks again; not one for the next member now: a full quota is
+                    // every member's.
+                    throw EtcdErrors.ForNow(ex, endpoint, what, idempotent);
+                }
                 catch (RpcException ex)
                 {
                     throw EtcdErrors.Refused(ex, endpoint, what, leaseId);
