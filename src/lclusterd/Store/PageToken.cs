@@ -22,11 +22,20 @@ internal static class PageToken
             var padded = token.Replace('-', '+').Replace('_', '/');
             padded += new string('=', (4 - padded.Length % 4) % 4);
             var parts = Encoding.UTF8.GetString(Convert.FromBase64String(padded)).Split('\n');
-            return parts.Length == 3 && parts[0] == Version && parts[1] == filter && parts[2].Length > 0 ? parts[2] : null;
+            return parts.Length == 3 && parts[0] == Version && parts[1] == filter && IsOrder(parts[2]) ? parts[2] : null;
         }
         catch (FormatException)
         {
             return null;
         }
     }
+
+    /// <summary>
+    /// Whether the text is an order key as a page ends on one: its 19 digits, "-" and a job id. Anyone can make a
+    /// token, and anything else would send the listing to etcd (the view takes only keys) with whatever it holds in
+    /// its range keys.
+    /// </summary>
+    private static bool IsOrder(string text) =>
+        OrderKey.Parse(text) is { } key && key.ToString() == text &&
+        Guid.TryParseExact(key.Id, "D", out var id) && id.ToString("D") == key.Id;
 }
