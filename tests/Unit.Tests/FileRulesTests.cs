@@ -100,6 +100,15 @@ public sealed class FileRulesTests
     }
 
     [Fact]
+    public async Task An_input_archive_of_nothing_is_refused()
+    {
+        var empty = await ArchiveAsync();
+
+        Assert.Contains("the inputs hold nothing", (await Assert.ThrowsAsync<InvalidDataException>(() => InputArchive.CheckAsync(empty, CancellationToken.None))).Message);
+        Assert.Contains("the inputs hold nothing", (await Assert.ThrowsAsync<InvalidDataException>(() => InputArchive.CheckAsync(new MemoryStream(), CancellationToken.None))).Message);
+    }
+
+    [Fact]
     public async Task Deep_names_cost_the_check_memory_for_their_segments_not_their_length_at_every_level()
     {
         // Names of 3,986 bytes, 1,992 levels each: kept as whole prefixes at every level, these 40 entries

@@ -34,6 +34,8 @@ internal static class InputArchive
                 files++;
             }
         }
+        if (entries == 0)
+            throw new InvalidDataException("the inputs hold nothing: send at least one file or directory"); // kept, it would cost the node files for nothing
         return new InputContents(bytes, files);
     }
 
