@@ -18,7 +18,7 @@ internal static class JobWatch
                 return now?.Record;
             try
             {
-                await foreach (var change in store.WatchJobsAsync(revision + 1, id, ct))
+                await foreach (var change in store.WatchJobsAsync(revision + 1, id, afterId: null, ct))
                 {
                     var record = change.Deleted ? null : change.Record;
                     if (done(record))

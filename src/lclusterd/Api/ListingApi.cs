@@ -44,7 +44,7 @@ internal sealed class ListingApi(NodeContext node, ListingCache cache)
         await RunWatchAsync(await CheckWatchAsync(request, context), stream, context);
 
     /// <summary>What a WatchJobs request asks for, once checked: from which revision, which job, whose jobs.</summary>
-    public sealed record Watch(long StartRevision, string? Id, string? Owner);
+    public sealed record Watch(long StartRevision, string? Id, string? Owner, string? AfterId);
 
     /// <summary>
     /// Refuses a WatchJobs request the caller may not make, before a single event is sent: the HTTP API answers the
@@ -57,13 +57,20 @@ internal sealed class ListingApi(NodeContext node, ListingCache cache)
         if (request.StartRevision < 0)
             throw Statuses.Invalid($"start_revision is {request.StartRevision}: give a revision ListJobs or an event returned, or 0 for from now on");
         var owner = OwnerFilter(caller, request.Owner);
+        string? afterId = null;
+        if (request.AfterId.Length > 0)
+        {
+            if (request.StartRevision == 0)
+                throw Statuses.Invalid("after_id goes with start_revision: the revision of the event it names");
+            afterId = RequestRules.JobId(request.AfterId);
+        }
         if (id is not null && !caller.IsAdmin)
         {
             // As CheckJob: another user's job is refused, not watched in silence (its events would all be filtered).
             var job = await JobsApi.Etcd(() => node.Store.GetAsync(id, context.CancellationToken)) ?? throw Statuses.NotFound(id);
             JobsApi.Authorize(caller, job.Job);
         }
-        return new Watch(request.StartRevision, id, owner);
+        return new Watch(request.StartRevision, id, owner, afterId);
     }
 
     /// <summary>Sends every change a checked watch asks for, until the call ends.</summary>
@@ -71,7 +78,7 @@ internal sealed class ListingApi(NodeContext node, ListingCache cache)
     {
         try
         {
-            await foreach (var change in node.Store.WatchJobsAsync(watch.StartRevision > 0 ? watch.StartRevision : null, watch.Id, context.CancellationToken))
+            await foreach (var change in node.Store.WatchJobsAsync(watch.StartRevision > 0 ? watch.StartRevision : null, watch.Id, watch.AfterId, context.CancellationToken))
             {
                 if (watch.Owner is not null && change.Record.Job.Owner != watch.Owner)
                     continue;

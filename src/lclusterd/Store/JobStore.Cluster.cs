@@ -215,16 +215,21 @@ internal sealed partial class JobStore
 
     /// <summary>
     /// Every change of job records from revision <paramref name="from"/> on (null: from now on),
-    /// of one job or of all, in revision order; a deletion carries the record as it was. A
+    /// of one job or of all, in revision order and within a revision in order of job id (a watch
+    /// response holds whole revisions), past <paramref name="afterId"/>'s change in revision
+    /// <paramref name="from"/> when given; a deletion carries the record as it was. A
     /// compacted revision throws <see cref="EtcdCompactedException"/>.
     /// </summary>
-    public async IAsyncEnumerable<JobChange> WatchJobsAsync(long? from, string? id, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<JobChange> WatchJobsAsync(long? from, string? id, string? afterId, [EnumeratorCancellation] CancellationToken ct)
     {
         var options = new WatchOptions { Prefix = id is null, StartRevision = from ?? 0, PrevKv = true };
         await foreach (var batch in etcd.WatchAsync(id is null ? Keys.Jobs : Keys.Job(id), options, ct))
         {
-            foreach (var e in batch.Events)
+            // A job's record is put at most once in a revision, so (revision, id) names one change.
+            foreach (var e in batch.Events.OrderBy(e => e.Kv.ModRevision).ThenBy(e => e.Kv.KeyText, StringComparer.Ordinal))
             {
+                if (afterId is not null && e.Kv.ModRevision == from && string.CompareOrdinal(Keys.Last(e.Kv.KeyText), afterId) <= 0)
+                    continue;
                 var deleted = e.Type == Event.Types.EventType.Delete;
                 var value = deleted ? e.PrevKv?.Value : e.Kv.Value;
                 if (value is null || value.IsEmpty)

@@ -7,8 +7,9 @@ using Microsoft.AspNetCore.Http;
 namespace Lcluster.Daemon.Web;
 
 /// <summary>
-/// WatchJobs' events as server-sent events (docs/http.md): "id: REVISION", "event: job", "data: JOBEVENT-JSON";
-/// a browser's EventSource that reconnects sends the last id back (Last-Event-ID) and resumes after it. An error
+/// WatchJobs' events as server-sent events (docs/http.md): "id: REVISION/JOB-ID", "event: job", "data: JOBEVENT-JSON";
+/// a browser's EventSource that reconnects sends the last id back (Last-Event-ID) and resumes after it, within its
+/// revision too (one revision may change many jobs). An error
 /// once the stream has begun is an "event: error" whose data is the usual error body. The headers go out when the
 /// stream begins (<see cref="BeginAsync"/>) or with the first event, whichever comes first; writes are serialized,
 /// so keep-alive comments may come from another task.
@@ -29,7 +30,16 @@ internal sealed class EventStreamWriter(HttpResponse response, CancellationToken
 
     /// <summary>The stream's own token governs every write (the request's): the caller's token is that same one.</summary>
     public Task WriteAsync(JobEvent message, CancellationToken cancellationToken) =>
-        SendAsync($"id: {message.Revision.ToString(CultureInfo.InvariantCulture)}\nevent: job\ndata: {JsonMessages.Format(message)}\n\n");
+        SendAsync($"id: {message.Revision.ToString(CultureInfo.InvariantCulture)}/{message.Job.Id}\nevent: job\ndata: {JsonMessages.Format(message)}\n\n");
+
+    /// <summary>Where a stream resumes after the event of this id ("REVISION/JOB-ID"; a bare REVISION: after all of it); null when it is none.</summary>
+    public static (long StartRevision, string AfterId)? ResumeAfter(string id)
+    {
+        var slash = id.IndexOf('/');
+        if (!long.TryParse(slash < 0 ? id : id[..slash], NumberStyles.None, CultureInfo.InvariantCulture, out var revision) || revision < 1)
+            return null;
+        return slash < 0 ? (revision + 1, "") : (revision, id[(slash + 1)..]);
+    }
 
     /// <summary>A comment line: keeps proxies and browsers from closing an idle stream.</summary>
     public Task KeepAliveAsync() => SendAsync(": keep-alive\n\n");

@@ -162,12 +162,14 @@ internal sealed class HttpApi(ApiMethods api, DashboardApi dashboard, WebIdentit
     private async Task WatchJobsAsync(HttpContext http, ServerCallContext call)
     {
         var query = new Query(http.Request.Query, HttpRoutes.WatchJobs);
-        var request = new WatchJobsRequest { StartRevision = query.Int64("start_revision"), Id = query.Text("id"), Owner = query.Text("owner") };
+        var request = new WatchJobsRequest
+        {
+            StartRevision = query.Int64("start_revision"), AfterId = query.Text("after_id"), Id = query.Text("id"), Owner = query.Text("owner"),
+        };
         if (http.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } last)
         {
-            request.StartRevision = long.TryParse(last, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seen)
-                ? seen + 1
-                : throw HttpErrors.Invalid($"Last-Event-ID '{Query.Shown(last)}' is not a revision this stream sent");
+            (request.StartRevision, request.AfterId) = EventStreamWriter.ResumeAfter(last)
+                ?? throw HttpErrors.Invalid($"Last-Event-ID '{Query.Shown(last)}' is not an id this stream sent");
         }
         // A refusal (another's job, a bad revision) is an HTTP status: nothing of the stream has gone out yet.
         var checkedWatch = await api.Listing.CheckWatchAsync(request, call);

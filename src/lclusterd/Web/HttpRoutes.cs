@@ -78,12 +78,13 @@ internal static class HttpRoutes
     };
 
     public static readonly HttpRoute WatchJobs = new("GET", "/v1/events", "WatchJobs",
-        "Every change of the jobs the caller may see, as server-sent events (id: revision; event: job; data: a JobEvent)")
+        "Every change of the jobs the caller may see, as server-sent events (id: revision/job id; event: job; data: a JobEvent)")
     {
         Rpc = "WatchJobs", AnswerMediaType = "text/event-stream",
         Query =
         [
             new("start_revision", "integer", "the first revision to report (absent: changes from now on); the Last-Event-ID header, when sent, resumes after it instead"),
+            new("after_id", "string", "with start_revision: leave out that revision's changes up to and including this job's"),
             new("id", "string", "only this job"),
             new("owner", "string", "only jobs of this user"),
         ],
