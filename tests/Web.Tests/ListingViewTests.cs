@@ -50,10 +50,21 @@ public sealed class ListingViewTests
         }
         var listed = new List<Job>();
         var token = "";
+        long firstRevision = 0;
         do
         {
             var page = await list.ListJobsAsync(new ListJobsRequest { Name = name, PageSize = 7, PageToken = token });
             listed.AddRange(page.Jobs);
+            if (token.Length == 0)
+            {
+                // A change after the first page: every page still answers the first page's revision, from which a
+                // watch sees every change made while the listing went on.
+                firstRevision = page.Revision;
+                var other = (await add.AddJobAsync(new AddJobRequest { Command = "true", Name = name + "-other" })).Id;
+                while (!JobStates.IsFinished((await add.CheckJobAsync(new CheckJobRequest { Id = other })).State))
+                    await Task.Delay(100);
+            }
+            Assert.Equal(firstRevision, page.Revision);
             token = page.NextPageToken;
         }
         while (token.Length > 0);

@@ -25,8 +25,9 @@ internal sealed class ListingApi(NodeContext node, ListingCache cache)
         var name = RequestRules.Filter("name", request.Name);
         var filter = new JobFilter(request.State, OwnerFilter(Caller.Of(context), request.Owner), name.Length > 0 ? name : null);
         string? after = null;
+        long firstRevision = 0;
         if (request.PageToken.Length > 0)
-            after = PageToken.Decode(request.PageToken, filter.Fingerprint)
+            (after, firstRevision) = PageToken.Decode(request.PageToken, filter.Fingerprint)
                     ?? throw Statuses.Invalid("page_token is not one this listing gave, or the filters changed since: list again from the first page");
         var size = request.PageSize == 0 ? DefaultPageSize : request.PageSize;
         var page = await JobsApi.Etcd(async () =>
@@ -35,7 +36,14 @@ internal sealed class ListingApi(NodeContext node, ListingCache cache)
             Metrics.DaemonMetrics.Listed(fromView is not null);
             return fromView ?? await node.Store.ListAsync(filter, size, after, context.CancellationToken);
         });
-        var response = new ListJobsResponse { NextPageToken = page.NextPageToken, Revision = page.Revision };
+        // Every page answers the first page's revision: a change to a job on an earlier page, made while the later
+        // ones were read, is then after it, and a watch from it sees that change.
+        var revision = firstRevision > 0 ? firstRevision : page.Revision;
+        var response = new ListJobsResponse
+        {
+            NextPageToken = page.LastOrder is { } last ? PageToken.Encode(filter.Fingerprint, last, revision) : "",
+            Revision = revision,
+        };
         response.Jobs.AddRange(page.Jobs.Select(r => r.Job));
         return response;
     }

@@ -12,7 +12,7 @@ internal sealed record JobFilter(JobState State, string? Owner, string? Name)
 }
 
 /// <summary>One page: its jobs newest first, the token of the next page ("" on the last), the revision it was read at.</summary>
-internal sealed record JobPage(IReadOnlyList<JobRecord> Jobs, string NextPageToken, long Revision);
+internal sealed record JobPage(IReadOnlyList<JobRecord> Jobs, string? LastOrder, long Revision);
 
 internal sealed partial class JobStore
 {
@@ -48,7 +48,7 @@ internal sealed partial class JobStore
         }
         if (revision == 0)
             revision = await RevisionAsync(ct);
-        return new JobPage(jobs, more && last is not null ? PageToken.Encode(filter.Fingerprint, last) : "", revision);
+        return new JobPage(jobs, more ? last : null, revision);
     }
 
     /// <summary>

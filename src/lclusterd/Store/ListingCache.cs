@@ -108,8 +108,7 @@ internal sealed class ListingCache(JobStore store, Log log)
                 return null;
             }
         }
-        var token = more ? PageToken.Encode(filter.Fingerprint, entries[^1].Key.ToString()) : "";
-        return new JobPage([.. records.Select(r => r!.Record)], token, at);
+        return new JobPage([.. records.Select(r => r!.Record)], more ? entries[^1].Key.ToString() : null, at);
     }
 
     /// <summary>
