@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using Grpc.Core;
+using Lcluster.Runtime.Native;
 using Lcluster.Shared;
 using Lcluster.V1;
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Lcluster.Shared;
+namespace Lcluster.Runtime.Native;
 
 /// <summary>
 /// What a path is, from statx(2): .NET's file APIs tell a directory from the rest, but not a regular file from a
