@@ -55,9 +55,9 @@ internal static class InputArchive
     /// <summary>The entry's name in its one spelling ("" for /work itself), after checking its kind and name.</summary>
     public static string Name(TarEntry entry)
     {
-        var shown = PrintableText.Shorten(entry.Name, 200);
+        var shown = Shown(entry.Name);
         if (entry.EntryType is TarEntryType.SymbolicLink)
-            throw new InvalidDataException($"input '{shown}' is a symbolic link (to '{PrintableText.Shorten(entry.LinkName, 200)}'): inputs carry directories and regular files only");
+            throw new InvalidDataException($"input '{shown}' is a symbolic link (to '{Shown(entry.LinkName)}'): inputs carry directories and regular files only");
         if (!IsDirectory(entry) && !IsFile(entry))
             throw new InvalidDataException($"input '{shown}' is a {Kind(entry.EntryType)}: inputs carry directories and regular files only");
         return FilePaths.Normalize(entry.Name, out var why) ?? throw new InvalidDataException($"input '{shown}' {why}");
@@ -71,7 +71,8 @@ internal static class InputArchive
     /// <summary>Permission bits only: setuid, setgid and sticky bits do not travel.</summary>
     public static UnixFileMode Permissions(TarEntry entry) => entry.Mode & (UnixFileMode)0x1FF;
 
-    private static string Shown(string name) => PrintableText.Shorten(name, 200);
+    /// <summary>A name as error messages show it.</summary>
+    public static string Shown(string name) => PrintableText.Shorten(name, 200);
 
     private static string Kind(TarEntryType type) => type switch
     {

@@ -38,7 +38,7 @@ internal sealed class InputTree
             if (_children.TryGetValue(key, out var id))
             {
                 if (_isFile[id])
-                    throw new InvalidDataException($"input '{Shown(name)}' is below '{Shown(name[..slash])}', which is a file");
+                    throw new InvalidDataException($"input '{InputArchive.Shown(name)}' is below '{InputArchive.Shown(name[..slash])}', which is a file");
             }
             else
             {
@@ -55,8 +55,8 @@ internal sealed class InputTree
             if (isDirectory && !_isFile[existing])
                 return;
             throw new InvalidDataException(isDirectory
-                ? $"input '{Shown(name)}' is both a file and a directory"
-                : $"input '{Shown(name)}' is given twice, or as both a file and a directory");
+                ? $"input '{InputArchive.Shown(name)}' is both a file and a directory"
+                : $"input '{InputArchive.Shown(name)}' is given twice, or as both a file and a directory");
         }
         New(last, isFile: !isDirectory);
     }
@@ -70,6 +70,4 @@ internal sealed class InputTree
         _children.Add(key, id);
         return id;
     }
-
-    private static string Shown(string name) => PrintableText.Shorten(name, 200);
 }
